@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// Runs a TypeScript entry point: bundles it with esbuild (WGSL as text, packages external) into
+// .cache/run/, then executes it with the remaining arguments. The same bundling the browser build uses.
+import { build } from 'esbuild';
+import { mkdirSync } from 'node:fs';
+import { basename, resolve, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { esbuildWgslLoader } from './wgsl-plugin.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const [entry, ...rest] = process.argv.slice(2);
+if (!entry) {
+  console.error('usage: node scripts/run-ts.mjs <entry.ts> [args...]');
+  process.exit(2);
+}
+const outdir = resolve(root, '.cache/run');
+mkdirSync(outdir, { recursive: true });
+const outfile = resolve(outdir, basename(entry).replace(/\.ts$/, '') + '.mjs');
+await build({
+  entryPoints: [resolve(process.cwd(), entry)],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  loader: esbuildWgslLoader,
+  sourcemap: 'inline',
+  outfile,
+  logLevel: 'warning',
+});
+process.argv = [process.argv[0], outfile, ...rest];
+await import(pathToFileURL(outfile).href);

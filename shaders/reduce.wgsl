@@ -1,0 +1,101 @@
+// Reduction (sum or max) over any set of axes. The kernels layer splits the input's axes into kept axes
+// (the output's shape) and reduced axes, merging neighbours where it can, and passes both lists with the
+// input's strides. Two entry points:
+//   per_thread: one invocation per output element loops over the reduced elements (many outputs, short
+//               reductions: no barriers, which software adapters run slowly);
+//   per_group:  one workgroup per output element, a strided loop then a tree in workgroup memory
+//               (few outputs, long reductions).
+// The result is multiplied by `scale` (1 for sum and max, 1/count for mean).
+
+struct Params {
+  n_out: u32,
+  n_red: u32,
+  out_rank: u32,
+  red_rank: u32,
+  scale: f32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
+  out_shape: array<vec4<u32>, 2>,
+  out_strides: array<vec4<u32>, 2>,
+  red_shape: array<vec4<u32>, 2>,
+  red_strides: array<vec4<u32>, 2>,
+}
+
+override OP: u32 = 0u; // 0 sum, 1 max
+override WG: u32 = 256u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+var<workgroup> partial: array<f32, WG>;
+
+// Infinity and NaN must not appear as constant expressions in WGSL; a variable keeps them at run time.
+fn from_bits(bits: u32) -> f32 {
+  var b = bits;
+  return bitcast<f32>(b);
+}
+
+fn identity() -> f32 {
+  return select(0.0, from_bits(0xff800000u), OP == 1u); // -inf for max
+}
+
+fn combine(a: f32, b: f32) -> f32 {
+  if (OP == 1u) { return max(a, b); }
+  return a + b;
+}
+
+fn out_base(o: u32) -> u32 {
+  var rest = o;
+  var off = 0u;
+  for (var d = i32(p.out_rank) - 1; d >= 0; d--) {
+    let size = p.out_shape[d / 4][d % 4];
+    off += (rest % size) * p.out_strides[d / 4][d % 4];
+    rest = rest / size;
+  }
+  return off;
+}
+
+fn red_offset(r: u32) -> u32 {
+  if (p.red_rank == 1u) { return r * p.red_strides[0][0]; }
+  var rest = r;
+  var off = 0u;
+  for (var d = i32(p.red_rank) - 1; d >= 0; d--) {
+    let size = p.red_shape[d / 4][d % 4];
+    off += (rest % size) * p.red_strides[d / 4][d % 4];
+    rest = rest / size;
+  }
+  return off;
+}
+
+@compute @workgroup_size(WG)
+fn per_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = gid.x + gid.y * nwg.x * WG;
+  if (o >= p.n_out) { return; }
+  let base = out_base(o);
+  var acc = identity();
+  if (p.red_rank == 1u) {
+    let stride = p.red_strides[0][0];
+    for (var r = 0u; r < p.n_red; r++) { acc = combine(acc, x[base + r * stride]); }
+  } else {
+    for (var r = 0u; r < p.n_red; r++) { acc = combine(acc, x[base + red_offset(r)]); }
+  }
+  out[o] = acc * p.scale;
+}
+
+@compute @workgroup_size(WG)
+fn per_group(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+             @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = wid.x + wid.y * nwg.x;
+  let base = out_base(min(o, p.n_out - 1u));
+  var acc = identity();
+  for (var r = lid; r < p.n_red; r += WG) { acc = combine(acc, x[base + red_offset(r)]); }
+  partial[lid] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) { partial[lid] = combine(partial[lid], partial[lid + s]); }
+    workgroupBarrier();
+  }
+  if (lid == 0u && o < p.n_out) { out[o] = partial[0] * p.scale; }
+}

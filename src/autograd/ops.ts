@@ -1,0 +1,495 @@
+/**
+ * Differentiable ops: each runs its kernel and, when an input requires gradients, records its backward
+ * rule next to it. Every op checks its inputs and throws an error naming the op and the shapes before any
+ * GPU work. Backward rules run with recording off and are built from the same ops.
+ */
+import { clone, concatKernel, expandKernel, padKernel, permuteKernel, sliceBounds, sliceKernel } from '../kernels/copy.js';
+import { fillKernel } from '../kernels/creation.js';
+import { binaryKernel, unaryKernel, whereKernel, type BinaryOpName, type UnaryOpName } from '../kernels/elementwise.js';
+import { matmulKernel } from '../kernels/matmul.js';
+import { reduceKernel } from '../kernels/reduce.js';
+import { broadcastShapes, normalizeAxes, sameShape } from '../kernels/util.js';
+import { checkShape, shapeString, sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
+import { record } from './tape.js';
+
+export type Operand = Tensor | number;
+
+function scalarTensor(v: number): Tensor {
+  return fillKernel([], v);
+}
+
+/** Sums a broadcast gradient back to `shape` (the inverse of broadcasting). */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (sameShape(g.shape, shape)) return g;
+  const lead = g.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) {
+    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  }
+  const r = reduceKernel('sum', g, axes, true);
+  const out = r.view(shape);
+  r.dispose();
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Unary
+
+function unary(op: UnaryOpName, x: Tensor, rule: (g: Tensor, x: Tensor, out: Tensor) => Tensor | null, s0 = 0, s1 = 0, saveOut = false): Tensor {
+  const out = unaryKernel(op, x, s0, s1);
+  return record(op, [x], out, (g, [xs, os]) => [rule(g, xs, os)], saveOut ? [x, out] : [x]);
+}
+
+export function neg(x: Tensor): Tensor {
+  return unary('neg', x, (g) => unaryKernel('neg', g));
+}
+
+export function exp(x: Tensor): Tensor {
+  return unary('exp', x, (g, _x, out) => binaryKernel('mul', g, out), 0, 0, true);
+}
+
+export function log(x: Tensor): Tensor {
+  return unary('log', x, (g, xs) => binaryKernel('div', g, xs));
+}
+
+export function sqrt(x: Tensor): Tensor {
+  // d sqrt(x) = g / (2 sqrt(x))
+  return unary(
+    'sqrt',
+    x,
+    (g, _x, out) => {
+      const twice = unaryKernel('affine', out, 2, 0);
+      const r = binaryKernel('div', g, twice);
+      twice.dispose();
+      return r;
+    },
+    0,
+    0,
+    true,
+  );
+}
+
+export function rsqrt(x: Tensor): Tensor {
+  // d x^(-1/2) = -1/2 x^(-3/2) = -1/2 out^3
+  return unary(
+    'rsqrt',
+    x,
+    (g, _x, out) => {
+      const cube = unaryKernel('powScalar', out, 3);
+      const scaled = unaryKernel('affine', cube, -0.5, 0);
+      const r = binaryKernel('mul', g, scaled);
+      cube.dispose();
+      scaled.dispose();
+      return r;
+    },
+    0,
+    0,
+    true,
+  );
+}
+
+export function abs(x: Tensor): Tensor {
+  return unary('abs', x, (g, xs) => {
+    const s = unaryKernel('sign', xs);
+    const r = binaryKernel('mul', g, s);
+    s.dispose();
+    return r;
+  });
+}
+
+export function relu(x: Tensor): Tensor {
+  return unary('relu', x, (g, xs) => binaryKernel('reluBackward', g, xs));
+}
+
+export function square(x: Tensor): Tensor {
+  return unary('square', x, (g, xs) => {
+    const two = unaryKernel('affine', xs, 2, 0);
+    const r = binaryKernel('mul', g, two);
+    two.dispose();
+    return r;
+  });
+}
+
+export function reciprocal(x: Tensor): Tensor {
+  // d 1/x = -1/x² = -out²
+  return unary(
+    'reciprocal',
+    x,
+    (g, _x, out) => {
+      const sq = unaryKernel('square', out);
+      const nsq = unaryKernel('neg', sq);
+      const r = binaryKernel('mul', g, nsq);
+      sq.dispose();
+      nsq.dispose();
+      return r;
+    },
+    0,
+    0,
+    true,
+  );
+}
+
+/** Sign of x (−1, 0, 1); its gradient is zero. */
+export function sign(x: Tensor): Tensor {
+  return unaryKernel('sign', x);
+}
+
+/** x · scale + shift. */
+export function affine(x: Tensor, scale: number, shift = 0): Tensor {
+  return unary('affine', x, (g) => unaryKernel('affine', g, scale, 0), scale, shift);
+}
+
+function powScalar(x: Tensor, p: number): Tensor {
+  if (p === 1) return affine(x, 1, 0);
+  return unary(
+    'powScalar',
+    x,
+    (g, xs) => {
+      const d = unaryKernel('powScalar', xs, p - 1);
+      const ds = unaryKernel('affine', d, p, 0);
+      const r = binaryKernel('mul', g, ds);
+      d.dispose();
+      ds.dispose();
+      return r;
+    },
+    p,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Binary, with broadcasting
+
+function binary(
+  op: BinaryOpName,
+  a: Tensor,
+  b: Tensor,
+  rule: (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor | null, Tensor | null],
+  saveOut = false,
+): Tensor {
+  const out = binaryKernel(op, a, b);
+  return record(
+    op,
+    [a, b],
+    out,
+    (g, [as, bs, os]) => {
+      const [ga, gb] = rule(g, as, bs, os);
+      const ra = ga && sumTo(ga, as.shape);
+      const rb = gb && sumTo(gb, bs.shape);
+      // Dispose what the rule made and sumTo replaced; g itself belongs to the tape.
+      if (ga && ga !== g && ra !== ga) ga.dispose();
+      if (gb && gb !== g && rb !== gb) gb.dispose();
+      return [ra, rb];
+    },
+    saveOut ? [a, b, out] : [a, b],
+  );
+}
+
+function withScalar(a: Operand, b: Operand, op: string): [Tensor, Tensor, Tensor[]] {
+  const temps: Tensor[] = [];
+  const ta = typeof a === 'number' ? (temps.push(scalarTensor(a)), temps[temps.length - 1]) : a;
+  const tb = typeof b === 'number' ? (temps.push(scalarTensor(b)), temps[temps.length - 1]) : b;
+  if (typeof a === 'number' && typeof b === 'number') throw new TypeError(`${op}: at least one operand must be a tensor`);
+  return [ta, tb, temps];
+}
+
+function finish(out: Tensor, temps: Tensor[]): Tensor {
+  for (const t of temps) t.dispose();
+  return out;
+}
+
+export function add(a: Operand, b: Operand): Tensor {
+  if (typeof b === 'number' && typeof a !== 'number') return affine(a, 1, b);
+  if (typeof a === 'number' && typeof b !== 'number') return affine(b, 1, a);
+  const [ta, tb, temps] = withScalar(a, b, 'add');
+  return finish(
+    binary('add', ta, tb, (g) => [g, g]),
+    temps,
+  );
+}
+
+export function sub(a: Operand, b: Operand): Tensor {
+  if (typeof b === 'number' && typeof a !== 'number') return affine(a, 1, -b);
+  if (typeof a === 'number' && typeof b !== 'number') return affine(b, -1, a);
+  const [ta, tb, temps] = withScalar(a, b, 'sub');
+  return finish(
+    binary('sub', ta, tb, (g) => [g, unaryKernel('neg', g)]),
+    temps,
+  );
+}
+
+export function mul(a: Operand, b: Operand): Tensor {
+  if (typeof b === 'number' && typeof a !== 'number') return affine(a, b, 0);
+  if (typeof a === 'number' && typeof b !== 'number') return affine(b, a, 0);
+  const [ta, tb, temps] = withScalar(a, b, 'mul');
+  return finish(
+    binary('mul', ta, tb, (g, as, bs) => [binaryKernel('mul', g, bs), binaryKernel('mul', g, as)]),
+    temps,
+  );
+}
+
+export function div(a: Operand, b: Operand): Tensor {
+  if (typeof b === 'number' && typeof a !== 'number') return affine(a, 1 / b, 0);
+  const [ta, tb, temps] = withScalar(a, b, 'div');
+  return finish(
+    binary('div', ta, tb, (g, _as, bs, out) => {
+      // d(a/b)/da = 1/b; d(a/b)/db = -a/b² = -(a/b)/b
+      const ga = binaryKernel('div', g, bs);
+      const q = binaryKernel('div', out, bs);
+      const gq = binaryKernel('mul', g, q);
+      const gb = unaryKernel('neg', gq);
+      q.dispose();
+      gq.dispose();
+      return [ga, gb];
+    }, true),
+    temps,
+  );
+}
+
+function minMax(op: 'maximum' | 'minimum', a: Operand, b: Operand): Tensor {
+  const [ta, tb, temps] = withScalar(a, b, op);
+  return finish(
+    binary(op, ta, tb, (g, as, bs) => {
+      // The winner takes the gradient; ties split it evenly (as PyTorch does).
+      const win = binaryKernel(op === 'maximum' ? 'greater' : 'less', as, bs);
+      const tie = binaryKernel('equal', as, bs);
+      const half = unaryKernel('affine', tie, 0.5, 0);
+      const wa = binaryKernel('add', win, half);
+      const wb = unaryKernel('affine', wa, -1, 1);
+      const ga = binaryKernel('mul', g, wa);
+      const gb = binaryKernel('mul', g, wb);
+      for (const t of [win, tie, half, wa, wb]) t.dispose();
+      return [ga, gb];
+    }),
+    temps,
+  );
+}
+
+export function maximum(a: Operand, b: Operand): Tensor {
+  return minMax('maximum', a, b);
+}
+
+export function minimum(a: Operand, b: Operand): Tensor {
+  return minMax('minimum', a, b);
+}
+
+export function pow(a: Operand, b: Operand): Tensor {
+  if (typeof b === 'number' && typeof a !== 'number') return powScalar(a, b);
+  const [ta, tb, temps] = withScalar(a, b, 'pow');
+  return finish(
+    binary('pow', ta, tb, (g, as, bs, out) => {
+      // d a^b / da = b a^(b-1); d a^b / db = a^b ln a (0 where a = 0, as PyTorch does)
+      const bm1 = unaryKernel('affine', bs, 1, -1);
+      const p = binaryKernel('pow', as, bm1);
+      const bp = binaryKernel('mul', bs, p);
+      const ga = binaryKernel('mul', g, bp);
+      const ln = unaryKernel('log', as);
+      const ol = binaryKernel('mul', out, ln);
+      const zero = fillKernel([], 0);
+      const isZero = binaryKernel('equal', as, zero);
+      const safe = whereKernel(isZero, zero, ol);
+      const gb = binaryKernel('mul', g, safe);
+      for (const t of [bm1, p, bp, ln, ol, zero, isZero, safe]) t.dispose();
+      return [ga, gb];
+    }, true),
+    temps,
+  );
+}
+
+function compare(op: BinaryOpName, a: Operand, b: Operand): Tensor {
+  const [ta, tb, temps] = withScalar(a, b, op);
+  return finish(binaryKernel(op, ta, tb), temps);
+}
+
+/** Comparisons give 1.0 where true and 0.0 where false; they have no gradient. */
+export const equal = (a: Operand, b: Operand): Tensor => compare('equal', a, b);
+export const notEqual = (a: Operand, b: Operand): Tensor => compare('notEqual', a, b);
+export const less = (a: Operand, b: Operand): Tensor => compare('less', a, b);
+export const lessEqual = (a: Operand, b: Operand): Tensor => compare('lessEqual', a, b);
+export const greater = (a: Operand, b: Operand): Tensor => compare('greater', a, b);
+export const greaterEqual = (a: Operand, b: Operand): Tensor => compare('greaterEqual', a, b);
+
+/** cond ≠ 0 ? a : b, broadcasting all three. */
+export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
+  const [ta, tb, temps] = withScalar(a, b, 'where');
+  const out = whereKernel(cond, ta, tb);
+  record(
+    'where',
+    [cond, ta, tb],
+    out,
+    (g, [cs, as, bs]) => {
+      const zero = fillKernel([], 0);
+      const ga = whereKernel(cs, g, zero);
+      const gb = whereKernel(cs, zero, g);
+      zero.dispose();
+      const ra = sumTo(ga, as.shape);
+      const rb = sumTo(gb, bs.shape);
+      if (ra !== ga) ga.dispose();
+      if (rb !== gb) gb.dispose();
+      return [null, ra, rb];
+    },
+    [cond, ta, tb],
+  );
+  return finish(out, temps);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reductions
+
+function keptShape(x: Shape, axes: number[]): number[] {
+  return x.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+
+/** Broadcasts a reduced gradient back over the reduced axes. */
+function expandReduced(g: Tensor, inShape: Shape, axes: number[]): Tensor {
+  const gk = g.view(keptShape(inShape, axes));
+  const e = expandKernel(gk, inShape);
+  gk.dispose();
+  return e;
+}
+
+export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  const ax = normalizeAxes('sum', axes, x.rank);
+  const out = reduceKernel('sum', x, ax, keepDims);
+  return record('sum', [x], out, (g) => [expandReduced(g, x.shape, ax)]);
+}
+
+export function mean(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  const ax = normalizeAxes('mean', axes, x.rank);
+  const n = ax.reduce((acc, a) => acc * x.shape[a], 1);
+  const out = reduceKernel('sum', x, ax, keepDims, 1 / n, 'mean');
+  return record('mean', [x], out, (g) => {
+    const e = expandReduced(g, x.shape, ax);
+    const r = unaryKernel('affine', e, 1 / n, 0);
+    e.dispose();
+    return [r];
+  });
+}
+
+export function max(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  const ax = normalizeAxes('max', axes, x.rank);
+  const out = reduceKernel('max', x, ax, keepDims);
+  return record(
+    'max',
+    [x],
+    out,
+    (g, [xs, os]) => {
+      // The gradient goes to the maxima, split evenly among ties.
+      const om = expandReduced(os, xs.shape, ax);
+      const mask = binaryKernel('equal', xs, om);
+      const count = reduceKernel('sum', mask, ax, true);
+      const gk = g.view(keptShape(xs.shape, ax));
+      const share = binaryKernel('div', gk, count);
+      const r = binaryKernel('mul', mask, share);
+      for (const t of [om, mask, count, gk, share]) t.dispose();
+      return [r];
+    },
+    [x, out],
+  );
+}
+
+/** Variance over axes, with `correction` subtracted from the count (1: unbiased, 0: population). */
+export function variance(x: Tensor, axes?: number | readonly number[], keepDims = false, correction = 1): Tensor {
+  const ax = normalizeAxes('variance', axes, x.rank);
+  const n = ax.reduce((acc, a) => acc * x.shape[a], 1);
+  if (n - correction <= 0) throw new Error(`variance: ${n} elements over axes [${ax.join(', ')}] are too few for correction ${correction}`);
+  const m = mean(x, ax, true);
+  const d = sub(x, m);
+  const sq = square(d);
+  const s = sum(sq, ax, keepDims);
+  const out = mul(s, 1 / (n - correction));
+  for (const t of [m, d, sq, s]) t.dispose();
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Shapes and data movement
+
+/** The same elements in another shape (one axis may be -1); shares storage. */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  x.assertAlive('reshape');
+  const free = shape.filter((d) => d === -1).length;
+  const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+  if (free > 1) throw new Error(`reshape: at most one -1 in ${shapeString(shape)}`);
+  const resolved = shape.map((d) => (d === -1 ? (known === 0 ? 0 : x.size / known) : d));
+  checkShape(resolved, 'reshape');
+  if (sizeOf(resolved) !== x.size) throw new Error(`reshape: cannot view ${shapeString(x.shape)} (${x.size} elements) as ${shapeString(shape)}`);
+  const out = x.view(resolved);
+  const inShape = x.shape;
+  return record('reshape', [x], out, (g) => [g.view(inShape)]);
+}
+
+export function flatten(x: Tensor, startAxis = 1): Tensor {
+  return reshape(x, [...x.shape.slice(0, startAxis), -1]);
+}
+
+export function permute(x: Tensor, perm: readonly number[]): Tensor {
+  const out = permuteKernel(x, perm);
+  const axes = perm.map((p) => (p < 0 ? p + x.rank : p));
+  const inverse = new Array<number>(axes.length);
+  axes.forEach((p, i) => (inverse[p] = i));
+  return record('permute', [x], out, (g) => [permuteKernel(g, inverse)]);
+}
+
+/** Swaps two axes (the last two by default). */
+export function transpose(x: Tensor, a = -2, b = -1): Tensor {
+  const [i, j] = [a < 0 ? a + x.rank : a, b < 0 ? b + x.rank : b];
+  if (x.rank < 2 || i < 0 || j < 0 || i >= x.rank || j >= x.rank) throw new RangeError(`transpose: axes ${a}, ${b} do not exist in shape ${shapeString(x.shape)}`);
+  const perm = [...Array(x.rank).keys()];
+  [perm[i], perm[j]] = [perm[j], perm[i]];
+  return permute(x, perm);
+}
+
+/** The block starting at `begin` with `size` (−1: to the end) along each axis. */
+export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
+  const bounds = sliceBounds(x.shape, begin, size);
+  const out = sliceKernel(x, bounds.begin, bounds.size);
+  const inShape = x.shape;
+  return record('slice', [x], out, (g) => [padKernel(g, inShape, bounds.begin)]);
+}
+
+export function concat(xs: readonly Tensor[], axis = 0): Tensor {
+  const out = concatKernel(xs, axis);
+  const ax = axis < 0 ? axis + xs[0].rank : axis;
+  return record('concat', xs, out, (g) => {
+    let at = 0;
+    return xs.map((t) => {
+      const begin = t.shape.map((_, i) => (i === ax ? at : 0));
+      at += t.shape[ax];
+      return sliceKernel(g, begin, [...t.shape]);
+    });
+  });
+}
+
+/** Broadcasts `x` to `shape`, materialized. */
+export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+  const out = expandKernel(x, shape);
+  return record('broadcastTo', [x], out, (g) => {
+    const r = sumTo(g, x.shape);
+    return [r === g ? clone(g) : r];
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Matmul
+
+/** op(a) · op(b) over the last two axes, batched and broadcast over the others. */
+export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+  const out = matmulKernel(a, b, transA, transB);
+  return record(
+    'matmul',
+    [a, b],
+    out,
+    (g, [as, bs]) => {
+      const ga = a.requiresGrad ? (transA ? matmulKernel(bs, g, transB, true) : matmulKernel(g, bs, false, !transB)) : null;
+      const gb = b.requiresGrad ? (transB ? matmulKernel(g, as, true, transA) : matmulKernel(as, g, !transA, false)) : null;
+      const ra = ga && sumTo(ga, as.shape);
+      const rb = gb && sumTo(gb, bs.shape);
+      if (ga && ra !== ga) ga.dispose();
+      if (gb && rb !== gb) gb.dispose();
+      return [ra, rb];
+    },
+    [a, b],
+  );
+}
+
+export { broadcastShapes };

@@ -1,0 +1,452 @@
+/**
+ * The GPU runtime: one device, its buffer pool, a pipeline cache, command batching, uniform staging,
+ * error reporting and optional per-op GPU timestamps. The layers above record dispatches through
+ * `dispatch()` and read results through `read()`; they never touch a command encoder themselves.
+ *
+ * Batching: dispatches go into one compute pass of one command encoder and are submitted together when
+ * a readback needs them, when `flush()` is called, or every `maxDispatchesPerSubmit` dispatches.
+ * Each dispatch's small parameter block is written into a uniform chunk that belongs to the open batch and
+ * is uploaded just before the batch is submitted, so the queue's ordering keeps every batch's parameters
+ * apart from the next batch's.
+ */
+import { acquireDevice, type AdapterReport, type DeviceRequest } from './device.js';
+import { BufferPool, type PoolStats } from './pool.js';
+
+export interface ShaderSource {
+  /** A short name for labels, errors and profiles, e.g. 'matmul'. */
+  name: string;
+  code: string;
+}
+
+export interface StorageBinding {
+  buffer: GPUBuffer;
+  /** Byte offset; a multiple of the adapter's minStorageBufferOffsetAlignment (256 almost everywhere). */
+  offset: number;
+  size: number;
+}
+
+export interface DispatchSpec {
+  /** The op this dispatch belongs to, for errors and profiles, e.g. 'matmul' or 'conv2d.backwardFilter'. */
+  op: string;
+  shader: ShaderSource;
+  entry?: string;
+  constants?: Record<string, number | boolean>;
+  /** The parameter block, bound at binding 0 as a uniform buffer. Omit for shaders without one. */
+  uniforms?: ArrayBuffer | ArrayBufferView;
+  /** Storage buffers, bound at 1, 2, ... (or 0, 1, ... when there are no uniforms), in the shader's order. */
+  storage: StorageBinding[];
+  workgroups: [number, number?, number?];
+}
+
+export class GpuError extends Error {
+  override name = 'GpuError';
+  constructor(
+    message: string,
+    readonly kind: 'validation' | 'out-of-memory' | 'internal' | 'device-lost',
+    readonly ops: string[],
+  ) {
+    super(message);
+  }
+}
+
+export interface OpProfile {
+  op: string;
+  count: number;
+  /** Total GPU time in milliseconds, from timestamp queries. */
+  ms: number;
+}
+
+export interface RuntimeOptions extends DeviceRequest {
+  /** Dispatches per submit before a batch is sent without waiting for a readback. */
+  maxDispatchesPerSubmit?: number;
+  /**
+   * Submit every dispatch on its own with its own error scope, so an error names the exact op.
+   * Slow; for debugging. Also on with the environment variable BYOL_GPU_DEBUG=1 in Node.
+   */
+  debug?: boolean;
+}
+
+const UNIFORM_CHUNK = 64 * 1024;
+const MAP_READ = 0x0001;
+const COPY_DST = 0x0008;
+const COPY_SRC = 0x0004;
+const UNIFORM = 0x0040;
+const QUERY_RESOLVE = 0x0200;
+
+interface UniformChunk {
+  buffer: GPUBuffer;
+  mirror: Uint8Array<ArrayBuffer>;
+  used: number;
+}
+
+/** Splits a count of workgroups into an (x, y) grid within the per-dimension limit. */
+export function grid(workgroups: number, maxPerDim = 65535): [number, number, number] {
+  if (workgroups <= maxPerDim) return [Math.max(1, workgroups), 1, 1];
+  const y = Math.ceil(workgroups / maxPerDim);
+  return [Math.ceil(workgroups / y), y, 1];
+}
+
+export class GpuRuntime {
+  readonly pool: BufferPool;
+  readonly storageAlignment: number;
+  private readonly uniformAlignment: number;
+  private readonly maxDispatches: number;
+  private readonly debug: boolean;
+
+  private modules = new Map<string, GPUShaderModule>();
+  private pipelines = new Map<string, GPUComputePipeline>();
+
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private batchOps: string[] = [];
+  private uniformChunks: UniformChunk[] = [];
+  private freeUniformChunks: UniformChunk[] = [];
+  private pendingErrors: Promise<GpuError | null>[] = [];
+  private uncaptured: GpuError | null = null;
+  private lostInfo: string | null = null;
+  private submits = 0;
+  private dispatches = 0;
+  private readStaging = new Map<number, GPUBuffer[]>();
+
+  // Profiling with timestamp queries.
+  private profiling = false;
+  private querySet: GPUQuerySet | null = null;
+  private queryOps: string[] = [];
+  private profileTotals = new Map<string, { count: number; ns: number }>();
+  private pendingProfiles: Promise<void>[] = [];
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly report: AdapterReport,
+    options: RuntimeOptions = {},
+  ) {
+    const limits = device.limits;
+    this.pool = new BufferPool(device, Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize));
+    this.storageAlignment = limits.minStorageBufferOffsetAlignment;
+    this.uniformAlignment = limits.minUniformBufferOffsetAlignment;
+    this.maxDispatches = options.maxDispatchesPerSubmit ?? 512;
+    const env = typeof process !== 'undefined' ? process.env?.BYOL_GPU_DEBUG : undefined;
+    this.debug = options.debug ?? (env === '1' || env === 'true');
+    device.lost.then((info) => {
+      this.lostInfo = `${info.reason}: ${info.message}`;
+    });
+    device.addEventListener('uncapturederror', (event) => {
+      const err = (event as GPUUncapturedErrorEvent).error;
+      this.uncaptured ??= new GpuError(`Uncaptured GPU error: ${err.message}`, 'internal', []);
+    });
+  }
+
+  static async create(options: RuntimeOptions = {}): Promise<GpuRuntime> {
+    const { device, report } = await acquireDevice(options);
+    return new GpuRuntime(device, report, options);
+  }
+
+  get hasTimestamps(): boolean {
+    return this.device.features.has('timestamp-query');
+  }
+
+  get isLost(): boolean {
+    return this.lostInfo !== null;
+  }
+
+  /** Turns per-op GPU timing on or off; needs the timestamp-query feature. Costs a pass per dispatch. */
+  setProfiling(on: boolean): void {
+    if (on && !this.hasTimestamps) throw new Error('Profiling needs the timestamp-query feature, which this adapter lacks.');
+    this.flush();
+    this.profiling = on;
+    if (on && !this.querySet) {
+      this.querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 * this.maxDispatches });
+    }
+  }
+
+  /** Totals per op since profiling was turned on or last reset, slowest first. Awaits pending timings. */
+  async profile(reset = false): Promise<OpProfile[]> {
+    this.flush();
+    await Promise.all(this.pendingProfiles);
+    this.pendingProfiles = [];
+    const rows = [...this.profileTotals].map(([op, t]) => ({ op, count: t.count, ms: t.ns / 1e6 }));
+    if (reset) this.profileTotals.clear();
+    return rows.sort((a, b) => b.ms - a.ms);
+  }
+
+  counters(): { submits: number; dispatches: number } {
+    return { submits: this.submits, dispatches: this.dispatches };
+  }
+
+  poolStats(): PoolStats {
+    return this.pool.getStats();
+  }
+
+  private assertAlive(op: string): void {
+    if (this.lostInfo) {
+      throw new GpuError(
+        `${op}: the GPU device was lost (${this.lostInfo}). Nothing more can run on it; restart the process ` +
+          '(training can continue from its last checkpoint with --resume).',
+        'device-lost',
+        [op],
+      );
+    }
+  }
+
+  private moduleFor(shader: ShaderSource): GPUShaderModule {
+    let m = this.modules.get(shader.code);
+    if (!m) {
+      m = this.device.createShaderModule({ code: shader.code, label: shader.name });
+      this.modules.set(shader.code, m);
+    }
+    return m;
+  }
+
+  /** The compute pipeline for a shader, entry point and override constants, made once and cached. */
+  pipeline(shader: ShaderSource, entry = 'main', constants: Record<string, number | boolean> = {}): GPUComputePipeline {
+    const keys = Object.keys(constants).sort();
+    const key = `${shader.name}|${entry}|${keys.map((k) => `${k}=${constants[k]}`).join(',')}|${shader.code.length}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const c: Record<string, number> = {};
+      for (const k of keys) c[k] = Number(constants[k]);
+      p = this.device.createComputePipeline({
+        layout: 'auto',
+        label: `${shader.name}:${entry}`,
+        compute: { module: this.moduleFor(shader), entryPoint: entry, constants: c },
+      });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  private openBatch(): GPUCommandEncoder {
+    if (!this.encoder) {
+      this.device.pushErrorScope('out-of-memory');
+      this.device.pushErrorScope('validation');
+      this.encoder = this.device.createCommandEncoder();
+    }
+    return this.encoder;
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  private uniformSlot(data: ArrayBuffer | ArrayBufferView): StorageBinding {
+    const bytes =
+      data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const size = Math.max(16, Math.ceil(bytes.byteLength / 16) * 16);
+    let chunk = this.uniformChunks[this.uniformChunks.length - 1];
+    const start = chunk ? Math.ceil(chunk.used / this.uniformAlignment) * this.uniformAlignment : 0;
+    if (!chunk || start + size > UNIFORM_CHUNK) {
+      chunk = this.freeUniformChunks.pop() ?? {
+        buffer: this.device.createBuffer({ size: UNIFORM_CHUNK, usage: UNIFORM | COPY_DST, label: 'uniforms' }),
+        mirror: new Uint8Array(UNIFORM_CHUNK),
+        used: 0,
+      };
+      chunk.used = 0;
+      this.uniformChunks.push(chunk);
+    }
+    const offset = Math.ceil(chunk.used / this.uniformAlignment) * this.uniformAlignment;
+    chunk.mirror.set(bytes, offset);
+    chunk.used = offset + size;
+    return { buffer: chunk.buffer, offset, size };
+  }
+
+  /** Records one compute dispatch into the open batch. */
+  dispatch(spec: DispatchSpec): void {
+    this.assertAlive(spec.op);
+    const [x, y = 1, z = 1] = spec.workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const pipeline = this.pipeline(spec.shader, spec.entry ?? 'main', spec.constants);
+    const entries: GPUBindGroupEntry[] = [];
+    let binding = 0;
+    if (spec.uniforms) {
+      const u = this.uniformSlot(spec.uniforms);
+      entries.push({ binding: binding++, resource: { buffer: u.buffer, offset: u.offset, size: u.size } });
+    }
+    for (const s of spec.storage) {
+      entries.push({ binding: binding++, resource: { buffer: s.buffer, offset: s.offset, size: s.size } });
+    }
+    const encoder = this.openBatch();
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: spec.op });
+    if (this.profiling && this.querySet) {
+      this.endPass();
+      const q = this.queryOps.length;
+      this.queryOps.push(spec.op);
+      this.pass = encoder.beginComputePass({
+        label: spec.op,
+        timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 2 * q, endOfPassWriteIndex: 2 * q + 1 },
+      });
+    } else if (!this.pass) {
+      this.pass = encoder.beginComputePass();
+    }
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(x, y, z);
+    this.batchOps.push(spec.op);
+    this.dispatches++;
+    if (this.profiling) this.endPass();
+    if (this.debug || this.batchOps.length >= this.maxDispatches) this.flush();
+  }
+
+  /** Records a buffer-to-buffer copy in order with the dispatches around it. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number, op = 'copy'): void {
+    this.assertAlive(op);
+    if (size === 0) return;
+    const encoder = this.openBatch();
+    this.endPass();
+    encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+    this.batchOps.push(op);
+  }
+
+  /**
+   * Writes bytes into a buffer, in order with the recorded work: straight through the queue when nothing is
+   * recorded, else through a staging buffer copied inside the batch (a queue write would overtake the batch).
+   */
+  upload(dst: GPUBuffer, dstOffset: number, data: ArrayBufferView, op = 'upload'): void {
+    this.assertAlive(op);
+    const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    const size = Math.ceil(bytes.byteLength / 4) * 4;
+    if (size === 0) return;
+    if (!this.encoder) {
+      if (size === bytes.byteLength) this.device.queue.writeBuffer(dst, dstOffset, bytes);
+      else {
+        const padded = new Uint8Array(size);
+        padded.set(bytes);
+        this.device.queue.writeBuffer(dst, dstOffset, padded);
+      }
+      return;
+    }
+    const staging = this.device.createBuffer({ size, usage: COPY_SRC, mappedAtCreation: true, label: `${op}:staging` });
+    new Uint8Array(staging.getMappedRange()).set(bytes);
+    staging.unmap();
+    this.copy(staging, 0, dst, dstOffset, size, op);
+    // Destroying now is allowed: WebGPU keeps a buffer alive until the submitted work that uses it is done.
+    this.afterSubmit.push(() => staging.destroy());
+  }
+
+  private afterSubmit: (() => void)[] = [];
+
+  /** Submits everything recorded so far. Errors surface at the next `read()` or `sync()`. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    const encoder = this.encoder;
+    const ops = this.batchOps;
+    let resolveBuffer: GPUBuffer | null = null;
+    let profileRead: GPUBuffer | null = null;
+    const queryOps = this.queryOps;
+    if (this.profiling && this.querySet && queryOps.length > 0) {
+      const bytes = queryOps.length * 2 * 8;
+      resolveBuffer = this.device.createBuffer({ size: bytes, usage: QUERY_RESOLVE | COPY_SRC });
+      profileRead = this.device.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
+      encoder.resolveQuerySet(this.querySet, 0, queryOps.length * 2, resolveBuffer, 0);
+      encoder.copyBufferToBuffer(resolveBuffer, 0, profileRead, 0, bytes);
+    }
+    for (const chunk of this.uniformChunks) {
+      this.device.queue.writeBuffer(chunk.buffer, 0, chunk.mirror, 0, Math.ceil(chunk.used / 4) * 4);
+    }
+    this.device.queue.submit([encoder.finish()]);
+    this.submits++;
+    const validation = this.device.popErrorScope();
+    const oom = this.device.popErrorScope();
+    this.encoder = null;
+    this.batchOps = [];
+    this.queryOps = [];
+    this.freeUniformChunks.push(...this.uniformChunks);
+    this.uniformChunks = [];
+    for (const f of this.afterSubmit) f();
+    this.afterSubmit = [];
+    this.pendingErrors.push(
+      Promise.all([validation, oom]).then(([v, o]) => {
+        const err = o ?? v;
+        if (!err) return null;
+        const kind = o ? 'out-of-memory' : 'validation';
+        const names = [...new Set(ops)];
+        const shown = names.length > 8 ? `${names.slice(0, 8).join(', ')}, ...` : names.join(', ');
+        const hint = this.debug ? '' : ' (set BYOL_GPU_DEBUG=1 to submit op by op and name the exact op)';
+        const what =
+          kind === 'out-of-memory'
+            ? 'The GPU ran out of memory. Use a smaller batch size or image size.'
+            : 'A GPU validation error.';
+        return new GpuError(`${what} In ops: ${shown}${hint}. ${err.message}`, kind, names);
+      }),
+    );
+    if (profileRead) {
+      const buf = profileRead;
+      const resolve = resolveBuffer!;
+      this.pendingProfiles.push(
+        buf.mapAsync(MAP_READ).then(() => {
+          const t = new BigInt64Array(buf.getMappedRange());
+          queryOps.forEach((op, i) => {
+            const ns = Number(t[2 * i + 1] - t[2 * i]);
+            const e = this.profileTotals.get(op) ?? { count: 0, ns: 0 };
+            e.count++;
+            e.ns += Math.max(0, ns);
+            this.profileTotals.set(op, e);
+          });
+          buf.unmap();
+          buf.destroy();
+          resolve.destroy();
+        }),
+      );
+    }
+  }
+
+  /** Throws the first GPU error reported by submitted batches, if any. */
+  async checkErrors(): Promise<void> {
+    const pending = this.pendingErrors;
+    this.pendingErrors = [];
+    const errors = await Promise.all(pending);
+    const first = this.uncaptured ?? errors.find((e) => e !== null);
+    this.uncaptured = null;
+    if (first) throw first;
+    this.assertAlive('sync');
+  }
+
+  /** Submits the batch and waits until the GPU has finished everything, then reports errors. */
+  async sync(): Promise<void> {
+    this.assertAlive('sync');
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.checkErrors();
+  }
+
+  private stagingFor(size: number): GPUBuffer {
+    const list = this.readStaging.get(size);
+    return (
+      list?.pop() ?? this.device.createBuffer({ size, usage: MAP_READ | COPY_DST, label: 'readback' })
+    );
+  }
+
+  /** Copies bytes out of a buffer after all recorded work; resolves with a fresh ArrayBuffer. */
+  async read(src: GPUBuffer, offset: number, size: number, op = 'read'): Promise<ArrayBuffer> {
+    this.assertAlive(op);
+    if (size === 0) return new ArrayBuffer(0);
+    const padded = Math.ceil(size / 4) * 4;
+    const classSize = Math.max(256, 2 ** Math.ceil(Math.log2(padded)));
+    const staging = this.stagingFor(classSize);
+    this.copy(src, offset, staging, 0, padded, op);
+    this.flush();
+    try {
+      await staging.mapAsync(MAP_READ, 0, padded);
+    } catch (e) {
+      await this.checkErrors();
+      throw new GpuError(`${op}: reading back from the GPU failed: ${(e as Error).message}`, 'internal', [op]);
+    }
+    const out = staging.getMappedRange(0, padded).slice(0, size);
+    staging.unmap();
+    let list = this.readStaging.get(classSize);
+    if (!list) this.readStaging.set(classSize, (list = []));
+    list.push(staging);
+    await this.checkErrors();
+    return out;
+  }
+
+  /** Destroys the device. Everything made on it becomes unusable. */
+  destroy(): void {
+    this.encoder = null;
+    this.pass = null;
+    this.device.destroy();
+  }
+}

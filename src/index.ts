@@ -1,0 +1,12 @@
+/** The engine's public API. */
+export { acquireDevice, noAdapterHelp, NoAdapterError, type AdapterReport } from './gpu/device.js';
+export { GpuRuntime, GpuError, type OpProfile, type RuntimeOptions } from './gpu/runtime.js';
+export type { PoolStats } from './gpu/pool.js';
+export { init, getRuntime, scope, beginScope, endScope, keep, memory, type MemoryStats } from './tensor/engine.js';
+export { Tensor, empty, fromArray, fromBytes, type DType, type Shape } from './tensor/tensor.js';
+export { zeros, ones, full, arange, uniform, normal, Generator } from './kernels/creation.js';
+export { clone } from './kernels/copy.js';
+export { axpyInPlace } from './kernels/elementwise.js';
+export * from './autograd/ops.js';
+export { backward, noGrad, isGradEnabled, setGradEnabled, requireGrad, detach, type BackwardOptions } from './autograd/tape.js';
+export { gradcheck } from './autograd/gradcheck.js';

@@ -1,0 +1,123 @@
+/** Tensors made on the GPU: constants, ranges, and counter-based random numbers. */
+import fillWgsl from '../../shaders/fill.wgsl';
+import randomWgsl from '../../shaders/random.wgsl';
+import { grid } from '../gpu/runtime.js';
+import { getRuntime } from '../tensor/engine.js';
+import { empty, type DType, type Shape, type Tensor } from '../tensor/tensor.js';
+import { Params, WG } from './util.js';
+
+const FILL = { name: 'fill', code: fillWgsl };
+const RANDOM = { name: 'random', code: randomWgsl };
+
+export function fillKernel(shape: Shape, value: number, dtype: DType = 'float32'): Tensor {
+  const out = empty(shape, dtype, 'fill');
+  const word = new ArrayBuffer(4);
+  if (dtype === 'float32') new Float32Array(word)[0] = value;
+  else if (dtype === 'int32') new Int32Array(word)[0] = value;
+  else new Uint32Array(word)[0] = value;
+  if (out.size === 0) return out;
+  getRuntime().dispatch({
+    op: 'fill',
+    shader: FILL,
+    constants: { MODE: 0, WG },
+    uniforms: new Params().u32(out.size, new Uint32Array(word)[0]).f32(0, 0).build(),
+    storage: [out.binding('fill')],
+    workgroups: grid(Math.ceil(out.size / WG)),
+  });
+  return out;
+}
+
+export function zeros(shape: Shape, dtype: DType = 'float32'): Tensor {
+  return fillKernel(shape, 0, dtype);
+}
+
+export function ones(shape: Shape, dtype: DType = 'float32'): Tensor {
+  return fillKernel(shape, 1, dtype);
+}
+
+export function full(shape: Shape, value: number, dtype: DType = 'float32'): Tensor {
+  return fillKernel(shape, value, dtype);
+}
+
+/** start, start + step, ... for `count` elements (float32, or int32 for integer arguments with dtype 'int32'). */
+export function arange(count: number, start = 0, step = 1, dtype: 'float32' | 'int32' = 'float32'): Tensor {
+  if (!Number.isInteger(count) || count < 0) throw new RangeError(`arange: count must be a non-negative integer, got ${count}`);
+  const out = empty([count], dtype, 'arange');
+  if (count === 0) return out;
+  getRuntime().dispatch({
+    op: 'arange',
+    shader: FILL,
+    constants: { MODE: dtype === 'int32' ? 2 : 1, WG },
+    uniforms: new Params().u32(count, 0).f32(start, step).build(),
+    storage: [out.binding('arange')],
+    workgroups: grid(Math.ceil(count / WG)),
+  });
+  return out;
+}
+
+/**
+ * A counter-based random generator (Philox4x32-10 on the GPU). Its whole state is (seed, offset): every
+ * draw of n numbers uses the counters offset .. offset + ceil(n/4) - 1 and advances offset past them, so a
+ * run restored from (seed, offset) continues with exactly the same numbers.
+ */
+export class Generator {
+  constructor(
+    public seed: number,
+    public offset = 0,
+  ) {
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`Generator: seed must be a non-negative integer, got ${seed}`);
+  }
+
+  state(): { seed: number; offset: number } {
+    return { seed: this.seed, offset: this.offset };
+  }
+
+  setState(s: { seed: number; offset: number }): void {
+    this.seed = s.seed;
+    this.offset = s.offset;
+  }
+
+  /** Reserves counters for n numbers; returns the first counter. */
+  take(n: number): number {
+    const start = this.offset;
+    this.offset += Math.ceil(n / 4);
+    return start;
+  }
+
+  uniform(shape: Shape, low = 0, high = 1): Tensor {
+    return randomKernel(shape, 0, low, high, this);
+  }
+
+  normal(shape: Shape, mean = 0, std = 1): Tensor {
+    return randomKernel(shape, 1, mean, std, this);
+  }
+}
+
+function randomKernel(shape: Shape, dist: 0 | 1, a: number, b: number, gen: Generator): Tensor {
+  const out = empty(shape, 'float32', dist ? 'normal' : 'uniform');
+  if (out.size === 0) return out;
+  const offset = gen.take(out.size);
+  const seed = gen.seed;
+  getRuntime().dispatch({
+    op: dist ? 'normal' : 'uniform',
+    shader: RANDOM,
+    constants: { DIST: dist, WG },
+    uniforms: new Params()
+      .u32(out.size, seed % 2 ** 32, Math.floor(seed / 2 ** 32), offset % 2 ** 32, Math.floor(offset / 2 ** 32), 0)
+      .f32(a, b)
+      .build(),
+    storage: [out.binding('random')],
+    workgroups: grid(Math.ceil(out.size / 4 / WG)),
+  });
+  return out;
+}
+
+/** Uniform numbers in [low, high) from a one-off generator with this seed. */
+export function uniform(shape: Shape, seed: number, low = 0, high = 1): Tensor {
+  return new Generator(seed).uniform(shape, low, high);
+}
+
+/** Normal numbers from a one-off generator with this seed. */
+export function normal(shape: Shape, seed: number, mean = 0, std = 1): Tensor {
+  return new Generator(seed).normal(shape, mean, std);
+}

@@ -1,0 +1,125 @@
+/** Elementwise kernels: unary ops, binary ops with broadcasting, and where(). */
+import unaryWgsl from '../../shaders/unary.wgsl';
+import binaryWgsl from '../../shaders/binary.wgsl';
+import whereWgsl from '../../shaders/where.wgsl';
+import axpyWgsl from '../../shaders/axpy.wgsl';
+import { grid } from '../gpu/runtime.js';
+import { getRuntime } from '../tensor/engine.js';
+import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
+import { assertFloat, broadcastShapes, broadcastStrides, Params, sameShape, WG } from './util.js';
+
+const UNARY = { name: 'unary', code: unaryWgsl };
+const BINARY = { name: 'binary', code: binaryWgsl };
+const WHERE = { name: 'where', code: whereWgsl };
+
+export const UnaryOp = {
+  neg: 0,
+  exp: 1,
+  log: 2,
+  sqrt: 3,
+  rsqrt: 4,
+  abs: 5,
+  relu: 6,
+  powScalar: 7,
+  affine: 8,
+  sign: 9,
+  square: 10,
+  reciprocal: 11,
+  step: 12,
+} as const;
+export type UnaryOpName = keyof typeof UnaryOp;
+
+export const BinaryOp = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  maximum: 4,
+  minimum: 5,
+  pow: 6,
+  equal: 7,
+  notEqual: 8,
+  less: 9,
+  lessEqual: 10,
+  greater: 11,
+  greaterEqual: 12,
+  reluBackward: 13,
+} as const;
+export type BinaryOpName = keyof typeof BinaryOp;
+
+/** out = f(x), with op-specific scalars s0 (exponent, scale) and s1 (shift). */
+export function unaryKernel(op: UnaryOpName, x: Tensor, s0 = 0, s1 = 0): Tensor {
+  assertFloat(op, x);
+  const out = empty(x.shape, 'float32', op);
+  if (x.size === 0) return out;
+  getRuntime().dispatch({
+    op,
+    shader: UNARY,
+    constants: { OP: UnaryOp[op], WG },
+    uniforms: new Params().u32(x.size, 0).f32(s0, s1).build(),
+    storage: [x.binding(op), out.binding(op)],
+    workgroups: grid(Math.ceil(x.size / WG)),
+  });
+  return out;
+}
+
+export function binaryKernel(op: BinaryOpName, a: Tensor, b: Tensor): Tensor {
+  assertFloat(op, a, b);
+  const shape = broadcastShapes(op, a.shape, b.shape);
+  const out = empty(shape, 'float32', op);
+  if (out.size === 0) return out;
+  const plain = sameShape(a.shape, shape) && sameShape(b.shape, shape);
+  getRuntime().dispatch({
+    op,
+    shader: BINARY,
+    constants: { OP: BinaryOp[op], BROADCAST: !plain, WG },
+    uniforms: new Params()
+      .u32(out.size, shape.length, 0, 0)
+      .dims(shape)
+      .dims(broadcastStrides(a.shape, shape))
+      .dims(broadcastStrides(b.shape, shape))
+      .build(),
+    storage: [a.binding(op), b.binding(op), out.binding(op)],
+    workgroups: grid(Math.ceil(out.size / WG)),
+  });
+  return out;
+}
+
+export function whereKernel(cond: Tensor, a: Tensor, b: Tensor): Tensor {
+  assertFloat('where', cond, a, b);
+  const shape = broadcastShapes('where', cond.shape, a.shape, b.shape);
+  const out = empty(shape, 'float32', 'where');
+  if (out.size === 0) return out;
+  getRuntime().dispatch({
+    op: 'where',
+    shader: WHERE,
+    constants: { WG },
+    uniforms: new Params()
+      .u32(out.size, shape.length, 0, 0)
+      .dims(shape)
+      .dims(broadcastStrides(cond.shape, shape))
+      .dims(broadcastStrides(a.shape, shape))
+      .dims(broadcastStrides(b.shape, shape))
+      .build(),
+    storage: [cond.binding('where'), a.binding('where'), b.binding('where'), out.binding('where')],
+    workgroups: grid(Math.ceil(out.size / WG)),
+  });
+  return out;
+}
+
+const AXPY = { name: 'axpy', code: axpyWgsl };
+
+/** In place: y = alpha * y + beta * x (same shapes). */
+export function axpyInPlace(y: Tensor, x: Tensor, alpha = 1, beta = 1, op = 'axpy'): void {
+  assertFloat(op, x, y);
+  if (!sameShape(x.shape, y.shape)) throw new Error(`${op}: shapes ${shapeString(y.shape)} and ${shapeString(x.shape)} differ`);
+  if (x.size === 0) return;
+  getRuntime().dispatch({
+    op,
+    shader: AXPY,
+    constants: { WG },
+    uniforms: new Params().u32(x.size, 0).f32(alpha, beta).build(),
+    storage: [x.binding(op), y.binding(op)],
+    workgroups: grid(Math.ceil(x.size / WG)),
+  });
+}

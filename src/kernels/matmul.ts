@@ -1,0 +1,73 @@
+/** Batched matrix multiplication with either operand transposed. */
+import matmulWgsl from '../../shaders/matmul.wgsl';
+import { getRuntime } from '../tensor/engine.js';
+import { empty, shapeString, sizeOf, type Tensor } from '../tensor/tensor.js';
+import { expandKernel } from './copy.js';
+import { assertFloat, broadcastShapes, Params, sameShape } from './util.js';
+
+const MATMUL = { name: 'matmul', code: matmulWgsl };
+const TILE = 4;
+const WG_X = 8;
+const WG_Y = 8;
+
+export interface MatmulDims {
+  batchShape: number[];
+  M: number;
+  N: number;
+  K: number;
+}
+
+/** Checks operand shapes: a is [..., M, K] ([..., K, M] transposed), b is [..., K, N] ([..., N, K] transposed). */
+export function matmulDims(a: Tensor, b: Tensor, transA: boolean, transB: boolean, op = 'matmul'): MatmulDims {
+  if (a.rank < 2 || b.rank < 2) {
+    throw new Error(`${op}: both operands need at least 2 dimensions, got ${shapeString(a.shape)} and ${shapeString(b.shape)}`);
+  }
+  const [ar, ac] = a.shape.slice(-2);
+  const [br, bc] = b.shape.slice(-2);
+  const M = transA ? ac : ar;
+  const K = transA ? ar : ac;
+  const Kb = transB ? bc : br;
+  const N = transB ? br : bc;
+  if (K !== Kb) {
+    throw new Error(
+      `${op}: inner dimensions differ: ${shapeString(a.shape)}${transA ? 'ᵀ' : ''} · ${shapeString(b.shape)}${transB ? 'ᵀ' : ''} (${K} vs ${Kb})`,
+    );
+  }
+  const batchShape = broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2));
+  return { batchShape, M, N, K };
+}
+
+export function matmulKernel(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+  assertFloat('matmul', a, b);
+  const { batchShape, M, N, K } = matmulDims(a, b, transA, transB);
+  const batch = sizeOf(batchShape);
+  const out = empty([...batchShape, M, N], 'float32', 'matmul');
+  if (out.size === 0) return out;
+  // An operand whose batch axes are neither the full batch nor all ones is expanded once.
+  const prep = (t: Tensor): { t: Tensor; stride: number; temp: boolean } => {
+    const tb = t.shape.slice(0, -2);
+    const matrix = t.shape[t.rank - 2] * t.shape[t.rank - 1];
+    if (sizeOf(tb) === 1) return { t, stride: 0, temp: false };
+    const padded = [...Array(batchShape.length - tb.length).fill(1), ...tb];
+    if (sameShape(padded, batchShape)) return { t, stride: matrix, temp: false };
+    return { t: expandKernel(t, [...batchShape, ...t.shape.slice(-2)]), stride: matrix, temp: true };
+  };
+  const pa = prep(a);
+  const pb = prep(b);
+  if (K === 0) {
+    pa.temp && pa.t.dispose();
+    pb.temp && pb.t.dispose();
+    throw new Error('matmul: inner dimension 0 is not supported');
+  }
+  getRuntime().dispatch({
+    op: 'matmul',
+    shader: MATMUL,
+    constants: { TRANS_A: transA, TRANS_B: transB, WG_X, WG_Y },
+    uniforms: new Params().u32(M, N, K, batch, pa.stride, pb.stride, M * N, 0, 0, 0, 0, 0).build(),
+    storage: [pa.t.binding('matmul'), pb.t.binding('matmul'), out.binding('matmul')],
+    workgroups: [Math.ceil(N / TILE / WG_X), Math.ceil(M / TILE / WG_Y), batch],
+  });
+  if (pa.temp) pa.t.dispose();
+  if (pb.temp) pb.t.dispose();
+  return out;
+}

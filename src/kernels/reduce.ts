@@ -1,0 +1,87 @@
+/** Reductions (sum, mean, max) over any set of axes. */
+import reduceWgsl from '../../shaders/reduce.wgsl';
+import { grid } from '../gpu/runtime.js';
+import { getRuntime } from '../tensor/engine.js';
+import { empty, type Tensor } from '../tensor/tensor.js';
+import { clone } from './copy.js';
+import { assertFloat, contiguousStrides, normalizeAxes, Params, WG } from './util.js';
+
+const REDUCE = { name: 'reduce', code: reduceWgsl };
+
+export type ReduceOp = 'sum' | 'max';
+
+/** Merges neighbouring axes of a (shape, strides) list that are contiguous with each other. */
+function merge(shape: number[], strides: number[]): [number[], number[]] {
+  const sh: number[] = [];
+  const st: number[] = [];
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1) continue;
+    const k = sh.length - 1;
+    if (k >= 0 && st[k] === strides[i] * shape[i]) {
+      sh[k] *= shape[i];
+      st[k] = strides[i];
+    } else {
+      sh.push(shape[i]);
+      st.push(strides[i]);
+    }
+  }
+  return [sh, st];
+}
+
+/**
+ * Reduces `x` over `axes` (all axes when undefined) and multiplies the result by `scale`.
+ * The output keeps reduced axes as size 1 when keepDims is true.
+ */
+export function reduceKernel(
+  op: ReduceOp,
+  x: Tensor,
+  axes: number | readonly number[] | undefined,
+  keepDims = false,
+  scale = 1,
+  name: string = op,
+): Tensor {
+  assertFloat(name, x);
+  const ax = normalizeAxes(name, axes, x.rank);
+  const outShape = keepDims ? x.shape.map((d, i) => (ax.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !ax.includes(i));
+  const strides = contiguousStrides(x.shape);
+  const keptShape: number[] = [];
+  const keptStrides: number[] = [];
+  const redShape: number[] = [];
+  const redStrides: number[] = [];
+  x.shape.forEach((d, i) => {
+    if (ax.includes(i)) {
+      redShape.push(d);
+      redStrides.push(strides[i]);
+    } else {
+      keptShape.push(d);
+      keptStrides.push(strides[i]);
+    }
+  });
+  const nRed = redShape.reduce((a, b) => a * b, 1);
+  const nOut = keptShape.reduce((a, b) => a * b, 1);
+  if (nRed === 0 && op === 'max') throw new Error(`${name}: cannot take the max over an empty axis of shape [${x.shape.join(', ')}]`);
+  if (ax.length === 0 && scale === 1) return clone(x);
+  const out = empty(outShape, 'float32', name);
+  if (nOut === 0) return out;
+  const [ks, kst] = merge(keptShape, keptStrides);
+  const [rs, rst] = merge(redShape, redStrides);
+  const perGroup = nRed >= 2048 && nOut < 2048;
+  const params = new Params()
+    .u32(nOut, nRed, ks.length, Math.max(1, rs.length))
+    .f32(scale)
+    .dims(ks)
+    .dims(kst)
+    .dims(rs.length ? rs : [1])
+    .dims(rst.length ? rst : [1])
+    .build();
+  getRuntime().dispatch({
+    op: name,
+    shader: REDUCE,
+    entry: perGroup ? 'per_group' : 'per_thread',
+    constants: { OP: op === 'max' ? 1 : 0, WG },
+    uniforms: params,
+    storage: [x.binding(name), out.binding(name)],
+    workgroups: grid(perGroup ? nOut : Math.ceil(nOut / WG)),
+  });
+  return out;
+}
