@@ -257,6 +257,8 @@ export class GpuRuntime {
     this.assertAlive(spec.op);
     const [x, y = 1, z = 1] = spec.workgroups;
     if (x === 0 || y === 0 || z === 0) return;
+    // Open the batch first: its error scopes then also catch shader and pipeline creation errors.
+    const encoder = this.openBatch();
     const pipeline = this.pipeline(spec.shader, spec.entry ?? 'main', spec.constants);
     const entries: GPUBindGroupEntry[] = [];
     let binding = 0;
@@ -267,7 +269,6 @@ export class GpuRuntime {
     for (const s of spec.storage) {
       entries.push({ binding: binding++, resource: { buffer: s.buffer, offset: s.offset, size: s.size } });
     }
-    const encoder = this.openBatch();
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: spec.op });
     if (this.profiling && this.querySet) {
       this.endPass();
