@@ -90,8 +90,8 @@ describe('tensors', () => {
     const n = 200_003;
     const u = uniform([n], 7);
     const g = normal([n], 7, 2, 3);
-    const ud = await u.data();
-    const gd = await g.data();
+    const ud = (await u.data()) as Float32Array;
+    const gd = (await g.data()) as Float32Array;
     const m = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
     const v = (a: Float32Array, mu: number) => a.reduce((s, x) => s + (x - mu) ** 2, 0) / a.length;
     expect(Math.min(...ud.subarray(0, 10000))).toBeGreaterThanOrEqual(0);
