@@ -1,11 +1,16 @@
 /** Batched matrix multiplication with either operand transposed. */
 import matmulWgsl from '../../shaders/matmul.wgsl';
+import matmulVec4Wgsl from '../../shaders/matmul_vec4.wgsl';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, sizeOf, type Tensor } from '../tensor/tensor.js';
 import { expandKernel } from './copy.js';
 import { assertFloat, broadcastShapes, Params, sameShape } from './util.js';
 
 const MATMUL = { name: 'matmul', code: matmulWgsl };
+const MATMUL_VEC4 = { name: 'matmul_vec4', code: matmulVec4Wgsl };
+/** Workgroup shape of the vec4 kernel: 16×4 measured best at 512 and 1024 on lavapipe (bench/RESULTS.md). */
+const VEC4_WG_X = 16;
+const VEC4_WG_Y = 4;
 const TILE = 4;
 const WG_X = 8;
 const WG_Y = 8;
@@ -54,19 +59,38 @@ export function matmulKernel(a: Tensor, b: Tensor, transA = false, transB = fals
   };
   const pa = prep(a);
   const pb = prep(b);
+  if (batch > 65535) {
+    pa.temp && pa.t.dispose();
+    pb.temp && pb.t.dispose();
+    throw new Error(`matmul: ${batch} matrices in one batch exceed the 65535 the GPU can dispatch; split the batch`);
+  }
   if (K === 0) {
     pa.temp && pa.t.dispose();
     pb.temp && pb.t.dispose();
     throw new Error('matmul: inner dimension 0 is not supported');
   }
-  getRuntime().dispatch({
-    op: 'matmul',
-    shader: MATMUL,
-    constants: { TRANS_A: transA, TRANS_B: transB, WG_X, WG_Y },
-    uniforms: new Params().u32(M, N, K, batch, pa.stride, pb.stride, M * N, 0, 0, 0, 0, 0).build(),
-    storage: [pa.t.binding('matmul'), pb.t.binding('matmul'), out.binding('matmul')],
-    workgroups: [Math.ceil(N / TILE / WG_X), Math.ceil(M / TILE / WG_Y), batch],
-  });
+  const uniforms = new Params().u32(M, N, K, batch, pa.stride, pb.stride, M * N, 0, 0, 0, 0, 0).build();
+  const storage = [pa.t.binding('matmul'), pb.t.binding('matmul'), out.binding('matmul')];
+  if (!transA && !transB && K % 4 === 0 && N % 4 === 0) {
+    // Rows of A and B, and every batch stride, are whole vec4s: the vec4 kernel does the loads in quarters.
+    getRuntime().dispatch({
+      op: 'matmul',
+      shader: MATMUL_VEC4,
+      constants: { WG_X: VEC4_WG_X, WG_Y: VEC4_WG_Y },
+      uniforms,
+      storage,
+      workgroups: [Math.ceil(N / 4 / VEC4_WG_X), Math.ceil(M / 4 / VEC4_WG_Y), batch],
+    });
+  } else {
+    getRuntime().dispatch({
+      op: 'matmul',
+      shader: MATMUL,
+      constants: { TRANS_A: transA, TRANS_B: transB, WG_X, WG_Y },
+      uniforms,
+      storage,
+      workgroups: [Math.ceil(N / TILE / WG_X), Math.ceil(M / TILE / WG_Y), batch],
+    });
+  }
   if (pa.temp) pa.t.dispose();
   if (pb.temp) pb.t.dispose();
   return out;

@@ -367,6 +367,11 @@ describe('matmul', () => {
     [[2, 1, 4, 6], [3, 6, 5], false, false],
     [[4, 6], [2, 6, 3], false, false],
     [[2, 9, 4], [5, 9], true, true],
+    // K and N multiples of 4: the vec4 kernel, with M off the tile, batched and batch-broadcast.
+    [[5, 8], [8, 12], false, false],
+    [[3, 7, 4], [3, 4, 8], false, false],
+    [[6, 8], [2, 8, 4], false, false],
+    [[1, 4], [4, 4], false, false],
   ];
   it('all transposes, batching and batch broadcasting, with gradients', async () => {
     await engine();

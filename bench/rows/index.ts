@@ -1,0 +1,2 @@
+/** Every row module, imported for its registerRows() side effect. Add new families here. */
+import './matmul.js';
