@@ -10,3 +10,4 @@ export { axpyInPlace } from './kernels/elementwise.js';
 export * from './autograd/ops.js';
 export { backward, noGrad, isGradEnabled, setGradEnabled, requireGrad, detach, type BackwardOptions } from './autograd/tape.js';
 export { gradcheck } from './autograd/gradcheck.js';
+export * from './autograd/nn.js';

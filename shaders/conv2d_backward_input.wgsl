@@ -1,0 +1,92 @@
+// conv2d input gradient (a transposed convolution) as an implicit GEMM:
+//   dx[n, ci, ih, iw] = Σ_{co, kh, kw} dy[n, co, oh, ow] · w[co, ci, kh, kw]
+//   where oh = (ih + ph − kh) / sh and ow = (iw + pw − kw) / sw when both divide exactly and are in range.
+// GEMM view: M = C_in, N = input pixels, K = C_out·KH·KW. Every invocation keeps a register tile of
+// 4 input channels × 4 input pixels of one row that share a phase modulo the stride
+// (iw = phase + (4·chunk + j)·sw), so the divisibility test is uniform over the tile: kernel positions
+// that do not divide are skipped outright instead of being masked, and the 4 pixels read 4 consecutive
+// dy columns. The output-channel loop inside is branch-free.
+
+struct Params {
+  N: u32, C_in: u32, H: u32, W: u32,
+  C_out: u32, H_out: u32, W_out: u32, KH: u32,
+  KW: u32, stride_h: u32, stride_w: u32, pad_h: u32,
+  pad_w: u32, tiles_w: u32, tiles: u32, chunks: u32,
+}
+
+override WG: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = (wid.y * nwg.x + wid.x) * WG + lid;
+  if (t >= p.tiles) { return; }
+  let ci0 = wid.z * 4u;
+  let owt = t % p.tiles_w;
+  let r = t / p.tiles_w;
+  let ih = r % p.H;
+  let n = r / p.H;
+  // p.chunks: tiles per phase.
+  let phase = owt / p.chunks;
+  let chunk = owt % p.chunks;
+  let iw_first = phase + chunk * 4u * p.stride_w;
+
+  let KK = p.KH * p.KW;
+  let HWo = p.H_out * p.W_out;
+  let CoStride = p.C_in * KK;
+  var w_col: array<u32, 4>;
+  for (var i = 0u; i < 4u; i++) { w_col[i] = min(ci0 + i, p.C_in - 1u) * KK; }
+  let dy_n = n * p.C_out * HWo;
+  let sh = i32(p.stride_h);
+  let sw = i32(p.stride_w);
+
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+
+  for (var kh = 0u; kh < p.KH; kh++) {
+    let nh = i32(ih + p.pad_h) - i32(kh);
+    if (nh < 0 || nh % sh != 0) { continue; }
+    let oh = nh / sh;
+    if (oh >= i32(p.H_out)) { continue; }
+    let dy_row = dy_n + u32(oh) * p.W_out;
+    for (var kw = 0u; kw < p.KW; kw++) {
+      let nw = i32(iw_first + p.pad_w) - i32(kw);
+      // nw may be negative; a multiple of sw divides exactly in i32 either way.
+      if (((nw % sw) + sw) % sw != 0) { continue; }
+      let ow = vec4<i32>(nw / sw) + vec4<i32>(0, 1, 2, 3);
+      let valid = (ow >= vec4<i32>(0)) & (ow < vec4<i32>(i32(p.W_out)));
+      if (!any(valid)) { continue; }
+      let off = vec4<u32>(dy_row) + vec4<u32>(clamp(ow, vec4<i32>(0), vec4<i32>(i32(p.W_out) - 1)));
+      let k = kh * p.KW + kw;
+      for (var co = 0u; co < p.C_out; co++) {
+        let yo = co * HWo;
+        let gv = select(vec4<f32>(0.0), vec4<f32>(dy[off.x + yo], dy[off.y + yo], dy[off.z + yo], dy[off.w + yo]), valid);
+        let wo = co * CoStride + k;
+        let wv = vec4<f32>(w[w_col[0] + wo], w[w_col[1] + wo], w[w_col[2] + wo], w[w_col[3] + wo]);
+        acc0 = fma(vec4<f32>(gv.x), wv, acc0);
+        acc1 = fma(vec4<f32>(gv.y), wv, acc1);
+        acc2 = fma(vec4<f32>(gv.z), wv, acc2);
+        acc3 = fma(vec4<f32>(gv.w), wv, acc3);
+      }
+    }
+  }
+
+  var cols = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  let HW = p.H * p.W;
+  for (var i = 0u; i < 4u; i++) {
+    let ci = ci0 + i;
+    if (ci >= p.C_in) { break; }
+    let base = (n * p.C_in + ci) * HW + ih * p.W;
+    for (var j = 0u; j < 4u; j++) {
+      let iw = iw_first + j * p.stride_w;
+      if (iw < p.W) { dx[base + iw] = cols[j][i]; }
+    }
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Differentiable network ops: convolution, batch norm, pooling, losses and heads. Each runs its forward
+ * kernel and records its backward rule (built from the kernels' gradient launchers) next to it, as ops.ts
+ * does. Activations are NCHW. The float64 references live in nn-reference.ts.
+ */
+import {
+  conv2dBackwardBias,
+  conv2dBackwardFilter,
+  conv2dBackwardInput,
+  conv2dForward,
+  type Conv2dOptions,
+} from '../kernels/conv2d.js';
+import { batchNormBackward, batchNormForward, type BatchNormForwardOptions } from '../kernels/batchnorm.js';
+import {
+  globalAvgPoolBackward,
+  globalAvgPoolForward,
+  maxPool2dBackward,
+  maxPool2dForward,
+  type MaxPool2dOptions,
+} from '../kernels/pool.js';
+import {
+  accuracyKernel,
+  byolLossBackward,
+  byolLossForward,
+  crossEntropyBackward,
+  crossEntropyForward,
+  l2NormalizeBackward,
+  l2NormalizeForward,
+} from '../kernels/loss.js';
+import { mean, square, sub } from './ops.js';
+import { record } from './tape.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export type { Conv2dOptions, MaxPool2dOptions };
+
+// ---------------------------------------------------------------------------------------------------------
+// Convolution
+
+/** conv2d(x [N, C_in, H, W], w [C_out, C_in, KH, KW], bias [C_out] | null) → [N, C_out, H_out, W_out]. */
+export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}): Tensor {
+  const out = conv2dForward(x, w, bias, options);
+  const xShape = x.shape;
+  const wShape = w.shape;
+  const inputs = bias ? [x, w, bias] : [x, w];
+  const needX = x.requiresGrad;
+  const needW = w.requiresGrad;
+  return record(
+    'conv2d',
+    inputs,
+    out,
+    (g, [xs, ws]) => {
+      const dx = needX ? conv2dBackwardInput(g, ws, xShape, options) : null;
+      const dw = needW ? conv2dBackwardFilter(g, xs, wShape, options) : null;
+      const db = bias?.requiresGrad ? conv2dBackwardBias(g) : null;
+      return bias ? [dx, dw, db] : [dx, dw];
+    },
+    [x, w],
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Batch norm
+
+export type BatchNormOptions = BatchNormForwardOptions;
+
+/**
+ * Batch norm over [N, C] (BatchNorm1d) or [N, C, H, W] (BatchNorm2d) with per-channel gamma and beta.
+ * Training mode normalizes with batch statistics and updates options.runningMean / runningVar in place
+ * (momentum 0.1, unbiased variance, as PyTorch); eval mode uses the running statistics.
+ */
+export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: BatchNormOptions): Tensor {
+  const { y, mean, invstd } = batchNormForward(x, gamma, beta, options);
+  const training = options.training;
+  const out = record(
+    'batchNorm',
+    [x, gamma, beta],
+    y,
+    (g, [xs, gs, ms, is]) => {
+      const { dx, dgamma, dbeta } = batchNormBackward(g, xs, gs, { mean: ms, invstd: is }, training);
+      return [dx, dgamma, dbeta];
+    },
+    [x, gamma, mean, invstd],
+  );
+  mean.dispose();
+  invstd.dispose();
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Pooling
+
+/** Max pooling over NCHW (e.g. { kernel: 3, stride: 2, padding: 1 } for ResNet's stem). */
+export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
+  const { y, argmax } = maxPool2dForward(x, options);
+  const xShape = x.shape;
+  const out = record('maxPool2d', [x], y, (g, [am]) => [maxPool2dBackward(g, am, xShape, options)], [argmax]);
+  argmax.dispose();
+  return out;
+}
+
+/** Global average pooling [N, C, H, W] → [N, C]. */
+export function globalAvgPool(x: Tensor): Tensor {
+  const out = globalAvgPoolForward(x);
+  const xShape = x.shape;
+  return record('globalAvgPool', [x], out, (g) => [globalAvgPoolBackward(g, xShape)]);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Losses and heads
+
+/**
+ * Mean softmax cross-entropy of logits [N, K] against int32 class indices [N] (a scalar, shape []).
+ * The labels get no gradient. A label outside [0, K) makes the loss NaN.
+ */
+export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
+  const { loss, lse } = crossEntropyForward(logits, labels);
+  const out = record(
+    'crossEntropy',
+    [logits],
+    loss,
+    (g, [ls, lb, l]) => [crossEntropyBackward(g, ls, lb, l)],
+    [logits, labels, lse],
+  );
+  lse.dispose();
+  return out;
+}
+
+/** Top-1 accuracy of logits [N, K] against int32 labels [N]: the fraction correct, shape [1], on the GPU. */
+export function accuracy(logits: Tensor, labels: Tensor): Tensor {
+  return accuracyKernel(logits, labels);
+}
+
+/** x / max(‖x‖₂, eps) along `axis`, as torch.nn.functional.normalize (eps 1e-12). */
+export function l2Normalize(x: Tensor, axis = -1, eps = 1e-12): Tensor {
+  const { y, norm } = l2NormalizeForward(x, axis, eps);
+  const out = record('l2Normalize', [x], y, (g, [xs, ns]) => [l2NormalizeBackward(g, xs, ns, axis, eps)], [x, norm]);
+  norm.dispose();
+  return out;
+}
+
+/**
+ * BYOL's regression loss 2 − 2·cos(p, z) per row of p, z [N, D]: the batch mean (shape []) by default, or
+ * one value per row (shape [N]) with mean = false. Fused: one kernel forward, one backward for both inputs
+ * (detach z to keep the target network out of the graph).
+ */
+export function byolLoss(p: Tensor, z: Tensor, mean = true, eps = 1e-12): Tensor {
+  const out = byolLossForward(p, z, mean, eps);
+  return record(
+    'byolLoss',
+    [p, z],
+    out,
+    (g, [ps, zs]) => {
+      const [dp, dz] = byolLossBackward(g, ps, zs, mean, eps);
+      return [dp, dz];
+    },
+    [p, z],
+  );
+}
+
+/** Mean squared error mean((a − b)²), composed from differentiable ops. */
+export function mse(a: Tensor, b: Tensor): Tensor {
+  const d = sub(a, b);
+  const sq = square(d);
+  const out = mean(sq);
+  d.dispose();
+  sq.dispose();
+  return out;
+}

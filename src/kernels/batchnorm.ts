@@ -1,0 +1,180 @@
+/**
+ * Batch normalization over x [N, C] or [N, C, H, W] (statistics per channel over N, H, W), PyTorch's way:
+ * training normalizes with the biased batch variance and updates running_var with the unbiased one
+ * (running = (1 − momentum)·running + momentum·batch, momentum 0.1, eps 1e-5 by default), in place; eval
+ * normalizes with the running statistics.
+ *
+ * Forward: a statistics kernel (one workgroup per channel; training) or a tiny one (eval) giving mean and
+ * invstd = 1/sqrt(var + eps) per channel, then one elementwise kernel. Backward: one reduction kernel
+ * (dgamma, dbeta; one workgroup per channel) and one elementwise kernel (dx).
+ */
+import statsWgsl from '../../shaders/batchnorm_stats.wgsl';
+import applyWgsl from '../../shaders/batchnorm_apply.wgsl';
+import backwardReduceWgsl from '../../shaders/batchnorm_backward_reduce.wgsl';
+import backwardInputWgsl from '../../shaders/batchnorm_backward_input.wgsl';
+import { grid } from '../gpu/runtime.js';
+import { getRuntime } from '../tensor/engine.js';
+import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
+import { assertFloat, Params, WG } from './util.js';
+
+const STATS = { name: 'batchnorm_stats', code: statsWgsl };
+const APPLY = { name: 'batchnorm_apply', code: applyWgsl };
+const BACKWARD_REDUCE = { name: 'batchnorm_backward_reduce', code: backwardReduceWgsl };
+const BACKWARD_INPUT = { name: 'batchnorm_backward_input', code: backwardInputWgsl };
+
+export interface BatchNormStats {
+  /** Per-channel mean used for normalization [C]. */
+  mean: Tensor;
+  /** Per-channel 1/sqrt(var + eps) used for normalization [C]. */
+  invstd: Tensor;
+}
+
+export interface BatchNormForwardOptions {
+  training: boolean;
+  /** Updated in place in training mode; read in eval mode. */
+  runningMean?: Tensor | null;
+  runningVar?: Tensor | null;
+  momentum?: number;
+  eps?: number;
+}
+
+function dims(op: string, x: Tensor): { N: number; C: number; HW: number } {
+  if (x.rank !== 2 && x.rank !== 4) {
+    throw new Error(`${op}: input must be [N, C] or [N, C, H, W], got ${shapeString(x.shape)}`);
+  }
+  const [N, C] = x.shape;
+  const HW = x.rank === 4 ? x.shape[2] * x.shape[3] : 1;
+  return { N, C, HW };
+}
+
+function checkChannel(op: string, name: string, t: Tensor | null | undefined, C: number, x: Tensor): void {
+  if (!t) return;
+  assertFloat(op, t);
+  if (t.rank !== 1 || t.shape[0] !== C) {
+    throw new Error(`${op}: ${name} must be [${C}] for input ${shapeString(x.shape)}, got ${shapeString(t.shape)}`);
+  }
+}
+
+/**
+ * Per-channel mean and invstd: from the batch in training mode (updating running stats in place when
+ * given), from the running stats in eval mode.
+ */
+export function batchNormStats(x: Tensor, options: BatchNormForwardOptions): BatchNormStats {
+  const op = options.training ? 'batchNorm.train' : 'batchNorm.eval';
+  assertFloat(op, x);
+  const { N, C, HW } = dims(op, x);
+  const { runningMean, runningVar, training } = options;
+  checkChannel(op, 'runningMean', runningMean, C, x);
+  checkChannel(op, 'runningVar', runningVar, C, x);
+  if (!runningMean !== !runningVar) throw new Error(`${op}: give both runningMean and runningVar, or neither`);
+  const count = N * HW;
+  if (training && count <= 1) {
+    throw new Error(`${op}: expected more than 1 value per channel when training, got input ${shapeString(x.shape)}`);
+  }
+  if (!training && !runningMean) throw new Error(`${op}: eval mode needs runningMean and runningVar`);
+  const mean = empty([C], 'float32', 'batchNorm.mean');
+  const invstd = empty([C], 'float32', 'batchNorm.invstd');
+  if (C === 0) return { mean, invstd };
+  const update = training && !!runningMean;
+  const dummies: Tensor[] = [];
+  const rm = runningMean ?? (dummies.push(empty([C], 'float32', op)), dummies[dummies.length - 1]);
+  const rv = runningVar ?? (dummies.push(empty([C], 'float32', op)), dummies[dummies.length - 1]);
+  getRuntime().dispatch({
+    op,
+    shader: STATS,
+    constants: { WG, MODE: training ? 0 : 1, UPDATE: update },
+    uniforms: new Params()
+      .u32(N, C, HW, count)
+      .f32(options.eps ?? 1e-5, options.momentum ?? 0.1)
+      .build(),
+    storage: [x.binding(op), mean.binding(op), invstd.binding(op), rm.binding(op), rv.binding(op)],
+    workgroups: training ? [C, 1, 1] : [Math.ceil(C / WG), 1, 1],
+  });
+  for (const d of dummies) d.dispose();
+  return { mean, invstd };
+}
+
+/** y = (x − mean)·invstd·gamma + beta per channel. */
+export function batchNormApply(x: Tensor, stats: BatchNormStats, gamma: Tensor, beta: Tensor, op = 'batchNorm.apply'): Tensor {
+  assertFloat(op, x, gamma, beta);
+  const { C, HW } = dims(op, x);
+  checkChannel(op, 'gamma', gamma, C, x);
+  checkChannel(op, 'beta', beta, C, x);
+  const y = empty(x.shape, 'float32', op);
+  if (x.size === 0) return y;
+  getRuntime().dispatch({
+    op,
+    shader: APPLY,
+    constants: { WG },
+    uniforms: new Params().u32(x.size, C, HW, 0).build(),
+    storage: [x.binding(op), stats.mean.binding(op), stats.invstd.binding(op), gamma.binding(op), beta.binding(op), y.binding(op)],
+    workgroups: grid(Math.ceil(x.size / WG)),
+  });
+  return y;
+}
+
+/**
+ * Batch norm forward: the normalized output and the statistics its backward needs. Training mode updates
+ * runningMean and runningVar in place when they are given.
+ */
+export function batchNormForward(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  options: BatchNormForwardOptions,
+): { y: Tensor } & BatchNormStats {
+  const stats = batchNormStats(x, options);
+  const y = batchNormApply(x, stats, gamma, beta, options.training ? 'batchNorm.train' : 'batchNorm.eval');
+  return { y, ...stats };
+}
+
+/**
+ * Batch norm backward: [dx, dgamma, dbeta] from dy, the input x, gamma and the forward's statistics.
+ * `training` says whether the statistics came from the batch (then dx includes their dependence on x).
+ */
+export function batchNormBackward(
+  dy: Tensor,
+  x: Tensor,
+  gamma: Tensor,
+  stats: BatchNormStats,
+  training: boolean,
+): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
+  const op = 'batchNorm.backward';
+  assertFloat(op, dy, x, gamma);
+  const { N, C, HW } = dims(op, x);
+  if (dy.shape.join() !== x.shape.join()) throw new Error(`${op}: dy ${shapeString(dy.shape)} must match x ${shapeString(x.shape)}`);
+  checkChannel(op, 'gamma', gamma, C, x);
+  const dgamma = empty([C], 'float32', op);
+  const dbeta = empty([C], 'float32', op);
+  const dx = empty(x.shape, 'float32', op);
+  if (x.size === 0) return { dx, dgamma, dbeta };
+  const count = N * HW;
+  const uniforms = new Params().u32(N, C, HW, count, x.size).build();
+  const rt = getRuntime();
+  rt.dispatch({
+    op: `${op}.reduce`,
+    shader: BACKWARD_REDUCE,
+    constants: { WG },
+    uniforms,
+    storage: [dy.binding(op), x.binding(op), stats.mean.binding(op), stats.invstd.binding(op), dgamma.binding(op), dbeta.binding(op)],
+    workgroups: [C, 1, 1],
+  });
+  rt.dispatch({
+    op: `${op}.input`,
+    shader: BACKWARD_INPUT,
+    constants: { WG, TRAINING: training },
+    uniforms,
+    storage: [
+      dy.binding(op),
+      x.binding(op),
+      stats.mean.binding(op),
+      stats.invstd.binding(op),
+      gamma.binding(op),
+      dgamma.binding(op),
+      dbeta.binding(op),
+      dx.binding(op),
+    ],
+    workgroups: grid(Math.ceil(x.size / WG)),
+  });
+  return { dx, dgamma, dbeta };
+}

@@ -1,0 +1,188 @@
+/**
+ * Losses and heads: softmax cross-entropy over class indices (fused, log-sum-exp with the row max taken
+ * out), top-1 accuracy, L2 normalization along an axis, and BYOL's regression loss 2 − 2·cos(p, z) — each
+ * with its backward kernel where it has one. Upstream gradients of scalar losses are read on the GPU, so
+ * nothing is read back during a training step.
+ */
+import ceWgsl from '../../shaders/loss_ce.wgsl';
+import ceBackwardWgsl from '../../shaders/loss_ce_backward.wgsl';
+import accuracyWgsl from '../../shaders/loss_accuracy.wgsl';
+import normalizeWgsl from '../../shaders/loss_normalize.wgsl';
+import normalizeBackwardWgsl from '../../shaders/loss_normalize_backward.wgsl';
+import byolWgsl from '../../shaders/loss_byol.wgsl';
+import byolBackwardWgsl from '../../shaders/loss_byol_backward.wgsl';
+import { grid } from '../gpu/runtime.js';
+import { getRuntime } from '../tensor/engine.js';
+import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
+import { reduceKernel } from './reduce.js';
+import { assertFloat, normalizeAxes, Params, WG } from './util.js';
+
+const CE = { name: 'loss_ce', code: ceWgsl };
+const CE_BACKWARD = { name: 'loss_ce_backward', code: ceBackwardWgsl };
+const ACCURACY = { name: 'loss_accuracy', code: accuracyWgsl };
+const NORMALIZE = { name: 'loss_normalize', code: normalizeWgsl };
+const NORMALIZE_BACKWARD = { name: 'loss_normalize_backward', code: normalizeBackwardWgsl };
+const BYOL = { name: 'loss_byol', code: byolWgsl };
+const BYOL_BACKWARD = { name: 'loss_byol_backward', code: byolBackwardWgsl };
+const ROW_WG = 64;
+
+function checkLogits(op: string, logits: Tensor, labels: Tensor): [number, number] {
+  assertFloat(op, logits);
+  labels.assertAlive(op);
+  if (logits.rank !== 2) throw new Error(`${op}: logits must be [N, classes], got ${shapeString(logits.shape)}`);
+  if (labels.dtype !== 'int32') throw new TypeError(`${op}: labels must be an int32 tensor of class indices, got ${labels.dtype}`);
+  if (labels.rank !== 1 || labels.shape[0] !== logits.shape[0]) {
+    throw new Error(`${op}: labels ${shapeString(labels.shape)} must be [${logits.shape[0]}] for logits ${shapeString(logits.shape)}`);
+  }
+  if (logits.shape[1] === 0) throw new Error(`${op}: logits ${shapeString(logits.shape)} have no classes`);
+  return [logits.shape[0], logits.shape[1]];
+}
+
+/**
+ * Mean softmax cross-entropy of logits [N, K] against int32 labels [N]: a scalar (shape []), and the
+ * per-row log-sum-exp [N] that the backward pass needs. A label outside [0, K) makes the loss NaN.
+ */
+export function crossEntropyForward(logits: Tensor, labels: Tensor): { loss: Tensor; lse: Tensor } {
+  const op = 'crossEntropy';
+  const [N, K] = checkLogits(op, logits, labels);
+  if (N === 0) throw new Error(`${op}: empty batch ${shapeString(logits.shape)}`);
+  const rows = empty([N], 'float32', op);
+  const lse = empty([N], 'float32', op);
+  getRuntime().dispatch({
+    op,
+    shader: CE,
+    constants: { WG: ROW_WG },
+    uniforms: new Params().u32(N, K).build(),
+    storage: [logits.binding(op), labels.binding(op), rows.binding(op), lse.binding(op)],
+    workgroups: grid(Math.ceil(N / ROW_WG)),
+  });
+  const loss = reduceKernel('sum', rows, [0], false, 1 / N, op);
+  rows.dispose();
+  return { loss, lse };
+}
+
+/** d(mean cross-entropy)/d logits = g·(softmax − onehot)/N, with g the 1-element upstream gradient. */
+export function crossEntropyBackward(g: Tensor, logits: Tensor, labels: Tensor, lse: Tensor): Tensor {
+  const op = 'crossEntropy.backward';
+  const [N, K] = checkLogits(op, logits, labels);
+  assertFloat(op, g, lse);
+  if (g.size !== 1) throw new Error(`${op}: the upstream gradient must have one element, got ${shapeString(g.shape)}`);
+  const dx = empty(logits.shape, 'float32', op);
+  getRuntime().dispatch({
+    op,
+    shader: CE_BACKWARD,
+    constants: { WG },
+    uniforms: new Params().u32(N, K, N * K).build(),
+    storage: [logits.binding(op), labels.binding(op), lse.binding(op), g.binding(op), dx.binding(op)],
+    workgroups: grid(Math.ceil((N * K) / WG)),
+  });
+  return dx;
+}
+
+/** Top-1 accuracy: the fraction of rows of logits [N, K] whose (first) argmax equals the label; shape [1]. */
+export function accuracyKernel(logits: Tensor, labels: Tensor): Tensor {
+  const op = 'accuracy';
+  const [N, K] = checkLogits(op, logits, labels);
+  const out = empty([1], 'float32', op);
+  getRuntime().dispatch({
+    op,
+    shader: ACCURACY,
+    constants: { WG },
+    uniforms: new Params().u32(N, K).build(),
+    storage: [logits.binding(op), labels.binding(op), out.binding(op)],
+    workgroups: [1, 1, 1],
+  });
+  return out;
+}
+
+function lineGeometry(shape: readonly number[], axis: number): { lines: number; D: number; inner: number } {
+  const D = shape[axis];
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  return { lines: outer * inner, D, inner };
+}
+
+/** x / max(‖x‖₂, eps) along `axis` (torch.nn.functional.normalize), and the norms (shape of x without axis). */
+export function l2NormalizeForward(x: Tensor, axis = -1, eps = 1e-12): { y: Tensor; norm: Tensor } {
+  const op = 'l2Normalize';
+  assertFloat(op, x);
+  const [ax] = normalizeAxes(op, axis, x.rank);
+  const { lines, D, inner } = lineGeometry(x.shape, ax);
+  const y = empty(x.shape, 'float32', op);
+  const norm = empty(x.shape.filter((_, i) => i !== ax), 'float32', op);
+  if (lines === 0 || D === 0) return { y, norm };
+  getRuntime().dispatch({
+    op,
+    shader: NORMALIZE,
+    constants: { WG: ROW_WG },
+    uniforms: new Params().u32(lines, D, inner).f32(eps).build(),
+    storage: [x.binding(op), y.binding(op), norm.binding(op)],
+    workgroups: grid(Math.ceil(lines / ROW_WG)),
+  });
+  return { y, norm };
+}
+
+export function l2NormalizeBackward(g: Tensor, x: Tensor, norm: Tensor, axis = -1, eps = 1e-12): Tensor {
+  const op = 'l2Normalize.backward';
+  assertFloat(op, g, x, norm);
+  const [ax] = normalizeAxes(op, axis, x.rank);
+  const { lines, D, inner } = lineGeometry(x.shape, ax);
+  const dx = empty(x.shape, 'float32', op);
+  if (lines === 0 || D === 0) return dx;
+  getRuntime().dispatch({
+    op,
+    shader: NORMALIZE_BACKWARD,
+    constants: { WG: ROW_WG },
+    uniforms: new Params().u32(lines, D, inner).f32(eps).build(),
+    storage: [g.binding(op), x.binding(op), norm.binding(op), dx.binding(op)],
+    workgroups: grid(Math.ceil(lines / ROW_WG)),
+  });
+  return dx;
+}
+
+function checkPair(op: string, p: Tensor, z: Tensor): [number, number] {
+  assertFloat(op, p, z);
+  if (p.rank !== 2 || p.shape.join() !== z.shape.join()) {
+    throw new Error(`${op}: predictions ${shapeString(p.shape)} and targets ${shapeString(z.shape)} must both be [N, D]`);
+  }
+  return [p.shape[0], p.shape[1]];
+}
+
+/** BYOL's loss 2 − 2·cos(p_i, z_i) per row of p, z [N, D]: shape [N], or its mean (shape []) when `mean`. */
+export function byolLossForward(p: Tensor, z: Tensor, mean = true, eps = 1e-12): Tensor {
+  const op = 'byolLoss';
+  const [N, D] = checkPair(op, p, z);
+  if (N === 0) throw new Error(`${op}: empty batch ${shapeString(p.shape)}`);
+  const rows = empty([N], 'float32', op);
+  getRuntime().dispatch({
+    op,
+    shader: BYOL,
+    constants: { WG: ROW_WG },
+    uniforms: new Params().u32(N, D).f32(eps).build(),
+    storage: [p.binding(op), z.binding(op), rows.binding(op)],
+    workgroups: grid(Math.ceil(N / ROW_WG)),
+  });
+  if (!mean) return rows;
+  const loss = reduceKernel('sum', rows, [0], false, 1 / N, op);
+  rows.dispose();
+  return loss;
+}
+
+/** [dp, dz] of the BYOL loss, g being the upstream gradient: 1 element when `mean`, else [N]. */
+export function byolLossBackward(g: Tensor, p: Tensor, z: Tensor, mean = true, eps = 1e-12): [Tensor, Tensor] {
+  const op = 'byolLoss.backward';
+  const [N, D] = checkPair(op, p, z);
+  assertFloat(op, g);
+  if (g.size !== (mean ? 1 : N)) throw new Error(`${op}: upstream gradient ${shapeString(g.shape)} does not match the loss`);
+  const dp = empty(p.shape, 'float32', op);
+  const dz = empty(z.shape, 'float32', op);
+  getRuntime().dispatch({
+    op,
+    shader: BYOL_BACKWARD,
+    constants: { WG: ROW_WG, MEAN: mean },
+    uniforms: new Params().u32(N, D).f32(eps).build(),
+    storage: [p.binding(op), z.binding(op), g.binding(op), dp.binding(op), dz.binding(op)],
+    workgroups: grid(Math.ceil(N / ROW_WG)),
+  });
+  return [dp, dz];
+}

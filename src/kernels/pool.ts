@@ -1,0 +1,151 @@
+/**
+ * Pooling over NCHW activations: max pooling with its argmax (for the backward pass) and global average
+ * pooling [N, C, H, W] → [N, C], each with its backward kernel.
+ */
+import maxWgsl from '../../shaders/pool_max.wgsl';
+import maxBackwardWgsl from '../../shaders/pool_max_backward.wgsl';
+import avgWgsl from '../../shaders/pool_avg.wgsl';
+import { grid } from '../gpu/runtime.js';
+import { getRuntime } from '../tensor/engine.js';
+import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
+import { assertFloat, Params, WG } from './util.js';
+
+const MAX = { name: 'pool_max', code: maxWgsl };
+const MAX_BACKWARD = { name: 'pool_max_backward', code: maxBackwardWgsl };
+const AVG = { name: 'pool_avg', code: avgWgsl };
+
+export interface MaxPool2dOptions {
+  /** Window size: a number or [KH, KW]. */
+  kernel: number | readonly [number, number];
+  /** Default: the kernel size (as PyTorch). */
+  stride?: number | readonly [number, number];
+  padding?: number | readonly [number, number];
+}
+
+interface PoolGeometry {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  KH: number;
+  KW: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  H_out: number;
+  W_out: number;
+}
+
+const pair = (v: number | readonly [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+
+export function maxPool2dGeometry(xShape: readonly number[], options: MaxPool2dOptions, op = 'maxPool2d'): PoolGeometry {
+  if (xShape.length !== 4) throw new Error(`${op}: input must be NCHW [N, C, H, W], got ${shapeString(xShape)}`);
+  const [N, C, H, W] = xShape;
+  const [KH, KW] = pair(options.kernel);
+  const [sh, sw] = pair(options.stride ?? options.kernel);
+  const [ph, pw] = pair(options.padding ?? 0);
+  for (const [name, v, min] of [
+    ['kernel', KH, 1],
+    ['kernel', KW, 1],
+    ['stride', sh, 1],
+    ['stride', sw, 1],
+    ['padding', ph, 0],
+    ['padding', pw, 0],
+  ] as const) {
+    if (!Number.isInteger(v) || v < min) throw new RangeError(`${op}: ${name} must be an integer ≥ ${min}, got ${v}`);
+  }
+  if (2 * ph > KH || 2 * pw > KW) throw new RangeError(`${op}: padding ${ph},${pw} must be at most half the kernel ${KH}×${KW}`);
+  const H_out = Math.floor((H + 2 * ph - KH) / sh) + 1;
+  const W_out = Math.floor((W + 2 * pw - KW) / sw) + 1;
+  if (H_out < 1 || W_out < 1) throw new Error(`${op}: kernel ${KH}×${KW} does not fit input ${shapeString(xShape)} with padding ${ph},${pw}`);
+  return { N, C, H, W, KH, KW, sh, sw, ph, pw, H_out, W_out };
+}
+
+function poolParams(total: number, g: PoolGeometry): ArrayBuffer {
+  return new Params().u32(total, g.H, g.W, g.H_out, g.W_out, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, 0).build();
+}
+
+/** Max pooling: the pooled values and the int32 argmax (flat index ih·W + iw in its plane) of each. */
+export function maxPool2dForward(x: Tensor, options: MaxPool2dOptions): { y: Tensor; argmax: Tensor } {
+  const op = 'maxPool2d';
+  assertFloat(op, x);
+  const g = maxPool2dGeometry(x.shape, options, op);
+  const shape = [g.N, g.C, g.H_out, g.W_out];
+  const y = empty(shape, 'float32', op);
+  const argmax = empty(shape, 'int32', op);
+  if (y.size === 0) return { y, argmax };
+  getRuntime().dispatch({
+    op,
+    shader: MAX,
+    constants: { WG },
+    uniforms: poolParams(y.size, g),
+    storage: [x.binding(op), y.binding(op), argmax.binding(op)],
+    workgroups: grid(Math.ceil(y.size / WG)),
+  });
+  return { y, argmax };
+}
+
+/** Routes dy to the argmax of each window: dx of shape xShape. */
+export function maxPool2dBackward(dy: Tensor, argmax: Tensor, xShape: readonly number[], options: MaxPool2dOptions): Tensor {
+  const op = 'maxPool2d.backward';
+  assertFloat(op, dy);
+  const g = maxPool2dGeometry(xShape, options, op);
+  const want = [g.N, g.C, g.H_out, g.W_out];
+  if (dy.shape.join() !== want.join() || argmax.shape.join() !== want.join()) {
+    throw new Error(`${op}: dy ${shapeString(dy.shape)} and argmax ${shapeString(argmax.shape)} must be ${shapeString(want)}`);
+  }
+  if (argmax.dtype !== 'int32') throw new TypeError(`${op}: argmax must be int32, got ${argmax.dtype}`);
+  const dx = empty(xShape, 'float32', op);
+  if (dx.size === 0) return dx;
+  getRuntime().dispatch({
+    op,
+    shader: MAX_BACKWARD,
+    constants: { WG },
+    uniforms: poolParams(dx.size, g),
+    storage: [dy.binding(op), argmax.binding(op), dx.binding(op)],
+    workgroups: grid(Math.ceil(dx.size / WG)),
+  });
+  return dx;
+}
+
+/** [N, C, H, W] → [N, C], the mean over H and W. */
+export function globalAvgPoolForward(x: Tensor): Tensor {
+  const op = 'globalAvgPool';
+  assertFloat(op, x);
+  if (x.rank !== 4) throw new Error(`${op}: input must be NCHW [N, C, H, W], got ${shapeString(x.shape)}`);
+  const [N, C, H, W] = x.shape;
+  if (H * W === 0) throw new Error(`${op}: empty spatial size in ${shapeString(x.shape)}`);
+  const out = empty([N, C], 'float32', op);
+  if (out.size === 0) return out;
+  getRuntime().dispatch({
+    op,
+    shader: AVG,
+    entry: 'forward',
+    constants: { WG },
+    uniforms: new Params().u32(N * C, H * W).build(),
+    storage: [x.binding(op), out.binding(op)],
+    workgroups: grid(Math.ceil((N * C) / WG)),
+  });
+  return out;
+}
+
+/** dy [N, C] → dx [N, C, H, W] = dy / (H·W). */
+export function globalAvgPoolBackward(dy: Tensor, xShape: readonly number[]): Tensor {
+  const op = 'globalAvgPool.backward';
+  assertFloat(op, dy);
+  const [N, C, H, W] = xShape;
+  if (dy.shape.join() !== [N, C].join()) throw new Error(`${op}: dy must be [${N}, ${C}], got ${shapeString(dy.shape)}`);
+  const dx = empty(xShape, 'float32', op);
+  if (dx.size === 0) return dx;
+  getRuntime().dispatch({
+    op,
+    shader: AVG,
+    entry: 'backward',
+    constants: { WG },
+    uniforms: new Params().u32(dx.size, H * W).build(),
+    storage: [dy.binding(op), dx.binding(op)],
+    workgroups: grid(Math.ceil(dx.size / WG)),
+  });
+  return dx;
+}

@@ -1,0 +1,122 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { conv2dBackwardBias, conv2dBackwardFilter, conv2dBackwardInput, conv2dForward } from '../../src/kernels/conv2d.js';
+import { conv2d as convOp } from '../../src/autograd/nn.js';
+import * as nnRef from '../../src/autograd/nn-reference.js';
+import { arr, numericGrad, relativeError, type Arr } from '../../src/autograd/reference.js';
+import { backward, requireGrad } from '../../src/autograd/tape.js';
+import { engine, f32, randomArr, seedNote, toTensor } from '../helpers.js';
+
+beforeAll(engine);
+
+interface Case {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  CO: number;
+  K: number;
+  stride: number;
+  padding: number;
+  bias: boolean;
+}
+
+const cases: Case[] = [
+  { N: 1, C: 3, H: 9, W: 9, CO: 5, K: 7, stride: 2, padding: 3, bias: false }, // stem-like
+  { N: 2, C: 5, H: 7, W: 9, CO: 3, K: 3, stride: 1, padding: 1, bias: true },
+  { N: 2, C: 4, H: 9, W: 7, CO: 6, K: 3, stride: 2, padding: 1, bias: false },
+  { N: 3, C: 5, H: 7, W: 7, CO: 9, K: 1, stride: 2, padding: 0, bias: true },
+  { N: 1, C: 1, H: 5, W: 6, CO: 1, K: 2, stride: 3, padding: 0, bias: true },
+  { N: 2, C: 2, H: 4, W: 11, CO: 2, K: 3, stride: 1, padding: 0, bias: false },
+];
+
+const name = (c: Case) => `N${c.N} C${c.C} ${c.H}×${c.W} → ${c.CO}, ${c.K}×${c.K}/${c.stride} pad ${c.padding}${c.bias ? ' +bias' : ''}`;
+
+describe('conv2d kernels against the float64 reference', () => {
+  for (const c of cases) {
+    it(name(c), async () => {
+      const opts = { stride: c.stride, padding: c.padding };
+      const x = f32(randomArr([c.N, c.C, c.H, c.W]));
+      const w = f32(randomArr([c.CO, c.C, c.K, c.K]));
+      const b = c.bias ? f32(randomArr([c.CO])) : null;
+      const y = nnRef.conv2d(x, w, b, opts);
+      const g = f32(randomArr(y.shape));
+      const [dx, dw, db] = nnRef.conv2dGrad(x, w, g, opts);
+      const [xt, wt, gt] = [toTensor(x), toTensor(w), toTensor(g)];
+      const bt = b ? toTensor(b) : null;
+      const yt = conv2dForward(xt, wt, bt, opts);
+      expect(yt.shape).toEqual(y.shape);
+      expect(relativeError(await yt.data(), y.data), `forward ${seedNote}`).toBeLessThan(1e-4);
+      const dxt = conv2dBackwardInput(gt, wt, x.shape, opts);
+      expect(relativeError(await dxt.data(), dx.data), `dx ${seedNote}`).toBeLessThan(1e-4);
+      const dwt = conv2dBackwardFilter(gt, xt, w.shape, opts);
+      expect(relativeError(await dwt.data(), dw.data), `dw ${seedNote}`).toBeLessThan(1e-4);
+      const dbt = conv2dBackwardBias(gt);
+      expect(relativeError(await dbt.data(), db.data), `db ${seedNote}`).toBeLessThan(1e-4);
+      for (const t of [xt, wt, gt, bt, yt, dxt, dwt, dbt]) t?.dispose();
+    });
+  }
+
+  it('splits the filter gradient over a larger batch', async () => {
+    const opts = { stride: 1, padding: 1 };
+    const x = f32(randomArr([9, 2, 5, 5]));
+    const w = f32(randomArr([3, 2, 3, 3]));
+    const g = f32(randomArr([9, 3, 5, 5]));
+    const [, dw] = nnRef.conv2dGrad(x, w, g, opts);
+    const [xt, gt] = [toTensor(x), toTensor(g)];
+    const dwt = conv2dBackwardFilter(gt, xt, w.shape, opts);
+    expect(relativeError(await dwt.data(), dw.data), seedNote).toBeLessThan(1e-4);
+    for (const t of [xt, gt, dwt]) t.dispose();
+  });
+
+  it('names both shapes when channels disagree', () => {
+    const xt = toTensor(randomArr([1, 3, 5, 5]));
+    const wt = toTensor(randomArr([4, 2, 3, 3]));
+    expect(() => conv2dForward(xt, wt)).toThrow(/\[1, 3, 5, 5\].*\[4, 2, 3, 3\]/);
+    xt.dispose();
+    wt.dispose();
+  });
+});
+
+describe('conv2d differentiable op', () => {
+  it('records all three gradients on the tape', async () => {
+    const opts = { stride: 2, padding: 1 };
+    const x = f32(randomArr([2, 3, 7, 7]));
+    const w = f32(randomArr([5, 3, 3, 3]));
+    const b = f32(randomArr([5]));
+    const y = nnRef.conv2d(x, w, b, opts);
+    const g = f32(randomArr(y.shape));
+    const [dx, dw, db] = nnRef.conv2dGrad(x, w, g, opts);
+    const [xt, wt, bt, gt] = [requireGrad(toTensor(x)), requireGrad(toTensor(w)), requireGrad(toTensor(b)), toTensor(g)];
+    const yt = convOp(xt, wt, bt, opts);
+    expect(relativeError(await yt.data(), y.data), seedNote).toBeLessThan(1e-4);
+    backward(yt, gt);
+    expect(relativeError(await xt.grad!.data(), dx.data), seedNote).toBeLessThan(1e-4);
+    expect(relativeError(await wt.grad!.data(), dw.data), seedNote).toBeLessThan(1e-4);
+    expect(relativeError(await bt.grad!.data(), db.data), seedNote).toBeLessThan(1e-4);
+    for (const t of [xt, wt, bt, gt, yt]) t.dispose();
+  });
+});
+
+describe('conv2d reference gradients against central differences', () => {
+  for (const [stride, padding] of [
+    [1, 1],
+    [2, 1],
+    [2, 0],
+  ]) {
+    it(`stride ${stride} pad ${padding}`, () => {
+      const opts = { stride, padding };
+      const x = randomArr([2, 2, 5, 4]);
+      const w = randomArr([3, 2, 3, 3]);
+      const b = randomArr([3]);
+      const y = nnRef.conv2d(x, w, b, opts);
+      const g = randomArr(y.shape);
+      const f = ([xx, ww, bb]: Arr[]) => nnRef.conv2d(xx, ww, bb, opts);
+      const grads = nnRef.conv2dGrad(x, w, g, opts);
+      for (let i = 0; i < 3; i++) {
+        const num = numericGrad(f, [x, w, b], i, g);
+        expect(relativeError(grads[i].data, num.data)).toBeLessThan(1e-6);
+      }
+      expect(arr([1]).data.length).toBe(1);
+    });
+  }
+});
