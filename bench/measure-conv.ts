@@ -2,10 +2,10 @@
  * Quick timing of the conv2d and batch-norm kernels (not a test; the real bench lives in bench/):
  *   node scripts/run-ts.mjs test/nn/measure-conv.ts [N] [C] [HW] [reps]
  */
-import { init } from '../../src/tensor/engine.js';
-import { uniform } from '../../src/kernels/creation.js';
-import { batchNormBackward, batchNormForward } from '../../src/kernels/batchnorm.js';
-import { conv2dBackwardFilter, conv2dBackwardInput, conv2dForward } from '../../src/kernels/conv2d.js';
+import { init } from '../src/tensor/engine.js';
+import { uniform } from '../src/kernels/creation.js';
+import { batchNormBackward, batchNormForward } from '../src/kernels/batchnorm.js';
+import { conv2dBackwardFilter, conv2dBackwardInput, conv2dForward } from '../src/kernels/conv2d.js';
 
 const [N, C, HW, reps] = process.argv.slice(2).map(Number);
 const n = N || 32;
