@@ -31,6 +31,11 @@ if ! node scripts/check-adapter.mjs >/dev/null 2>&1; then
 fi
 echo "setup: WebGPU adapter: $(node scripts/check-adapter.mjs)"
 
+# Text in the learning-curve pictures (resvg renders with the system's fonts).
+if [ ! -d /usr/share/fonts/truetype/dejavu ] && have_apt; then
+  apt_install fonts-dejavu-core || echo "setup: could not install fonts-dejavu-core; charts will lack text"
+fi
+
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && have_apt; then
   apt_install dataset-fashion-mnist || echo "setup: Debian's dataset-fashion-mnist is not available here; use npm run data -- fashion-mnist"
 fi
