@@ -11,3 +11,4 @@ export * from './autograd/ops.js';
 export { backward, noGrad, isGradEnabled, setGradEnabled, requireGrad, detach, type BackwardOptions } from './autograd/tape.js';
 export { gradcheck } from './autograd/gradcheck.js';
 export * from './autograd/nn.js';
+export * from './nn/index.js';

@@ -1,0 +1,57 @@
+/** Checkpoint files in Node: atomic writes (temporary file in the same folder, fsync, rename) and reads. */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { encodeCheckpoint, loadCheckpoint, type CheckpointContents, type LoadCheckpointOptions } from './checkpoint.js';
+
+/**
+ * Writes bytes to `path` atomically: into a temporary file in the same folder, fsync'd, then renamed over
+ * `path` (and the folder fsync'd where the platform allows), so a crash leaves the old file or the new one,
+ * never a torn one.
+ */
+export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  let fd = -1;
+  try {
+    fd = openSync(tmp, 'w', 0o644);
+    let at = 0;
+    while (at < bytes.byteLength) at += writeSync(fd, bytes, at, bytes.byteLength - at);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = -1;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd >= 0) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+    throw e;
+  }
+  try {
+    const dfd = openSync(dir, 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    // Some platforms cannot fsync a directory; the rename is still atomic.
+  }
+}
+
+/** Encodes a checkpoint and writes it atomically. */
+export async function saveCheckpointFile(path: string, contents: CheckpointContents): Promise<void> {
+  writeFileAtomic(path, await encodeCheckpoint(contents));
+}
+
+export function readCheckpointFile(path: string): Uint8Array {
+  const b = readFileSync(path);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Reads and loads a checkpoint file; returns its metadata. */
+export function loadCheckpointFile(path: string, options: LoadCheckpointOptions): Record<string, string> {
+  return loadCheckpoint(readCheckpointFile(path), options, path);
+}

@@ -1,0 +1,178 @@
+/**
+ * Launchers of the kernels over flat parameter buffers: fill (zeroing gradients), the EMA update, and the
+ * optimizer steps (SGD, AdamW, LARS's three passes). Each takes whole flat buffers: one dispatch covers
+ * every parameter of a model. Lengths are multiples of 64 floats (see flat.ts), so the shaders read vec4s.
+ */
+import fillWgsl from '../../shaders/nn_fill.wgsl';
+import emaWgsl from '../../shaders/ema.wgsl';
+import sgdWgsl from '../../shaders/optim_sgd.wgsl';
+import adamwWgsl from '../../shaders/optim_adamw.wgsl';
+import larsNormsWgsl from '../../shaders/optim_lars_norms.wgsl';
+import larsRatiosWgsl from '../../shaders/optim_lars_ratios.wgsl';
+import larsUpdateWgsl from '../../shaders/optim_lars_update.wgsl';
+import { grid } from '../gpu/runtime.js';
+import { Params } from '../kernels/util.js';
+import { getRuntime } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+const WG = 256;
+const FILL = { name: 'nn_fill', code: fillWgsl };
+const EMA = { name: 'ema', code: emaWgsl };
+const SGD = { name: 'optim_sgd', code: sgdWgsl };
+const ADAMW = { name: 'optim_adamw', code: adamwWgsl };
+const LARS_NORMS = { name: 'optim_lars_norms', code: larsNormsWgsl };
+const LARS_RATIOS = { name: 'optim_lars_ratios', code: larsRatiosWgsl };
+const LARS_UPDATE = { name: 'optim_lars_update', code: larsUpdateWgsl };
+
+/** Flags per parameter, in the chunk table's top byte and in LARS's block and segment tables. */
+export const FLAG_FROZEN = 1;
+export const FLAG_NO_DECAY = 2;
+export const FLAG_NO_ADAPT = 4;
+
+function vec4Count(op: string, ...ts: Tensor[]): number {
+  const n = ts[0].size;
+  for (const t of ts) {
+    t.assertAlive(op);
+    if (t.size !== n || t.dtype !== 'float32') throw new Error(`${op}: flat buffers must be float32 of one length, got ${ts.map((x) => `${x.dtype}[${x.size}]`).join(', ')}`);
+  }
+  if (n % 4 !== 0) throw new Error(`${op}: flat length ${n} is not a multiple of 4`);
+  return n / 4;
+}
+
+export function fillFlat(t: Tensor, value: number, op = 'zeroGrad'): void {
+  const n4 = vec4Count(op, t);
+  if (n4 === 0) return;
+  getRuntime().dispatch({
+    op,
+    shader: FILL,
+    constants: { WG },
+    uniforms: new Params().u32(n4, 0).f32(value).u32(0).build(),
+    storage: [t.binding(op)],
+    workgroups: grid(Math.ceil(n4 / WG)),
+  });
+}
+
+/** target ← τ·target + (1 − τ)·online over equal-length flat buffers (one dispatch). */
+export function emaKernel(target: Tensor, online: Tensor, tau: number): void {
+  const n4 = vec4Count('emaUpdate', target, online);
+  if (n4 === 0) return;
+  getRuntime().dispatch({
+    op: 'emaUpdate',
+    shader: EMA,
+    constants: { WG },
+    uniforms: new Params().u32(n4, 0).f32(tau, 1 - tau).build(),
+    storage: [online.binding('emaUpdate'), target.binding('emaUpdate')],
+    workgroups: grid(Math.ceil(n4 / WG)),
+  });
+}
+
+export interface SgdKernelArgs {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  first: boolean;
+}
+
+export function sgdKernel(table: Tensor, w: Tensor, g: Tensor, buf: Tensor, a: SgdKernelArgs): void {
+  const n4 = vec4Count('sgd.step', w, g, buf);
+  if (n4 === 0) return;
+  getRuntime().dispatch({
+    op: 'sgd.step',
+    shader: SGD,
+    constants: { WG },
+    uniforms: new Params()
+      .u32(n4, a.first ? 1 : 0, a.nesterov ? 1 : 0, 0)
+      .f32(a.lr, a.momentum, a.dampening, a.weightDecay)
+      .build(),
+    storage: [table.binding('sgd.step'), g.binding('sgd.step'), w.binding('sgd.step'), buf.binding('sgd.step')],
+    workgroups: grid(Math.ceil(n4 / WG)),
+  });
+}
+
+export interface AdamwKernelArgs {
+  lr: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** 1-based step count (after this step). */
+  step: number;
+}
+
+export function adamwKernel(table: Tensor, w: Tensor, g: Tensor, m: Tensor, v: Tensor, a: AdamwKernelArgs): void {
+  const n4 = vec4Count('adamw.step', w, g, m, v);
+  if (n4 === 0) return;
+  const bc1 = 1 - a.beta1 ** a.step;
+  const bc2 = 1 - a.beta2 ** a.step;
+  getRuntime().dispatch({
+    op: 'adamw.step',
+    shader: ADAMW,
+    constants: { WG },
+    uniforms: new Params()
+      .u32(n4, 0, 0, 0)
+      .f32(a.lr, a.weightDecay, a.beta1, a.beta2, a.eps, a.lr / bc1, Math.sqrt(bc2), 0)
+      .build(),
+    storage: [table.binding('adamw.step'), g.binding('adamw.step'), w.binding('adamw.step'), m.binding('adamw.step'), v.binding('adamw.step')],
+    workgroups: grid(Math.ceil(n4 / WG)),
+  });
+}
+
+export interface LarsTables {
+  /** Per 64-float chunk: parameter index | flags << 24. */
+  chunkTable: Tensor;
+  /** Per block: (first vec4, vec4 count, flags, parameter index). */
+  blocks: Tensor;
+  numBlocks: number;
+  /** Per parameter: (first block, block count, flags, 0). */
+  segs: Tensor;
+  numSegs: number;
+  /** Scratch: [numBlocks · 2] partial sums, [numSegs] trust ratios. */
+  partials: Tensor;
+  ratios: Tensor;
+}
+
+export interface LarsKernelArgs {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  eta: number;
+}
+
+/** LARS's three passes: per-block partial norms, per-parameter trust ratios, the update. */
+export function larsKernel(t: LarsTables, w: Tensor, g: Tensor, mu: Tensor, a: LarsKernelArgs): void {
+  const n4 = vec4Count('lars.step', w, g, mu);
+  if (n4 === 0) return;
+  const rt = getRuntime();
+  rt.dispatch({
+    op: 'lars.norms',
+    shader: LARS_NORMS,
+    constants: { WG },
+    uniforms: new Params().u32(t.numBlocks, 0).f32(a.weightDecay).u32(0).build(),
+    storage: [t.blocks.binding('lars.norms'), w.binding('lars.norms'), g.binding('lars.norms'), t.partials.binding('lars.norms')],
+    workgroups: grid(t.numBlocks),
+  });
+  rt.dispatch({
+    op: 'lars.ratios',
+    shader: LARS_RATIOS,
+    constants: { WG: 64 },
+    uniforms: new Params().u32(t.numSegs, 0).f32(a.eta).u32(0).build(),
+    storage: [t.segs.binding('lars.ratios'), t.partials.binding('lars.ratios'), t.ratios.binding('lars.ratios')],
+    workgroups: [Math.ceil(t.numSegs / 64)],
+  });
+  rt.dispatch({
+    op: 'lars.update',
+    shader: LARS_UPDATE,
+    constants: { WG },
+    uniforms: new Params().u32(n4, 0, 0, 0).f32(a.lr, a.momentum, a.weightDecay, 0).build(),
+    storage: [
+      t.chunkTable.binding('lars.update'),
+      t.ratios.binding('lars.update'),
+      g.binding('lars.update'),
+      w.binding('lars.update'),
+      mu.binding('lars.update'),
+    ],
+    workgroups: grid(Math.ceil(n4 / WG)),
+  });
+}

@@ -1,0 +1,225 @@
+/**
+ * Layers with PyTorch's parameter names, shapes and default initialization: Conv2d, BatchNorm2d,
+ * BatchNorm1d, Linear, ReLU, MaxPool2d, AdaptiveAvgPool2d (output 1×1), Flatten, Identity, Sequential.
+ * Activations are NCHW, as in PyTorch.
+ */
+import { add, flatten, matmul, relu, reshape } from '../autograd/ops.js';
+import { batchNorm, conv2d, globalAvgPool, maxPool2d } from '../autograd/nn.js';
+import type { Generator } from '../kernels/creation.js';
+import { shapeString, type Tensor } from '../tensor/tensor.js';
+import { constant, defaultBias, defaultGenerator, fans, kaimingNormalFanOut, kaimingUniformDefault } from './init.js';
+import { Counter, Module, type Parameter } from './module.js';
+
+export interface Conv2dConfig {
+  stride?: number;
+  padding?: number;
+  bias?: boolean;
+  /** Draws the initialization. */
+  generator?: Generator;
+  /**
+   * 'default': torch's Conv2d default (kaiming_uniform(a=√5) weight, uniform(±1/√fan_in) bias);
+   * 'kaimingNormalFanOut': kaiming_normal_(mode='fan_out', nonlinearity='relu') weight, zero bias (torchvision's ResNet).
+   */
+  init?: 'default' | 'kaimingNormalFanOut';
+}
+
+export class Conv2d extends Module {
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+  readonly stride: number;
+  readonly padding: number;
+
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    config: Conv2dConfig = {},
+  ) {
+    super();
+    const gen = config.generator ?? defaultGenerator();
+    this.stride = config.stride ?? 1;
+    this.padding = config.padding ?? 0;
+    const shape = [outChannels, inChannels, kernelSize, kernelSize];
+    const resnetInit = config.init === 'kaimingNormalFanOut';
+    this.weight = this.registerParameter('weight', resnetInit ? kaimingNormalFanOut(shape, gen) : kaimingUniformDefault(shape, gen));
+    this.bias =
+      config.bias === false
+        ? null
+        : this.registerParameter('bias', resnetInit ? constant([outChannels], 0) : defaultBias(outChannels, fans(shape).fanIn, gen));
+  }
+
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight.value, this.bias?.value ?? null, { stride: this.stride, padding: this.padding });
+  }
+}
+
+export interface BatchNormConfig {
+  eps?: number;
+  momentum?: number;
+}
+
+abstract class BatchNormBase extends Module {
+  readonly weight: Parameter;
+  readonly bias: Parameter;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+  readonly numBatchesTracked: Counter;
+  readonly eps: number;
+  readonly momentum: number;
+  protected abstract readonly rank: number;
+
+  constructor(
+    readonly numFeatures: number,
+    config: BatchNormConfig = {},
+  ) {
+    super();
+    this.eps = config.eps ?? 1e-5;
+    this.momentum = config.momentum ?? 0.1;
+    this.weight = this.registerParameter('weight', constant([numFeatures], 1));
+    this.bias = this.registerParameter('bias', constant([numFeatures], 0));
+    this.runningMean = this.registerBuffer('running_mean', constant([numFeatures], 0));
+    this.runningVar = this.registerBuffer('running_var', constant([numFeatures], 1));
+    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', new Counter(0));
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.rank !== this.rank || x.shape[1] !== this.numFeatures) {
+      const want = this.rank === 4 ? `[N, ${this.numFeatures}, H, W]` : `[N, ${this.numFeatures}]`;
+      throw new Error(`${this.constructor.name}: expected input ${want}, got ${shapeString(x.shape)}`);
+    }
+    if (this.training) this.numBatchesTracked.value++;
+    return batchNorm(x, this.weight.value, this.bias.value, {
+      training: this.training,
+      runningMean: this.runningMean,
+      runningVar: this.runningVar,
+      momentum: this.momentum,
+      eps: this.eps,
+    });
+  }
+}
+
+export class BatchNorm2d extends BatchNormBase {
+  protected readonly rank = 4;
+}
+
+export class BatchNorm1d extends BatchNormBase {
+  protected readonly rank = 2;
+}
+
+export interface LinearConfig {
+  bias?: boolean;
+  generator?: Generator;
+}
+
+/** y = x·Wᵀ + b with W [out, in], as torch.nn.Linear. */
+export class Linear extends Module {
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    config: LinearConfig = {},
+  ) {
+    super();
+    const gen = config.generator ?? defaultGenerator();
+    this.weight = this.registerParameter('weight', kaimingUniformDefault([outFeatures, inFeatures], gen));
+    this.bias = config.bias === false ? null : this.registerParameter('bias', defaultBias(outFeatures, inFeatures, gen));
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.rank !== 2 || x.shape[1] !== this.inFeatures) {
+      throw new Error(`Linear(${this.inFeatures}, ${this.outFeatures}): expected input [N, ${this.inFeatures}], got ${shapeString(x.shape)}`);
+    }
+    const y = matmul(x, this.weight.value, false, true);
+    if (!this.bias) return y;
+    const out = add(y, this.bias.value);
+    y.dispose();
+    return out;
+  }
+}
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return relu(x);
+  }
+}
+
+export class MaxPool2d extends Module {
+  constructor(
+    readonly kernelSize: number,
+    readonly stride = kernelSize,
+    readonly padding = 0,
+  ) {
+    super();
+  }
+
+  forward(x: Tensor): Tensor {
+    return maxPool2d(x, { kernel: this.kernelSize, stride: this.stride, padding: this.padding });
+  }
+}
+
+/** Adaptive average pooling; only the 1×1 output (global average pooling) that ResNet needs: [N, C, H, W] → [N, C, 1, 1]. */
+export class AdaptiveAvgPool2d extends Module {
+  constructor(readonly outputSize: number | readonly [number, number] = 1) {
+    super();
+    const [h, w] = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
+    if (h !== 1 || w !== 1) throw new Error(`AdaptiveAvgPool2d: only output size 1 (global average pooling) is supported, got ${JSON.stringify(outputSize)}`);
+  }
+
+  forward(x: Tensor): Tensor {
+    const pooled = globalAvgPool(x);
+    const out = reshape(pooled, [x.shape[0], x.shape[1], 1, 1]);
+    pooled.dispose();
+    return out;
+  }
+}
+
+/** Flattens axes startDim.. into one (torch.nn.Flatten's default start_dim = 1). */
+export class Flatten extends Module {
+  constructor(readonly startDim = 1) {
+    super();
+  }
+
+  forward(x: Tensor): Tensor {
+    return flatten(x, this.startDim);
+  }
+}
+
+/** Returns its input (a view, so the caller may dispose input and output independently). */
+export class Identity extends Module {
+  forward(x: Tensor): Tensor {
+    return reshape(x, [...x.shape]);
+  }
+}
+
+/**
+ * Children named '0', '1', ... run in order. Intermediate activations are disposed as soon as the next one
+ * is made (the tape keeps what backward needs).
+ */
+export class Sequential extends Module {
+  constructor(...layers: Module[]) {
+    super();
+    layers.forEach((m, i) => this.registerModule(String(i), m));
+  }
+
+  get length(): number {
+    return this._modules.size;
+  }
+
+  at(i: number): Module {
+    const m = this._modules.get(String(i));
+    if (!m) throw new RangeError(`Sequential.at: index ${i} is out of range (length ${this.length})`);
+    return m;
+  }
+
+  forward(x: Tensor): Tensor {
+    let h = x;
+    for (const m of this._modules.values()) {
+      const next = m.forward(h);
+      if (h !== x) h.dispose();
+      h = next;
+    }
+    return h === x ? reshape(x, [...x.shape]) : h;
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The MLP head BYOL uses for its projector and predictor: Linear → BatchNorm1d → ReLU → Linear
+ * (512 → 4096 → 256 by default). A Sequential, so the state-dict names are `0.weight`, `1.running_mean`,
+ * `3.bias`, ... as for torch's nn.Sequential(Linear, BatchNorm1d, ReLU, Linear).
+ */
+import { Generator } from '../kernels/creation.js';
+import { BatchNorm1d, Linear, ReLU, Sequential } from './layers.js';
+
+export interface MlpOptions {
+  inFeatures?: number;
+  hidden?: number;
+  outFeatures?: number;
+  generator?: Generator;
+}
+
+export class MLPHead extends Sequential {
+  readonly inFeatures: number;
+  readonly hidden: number;
+  readonly outFeatures: number;
+
+  constructor(options: MlpOptions = {}) {
+    const gen = options.generator ?? new Generator(0);
+    const inF = options.inFeatures ?? 512;
+    const hidden = options.hidden ?? 4096;
+    const outF = options.outFeatures ?? 256;
+    super(new Linear(inF, hidden, { generator: gen }), new BatchNorm1d(hidden), new ReLU(), new Linear(hidden, outF, { generator: gen }));
+    this.inFeatures = inF;
+    this.hidden = hidden;
+    this.outFeatures = outF;
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * Module and Parameter, PyTorch's way: a module owns named parameters, named buffers and named child
+ * modules, each in registration order, so that `namedParameters()` and `stateDict()` list them in the same
+ * order and with the same dotted names as torch's `named_parameters()` / `state_dict()` (own parameters,
+ * then own buffers, then each child's, depth first).
+ *
+ * A Parameter wraps its tensor (`.value`) so the tensor can be moved into a flat parameter buffer
+ * (see flat.ts) without the layers noticing. Buffers are float32 tensors (running_mean, running_var) or
+ * CPU-side int64 counters (num_batches_tracked), kept outside the flat parameter buffer.
+ */
+import { clone as cloneTensor } from '../kernels/copy.js';
+import { keep } from '../tensor/engine.js';
+import { shapeString, type Shape, type Tensor } from '../tensor/tensor.js';
+import type { FlatParameters } from './flat.js';
+
+export class Parameter {
+  private _requiresGrad = true;
+
+  constructor(public value: Tensor) {
+    if (value.dtype !== 'float32') throw new TypeError(`Parameter: only float32 tensors can be parameters, got ${value.dtype}`);
+    keep(value);
+    value.requiresGrad = true;
+  }
+
+  get shape(): Shape {
+    return this.value.shape;
+  }
+
+  get size(): number {
+    return this.value.size;
+  }
+
+  /** The accumulated gradient (a view into the flat gradient buffer once the module is flattened). */
+  get grad(): Tensor | null {
+    return this.value.grad;
+  }
+
+  get requiresGrad(): boolean {
+    return this._requiresGrad;
+  }
+
+  /** Freezes (false) or unfreezes (true) this parameter: a frozen one gets no gradient and no update. */
+  set requiresGrad(on: boolean) {
+    this._requiresGrad = on;
+    this.value.requiresGrad = on;
+  }
+
+  /** Re-points this parameter at another tensor (e.g. its view in a flat buffer), keeping the grad flag. */
+  replace(t: Tensor): void {
+    if (t.size !== this.value.size) throw new Error(`Parameter.replace: ${shapeString(t.shape)} does not match ${shapeString(this.value.shape)}`);
+    keep(t);
+    t.requiresGrad = this._requiresGrad;
+    this.value = t;
+  }
+}
+
+/** An int64 buffer kept on the CPU (num_batches_tracked). */
+export class Counter {
+  constructor(public value = 0) {}
+}
+
+export type BufferValue = Tensor | Counter;
+
+export interface NamedParameter {
+  name: string;
+  param: Parameter;
+}
+
+export interface NamedBuffer {
+  name: string;
+  buffer: BufferValue;
+}
+
+export abstract class Module {
+  /** Training mode (batch statistics in batch norm) or eval mode; set with train() / eval(). */
+  training = true;
+  protected readonly _parameters = new Map<string, Parameter>();
+  protected readonly _buffers = new Map<string, BufferValue>();
+  protected readonly _modules = new Map<string, Module>();
+  /** Set by flattenParameters() on the module it was called on. */
+  _flat: FlatParameters | null = null;
+
+  abstract forward(x: Tensor): Tensor;
+
+  /** Same as forward(x). */
+  call(x: Tensor): Tensor {
+    return this.forward(x);
+  }
+
+  protected registerParameter(name: string, t: Tensor): Parameter {
+    this.checkName(name);
+    const p = new Parameter(t);
+    this._parameters.set(name, p);
+    return p;
+  }
+
+  protected registerBuffer<B extends BufferValue>(name: string, b: B): B {
+    this.checkName(name);
+    if (!(b instanceof Counter)) keep(b);
+    this._buffers.set(name, b);
+    return b;
+  }
+
+  protected registerModule<M extends Module>(name: string, m: M): M {
+    this.checkName(name);
+    this._modules.set(name, m);
+    return m;
+  }
+
+  private checkName(name: string): void {
+    if (!name || name.includes('.')) throw new Error(`Module: invalid name '${name}' (non-empty, no dots)`);
+    if (this._parameters.has(name) || this._buffers.has(name) || this._modules.has(name)) {
+      throw new Error(`Module: '${name}' is already registered in ${this.constructor.name}`);
+    }
+  }
+
+  /** Replaces a registered child module (e.g. `fc` by Identity or a new Linear), keeping its place in the order. */
+  setModule(name: string, m: Module): void {
+    if (!this._modules.has(name)) throw new Error(`setModule: ${this.constructor.name} has no child '${name}'`);
+    if (this._flat) throw new Error('setModule: the module is flattened; replace children before flattenParameters()');
+    this._modules.set(name, m);
+    const self = this as unknown as Record<string, unknown>;
+    if (name in self) self[name] = m;
+  }
+
+  /** The child module registered under `name`. */
+  child(name: string): Module | undefined {
+    return this._modules.get(name);
+  }
+
+  *namedChildren(): Generator<[string, Module]> {
+    yield* this._modules;
+  }
+
+  /** This module and every descendant, depth first, with dotted names ('' for this one). */
+  *namedModules(prefix = ''): Generator<[string, Module]> {
+    yield [prefix, this];
+    for (const [n, m] of this._modules) yield* m.namedModules(prefix ? `${prefix}.${n}` : n);
+  }
+
+  namedParameters(prefix = ''): NamedParameter[] {
+    const out: NamedParameter[] = [];
+    for (const [n, m] of this.namedModules(prefix)) {
+      for (const [pn, p] of m._parameters) out.push({ name: n ? `${n}.${pn}` : pn, param: p });
+    }
+    return out;
+  }
+
+  parameters(): Parameter[] {
+    return this.namedParameters().map((e) => e.param);
+  }
+
+  namedBuffers(prefix = ''): NamedBuffer[] {
+    const out: NamedBuffer[] = [];
+    for (const [n, m] of this.namedModules(prefix)) {
+      for (const [bn, b] of m._buffers) out.push({ name: n ? `${n}.${bn}` : bn, buffer: b });
+    }
+    return out;
+  }
+
+  /**
+   * The state dict's entries in torch's order: per module (depth first), its parameters then its buffers.
+   */
+  stateEntries(prefix = ''): { name: string; value: Parameter | BufferValue }[] {
+    const out: { name: string; value: Parameter | BufferValue }[] = [];
+    for (const [n, m] of this.namedModules(prefix)) {
+      for (const [pn, p] of m._parameters) out.push({ name: n ? `${n}.${pn}` : pn, value: p });
+      for (const [bn, b] of m._buffers) out.push({ name: n ? `${n}.${bn}` : bn, value: b });
+    }
+    return out;
+  }
+
+  /** Sets training mode on this module and every descendant. */
+  train(on = true): this {
+    for (const [, m] of this.namedModules()) m.training = on;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Freezes (false) or unfreezes (true) every parameter of this module and its descendants. */
+  requiresGrad(on: boolean): this {
+    for (const p of this.parameters()) p.requiresGrad = on;
+    return this;
+  }
+
+  numParameters(): number {
+    return this.parameters().reduce((s, p) => s + p.size, 0);
+  }
+
+  /**
+   * A deep copy (as copy.deepcopy): the same structure with copies of every parameter and buffer, sharing
+   * no GPU storage with this one. A flattened module's copy is flattened too, with the same layout, so
+   * emaUpdate can run over both flat buffers. Gradients are not copied.
+   */
+  deepCopy(): this {
+    const memo = new Map<unknown, unknown>();
+    const copy = deepCopyValue(this, memo) as this;
+    if (this._flat) this._flat.flattenLike(copy);
+    return copy;
+  }
+
+  /** Frees every parameter and buffer (and the flat buffers). */
+  dispose(): void {
+    if (this._flat) {
+      this._flat.dispose();
+      return;
+    }
+    for (const { param } of this.namedParameters()) param.value.dispose();
+    for (const { buffer } of this.namedBuffers()) if (!(buffer instanceof Counter)) buffer.dispose();
+  }
+}
+
+function deepCopyValue(v: unknown, memo: Map<unknown, unknown>): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (memo.has(v)) return memo.get(v);
+  if (v instanceof Parameter) {
+    const p = new Parameter(cloneTensor(v.value));
+    p.requiresGrad = v.requiresGrad;
+    memo.set(v, p);
+    return p;
+  }
+  if (v instanceof Counter) {
+    const c = new Counter(v.value);
+    memo.set(v, c);
+    return c;
+  }
+  if (isTensor(v)) {
+    const t = keep(cloneTensor(v));
+    memo.set(v, t);
+    return t;
+  }
+  if (v instanceof Map) {
+    const m = new Map();
+    memo.set(v, m);
+    for (const [k, val] of v) m.set(k, deepCopyValue(val, memo));
+    return m;
+  }
+  if (Array.isArray(v)) {
+    const a: unknown[] = [];
+    memo.set(v, a);
+    for (const x of v) a.push(deepCopyValue(x, memo));
+    return a;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (v instanceof Module || proto === Object.prototype) {
+    const o = Object.create(proto) as Record<string, unknown>;
+    memo.set(v, o);
+    for (const key of Object.keys(v)) {
+      o[key] = key === '_flat' ? null : deepCopyValue((v as Record<string, unknown>)[key], memo);
+    }
+    return o;
+  }
+  // Anything else (generators, functions' owners, frozen option objects) is shared.
+  return v;
+}
+
+function isTensor(v: object): v is Tensor {
+  return 'storage' in v && 'shape' in v && 'dtype' in v && typeof (v as { view?: unknown }).view === 'function';
+}

@@ -1,0 +1,327 @@
+/**
+ * Optimizers as GPU kernels over a model's flat parameter and gradient buffers (see flat.ts): each keeps
+ * its state (momentum, Adam moments) in flat buffers with the same layout, and a step is one dispatch
+ * (SGD, AdamW) or three (LARS: per-block partial norms, per-parameter trust ratios, the update).
+ *
+ * Per-parameter behaviour (frozen: skipped; excluded from weight decay; excluded from LARS adaptation) is a
+ * flag in a table with one word per 64-float chunk, rebuilt only when a flag changes.
+ */
+import { fromArray, type Tensor } from '../tensor/tensor.js';
+import { keep } from '../tensor/engine.js';
+import { flatOf, FlatParameters, type FlatSegment } from './flat.js';
+import {
+  adamwKernel,
+  fillFlat,
+  FLAG_FROZEN,
+  FLAG_NO_ADAPT,
+  FLAG_NO_DECAY,
+  larsKernel,
+  sgdKernel,
+  type LarsTables,
+} from './kernels.js';
+import type { Module, Parameter } from './module.js';
+import { empty } from '../tensor/tensor.js';
+
+/** Chooses parameters by name and parameter (e.g. biases and batch-norm weights: p.shape.length === 1). */
+export type ParamFilter = (name: string, p: Parameter) => boolean;
+
+/** Biases and batch-norm parameters: every one-dimensional parameter (as the common LARS implementations filter). */
+export const isBiasOrNorm: ParamFilter = (_name, p) => p.shape.length === 1;
+
+export interface OptimizerStateTensor {
+  /** `<parameter name>.<slot>`, e.g. `layer1.0.conv1.weight.momentum_buffer`. */
+  name: string;
+  shape: readonly number[];
+  data: Float32Array;
+}
+
+export abstract class Optimizer {
+  readonly flat: FlatParameters;
+  /** Steps taken so far. */
+  stepCount = 0;
+  abstract readonly kind: string;
+  protected readonly slots = new Map<string, Tensor>();
+  private table: Tensor | null = null;
+  private tableKey = '';
+
+  constructor(
+    model: Module | FlatParameters,
+    /** The learning rate step() uses when it is not given one. */
+    public lr: number,
+    protected readonly noDecay: ParamFilter | null,
+    protected readonly noAdapt: ParamFilter | null,
+  ) {
+    this.flat = model instanceof FlatParameters ? model : flatOf(model, 'optimizer');
+    if (!(lr >= 0)) throw new RangeError(`optimizer: learning rate must be ≥ 0, got ${lr}`);
+  }
+
+  protected addSlot(name: string): Tensor {
+    const t = keep(empty([this.flat.length], 'float32', `optim.${name}`));
+    fillFlat(t, 0, 'optim.init');
+    this.slots.set(name, t);
+    return t;
+  }
+
+  protected flagsOf(s: FlatSegment): number {
+    let f = 0;
+    if (!s.param.requiresGrad) f |= FLAG_FROZEN;
+    if (this.noDecay?.(s.name, s.param)) f |= FLAG_NO_DECAY;
+    if (this.noAdapt?.(s.name, s.param)) f |= FLAG_NO_ADAPT;
+    return f;
+  }
+
+  protected currentFlags(): { flags: number[]; changed: boolean } {
+    const flags = this.flat.segments.map((s) => this.flagsOf(s));
+    const key = flags.join(',');
+    const changed = key !== this.tableKey;
+    this.tableKey = key;
+    return { flags, changed };
+  }
+
+  /** The chunk table (parameter index | flags << 24 per 64 floats), rebuilt when a flag changed. */
+  protected chunkTable(flags: number[], changed: boolean): Tensor {
+    if (this.table && !changed) return this.table;
+    this.table?.dispose();
+    const chunks = this.flat.length / 64;
+    const words = new Uint32Array(chunks);
+    const segs = this.flat.segments;
+    for (let i = 0; i < segs.length; i++) {
+      const start = segs[i].offset / 64;
+      const end = i + 1 < segs.length ? segs[i + 1].offset / 64 : chunks;
+      words.fill(((flags[i] << 24) | i) >>> 0, start, end);
+    }
+    this.table = keep(fromArray(words, [chunks], 'uint32'));
+    return this.table;
+  }
+
+  /** Zeroes the gradients (one dispatch). */
+  zeroGrad(): void {
+    this.flat.zeroGrad();
+  }
+
+  /** One update with learning rate `lr` (default: this.lr). */
+  abstract step(lr?: number): void;
+
+  /** Hyperparameters, for checkpoints. */
+  abstract hyperparameters(): Record<string, number | boolean | string>;
+
+  /** The state per parameter and slot, read back to the CPU (for checkpoints). */
+  async stateTensors(): Promise<OptimizerStateTensor[]> {
+    const out: OptimizerStateTensor[] = [];
+    for (const [slot, t] of this.slots) {
+      const all = new Float32Array((await t.data()).buffer);
+      for (const s of this.flat.segments) out.push({ name: `${s.name}.${slot}`, shape: s.shape, data: all.slice(s.offset, s.offset + s.size) });
+    }
+    return out;
+  }
+
+  /** Restores the state from `<parameter>.<slot>` tensors; every slot of every parameter must be given. */
+  loadStateTensors(get: (name: string) => Float32Array | undefined, stepCount: number): void {
+    for (const [slot, t] of this.slots) {
+      const full = new Float32Array(this.flat.length);
+      for (const s of this.flat.segments) {
+        const d = get(`${s.name}.${slot}`);
+        if (!d) throw new Error(`optimizer state: missing '${s.name}.${slot}' for ${this.kind}`);
+        if (d.length !== s.size) throw new Error(`optimizer state: '${s.name}.${slot}' has ${d.length} values, expected ${s.size}`);
+        full.set(d, s.offset);
+      }
+      const tmp = fromArray(full, [this.flat.length]);
+      t.storage.runtime.copy(tmp.storage.buffer, 0, t.storage.buffer, t.byteOffset, full.byteLength, 'optim.load');
+      tmp.dispose();
+    }
+    this.stepCount = stepCount;
+  }
+
+  dispose(): void {
+    for (const t of this.slots.values()) t.dispose();
+    this.slots.clear();
+    this.table?.dispose();
+    this.table = null;
+    this.tableKey = '';
+  }
+}
+
+export interface SgdOptions {
+  lr: number;
+  momentum?: number;
+  dampening?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+  /** Parameters without weight decay (default: none, as torch with one parameter group). */
+  noDecay?: ParamFilter | null;
+}
+
+/** torch.optim.SGD (momentum, dampening, Nesterov, weight decay), one dispatch per step. */
+export class SGD extends Optimizer {
+  readonly kind = 'SGD';
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+  private readonly buf: Tensor;
+
+  constructor(model: Module | FlatParameters, options: SgdOptions) {
+    super(model, options.lr, options.noDecay ?? null, null);
+    this.momentum = options.momentum ?? 0;
+    this.dampening = options.dampening ?? 0;
+    this.weightDecay = options.weightDecay ?? 0;
+    this.nesterov = options.nesterov ?? false;
+    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) throw new Error('SGD: Nesterov momentum requires a momentum and zero dampening');
+    this.buf = this.addSlot('momentum_buffer');
+  }
+
+  step(lr = this.lr): void {
+    const { flags, changed } = this.currentFlags();
+    const table = this.chunkTable(flags, changed);
+    sgdKernel(table, this.flat.params, this.flat.grads, this.buf, {
+      lr,
+      momentum: this.momentum,
+      dampening: this.dampening,
+      weightDecay: this.weightDecay,
+      nesterov: this.nesterov,
+      first: this.stepCount === 0,
+    });
+    this.stepCount++;
+  }
+
+  hyperparameters(): Record<string, number | boolean> {
+    return { lr: this.lr, momentum: this.momentum, dampening: this.dampening, weight_decay: this.weightDecay, nesterov: this.nesterov };
+  }
+}
+
+export interface AdamwOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+  noDecay?: ParamFilter | null;
+}
+
+/** torch.optim.AdamW (bias-corrected, decoupled weight decay, amsgrad off), one dispatch per step. */
+export class AdamW extends Optimizer {
+  readonly kind = 'AdamW';
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  private readonly m: Tensor;
+  private readonly v: Tensor;
+
+  constructor(model: Module | FlatParameters, options: AdamwOptions = {}) {
+    super(model, options.lr ?? 1e-3, options.noDecay ?? null, null);
+    [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
+    this.eps = options.eps ?? 1e-8;
+    this.weightDecay = options.weightDecay ?? 1e-2;
+    this.m = this.addSlot('exp_avg');
+    this.v = this.addSlot('exp_avg_sq');
+  }
+
+  step(lr = this.lr): void {
+    const { flags, changed } = this.currentFlags();
+    const table = this.chunkTable(flags, changed);
+    this.stepCount++;
+    adamwKernel(table, this.flat.params, this.flat.grads, this.m, this.v, {
+      lr,
+      weightDecay: this.weightDecay,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      eps: this.eps,
+      step: this.stepCount,
+    });
+  }
+
+  hyperparameters(): Record<string, number> {
+    return { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weight_decay: this.weightDecay };
+  }
+}
+
+export interface LarsOptions {
+  lr: number;
+  momentum?: number;
+  weightDecay?: number;
+  /** Trust coefficient η (default 0.001). */
+  eta?: number;
+  /** Parameters without weight decay; default biases and batch-norm parameters (every 1-D parameter). */
+  noDecay?: ParamFilter | null;
+  /** Parameters without the trust-ratio adaptation; default the same as noDecay's default. */
+  noAdapt?: ParamFilter | null;
+}
+
+/**
+ * LARS as the BYOL paper uses it, with the semantics of the common PyTorch implementations (Barlow Twins' /
+ * VICReg's `LARS` class, `weight_decay_filter` and `lars_adaptation_filter` both excluding 1-D parameters).
+ * Per parameter w with gradient g, exactly:
+ *   u = g + wd·w                                  (w excluded from weight decay: u = g)
+ *   q = η·‖w‖ / ‖u‖ if ‖w‖ > 0 and ‖u‖ > 0, else 1  (w excluded from adaptation: q = 1)
+ *   μ = momentum·μ + q·u                          (μ starts at zero, so the first μ is q·u)
+ *   w = w − lr·μ
+ * with ‖·‖ the Euclidean norm over the whole parameter tensor. Frozen parameters are skipped. The norms
+ * come from a segmented reduction: blocks of at most 4096 floats of one parameter each (one workgroup per
+ * block), then one thread per parameter sums its blocks and writes q, then the elementwise update.
+ */
+export class LARS extends Optimizer {
+  readonly kind = 'LARS';
+  readonly momentum: number;
+  readonly weightDecay: number;
+  readonly eta: number;
+  private readonly mu: Tensor;
+  private tables: LarsTables | null = null;
+
+  constructor(model: Module | FlatParameters, options: LarsOptions) {
+    super(
+      model,
+      options.lr,
+      options.noDecay === undefined ? isBiasOrNorm : options.noDecay,
+      options.noAdapt === undefined ? isBiasOrNorm : options.noAdapt,
+    );
+    this.momentum = options.momentum ?? 0.9;
+    this.weightDecay = options.weightDecay ?? 0;
+    this.eta = options.eta ?? 0.001;
+    this.mu = this.addSlot('mu');
+  }
+
+  private larsTables(flags: number[], changed: boolean): LarsTables {
+    const chunkTable = this.chunkTable(flags, changed);
+    if (this.tables && !changed) return this.tables;
+    if (this.tables) for (const t of [this.tables.blocks, this.tables.segs, this.tables.partials, this.tables.ratios]) t.dispose();
+    const BLOCK4 = 1024;
+    const blocks: number[] = [];
+    const segs: number[] = [];
+    this.flat.segments.forEach((s, i) => {
+      const first4 = s.offset / 4;
+      const len4 = Math.ceil(s.size / 4);
+      const firstBlock = blocks.length / 4;
+      for (let k = 0; k < len4; k += BLOCK4) blocks.push(first4 + k, Math.min(BLOCK4, len4 - k), flags[i], i);
+      segs.push(firstBlock, blocks.length / 4 - firstBlock, flags[i], 0);
+    });
+    const numBlocks = blocks.length / 4;
+    const numSegs = segs.length / 4;
+    this.tables = {
+      chunkTable,
+      blocks: keep(fromArray(Uint32Array.from(blocks.length ? blocks : [0, 0, 0, 0]), undefined, 'uint32')),
+      numBlocks,
+      segs: keep(fromArray(Uint32Array.from(segs.length ? segs : [0, 0, 0, 0]), undefined, 'uint32')),
+      numSegs,
+      partials: keep(empty([Math.max(1, numBlocks) * 2], 'float32', 'lars.partials')),
+      ratios: keep(empty([Math.max(1, numSegs)], 'float32', 'lars.ratios')),
+    };
+    return this.tables;
+  }
+
+  step(lr = this.lr): void {
+    const { flags, changed } = this.currentFlags();
+    const tables = this.larsTables(flags, changed);
+    larsKernel(tables, this.flat.params, this.flat.grads, this.mu, { lr, momentum: this.momentum, weightDecay: this.weightDecay, eta: this.eta });
+    this.stepCount++;
+  }
+
+  hyperparameters(): Record<string, number> {
+    return { lr: this.lr, momentum: this.momentum, weight_decay: this.weightDecay, eta: this.eta };
+  }
+
+  override dispose(): void {
+    if (this.tables) for (const t of [this.tables.blocks, this.tables.segs, this.tables.partials, this.tables.ratios]) t.dispose();
+    this.tables = null;
+    super.dispose();
+  }
+}
