@@ -2,7 +2,6 @@ import { expect, it } from 'vitest';
 import { engine, rand } from '../helpers.js';
 import { fromArray } from '../../src/tensor/tensor.js';
 import { knnAccuracy, knnPredict } from '../../src/byol/knn.js';
-import { emaTau } from '../../src/byol/schedule.js';
 
 /** Brute-force float64 kNN with the same vote and tie rules. */
 function reference(train: Float32Array, labels: Int32Array, test: Float32Array, d: number, k: number, classes: number): Int32Array {
@@ -60,11 +59,4 @@ it('kNN separates well-separated clusters perfectly and random labels at chance'
   expect(await knnAccuracy(tr, shuffled, te, teL, 4)).toBeLessThan(0.6);
   tr.dispose();
   te.dispose();
-});
-
-it('the EMA rate rises from tau_base to 1 on a cosine, or stays constant', () => {
-  expect(emaTau(0, 100)).toBeCloseTo(0.996, 12);
-  expect(emaTau(50, 100)).toBeCloseTo(0.998, 12);
-  expect(emaTau(100, 100)).toBeCloseTo(1, 12);
-  expect(emaTau(37, 100, 0.99, true)).toBe(0.99);
 });
