@@ -1,0 +1,125 @@
+/**
+ * The experiment's protocol: presets and every setting that shapes a run. The PyTorch reference
+ * (scripts/byol_reference.py) reads the same resolved settings from summary.json, so both sides run one
+ * protocol.
+ */
+
+export type OptimizerName = 'lars' | 'adamw' | 'sgd';
+export type PresetName = 'smoke' | 'quick' | 'full';
+
+export interface ExperimentConfig {
+  preset: PresetName;
+  /** 'fashion-mnist' | 'stl10' | 'cifar10' | 'folder:PATH'. */
+  dataset: string;
+  seed: number;
+  /** Side of the square images the networks see (the augmentation resamples to it). */
+  imageSize: number;
+  /** ResNet-18's stem: torchvision's 7×7/2 + max pool ('imagenet'), or 3×3/1 without max pool ('small'). */
+  stem: 'imagenet' | 'small';
+  /** Labeled images per class for the semi-supervised split. */
+  labelsPerClass: number;
+  /** Unlabeled images used for BYOL pretraining (at most the pool's size; 0: the whole pool). */
+  unlabeledImages: number;
+  /** Unlabeled images held out of pretraining to report the BYOL loss on (taken from the pool). */
+  heldOutImages: number;
+  /** Test images used for every evaluation (0: the whole test split). */
+  testImages: number;
+  batch: number;
+  /** BYOL pretraining. */
+  byol: {
+    epochs: number;
+    optimizer: OptimizerName;
+    /** Base learning rate per 256 images (scaled by batch/256, as the BYOL paper does). */
+    lrPer256: number;
+    weightDecay: number;
+    warmupEpochs: number;
+    tauBase: number;
+    /** Keep τ at tauBase instead of the cosine schedule. */
+    tauConstant: boolean;
+    projectorHidden: number;
+    projectionDim: number;
+    predictorHidden: number;
+  };
+  /** The supervised baseline and the fine-tuning of the pretrained encoder: the same recipe for both arms. */
+  finetune: {
+    epochs: number;
+    /** 'full': every weight trains; 'linear': the encoder is frozen (a linear probe). */
+    mode: 'full' | 'linear';
+    lr: number;
+    momentum: number;
+    weightDecay: number;
+    warmupEpochs: number;
+  };
+  /** k of the kNN monitor. */
+  knnK: number;
+  /** Width of ResNet-18's first stage (64 is torchvision's; tests use less). */
+  width: number;
+}
+
+const base: ExperimentConfig = {
+  preset: 'quick',
+  dataset: 'fashion-mnist',
+  seed: 0,
+  imageSize: 32,
+  stem: 'imagenet',
+  labelsPerClass: 50,
+  unlabeledImages: 2048,
+  heldOutImages: 256,
+  testImages: 1000,
+  batch: 64,
+  byol: {
+    epochs: 2,
+    optimizer: 'lars',
+    lrPer256: 0.2,
+    weightDecay: 1.5e-6,
+    warmupEpochs: 0,
+    tauBase: 0.996,
+    tauConstant: false,
+    projectorHidden: 4096,
+    projectionDim: 256,
+    predictorHidden: 4096,
+  },
+  finetune: { epochs: 4, mode: 'full', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, warmupEpochs: 0 },
+  knnK: 20,
+  width: 64,
+};
+
+export const PRESETS: Record<PresetName, ExperimentConfig> = {
+  /** Seconds: proves the whole pipeline end to end (tests, a first look). */
+  smoke: {
+    ...base,
+    preset: 'smoke',
+    imageSize: 16,
+    labelsPerClass: 2,
+    unlabeledImages: 64,
+    heldOutImages: 32,
+    testImages: 64,
+    batch: 16,
+    byol: { ...base.byol, epochs: 1, projectorHidden: 256, predictorHidden: 256, projectionDim: 64 },
+    finetune: { ...base.finetune, epochs: 1 },
+  },
+  /** The default: the whole protocol within 15 minutes on a 2-core machine without a GPU. */
+  quick: { ...base },
+  /** The original experiment's scale: STL-10 at 96×96, batch 128. Days on a CPU; hours on a GPU. */
+  full: {
+    ...base,
+    preset: 'full',
+    dataset: 'stl10',
+    imageSize: 96,
+    stem: 'imagenet',
+    labelsPerClass: 500,
+    unlabeledImages: 0,
+    heldOutImages: 1000,
+    testImages: 0,
+    batch: 128,
+    byol: { ...base.byol, epochs: 300, warmupEpochs: 10 },
+    finetune: { ...base.finetune, epochs: 50, warmupEpochs: 2 },
+  },
+};
+
+/** A deep copy of a preset, ready to take overrides. */
+export function presetConfig(name: PresetName): ExperimentConfig {
+  const p = PRESETS[name];
+  if (!p) throw new Error(`unknown preset '${name}': use smoke, quick or full`);
+  return { ...p, byol: { ...p.byol }, finetune: { ...p.finetune } };
+}

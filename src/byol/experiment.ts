@@ -1,0 +1,504 @@
+/**
+ * The semi-supervised experiment, end to end and resumable:
+ *   1. supervised baseline: ResNet-18 from scratch on the labeled split only;
+ *   2. BYOL pretraining on the unlabeled pool, with the BYOL loss on a held-out part of the pool and on the
+ *      test split, and the kNN monitor of the encoder after every epoch (and before the first);
+ *   3. fine-tuning: a copy of the online encoder with fc → Linear(512, classes), trained with the same recipe
+ *      as the baseline (fully, or frozen as a linear probe).
+ *
+ * Every random choice is keyed by the seed: initializations by (seed, phase), loader orders by (seed, phase,
+ * epoch), augmentations by (seed, phase, step, sample). After every epoch the whole state (models, optimizer,
+ * metrics so far) is written as one checkpoint, so a run killed at any point resumes at the last finished
+ * epoch and then produces the metrics an uninterrupted run would.
+ *
+ * Environment-free: files, progress bars and logging come through ExperimentIO (src/cli/train-byol.ts gives
+ * the Node one; the demo page its own).
+ */
+import { backward, noGrad } from '../autograd/tape.js';
+import { accuracy, crossEntropy } from '../autograd/nn.js';
+import { concatKernel } from '../kernels/copy.js';
+import { Generator } from '../kernels/creation.js';
+import { getRuntime, scope, keep } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Linear } from '../nn/layers.js';
+import { Module } from '../nn/module.js';
+import { resnet18, type ResNet } from '../nn/resnet.js';
+import { flattenParameters } from '../nn/flat.js';
+import { AdamW, LARS, SGD, type Optimizer } from '../nn/optim.js';
+import { warmupCosine, byolTau } from '../nn/schedule.js';
+import { encodeCheckpoint, loadCheckpoint } from '../nn/checkpoint.js';
+import { decodeSafetensors } from '../nn/safetensors.js';
+import type { ImageDataset } from '../data/dataset.js';
+import { Subset } from '../data/dataset.js';
+import { BatchLoader, type Batch } from '../data/loader.js';
+import { uploadBatch } from '../data/gpu-batch.js';
+import { Rng, deriveSeed } from '../data/prng.js';
+import { ByolAugment, BYOL_VIEW_1, BYOL_VIEW_2, IDENTITY_VIEW, channelStats, identityParams, type ViewConfig, type NormalizeStats } from './augment.js';
+import { knnAccuracy } from './knn.js';
+import { Byol, ByolState } from './model.js';
+import type { ExperimentConfig } from './config.js';
+
+export type Phase = 'supervised' | 'byol' | 'finetune';
+export const PHASES: readonly Phase[] = ['supervised', 'byol', 'finetune'];
+
+/** One line of metrics.jsonl: one epoch of one phase (epoch 0 of 'byol' is the random encoder's kNN). */
+export interface MetricRecord {
+  phase: Phase;
+  epoch: number;
+  trainLoss?: number;
+  testLoss?: number;
+  testAccuracy?: number;
+  heldOutLoss?: number;
+  valLoss?: number;
+  knnAccuracy?: number;
+  lr?: number;
+  tau?: number;
+  imagesPerSecond?: number;
+  seconds?: number;
+}
+
+/** What the experiment persists after every epoch, inside the checkpoint's metadata. */
+export interface ExperimentState {
+  version: 1;
+  config: ExperimentConfig;
+  /** The phase the checkpoint's models belong to, and how many of its epochs are finished. */
+  phase: Phase;
+  epochsDone: number;
+  metrics: MetricRecord[];
+}
+
+export interface ProgressEvent {
+  phase: Phase;
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  imagesPerSecond: number;
+}
+
+export interface ExperimentIO {
+  log(line: string): void;
+  progress?(e: ProgressEvent): void;
+  /** Writes the resume checkpoint atomically (a temporary file, then rename). */
+  saveCheckpoint(name: string, bytes: Uint8Array): Promise<void>;
+  loadCheckpoint(name: string): Promise<Uint8Array | null>;
+  /** Called after every epoch with every record so far. */
+  metrics(records: readonly MetricRecord[]): Promise<void>;
+  /** Asked between steps: stop after the current step (the demo's pause button). */
+  shouldStop?(): boolean;
+}
+
+/** The data of one experiment: the splits, as the config sizes them. */
+export interface ExperimentData {
+  name: string;
+  labeled: ImageDataset;
+  pool: ImageDataset;
+  heldOut: ImageDataset;
+  test: ImageDataset;
+  numClasses: number;
+  classNames: readonly string[];
+  stats: NormalizeStats;
+}
+
+export interface ExperimentResult {
+  state: ExperimentState;
+  durationSeconds: number;
+  stopped: boolean;
+}
+
+/** Raised when the loss becomes NaN or infinite; the last checkpoint is the previous epoch's. */
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+}
+
+const RESUME = 'checkpoint.safetensors';
+/** The supervised recipe's training view: random resized crop and flip, no colour changes. */
+export const CLASSIFIER_VIEW: ViewConfig = Object.freeze({ ...IDENTITY_VIEW, crop: { scale: [0.25, 1] as const, ratio: [3 / 4, 4 / 3] as const }, flipP: 0.5 });
+
+const phaseSeed = (seed: number, phase: Phase, ...more: number[]): number => deriveSeed(seed, PHASES.indexOf(phase) + 1, ...more);
+
+/** First `count` indices of a seeded permutation of 0..n−1 (all of them for count 0 or ≥ n). */
+function seededPick(n: number, count: number, seed: number, skip = 0): Int32Array {
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  new Rng(seed).shuffle(order);
+  const end = count <= 0 ? n : Math.min(n, skip + count);
+  return order.slice(Math.min(skip, n), end).sort();
+}
+
+/**
+ * Sizes the splits as the config says: the labeled subset, the pretraining pool and a held-out part of
+ * the pool (disjoint), and the test images; computes the normalization statistics from the pool.
+ */
+export async function prepareData(
+  split: { labeled: ImageDataset; unlabeled: ImageDataset; test: ImageDataset | null },
+  config: ExperimentConfig,
+  name: string,
+): Promise<ExperimentData> {
+  const { labeled, unlabeled } = split;
+  const test = split.test;
+  if (!test) throw new Error(`${name}: the dataset has no test split; the experiment evaluates on one`);
+  const heldOutIdx = seededPick(unlabeled.length, config.heldOutImages, deriveSeed(config.seed, 101));
+  const held = new Set(heldOutIdx);
+  const rest = Int32Array.from({ length: unlabeled.length }, (_, i) => i).filter((i) => !held.has(i));
+  const restPick = seededPick(rest.length, config.unlabeledImages, deriveSeed(config.seed, 102));
+  const poolIdx = Int32Array.from(restPick, (i) => rest[i]);
+  if (poolIdx.length < config.batch) {
+    throw new Error(`${name}: the pretraining pool has ${poolIdx.length} images, fewer than one batch of ${config.batch}`);
+  }
+  const testIdx = seededPick(test.length, config.testImages, deriveSeed(config.seed, 103));
+  const pool = new Subset(unlabeled, poolIdx, { name: `${unlabeled.name}[pool ${poolIdx.length}]` });
+  const sample = await pool.readImages(poolIdx.length > 2000 ? Int32Array.from({ length: 2000 }, (_, i) => i) : Int32Array.from({ length: poolIdx.length }, (_, i) => i));
+  return {
+    name,
+    labeled,
+    pool,
+    heldOut: new Subset(unlabeled, heldOutIdx, { name: `${unlabeled.name}[held out ${heldOutIdx.length}]` }),
+    test: new Subset(test, testIdx, { name: `${test.name}[${testIdx.length}]` }),
+    numClasses: labeled.numClasses,
+    classNames: labeled.classNames,
+    stats: channelStats(sample, { c: pool.channels, h: pool.height, w: pool.width }),
+  };
+}
+
+function shapeOf(ds: ImageDataset, n: number): { n: number; c: number; h: number; w: number } {
+  return { n, c: ds.channels, h: ds.height, w: ds.width };
+}
+
+async function* batches(ds: ImageDataset, batch: number, seed: number, epoch: number, shuffle: boolean): AsyncGenerator<Batch> {
+  const loader = new BatchLoader(ds, { batchSize: batch, seed, shuffle, dropLast: false });
+  for await (const b of loader.epoch(epoch)) yield b;
+}
+
+function makeOptimizer(kind: string, model: Module, lr: number, weightDecay: number, momentum = 0.9): Optimizer {
+  switch (kind) {
+    case 'lars':
+      return new LARS(model, { lr, momentum, weightDecay });
+    case 'adamw':
+      return new AdamW(model, { lr, weightDecay });
+    case 'sgd':
+      return new SGD(model, { lr, momentum, weightDecay, nesterov: true });
+    default:
+      throw new Error(`unknown optimizer '${kind}': use lars, adamw or sgd`);
+  }
+}
+
+/** Accuracy and mean cross-entropy of a classifier over a dataset (eval mode, the whole image). */
+async function evaluateClassifier(model: Module, data: ImageDataset, prep: ByolAugment, batch: number): Promise<{ accuracy: number; loss: number }> {
+  model.eval();
+  let correct = 0;
+  let lossSum = 0;
+  for await (const b of batches(data, batch, 0, 0, false)) {
+    const [acc, loss] = scope(() =>
+      noGrad(() => {
+        const gb = uploadBatch(b);
+        const [x] = prep.apply(gb.pixels, shapeOf(data, gb.count), [Array.from({ length: gb.count }, () => identityParams(data.height, data.width))]);
+        const logits = model.forward(x);
+        return [accuracy(logits, gb.labels), crossEntropy(logits, gb.labels)];
+      }),
+    );
+    const n = b.indices.length;
+    correct += (await acc.item()) * n;
+    lossSum += (await loss.item()) * n;
+    acc.dispose();
+    loss.dispose();
+  }
+  return { accuracy: correct / data.length, loss: lossSum / data.length };
+}
+
+/** Encoder features [N, D] of a dataset, in eval mode. */
+async function features(encoder: ResNet, data: ImageDataset, prep: ByolAugment, batch: number): Promise<Tensor> {
+  encoder.eval();
+  const parts: Tensor[] = [];
+  for await (const b of batches(data, batch, 0, 0, false)) {
+    parts.push(
+      keep(
+        scope(() =>
+          noGrad(() => {
+            const gb = uploadBatch(b);
+            const [x] = prep.apply(gb.pixels, shapeOf(data, gb.count), [Array.from({ length: gb.count }, () => identityParams(data.height, data.width))]);
+            return encoder.forward(x);
+          }),
+        ),
+      ),
+    );
+    await getRuntime().sync();
+  }
+  const all = concatKernel(parts, 0);
+  for (const p of parts) p.dispose();
+  return keep(all);
+}
+
+async function labelsOf(ds: ImageDataset): Promise<Int32Array> {
+  if (!ds.labels) throw new Error(`${ds.name}: labels are needed here`);
+  return Int32Array.from(ds.labels);
+}
+
+export class Experiment {
+  private state!: ExperimentState;
+  private readonly evalPrep: ByolAugment;
+  private readonly trainPrep: ByolAugment;
+  private readonly byolAug: ByolAugment;
+  private started = 0;
+
+  constructor(
+    readonly config: ExperimentConfig,
+    readonly data: ExperimentData,
+    readonly io: ExperimentIO,
+  ) {
+    const size = config.imageSize;
+    this.evalPrep = new ByolAugment({ size, views: [IDENTITY_VIEW] }, data.stats);
+    this.trainPrep = new ByolAugment({ size, views: [CLASSIFIER_VIEW] }, data.stats);
+    this.byolAug = new ByolAugment({ size, views: [BYOL_VIEW_1, BYOL_VIEW_2] }, data.stats);
+  }
+
+  /** Runs (or resumes, with `resume`) every phase; returns the final state. */
+  async run(resume = false): Promise<ExperimentResult> {
+    this.started = Date.now();
+    let bytes: Uint8Array | null = null;
+    if (resume) {
+      bytes = await this.io.loadCheckpoint(RESUME);
+      if (bytes) {
+        this.state = this.readState(bytes);
+        this.io.log(`resuming: ${this.state.phase} has ${this.state.epochsDone} finished epoch(s)`);
+      } else this.io.log('no checkpoint to resume from: starting from the beginning');
+    }
+    if (!bytes) this.state = { version: 1, config: this.config, phase: 'supervised', epochsDone: 0, metrics: [] };
+    const at = PHASES.indexOf(this.state.phase);
+    let carry: Uint8Array | null = bytes;
+    for (let i = at; i < PHASES.length; i++) {
+      const phase = PHASES[i];
+      const startEpoch = i === at ? this.state.epochsDone : 0;
+      const restore = i === at ? carry : null;
+      const stopped =
+        phase === 'supervised'
+          ? await this.classifierPhase('supervised', startEpoch, restore, null)
+          : phase === 'byol'
+            ? await this.byolPhase(startEpoch, restore)
+            : await this.classifierPhase('finetune', startEpoch, restore, carry);
+      if (stopped) return { state: this.state, durationSeconds: (Date.now() - this.started) / 1000, stopped: true };
+      carry = this.lastCheckpoint;
+    }
+    return { state: this.state, durationSeconds: (Date.now() - this.started) / 1000, stopped: false };
+  }
+
+  private lastCheckpoint: Uint8Array | null = null;
+
+  private readState(bytes: Uint8Array): ExperimentState {
+    const raw = decodeSafetensors(bytes, 'checkpoint').metadata['byol.state'];
+    if (!raw) throw new Error('the checkpoint holds no experiment state (was it written by another program?)');
+    const s = JSON.parse(raw) as ExperimentState;
+    const a = JSON.stringify({ ...s.config, preset: undefined });
+    const b = JSON.stringify({ ...this.config, preset: undefined });
+    if (a !== b) {
+      throw new Error('the checkpoint was written with other settings; resume with the same flags, or start afresh in another --out folder');
+    }
+    return s;
+  }
+
+  private async checkpoint(model: Module, optimizer: Optimizer, phase: Phase, epochsDone: number): Promise<void> {
+    this.state = { ...this.state, phase, epochsDone };
+    const bytes = await encodeCheckpoint({ model, optimizer, metadata: { 'byol.state': JSON.stringify(this.state) } });
+    await this.io.saveCheckpoint(RESUME, bytes);
+    this.lastCheckpoint = bytes;
+    await this.io.metrics(this.state.metrics);
+  }
+
+  private record(r: MetricRecord): void {
+    this.state.metrics.push(r);
+  }
+
+  /** The supervised baseline, or fine-tuning of the pretrained encoder (from `source`, a BYOL checkpoint). */
+  private async classifierPhase(phase: 'supervised' | 'finetune', startEpoch: number, restore: Uint8Array | null, source: Uint8Array | null): Promise<boolean> {
+    const c = this.config;
+    const f = c.finetune;
+    const epochs = f.epochs;
+    const gen = new Generator(phaseSeed(c.seed, phase));
+    let model: ResNet;
+    if (phase === 'finetune') {
+      const byol = Byol.create(c, phaseSeed(c.seed, 'byol'));
+      if (!restore) {
+        if (!source) throw new Error('fine-tuning needs the BYOL checkpoint');
+        loadCheckpoint(source, { model: new ByolState(byol) }, 'BYOL checkpoint');
+      }
+      model = byol.online.encoder.deepCopy();
+      byol.dispose();
+      model.setModule('fc', new Linear(model.featureDim, this.data.numClasses, { generator: gen }));
+      if (f.mode === 'linear') {
+        model.requiresGrad(false);
+        model.fc.requiresGrad(true);
+      }
+    } else {
+      model = resnet18({ numClasses: this.data.numClasses, smallStem: c.stem === 'small', width: c.width, generator: gen });
+    }
+    flattenParameters(model);
+    const opt = new SGD(model, { lr: f.lr, momentum: f.momentum, weightDecay: f.weightDecay, nesterov: true });
+    if (restore) loadCheckpoint(restore, { model, optimizer: opt }, 'checkpoint');
+    const steps = Math.ceil(this.data.labeled.length / c.batch);
+    const totalSteps = epochs * steps;
+    try {
+      for (let epoch = startEpoch; epoch < epochs; epoch++) {
+        model.train(true);
+        if (f.mode === 'linear' && phase === 'finetune') {
+          model.train(false);
+          model.fc.train(true);
+        }
+        const t0 = Date.now();
+        let seen = 0;
+        const losses: Tensor[] = [];
+        let step = epoch * steps;
+        let lr = 0;
+        for await (const b of batches(this.data.labeled, c.batch, phaseSeed(c.seed, phase, 7), epoch, true)) {
+          if (b.indices.length < 2) continue; // batch norm needs two samples
+          lr = warmupCosine(step, { baseLr: f.lr, warmupSteps: f.warmupEpochs * steps, totalSteps });
+          const loss = scope(() => {
+            const gb = uploadBatch(b);
+            const [x] = this.trainPrep.apply(gb.pixels, shapeOf(this.data.labeled, gb.count), this.trainPrep.drawBatch(shapeOf(this.data.labeled, gb.count), step, phaseSeed(c.seed, phase, 11)));
+            opt.zeroGrad();
+            const l = crossEntropy(model.forward(x), gb.labels);
+            backward(l);
+            opt.step(lr);
+            return l;
+          });
+          losses.push(keep(loss));
+          seen += b.indices.length;
+          step++;
+          await getRuntime().sync();
+          this.io.progress?.({ phase, epoch: epoch + 1, epochs, step: step - epoch * steps, steps, imagesPerSecond: seen / ((Date.now() - t0) / 1000) });
+          if (this.io.shouldStop?.()) {
+            for (const l of losses) l.dispose();
+            return true;
+          }
+        }
+        const trainLoss = await meanOf(losses, `${phase} epoch ${epoch + 1}`);
+        const seconds = (Date.now() - t0) / 1000;
+        const ev = await evaluateClassifier(model, this.data.test, this.evalPrep, c.batch);
+        this.record({ phase, epoch: epoch + 1, trainLoss, testLoss: ev.loss, testAccuracy: ev.accuracy, lr, imagesPerSecond: seen / seconds, seconds });
+        this.io.log(`${phase} epoch ${epoch + 1}/${epochs}: train loss ${trainLoss.toFixed(4)}, test accuracy ${(100 * ev.accuracy).toFixed(2)}%, ${(seen / seconds).toFixed(1)} images/s`);
+        await this.checkpoint(model, opt, phase, epoch + 1);
+      }
+      if (epochs === 0 || startEpoch >= epochs) await this.checkpoint(model, opt, phase, epochs);
+    } finally {
+      opt.dispose();
+      model.dispose();
+    }
+    return false;
+  }
+
+  /** BYOL pretraining. Epoch 0's record is the random encoder's kNN accuracy. */
+  private async byolPhase(startEpoch: number, restore: Uint8Array | null): Promise<boolean> {
+    const c = this.config;
+    const b = c.byol;
+    const byol = Byol.create(c, phaseSeed(c.seed, 'byol'));
+    const lr = (b.lrPer256 * c.batch) / 256;
+    const opt = makeOptimizer(b.optimizer, byol.online, lr, b.weightDecay);
+    const state = new ByolState(byol);
+    if (restore) loadCheckpoint(restore, { model: state, optimizer: opt }, 'checkpoint');
+    const steps = Math.floor(this.data.pool.length / c.batch);
+    const totalSteps = b.epochs * steps;
+    const labeledLabels = await labelsOf(this.data.labeled);
+    const testLabels = await labelsOf(this.data.test);
+    const knn = async (): Promise<number> => {
+      const tr = await features(byol.online.encoder, this.data.labeled, this.evalPrep, c.batch);
+      const te = await features(byol.online.encoder, this.data.test, this.evalPrep, c.batch);
+      const acc = await knnAccuracy(tr, labeledLabels, te, testLabels, this.data.numClasses, { k: c.knnK });
+      tr.dispose();
+      te.dispose();
+      return acc;
+    };
+    try {
+      if (startEpoch === 0 && !this.state.metrics.some((m) => m.phase === 'byol' && m.epoch === 0)) {
+        const acc = await knn();
+        this.record({ phase: 'byol', epoch: 0, knnAccuracy: acc });
+        this.io.log(`byol: kNN accuracy of the random encoder ${(100 * acc).toFixed(2)}%`);
+      }
+      for (let epoch = startEpoch; epoch < b.epochs; epoch++) {
+        byol.train(true);
+        const t0 = Date.now();
+        let seen = 0;
+        let step = epoch * steps;
+        const losses: Tensor[] = [];
+        let rate = 0;
+        let tau = 0;
+        const loader = new BatchLoader(this.data.pool, { batchSize: c.batch, seed: phaseSeed(c.seed, 'byol', 7), shuffle: true, dropLast: true });
+        for await (const batch of loader.epoch(epoch)) {
+          rate = warmupCosine(step, { baseLr: lr, warmupSteps: b.warmupEpochs * steps, totalSteps });
+          tau = b.tauConstant ? b.tauBase : byolTau(step, totalSteps, b.tauBase);
+          const loss = scope(() => {
+            const gb = uploadBatch(batch);
+            const [v1, v2] = this.byolAug.views(gb.pixels, shapeOf(this.data.pool, gb.count), step, phaseSeed(c.seed, 'byol', 11));
+            opt.zeroGrad();
+            const l = byol.loss(v1, v2);
+            backward(l);
+            opt.step(rate);
+            byol.updateTarget(tau);
+            return l;
+          });
+          losses.push(keep(loss));
+          seen += batch.indices.length;
+          step++;
+          await getRuntime().sync();
+          this.io.progress?.({ phase: 'byol', epoch: epoch + 1, epochs: b.epochs, step: step - epoch * steps, steps, imagesPerSecond: seen / ((Date.now() - t0) / 1000) });
+          if (this.io.shouldStop?.()) {
+            for (const l of losses) l.dispose();
+            return true;
+          }
+        }
+        const trainLoss = await meanOf(losses, `byol epoch ${epoch + 1}`);
+        const seconds = (Date.now() - t0) / 1000;
+        const heldOutLoss = await this.byolEvalLoss(byol, this.data.heldOut);
+        const valLoss = await this.byolEvalLoss(byol, this.data.test);
+        const knnAcc = await knn();
+        this.record({ phase: 'byol', epoch: epoch + 1, trainLoss, heldOutLoss, valLoss, knnAccuracy: knnAcc, lr: rate, tau, imagesPerSecond: seen / seconds, seconds });
+        this.io.log(
+          `byol epoch ${epoch + 1}/${b.epochs}: loss ${trainLoss.toFixed(4)} (held out ${heldOutLoss.toFixed(4)}, test ${valLoss.toFixed(4)}), kNN ${(100 * knnAcc).toFixed(2)}%, ${(seen / seconds).toFixed(1)} images/s`,
+        );
+        await this.checkpoint(state, opt, 'byol', epoch + 1);
+      }
+      if (b.epochs === 0 || startEpoch >= b.epochs) await this.checkpoint(state, opt, 'byol', b.epochs);
+    } finally {
+      opt.dispose();
+      byol.dispose();
+    }
+    return false;
+  }
+
+  /** The symmetric BYOL loss over a dataset, networks in eval mode, views drawn from a fixed key. */
+  private async byolEvalLoss(byol: Byol, data: ImageDataset): Promise<number> {
+    byol.train(false);
+    let sum = 0;
+    let n = 0;
+    let step = 0;
+    for await (const b of batches(data, this.config.batch, 0, 0, false)) {
+      if (b.indices.length < 2) continue;
+      const l = scope(() =>
+        noGrad(() => {
+          const gb = uploadBatch(b);
+          const [v1, v2] = this.byolAug.views(gb.pixels, shapeOf(data, gb.count), step, phaseSeed(this.config.seed, 'byol', 13));
+          return byol.loss(v1, v2);
+        }),
+      );
+      sum += (await l.item()) * b.indices.length;
+      n += b.indices.length;
+      l.dispose();
+      step++;
+    }
+    byol.train(true);
+    return n ? sum / n : NaN;
+  }
+}
+
+async function meanOf(losses: Tensor[], what: string): Promise<number> {
+  if (losses.length === 0) return NaN;
+  const flat = losses.map((l) => l.view([1]));
+  const all = concatKernel(flat, 0);
+  const values = (await all.data()) as Float32Array;
+  for (const t of [all, ...flat, ...losses]) t.dispose();
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    throw new NonFiniteLossError(
+      `${what}: the loss became ${values[bad]} at step ${bad + 1} of the epoch. Likely causes: a learning rate too high for this batch size, ` +
+        'or corrupt input data. The last checkpoint (the previous epoch) is kept; resume with a lower --lr or check the data.',
+    );
+  }
+  return values.reduce((a, v) => a + v, 0) / values.length;
+}

@@ -1,0 +1,266 @@
+/**
+ * `npm run train:byol`: the whole semi-supervised experiment (supervised baseline, BYOL pretraining,
+ * fine-tuning) on one dataset, headless in Node. Writes OUT/metrics.jsonl, OUT/summary.json,
+ * OUT/curves.png and safetensors checkpoints; `--resume` continues a killed run from its last epoch.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SingleBar, Presets } from 'cli-progress';
+import { init } from '../tensor/engine.js';
+import { NoAdapterError } from '../gpu/device.js';
+import { GpuError } from '../gpu/runtime.js';
+import { openDataset } from '../data/open.js';
+import { semiSupervisedSplit } from '../data/splits.js';
+import { DatasetError } from '../data/errors.js';
+import { writeFileAtomic } from '../nn/checkpoint-node.js';
+import { presetConfig, type ExperimentConfig, type PresetName } from '../byol/config.js';
+import { Experiment, NonFiniteLossError, prepareData, type ExperimentData, type MetricRecord, type Phase } from '../byol/experiment.js';
+import { curvesSpec, type CurvePoint } from '../byol/curves.js';
+import { renderPng } from './render-png.js';
+import { parseFlags, UsageError, type FlagSpec } from './args.js';
+
+const USAGE = `usage: npm run train:byol -- [options]
+
+Runs the semi-supervised experiment: a supervised ResNet-18 on the labeled images only, BYOL pretraining on
+the unlabeled pool, then fine-tuning of the pretrained encoder on the same labels; compares the two arms.
+
+  --dataset SPEC           fashion-mnist (default) | stl10 | cifar10 | folder:PATH
+  --preset NAME            smoke | quick (default: the whole protocol in under 15 min on 2 CPU cores) | full
+  --epochs N               BYOL pretraining epochs
+  --finetune-epochs N      epochs of the supervised baseline and of the fine-tuning
+  --batch N                images per batch
+  --image-size N           side of the square images the networks see
+  --labels-per-class N     labeled images per class
+  --unlabeled N            unlabeled images for pretraining (0: the whole pool)
+  --test-images N          test images for every evaluation (0: the whole test split)
+  --optimizer NAME         lars (default) | adamw | sgd, for BYOL pretraining
+  --lr X                   BYOL base learning rate per 256 images
+  --tau X                  BYOL's base EMA rate τ (default 0.996)
+  --tau-constant           keep τ constant instead of the cosine schedule
+  --linear-probe           freeze the pretrained encoder (and the baseline's) and train only fc
+  --stem NAME              imagenet (7×7/2 + max pool, torchvision's) | small (3×3/1, no max pool)
+  --width N                width of ResNet-18's first stage (64 is ResNet-18; less only for tests)
+  --seed N                 seed of every random choice (default 0)
+  --out DIR                output folder (default runs/<preset>-<dataset>)
+  --resume                 continue the run in --out from its last finished epoch
+  --data-dir DIR           where datasets live (default $BYOL_DATA_DIR or ~/.cache/byol-webgpu/data)
+  -h, --help               show this text`;
+
+const FLAGS: Record<string, FlagSpec> = {
+  dataset: { kind: 'string' },
+  preset: { kind: ['smoke', 'quick', 'full'] },
+  epochs: { kind: 'int', min: 0 },
+  'finetune-epochs': { kind: 'int', min: 0 },
+  batch: { kind: 'int', min: 2 },
+  'image-size': { kind: 'int', min: 8, max: 512 },
+  'labels-per-class': { kind: 'int', min: 1 },
+  unlabeled: { kind: 'int', min: 0 },
+  'test-images': { kind: 'int', min: 0 },
+  optimizer: { kind: ['lars', 'adamw', 'sgd'] },
+  lr: { kind: 'number', min: 0 },
+  tau: { kind: 'number', min: 0, max: 1 },
+  'tau-constant': { kind: 'boolean' },
+  'linear-probe': { kind: 'boolean' },
+  stem: { kind: ['imagenet', 'small'] },
+  width: { kind: 'int', min: 1 },
+  seed: { kind: 'int', min: 0 },
+  out: { kind: 'string' },
+  resume: { kind: 'boolean' },
+  'data-dir': { kind: 'string' },
+};
+
+export function configFromFlags(flags: Record<string, string | number | boolean | undefined>): ExperimentConfig {
+  const c = presetConfig((flags.preset as PresetName | undefined) ?? 'quick');
+  const num = (k: string) => flags[k] as number | undefined;
+  if (flags.dataset !== undefined) c.dataset = flags.dataset as string;
+  if (num('epochs') !== undefined) c.byol.epochs = num('epochs')!;
+  if (num('finetune-epochs') !== undefined) c.finetune.epochs = num('finetune-epochs')!;
+  if (num('batch') !== undefined) c.batch = num('batch')!;
+  if (num('image-size') !== undefined) c.imageSize = num('image-size')!;
+  if (num('labels-per-class') !== undefined) c.labelsPerClass = num('labels-per-class')!;
+  if (num('unlabeled') !== undefined) c.unlabeledImages = num('unlabeled')!;
+  if (num('test-images') !== undefined) c.testImages = num('test-images')!;
+  if (flags.optimizer !== undefined) c.byol.optimizer = flags.optimizer as ExperimentConfig['byol']['optimizer'];
+  if (num('lr') !== undefined) c.byol.lrPer256 = num('lr')!;
+  if (num('tau') !== undefined) c.byol.tauBase = num('tau')!;
+  if (flags['tau-constant']) c.byol.tauConstant = true;
+  if (flags['linear-probe']) c.finetune.mode = 'linear';
+  if (flags.stem !== undefined) c.stem = flags.stem as ExperimentConfig['stem'];
+  if (num('width') !== undefined) c.width = num('width')!;
+  if (num('seed') !== undefined) c.seed = num('seed')!;
+  return c;
+}
+
+function datasetSlug(spec: string): string {
+  return spec.replace(/^folder:/, 'folder-').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60);
+}
+
+function progressBars(): { update(e: { phase: Phase; epoch: number; epochs: number; step: number; steps: number; imagesPerSecond: number }): void; stop(): void } {
+  const tty = process.stderr.isTTY === true;
+  let bar: SingleBar | null = null;
+  let key = '';
+  let lastLine = 0;
+  return {
+    update(e) {
+      const k = `${e.phase}/${e.epoch}`;
+      if (tty) {
+        if (k !== key) {
+          bar?.stop();
+          bar = new SingleBar(
+            { format: `${e.phase} epoch ${e.epoch}/${e.epochs} [{bar}] {value}/{total} steps | {ips} images/s | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true },
+            Presets.shades_classic,
+          );
+          bar.start(e.steps, 0, { ips: '0.0' });
+          key = k;
+        }
+        bar!.update(e.step, { ips: e.imagesPerSecond.toFixed(1) });
+      } else if (Date.now() - lastLine > 10_000 || e.step === e.steps) {
+        lastLine = Date.now();
+        process.stderr.write(`${e.phase} epoch ${e.epoch}/${e.epochs}: step ${e.step}/${e.steps}, ${e.imagesPerSecond.toFixed(1)} images/s\n`);
+      }
+    },
+    stop() {
+      bar?.stop();
+      bar = null;
+      key = '';
+    },
+  };
+}
+
+export function summarize(records: readonly MetricRecord[], data: ExperimentData, config: ExperimentConfig, extra: Record<string, unknown>): Record<string, unknown> {
+  const of = (p: Phase) => records.filter((r) => r.phase === p);
+  const last = <T>(a: T[]): T | undefined => a[a.length - 1];
+  const sup = of('supervised');
+  const ft = of('finetune');
+  const by = of('byol');
+  const mean = (a: (number | undefined)[]) => {
+    const v = a.filter((x): x is number => typeof x === 'number');
+    return v.length ? v.reduce((s, x) => s + x, 0) / v.length : null;
+  };
+  return {
+    dataset: data.name,
+    preset: config.preset,
+    settings: config,
+    splits: { labeled: data.labeled.length, unlabeledPool: data.pool.length, heldOut: data.heldOut.length, test: data.test.length, classes: data.numClasses },
+    supervised: {
+      finalTestAccuracy: last(sup)?.testAccuracy ?? null,
+      perEpoch: sup.map((r) => ({ epoch: r.epoch, testAccuracy: r.testAccuracy, testLoss: r.testLoss, trainLoss: r.trainLoss })),
+    },
+    semiSupervised: {
+      finalTestAccuracy: last(ft)?.testAccuracy ?? null,
+      perEpoch: ft.map((r) => ({ epoch: r.epoch, testAccuracy: r.testAccuracy, testLoss: r.testLoss, trainLoss: r.trainLoss })),
+    },
+    byol: {
+      lossPerEpoch: by.filter((r) => r.epoch > 0).map((r) => r.trainLoss),
+      heldOutLossPerEpoch: by.filter((r) => r.epoch > 0).map((r) => r.heldOutLoss),
+      testLossPerEpoch: by.filter((r) => r.epoch > 0).map((r) => r.valLoss),
+    },
+    knn: {
+      k: config.knnK,
+      before: by.find((r) => r.epoch === 0)?.knnAccuracy ?? null,
+      after: last(by.filter((r) => r.epoch > 0))?.knnAccuracy ?? null,
+      perEpoch: by.map((r) => ({ epoch: r.epoch, accuracy: r.knnAccuracy })),
+    },
+    imagesPerSecond: { supervised: mean(sup.map((r) => r.imagesPerSecond)), byol: mean(by.map((r) => r.imagesPerSecond)), finetune: mean(ft.map((r) => r.imagesPerSecond)) },
+    trainingSeconds: records.reduce((s, r) => s + (r.seconds ?? 0), 0),
+    ...extra,
+  };
+}
+
+export function curvePoints(records: readonly MetricRecord[]): CurvePoint[] {
+  const pts: CurvePoint[] = [];
+  const arm = (p: Phase) => (p === 'supervised' ? 'supervised only' : p === 'finetune' ? 'BYOL + fine-tune' : 'BYOL pretraining');
+  for (const r of records) {
+    if (r.phase !== 'byol') {
+      if (r.testAccuracy !== undefined) pts.push({ arm: arm(r.phase), metric: 'test accuracy', epoch: r.epoch, value: r.testAccuracy });
+      if (r.trainLoss !== undefined) pts.push({ arm: arm(r.phase), metric: 'train loss (cross-entropy)', epoch: r.epoch, value: r.trainLoss });
+      if (r.testLoss !== undefined) pts.push({ arm: arm(r.phase), metric: 'test loss (cross-entropy)', epoch: r.epoch, value: r.testLoss });
+    } else {
+      if (r.trainLoss !== undefined) pts.push({ arm: 'BYOL train', metric: 'BYOL loss (pretraining)', epoch: r.epoch, value: r.trainLoss });
+      if (r.heldOutLoss !== undefined) pts.push({ arm: 'BYOL held-out', metric: 'BYOL loss (pretraining)', epoch: r.epoch, value: r.heldOutLoss });
+      if (r.knnAccuracy !== undefined) pts.push({ arm: 'kNN (k=20) of the encoder', metric: 'kNN accuracy (pretraining)', epoch: r.epoch, value: r.knnAccuracy });
+    }
+  }
+  return pts;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseFlags(argv, FLAGS);
+    if (parsed.positional.length) throw new UsageError(`unexpected argument "${parsed.positional[0]}"`);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`error: ${e.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (parsed.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const flags = parsed.flags;
+  const config = configFromFlags(flags);
+  const out = resolve((flags.out as string | undefined) ?? join('runs', `${config.preset}-${datasetSlug(config.dataset)}`));
+  mkdirSync(out, { recursive: true });
+  const resume = flags.resume === true;
+  if (!resume && existsSync(join(out, 'checkpoint.safetensors'))) {
+    process.stderr.write(`error: ${out} already holds a run; continue it with --resume, or choose another --out\n`);
+    return 2;
+  }
+  const t0 = Date.now();
+  const rt = await init();
+  console.log(`adapter: ${rt.report.name}`);
+  const opened = await openDataset(config.dataset, flags['data-dir'] ? { dataDir: flags['data-dir'] as string } : {});
+  const split = semiSupervisedSplit(opened, { labeledPerClass: config.labelsPerClass, seed: config.seed });
+  const data = await prepareData(split, config, opened.name);
+  console.log(
+    `${data.name}: ${data.labeled.length} labeled, ${data.pool.length} unlabeled for pretraining, ${data.heldOut.length} held out, ${data.test.length} test images; ${config.imageSize}×${config.imageSize}, batch ${config.batch}`,
+  );
+  console.log(`writing to ${out}`);
+  const bars = progressBars();
+  const exp = new Experiment(config, data, {
+    log: (line) => {
+      bars.stop();
+      console.log(line);
+    },
+    progress: (e) => bars.update(e),
+    saveCheckpoint: async (name, bytes) => writeFileAtomic(join(out, name), bytes),
+    loadCheckpoint: async (name) => (existsSync(join(out, name)) ? new Uint8Array(readFileSync(join(out, name))) : null),
+    metrics: async (records) => writeFileAtomic(join(out, 'metrics.jsonl'), new TextEncoder().encode(records.map((r) => JSON.stringify(r)).join('\n') + '\n')),
+  });
+  const result = await exp.run(resume);
+  bars.stop();
+  const summary = summarize(result.state.metrics, data, config, {
+    adapter: rt.report.name,
+    durationSeconds: (Date.now() - t0) / 1000,
+    finished: !result.stopped,
+  });
+  writeFileAtomic(join(out, 'summary.json'), new TextEncoder().encode(JSON.stringify(summary, null, 2) + '\n'));
+  const png = await renderPng(curvesSpec(curvePoints(result.state.metrics), `${data.name}: ${data.labeled.length} labels, supervised only vs BYOL + fine-tune`));
+  writeFileAtomic(join(out, 'curves.png'), png);
+  const s = summary as { supervised: { finalTestAccuracy: number | null }; semiSupervised: { finalTestAccuracy: number | null }; knn: { before: number | null; after: number | null } };
+  const pct = (v: number | null) => (v === null ? 'n/a' : `${(100 * v).toFixed(2)}%`);
+  console.log(
+    `done in ${((Date.now() - t0) / 60000).toFixed(1)} min: supervised ${pct(s.supervised.finalTestAccuracy)}, BYOL + fine-tune ${pct(s.semiSupervised.finalTestAccuracy)}; kNN ${pct(s.knn.before)} → ${pct(s.knn.after)}`,
+  );
+  console.log(`wrote ${join(out, 'summary.json')}, ${join(out, 'metrics.jsonl')}, ${join(out, 'curves.png')}`);
+  await opened.close();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const err = e as Error;
+    if (err instanceof NoAdapterError || err instanceof DatasetError || err instanceof NonFiniteLossError) {
+      process.stderr.write(`error: ${err.message}\n`);
+    } else if (err instanceof GpuError && err.kind === 'device-lost') {
+      process.stderr.write(`error: ${err.message}\nThe last finished epoch is in the checkpoint: run the same command with --resume.\n`);
+    } else {
+      process.stderr.write(`error: ${err.stack ?? err.message}\n`);
+    }
+    process.exit(1);
+  },
+);
