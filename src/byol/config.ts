@@ -63,9 +63,9 @@ const base: ExperimentConfig = {
   imageSize: 32,
   stem: 'imagenet',
   labelsPerClass: 50,
-  unlabeledImages: 2048,
+  unlabeledImages: 1536,
   heldOutImages: 256,
-  testImages: 1000,
+  testImages: 500,
   batch: 64,
   byol: {
     epochs: 2,
@@ -79,7 +79,7 @@ const base: ExperimentConfig = {
     projectionDim: 256,
     predictorHidden: 4096,
   },
-  finetune: { epochs: 4, mode: 'full', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, warmupEpochs: 0 },
+  finetune: { epochs: 8, mode: 'full', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, warmupEpochs: 0 },
   knnK: 20,
   width: 64,
 };

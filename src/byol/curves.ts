@@ -22,14 +22,15 @@ export function curvesSpec(points: readonly CurvePoint[], title: string): Record
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: { text: title, fontSize: 15 },
     data: { values: points },
-    facet: { column: { field: 'metric', type: 'nominal', title: null, sort: metrics, header: { labelFontSize: 13 } } },
+    facet: { field: 'metric', type: 'nominal', title: null, sort: metrics, header: { labelFontSize: 13 } },
+    columns: Math.min(3, metrics.length),
     resolve: { scale: { y: 'independent', x: 'independent' } },
     spec: {
       width: 340,
       height: 240,
       mark: { type: 'line', point: true, strokeWidth: 2 },
       encoding: {
-        x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
+        x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
         y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
         color: { field: 'arm', type: 'nominal', title: 'arm', scale: { range: OKABE_ITO } },
         shape: { field: 'arm', type: 'nominal', title: 'arm' },
