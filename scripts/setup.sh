@@ -31,6 +31,11 @@ if ! node scripts/check-adapter.mjs >/dev/null 2>&1; then
 fi
 echo "setup: WebGPU adapter: $(node scripts/check-adapter.mjs)"
 
+# Debian's Chromium for the browser test of the demo page (never a browser download: the network is closed).
+if ! command -v chromium >/dev/null && have_apt; then
+  apt_install chromium || echo "setup: could not install chromium; the browser test will fail until it is installed"
+fi
+
 # Text in the learning-curve pictures (resvg renders with the system's fonts).
 if [ ! -d /usr/share/fonts/truetype/dejavu ] && have_apt; then
   apt_install fonts-dejavu-core || echo "setup: could not install fonts-dejavu-core; charts will lack text"

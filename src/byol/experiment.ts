@@ -106,8 +106,13 @@ export interface ExperimentResult {
   stopped: boolean;
 }
 
-/** Raised when the loss becomes NaN or infinite; the last checkpoint is the previous epoch's. */
-export class NonFiniteLossError extends Error {
+/** A problem with the run's settings, data or checkpoint that the user can fix; the message says how. */
+export class ExperimentError extends Error {
+  override name = 'ExperimentError';
+}
+
+/** Raised when the loss becomes NaN or infinite; the last checkpoint is the last finished epoch's. */
+export class NonFiniteLossError extends ExperimentError {
   override name = 'NonFiniteLossError';
 }
 
@@ -136,14 +141,14 @@ export async function prepareData(
 ): Promise<ExperimentData> {
   const { labeled, unlabeled } = split;
   const test = split.test;
-  if (!test) throw new Error(`${name}: the dataset has no test split; the experiment evaluates on one`);
+  if (!test) throw new ExperimentError(`${name}: the dataset has no test split; the experiment evaluates on one`);
   const heldOutIdx = seededPick(unlabeled.length, config.heldOutImages, deriveSeed(config.seed, 101));
   const held = new Set(heldOutIdx);
   const rest = Int32Array.from({ length: unlabeled.length }, (_, i) => i).filter((i) => !held.has(i));
   const restPick = seededPick(rest.length, config.unlabeledImages, deriveSeed(config.seed, 102));
   const poolIdx = Int32Array.from(restPick, (i) => rest[i]);
   if (poolIdx.length < config.batch) {
-    throw new Error(`${name}: the pretraining pool has ${poolIdx.length} images, fewer than one batch of ${config.batch}`);
+    throw new ExperimentError(`${name}: the pretraining pool has ${poolIdx.length} images, fewer than one batch of ${config.batch}`);
   }
   const testIdx = seededPick(test.length, config.testImages, deriveSeed(config.seed, 103));
   const pool = new Subset(unlabeled, poolIdx, { name: `${unlabeled.name}[pool ${poolIdx.length}]` });
@@ -285,14 +290,27 @@ export class Experiment {
 
   private readState(bytes: Uint8Array): ExperimentState {
     const raw = decodeSafetensors(bytes, 'checkpoint').metadata['byol.state'];
-    if (!raw) throw new Error('the checkpoint holds no experiment state (was it written by another program?)');
+    if (!raw) throw new ExperimentError('the checkpoint holds no experiment state (was it written by another program?)');
     const s = JSON.parse(raw) as ExperimentState;
-    const a = JSON.stringify({ ...s.config, preset: undefined });
-    const b = JSON.stringify({ ...this.config, preset: undefined });
-    if (a !== b) {
-      throw new Error('the checkpoint was written with other settings; resume with the same flags, or start afresh in another --out folder');
+    // Learning rates may change on resume (the way out of a diverged run); anything else would make the
+    // checkpoint's models and splits mean something else.
+    const comparable = (c: ExperimentConfig) =>
+      JSON.stringify({ ...c, preset: undefined, byol: { ...c.byol, lrPer256: undefined }, finetune: { ...c.finetune, lr: undefined } });
+    if (comparable(s.config) !== comparable(this.config)) {
+      const diff = Object.keys(this.config).filter(
+        (k) => JSON.stringify((s.config as unknown as Record<string, unknown>)[k]) !== JSON.stringify((this.config as unknown as Record<string, unknown>)[k]),
+      );
+      throw new ExperimentError(
+        `the checkpoint was written with other settings (${diff.join(', ')}); resume with the same flags (only --lr may change), or start afresh in another --out folder`,
+      );
     }
-    return s;
+    for (const [what, before, now] of [
+      ['BYOL learning rate', s.config.byol.lrPer256, this.config.byol.lrPer256],
+      ['fine-tuning learning rate', s.config.finetune.lr, this.config.finetune.lr],
+    ] as const) {
+      if (before !== now) this.io.log(`resuming with a new ${what}: ${before} → ${now}`);
+    }
+    return { ...s, config: this.config };
   }
 
   private async checkpoint(model: Module, optimizer: Optimizer, phase: Phase, epochsDone: number): Promise<void> {
@@ -344,7 +362,7 @@ export class Experiment {
         }
         const t0 = Date.now();
         let seen = 0;
-        const losses: Tensor[] = [];
+        const losses = new LossTracker(`${phase} epoch ${epoch + 1}`);
         let step = epoch * steps;
         let lr = 0;
         for await (const b of batches(this.data.labeled, c.batch, phaseSeed(c.seed, phase, 7), epoch, true)) {
@@ -359,17 +377,17 @@ export class Experiment {
             opt.step(lr);
             return l;
           });
-          losses.push(keep(loss));
+          await losses.push(loss, step);
           seen += b.indices.length;
           step++;
           await getRuntime().sync();
           this.io.progress?.({ phase, epoch: epoch + 1, epochs, step: step - epoch * steps, steps, imagesPerSecond: seen / ((Date.now() - t0) / 1000) });
           if (this.io.shouldStop?.()) {
-            for (const l of losses) l.dispose();
+            losses.dispose();
             return true;
           }
         }
-        const trainLoss = await meanOf(losses, `${phase} epoch ${epoch + 1}`);
+        const trainLoss = await losses.mean();
         const seconds = (Date.now() - t0) / 1000;
         const ev = await evaluateClassifier(model, this.data.test, this.evalPrep, c.batch);
         this.record({ phase, epoch: epoch + 1, trainLoss, testLoss: ev.loss, testAccuracy: ev.accuracy, lr, imagesPerSecond: seen / seconds, seconds });
@@ -416,7 +434,7 @@ export class Experiment {
         const t0 = Date.now();
         let seen = 0;
         let step = epoch * steps;
-        const losses: Tensor[] = [];
+        const losses = new LossTracker(`byol epoch ${epoch + 1}`);
         let rate = 0;
         let tau = 0;
         const loader = new BatchLoader(this.data.pool, { batchSize: c.batch, seed: phaseSeed(c.seed, 'byol', 7), shuffle: true, dropLast: true });
@@ -433,17 +451,17 @@ export class Experiment {
             byol.updateTarget(tau);
             return l;
           });
-          losses.push(keep(loss));
+          await losses.push(loss, step);
           seen += batch.indices.length;
           step++;
           await getRuntime().sync();
           this.io.progress?.({ phase: 'byol', epoch: epoch + 1, epochs: b.epochs, step: step - epoch * steps, steps, imagesPerSecond: seen / ((Date.now() - t0) / 1000) });
           if (this.io.shouldStop?.()) {
-            for (const l of losses) l.dispose();
+            losses.dispose();
             return true;
           }
         }
-        const trainLoss = await meanOf(losses, `byol epoch ${epoch + 1}`);
+        const trainLoss = await losses.mean();
         const seconds = (Date.now() - t0) / 1000;
         const heldOutLoss = await this.byolEvalLoss(byol, this.data.heldOut);
         const valLoss = await this.byolEvalLoss(byol, this.data.test);
@@ -487,18 +505,54 @@ export class Experiment {
   }
 }
 
-async function meanOf(losses: Tensor[], what: string): Promise<number> {
-  if (losses.length === 0) return NaN;
-  const flat = losses.map((l) => l.view([1]));
-  const all = concatKernel(flat, 0);
-  const values = (await all.data()) as Float32Array;
-  for (const t of [all, ...flat, ...losses]) t.dispose();
-  const bad = values.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) {
-    throw new NonFiniteLossError(
-      `${what}: the loss became ${values[bad]} at step ${bad + 1} of the epoch. Likely causes: a learning rate too high for this batch size, ` +
-        'or corrupt input data. The last checkpoint (the previous epoch) is kept; resume with a lower --lr or check the data.',
-    );
+/**
+ * Collects per-step loss tensors and reads them back in groups (every `every` steps), so the loop does not
+ * wait on the GPU each step; stops the run at the first non-finite value, naming its step.
+ */
+class LossTracker {
+  private pending: { loss: Tensor; step: number }[] = [];
+  private sum = 0;
+  private count = 0;
+
+  constructor(
+    private readonly what: string,
+    private readonly every = 8,
+  ) {}
+
+  async push(loss: Tensor, step: number): Promise<void> {
+    this.pending.push({ loss: keep(loss), step });
+    if (this.pending.length >= this.every) await this.drain();
   }
-  return values.reduce((a, v) => a + v, 0) / values.length;
+
+  private async drain(): Promise<void> {
+    if (!this.pending.length) return;
+    const items = this.pending;
+    this.pending = [];
+    const flat = items.map((p) => p.loss.view([1]));
+    const all = concatKernel(flat, 0);
+    const values = (await all.data()) as Float32Array;
+    for (const t of [all, ...flat, ...items.map((p) => p.loss)]) t.dispose();
+    values.forEach((v, k) => {
+      if (!Number.isFinite(v)) {
+        throw new NonFiniteLossError(
+          `${this.what}: the loss became ${v} at step ${items[k].step + 1}. Training stopped; the checkpoint of the last finished epoch ` +
+            'is kept (continue from it with --resume). Likely causes: a learning rate too high for this batch size (try a lower --lr), ' +
+            'an unstable optimizer setting, or corrupt input images.',
+        );
+      }
+      this.sum += v;
+      this.count++;
+    });
+  }
+
+  /** The mean over every step pushed; reads back what is pending. */
+  async mean(): Promise<number> {
+    await this.drain();
+    return this.count ? this.sum / this.count : NaN;
+  }
+
+  dispose(): void {
+    for (const p of this.pending) p.loss.dispose();
+    this.pending = [];
+  }
 }

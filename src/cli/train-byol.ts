@@ -9,12 +9,13 @@ import { SingleBar, Presets } from 'cli-progress';
 import { init } from '../tensor/engine.js';
 import { NoAdapterError } from '../gpu/device.js';
 import { GpuError } from '../gpu/runtime.js';
+import { OutOfMemoryError } from '../gpu/pool.js';
 import { openDataset } from '../data/open.js';
 import { semiSupervisedSplit } from '../data/splits.js';
 import { DatasetError } from '../data/errors.js';
 import { writeFileAtomic } from '../nn/checkpoint-node.js';
 import { presetConfig, type ExperimentConfig, type PresetName } from '../byol/config.js';
-import { Experiment, NonFiniteLossError, prepareData, type ExperimentData, type MetricRecord, type Phase } from '../byol/experiment.js';
+import { Experiment, ExperimentError, prepareData, type ExperimentData, type MetricRecord, type Phase } from '../byol/experiment.js';
 import { curvesSpec, type CurvePoint } from '../byol/curves.js';
 import { renderPng } from './render-png.js';
 import { parseFlags, UsageError, type FlagSpec } from './args.js';
@@ -52,7 +53,7 @@ const FLAGS: Record<string, FlagSpec> = {
   epochs: { kind: 'int', min: 0 },
   'finetune-epochs': { kind: 'int', min: 0 },
   batch: { kind: 'int', min: 2 },
-  'image-size': { kind: 'int', min: 8, max: 512 },
+  'image-size': { kind: 'int', min: 8, max: 2048 },
   'labels-per-class': { kind: 'int', min: 1 },
   unlabeled: { kind: 'int', min: 0 },
   'test-images': { kind: 'int', min: 0 },
@@ -202,6 +203,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const flags = parsed.flags;
   const config = configFromFlags(flags);
+  running = config;
   const out = resolve((flags.out as string | undefined) ?? join('runs', `${config.preset}-${datasetSlug(config.dataset)}`));
   mkdirSync(out, { recursive: true });
   const resume = flags.resume === true;
@@ -250,12 +252,23 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
+/** The settings of the run in progress, for error messages. */
+let running: ExperimentConfig | null = null;
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     const err = e as Error;
-    if (err instanceof NoAdapterError || err instanceof DatasetError || err instanceof NonFiniteLossError) {
+    if (err instanceof NoAdapterError || err instanceof DatasetError || err instanceof ExperimentError) {
       process.stderr.write(`error: ${err.message}\n`);
+    } else if (err instanceof OutOfMemoryError || (err instanceof GpuError && err.kind === 'out-of-memory')) {
+      const c = running;
+      const at = c ? ` at batch size ${c.batch} and image size ${c.imageSize}` : '';
+      const half = c ? ` (e.g. --batch ${Math.max(2, Math.floor(c.batch / 2))})` : '';
+      process.stderr.write(
+        `error: out of GPU memory${at}: ${err.message}\nTry a smaller --batch${half} or --image-size. Nothing was written for the failed epoch; ` +
+          'finished epochs are in the checkpoint (--resume).\n',
+      );
     } else if (err instanceof GpuError && err.kind === 'device-lost') {
       process.stderr.write(`error: ${err.message}\nThe last finished epoch is in the checkpoint: run the same command with --resume.\n`);
     } else {

@@ -24,6 +24,11 @@ export interface PoolStats {
   misses: number;
 }
 
+/** A buffer larger than the adapter allows, or an allocation the GPU refused. */
+export class OutOfMemoryError extends RangeError {
+  override name = 'OutOfMemoryError';
+}
+
 export const STORAGE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
 
 export function sizeClass(bytes: number): number {
@@ -71,7 +76,7 @@ export class BufferPool {
 
   private create(size: number, requested: number, label: string): GPUBuffer {
     if (requested > this.maxBufferSize) {
-      throw new RangeError(
+      throw new OutOfMemoryError(
         `${label}: a buffer of ${requested} bytes exceeds this adapter's maxBufferSize of ${this.maxBufferSize} bytes. ` +
           'Use a smaller batch or image size.',
       );

@@ -5,40 +5,15 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PNG } from 'pngjs';
+import { writeFolderDataset } from '../folder-dataset.js';
 
 const root = mkdtempSync(join(tmpdir(), 'byol-e2e-'));
 const data = join(root, 'data');
 
-function writeImages(split: string, perClass: number): void {
-  const classes = ['circle', 'stripes', 'corner'];
-  classes.forEach((name, c) => {
-    const dir = join(data, split, name);
-    mkdirSync(dir, { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const png = new PNG({ width: 16, height: 16 });
-      for (let y = 0; y < 16; y++) {
-        for (let x = 0; x < 16; x++) {
-          const on = c === 0 ? (x - 8) ** 2 + (y - 8) ** 2 < 25 + i : c === 1 ? (x + i) % 4 < 2 : x + y < 10 + (i % 5);
-          const k = (y * 16 + x) * 4;
-          png.data[k] = on ? 220 - 3 * i : 20 + i;
-          png.data[k + 1] = on ? 60 + 40 * c : 30;
-          png.data[k + 2] = on ? 40 : 200 - 5 * i;
-          png.data[k + 3] = 255;
-        }
-      }
-      writeFileSync(join(dir, `${String(i).padStart(3, '0')}.png`), PNG.sync.write(png));
-    }
-  });
-}
-
-beforeAll(() => {
-  writeImages('train', 40);
-  writeImages('test', 10);
-});
+beforeAll(() => writeFolderDataset(data));
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
