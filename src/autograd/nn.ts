@@ -29,7 +29,7 @@ import {
 } from '../kernels/loss.js';
 import { mean, square, sub } from './ops.js';
 import { record } from './tape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { shapeString, type Tensor } from '../tensor/tensor.js';
 
 export type { Conv2dOptions, MaxPool2dOptions };
 
@@ -69,6 +69,16 @@ export type BatchNormOptions = BatchNormForwardOptions;
  * (momentum 0.1, unbiased variance, as PyTorch); eval mode uses the running statistics.
  */
 export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: BatchNormOptions): Tensor {
+  // Shapes first, so a mistake costs no GPU work.
+  const c = x.shape[1];
+  const perChannel = [gamma, beta, options.runningMean, options.runningVar].filter((t): t is Tensor => !!t);
+  if ((x.rank !== 2 && x.rank !== 4) || perChannel.some((t) => t.rank !== 1 || t.shape[0] !== c)) {
+    throw new Error(
+      `batchNorm: expects x [N, C] or [N, C, H, W] and per-channel tensors [C]; got x ${shapeString(x.shape)}, ` +
+        `gamma ${shapeString(gamma.shape)}, beta ${shapeString(beta.shape)}` +
+        (options.runningMean ? `, running stats ${shapeString(options.runningMean.shape)}` : ''),
+    );
+  }
   const { y, mean, invstd } = batchNormForward(x, gamma, beta, options);
   const training = options.training;
   const out = record(
@@ -132,6 +142,7 @@ export function accuracy(logits: Tensor, labels: Tensor): Tensor {
 
 /** x / max(‖x‖₂, eps) along `axis`, as torch.nn.functional.normalize (eps 1e-12). */
 export function l2Normalize(x: Tensor, axis = -1, eps = 1e-12): Tensor {
+  if (!Number.isInteger(axis) || axis < -x.rank || axis >= x.rank) throw new RangeError(`l2Normalize: axis ${axis} does not exist in shape ${shapeString(x.shape)}`);
   const { y, norm } = l2NormalizeForward(x, axis, eps);
   const out = record('l2Normalize', [x], y, (g, [xs, ns]) => [l2NormalizeBackward(g, xs, ns, axis, eps)], [x, norm]);
   norm.dispose();
