@@ -95,6 +95,14 @@ export class GpuRuntime {
 
   private modules = new Map<string, GPUShaderModule>();
   private pipelines = new Map<string, GPUComputePipeline>();
+  /**
+   * Bind groups by (pipeline, bound ranges). A training step binds the same pooled buffers in the same
+   * order every time, so after the first step every dispatch finds its bind group here: no creation cost and
+   * no garbage for the collector (Dawn's objects hold native memory V8 does not see).
+   */
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private objectIds = new WeakMap<object, number>();
+  private nextObjectId = 1;
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -252,6 +260,37 @@ export class GpuRuntime {
     return { buffer: chunk.buffer, offset, size };
   }
 
+  private idOf(o: object): number {
+    let id = this.objectIds.get(o);
+    if (id === undefined) this.objectIds.set(o, (id = this.nextObjectId++));
+    return id;
+  }
+
+  private bindGroupFor(pipeline: GPUComputePipeline, entries: GPUBindGroupEntry[], label: string): GPUBindGroup {
+    let key = `${this.idOf(pipeline)}`;
+    for (const e of entries) {
+      const r = e.resource as GPUBufferBinding;
+      key += `|${this.idOf(r.buffer)}:${r.offset}:${r.size}`;
+    }
+    let group = this.bindGroups.get(key);
+    if (group) {
+      // Least recently used goes first: re-insert on every hit.
+      this.bindGroups.delete(key);
+    } else {
+      group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label });
+      if (this.bindGroups.size >= 16384) this.bindGroups.delete(this.bindGroups.keys().next().value!);
+    }
+    this.bindGroups.set(key, group);
+    return group;
+  }
+
+  /** Destroys the pool's idle buffers (and forgets the bind groups that could name them). */
+  trimPool(): void {
+    this.flush();
+    this.bindGroups.clear();
+    this.pool.trim();
+  }
+
   /** Records one compute dispatch into the open batch. */
   dispatch(spec: DispatchSpec): void {
     this.assertAlive(spec.op);
@@ -269,7 +308,7 @@ export class GpuRuntime {
     for (const s of spec.storage) {
       entries.push({ binding: binding++, resource: { buffer: s.buffer, offset: s.offset, size: s.size } });
     }
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: spec.op });
+    const bindGroup = this.bindGroupFor(pipeline, entries, spec.op);
     if (this.profiling && this.querySet) {
       this.endPass();
       const q = this.queryOps.length;
