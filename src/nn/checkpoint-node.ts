@@ -1,5 +1,5 @@
 /** Checkpoint files in Node: atomic writes (temporary file in the same folder, fsync, rename) and reads. */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { encodeCheckpoint, loadCheckpoint, type CheckpointContents, type LoadCheckpointOptions } from './checkpoint.js';
 
@@ -10,6 +10,7 @@ import { encodeCheckpoint, loadCheckpoint, type CheckpointContents, type LoadChe
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   const dir = dirname(path);
+  removeStaleTemporaries(dir, basename(path));
   const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
   let fd = -1;
   try {
@@ -38,6 +39,36 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     }
   } catch {
     // Some platforms cannot fsync a directory; the rename is still atomic.
+  }
+}
+
+/** Deletes temporary files of `name` left by writers that were killed (their process is gone). */
+function removeStaleTemporaries(dir: string, name: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const prefix = `.${name}.tmp-`;
+  for (const e of entries) {
+    if (!e.startsWith(prefix)) continue;
+    const pid = Number(e.slice(prefix.length).split('-')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    try {
+      unlinkSync(join(dir, e));
+    } catch {
+      // another process removed it
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
