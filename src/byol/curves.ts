@@ -16,27 +16,41 @@ export interface CurvePoint {
 /** Okabe & Ito (2008), "Color Universal Design": distinguishable with the common colour-vision deficiencies. */
 export const OKABE_ITO = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000'];
 
-export function curvesSpec(points: readonly CurvePoint[], title: string): Record<string, unknown> {
+/**
+ * One panel per metric, three to a row, sharing the colour (arm) legend. Panels whose metric is a loss use a
+ * logarithmic y axis: a loss spans orders of magnitude early on (e.g. an eval loss before batch-norm
+ * statistics settle), which would flatten the rest of a linear axis.
+ */
+export function curvesSpec(points: readonly CurvePoint[], title: string, armOrder: readonly string[] = []): Record<string, unknown> {
   const metrics = [...new Set(points.map((p) => p.metric))];
+  const seen = [...new Set(points.map((p) => p.arm))];
+  // Arms named in armOrder take the first palette colours, in that order.
+  const arms = [...armOrder.filter((a) => seen.includes(a)), ...seen.filter((a) => !armOrder.includes(a))];
+  const panel = (metric: string) => {
+    const values = points.filter((p) => p.metric === metric).map((p) => p.value);
+    const log = /loss/i.test(metric) && values.length > 0 && values.every((v) => v > 0);
+    return {
+      title: { text: metric, fontSize: 13 },
+      width: 340,
+      height: 240,
+      transform: [{ filter: { field: 'metric', equal: metric } }],
+      mark: { type: 'line', point: true, strokeWidth: 2 },
+      encoding: {
+        x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
+        y: { field: 'value', type: 'quantitative', title: log ? 'log scale' : null, scale: log ? { type: 'log' } : { zero: false } },
+        color: { field: 'arm', type: 'nominal', title: 'arm', scale: { domain: arms, range: OKABE_ITO } },
+        shape: { field: 'arm', type: 'nominal', title: 'arm', scale: { domain: arms } },
+        strokeDash: { field: 'arm', type: 'nominal', title: 'arm', scale: { domain: arms } },
+      },
+    };
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: { text: title, fontSize: 15 },
     data: { values: points },
-    facet: { field: 'metric', type: 'nominal', title: null, sort: metrics, header: { labelFontSize: 13 } },
+    concat: metrics.map(panel),
     columns: Math.min(3, metrics.length),
-    resolve: { scale: { y: 'independent', x: 'independent' } },
-    spec: {
-      width: 340,
-      height: 240,
-      mark: { type: 'line', point: true, strokeWidth: 2 },
-      encoding: {
-        x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
-        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-        color: { field: 'arm', type: 'nominal', title: 'arm', scale: { range: OKABE_ITO } },
-        shape: { field: 'arm', type: 'nominal', title: 'arm' },
-        strokeDash: { field: 'arm', type: 'nominal', title: 'arm' },
-      },
-    },
-    config: { background: 'white', font: 'DejaVu Sans', view: { stroke: '#888' } },
+    resolve: { scale: { color: 'shared', shape: 'shared', strokeDash: 'shared', y: 'independent', x: 'independent' } },
+    config: { background: 'white', font: 'DejaVu Sans', view: { stroke: '#888' }, legend: { labelLimit: 260 } },
   };
 }

@@ -15,8 +15,9 @@ import { semiSupervisedSplit } from '../data/splits.js';
 import { DatasetError } from '../data/errors.js';
 import { writeFileAtomic } from '../nn/checkpoint-node.js';
 import { presetConfig, type ExperimentConfig, type PresetName } from '../byol/config.js';
-import { Experiment, ExperimentError, prepareData, type ExperimentData, type MetricRecord, type Phase } from '../byol/experiment.js';
-import { curvesSpec, type CurvePoint } from '../byol/curves.js';
+import { Experiment, ExperimentError, prepareData, type Phase } from '../byol/experiment.js';
+import { curvesSpec } from '../byol/curves.js';
+import { ARM_ORDER, curvePoints, summarize } from '../byol/report.js';
 import { renderPng } from './render-png.js';
 import { parseFlags, UsageError, type FlagSpec } from './args.js';
 
@@ -128,63 +129,6 @@ function progressBars(): { update(e: { phase: Phase; epoch: number; epochs: numb
   };
 }
 
-export function summarize(records: readonly MetricRecord[], data: ExperimentData, config: ExperimentConfig, extra: Record<string, unknown>): Record<string, unknown> {
-  const of = (p: Phase) => records.filter((r) => r.phase === p);
-  const last = <T>(a: T[]): T | undefined => a[a.length - 1];
-  const sup = of('supervised');
-  const ft = of('finetune');
-  const by = of('byol');
-  const mean = (a: (number | undefined)[]) => {
-    const v = a.filter((x): x is number => typeof x === 'number');
-    return v.length ? v.reduce((s, x) => s + x, 0) / v.length : null;
-  };
-  return {
-    dataset: data.name,
-    preset: config.preset,
-    settings: config,
-    splits: { labeled: data.labeled.length, unlabeledPool: data.pool.length, heldOut: data.heldOut.length, test: data.test.length, classes: data.numClasses },
-    supervised: {
-      finalTestAccuracy: last(sup)?.testAccuracy ?? null,
-      perEpoch: sup.map((r) => ({ epoch: r.epoch, testAccuracy: r.testAccuracy, testLoss: r.testLoss, trainLoss: r.trainLoss })),
-    },
-    semiSupervised: {
-      finalTestAccuracy: last(ft)?.testAccuracy ?? null,
-      perEpoch: ft.map((r) => ({ epoch: r.epoch, testAccuracy: r.testAccuracy, testLoss: r.testLoss, trainLoss: r.trainLoss })),
-    },
-    byol: {
-      lossPerEpoch: by.filter((r) => r.epoch > 0).map((r) => r.trainLoss),
-      heldOutLossPerEpoch: by.filter((r) => r.epoch > 0).map((r) => r.heldOutLoss),
-      testLossPerEpoch: by.filter((r) => r.epoch > 0).map((r) => r.valLoss),
-    },
-    knn: {
-      k: config.knnK,
-      before: by.find((r) => r.epoch === 0)?.knnAccuracy ?? null,
-      after: last(by.filter((r) => r.epoch > 0))?.knnAccuracy ?? null,
-      perEpoch: by.map((r) => ({ epoch: r.epoch, accuracy: r.knnAccuracy })),
-    },
-    imagesPerSecond: { supervised: mean(sup.map((r) => r.imagesPerSecond)), byol: mean(by.map((r) => r.imagesPerSecond)), finetune: mean(ft.map((r) => r.imagesPerSecond)) },
-    trainingSeconds: records.reduce((s, r) => s + (r.seconds ?? 0), 0),
-    ...extra,
-  };
-}
-
-export function curvePoints(records: readonly MetricRecord[]): CurvePoint[] {
-  const pts: CurvePoint[] = [];
-  const arm = (p: Phase) => (p === 'supervised' ? 'supervised only' : p === 'finetune' ? 'BYOL + fine-tune' : 'BYOL pretraining');
-  for (const r of records) {
-    if (r.phase !== 'byol') {
-      if (r.testAccuracy !== undefined) pts.push({ arm: arm(r.phase), metric: 'test accuracy', epoch: r.epoch, value: r.testAccuracy });
-      if (r.trainLoss !== undefined) pts.push({ arm: arm(r.phase), metric: 'train loss (cross-entropy)', epoch: r.epoch, value: r.trainLoss });
-      if (r.testLoss !== undefined) pts.push({ arm: arm(r.phase), metric: 'test loss (cross-entropy)', epoch: r.epoch, value: r.testLoss });
-    } else {
-      if (r.trainLoss !== undefined) pts.push({ arm: 'BYOL train', metric: 'BYOL loss (pretraining)', epoch: r.epoch, value: r.trainLoss });
-      if (r.heldOutLoss !== undefined) pts.push({ arm: 'BYOL held-out', metric: 'BYOL loss (pretraining)', epoch: r.epoch, value: r.heldOutLoss });
-      if (r.knnAccuracy !== undefined) pts.push({ arm: 'kNN (k=20) of the encoder', metric: 'kNN accuracy (pretraining)', epoch: r.epoch, value: r.knnAccuracy });
-    }
-  }
-  return pts;
-}
-
 async function main(argv: readonly string[]): Promise<number> {
   let parsed;
   try {
@@ -240,7 +184,7 @@ async function main(argv: readonly string[]): Promise<number> {
     finished: !result.stopped,
   });
   writeFileAtomic(join(out, 'summary.json'), new TextEncoder().encode(JSON.stringify(summary, null, 2) + '\n'));
-  const png = await renderPng(curvesSpec(curvePoints(result.state.metrics), `${data.name}: ${data.labeled.length} labels, supervised only vs BYOL + fine-tune`));
+  const png = await renderPng(curvesSpec(curvePoints(result.state.metrics), `${data.name}: ${data.labeled.length} labels, supervised only vs BYOL + fine-tune`, ARM_ORDER));
   writeFileAtomic(join(out, 'curves.png'), png);
   const s = summary as { supervised: { finalTestAccuracy: number | null }; semiSupervised: { finalTestAccuracy: number | null }; knn: { before: number | null; after: number | null } };
   const pct = (v: number | null) => (v === null ? 'n/a' : `${(100 * v).toFixed(2)}%`);
