@@ -1,71 +1,8 @@
-// Elementwise unary ops on float32, one op per pipeline (OP is an override constant, folded when the
-// pipeline is made). out[i] = f(x[i]) for i < n; a 2D grid covers n above 65535 workgroups.
+// out[i] = f(x[i]) for i < n, one float per invocation; a 2D grid covers n above 65535 workgroups.
+// Follows shaders/unary_ops.wgsl (Params, OP, apply).
 
-struct Params {
-  n: u32,
-  _pad: u32,
-  s0: f32, // op-specific scalar: exponent for POW_SCALAR, scale for AFFINE, value for ADD_SCALAR
-  s1: f32, // op-specific scalar: shift for AFFINE
-}
-
-override OP: u32 = 0u;
-override WG: u32 = 256u;
-
-const NEG = 0u;
-const EXP = 1u;
-const LOG = 2u;
-const SQRT = 3u;
-const RSQRT = 4u;
-const ABS = 5u;
-const RELU = 6u;
-const POW_SCALAR = 7u;
-const AFFINE = 8u;
-const SIGN = 9u;
-const SQUARE = 10u;
-const RECIPROCAL = 11u;
-const STEP = 12u; // 1 where x > 0, else 0
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-
-// Infinity and NaN must not appear as constant expressions in WGSL; a variable keeps them at run time.
-fn from_bits(bits: u32) -> f32 {
-  var b = bits;
-  return bitcast<f32>(b);
-}
-
-fn pow_real(a: f32, b: f32) -> f32 {
-  if (a >= 0.0) {
-    if (a == 0.0) { return select(select(0.0, from_bits(0x7f800000u), b < 0.0), 1.0, b == 0.0); }
-    return pow(a, b);
-  }
-  if (b == floor(b)) {
-    let r = pow(-a, b);
-    return select(r, -r, (i32(b) & 1) == 1);
-  }
-  let nan_bits = 0x7fc00000u;
-  return from_bits(nan_bits);
-}
-
-fn apply(v: f32) -> f32 {
-  switch OP {
-    case NEG: { return -v; }
-    case EXP: { return exp(v); }
-    case LOG: { return log(v); }
-    case SQRT: { return sqrt(v); }
-    case RSQRT: { return inverseSqrt(v); }
-    case ABS: { return abs(v); }
-    case RELU: { return max(v, 0.0); }
-    case POW_SCALAR: { return pow_real(v, p.s0); }
-    case AFFINE: { return fma(v, p.s0, p.s1); }
-    case SIGN: { return sign(v); }
-    case SQUARE: { return v * v; }
-    case RECIPROCAL: { return 1.0 / v; }
-    case STEP: { return select(0.0, 1.0, v > 0.0); }
-    default: { return v; }
-  }
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

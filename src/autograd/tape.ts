@@ -11,7 +11,7 @@
 import { clone } from '../kernels/copy.js';
 import { fillKernel } from '../kernels/creation.js';
 import { axpyInPlace, binaryKernel } from '../kernels/elementwise.js';
-import { keep } from '../tensor/engine.js';
+import { getRuntime, keep } from '../tensor/engine.js';
 import { shapeString, type GradNode, type Tensor } from '../tensor/tensor.js';
 
 /** A backward rule: given the output's gradient and the saved tensors, one gradient (or null) per input. */
@@ -140,7 +140,11 @@ function accumulateLeaf(leaf: Tensor, g: Tensor): void {
     return;
   }
   if (leaf.grad) {
-    axpyInPlace(leaf.grad, g, 1, 1, 'accumulateGrad');
+    if (leaf.grad.zeroed && leaf.grad.size === g.size) {
+      // Adding to known zeros is a copy (a memcpy, several times faster than the add kernel).
+      getRuntime().copy(g.storage.buffer, g.byteOffset, leaf.grad.storage.buffer, leaf.grad.byteOffset, g.byteLength, 'accumulateGrad');
+      leaf.grad.zeroed = false;
+    } else axpyInPlace(leaf.grad, g, 1, 1, 'accumulateGrad');
     g.dispose();
     return;
   }

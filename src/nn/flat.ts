@@ -69,6 +69,7 @@ export class FlatParameters {
   zeroGrad(): void {
     this.assertAlive('zeroGrad');
     fillFlat(this.grads, 0, 'zeroGrad');
+    for (const s of this.segments) if (s.param.grad) s.param.grad.zeroed = true;
   }
 
   /** Flattens `other` (a deep copy of this module) with this layout; checks that the layouts agree. */

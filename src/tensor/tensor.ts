@@ -65,6 +65,11 @@ export class Tensor {
   grad: Tensor | null = null;
   /** The autograd node that made this tensor, if it was made by a recorded op. */
   node: GradNode | null = null;
+  /**
+   * True while the contents are known to be all zeros: set by whoever zeroes the tensor (zeroGrad), cleared
+   * by the engine's in-place writes. Gradient accumulation then copies instead of adding.
+   */
+  zeroed = false;
   private _disposed = false;
 
   constructor(

@@ -63,7 +63,8 @@ const awayFromZero = (shape: number[]) => {
 };
 
 describe('unary ops', () => {
-  const shapes = [[1], [7], [3, 5], [2, 1, 13]];
+  // [4, 6] has a multiple-of-4 length: the vec4 kernels.
+  const shapes = [[1], [7], [3, 5], [2, 1, 13], [4, 6]];
   const cases: [string, (t: Tensor) => Tensor, (s: number[]) => Arr, number?][] = [
     ['neg', ops.neg, (s) => randomArr(s)],
     ['exp', ops.exp, (s) => randomArr(s, -3, 3)],
@@ -127,6 +128,7 @@ describe('binary ops with broadcasting', () => {
     [[4, 1], [1, 3]],
     [[2, 3, 1, 5], [3, 7, 1]],
     [[1, 1], [1, 1]],
+    [[4, 6], [4, 6]], // same shapes, length a multiple of 4: the vec4 kernel
   ];
   const fns: Record<string, (a: Tensor, b: Tensor) => Tensor> = {
     add: ops.add,
