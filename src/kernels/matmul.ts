@@ -71,11 +71,13 @@ export function matmulKernel(a: Tensor, b: Tensor, transA = false, transB = fals
   }
   const uniforms = new Params().u32(M, N, K, batch, pa.stride, pb.stride, M * N, 0, 0, 0, 0, 0).build();
   const storage = [pa.t.binding('matmul'), pb.t.binding('matmul'), out.binding('matmul')];
-  if (!transA && !transB && K % 4 === 0 && N % 4 === 0) {
-    // Rows of A and B, and every batch stride, are whole vec4s: the vec4 kernel does the loads in quarters.
+  // Whole vec4 rows (and batch strides) for the operands' layout: one of the vec4 kernels.
+  const entry = !transA && !transB && K % 4 === 0 && N % 4 === 0 ? 'main' : !transA && transB && K % 4 === 0 && N % 4 === 0 ? 'nt' : transA && !transB && M % 4 === 0 && N % 4 === 0 ? 'tn' : null;
+  if (entry) {
     getRuntime().dispatch({
       op: 'matmul',
       shader: MATMUL_VEC4,
+      entry,
       constants: { WG_X: VEC4_WG_X, WG_Y: VEC4_WG_Y },
       uniforms,
       storage,

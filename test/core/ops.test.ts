@@ -374,6 +374,11 @@ describe('matmul', () => {
     [[3, 7, 4], [3, 4, 8], false, false],
     [[6, 8], [2, 8, 4], false, false],
     [[1, 4], [4, 4], false, false],
+    // A·Bᵀ with K, N multiples of 4 and Aᵀ·B with M, N multiples of 4: the nt and tn vec4 kernels.
+    [[5, 8], [12, 8], false, true],
+    [[2, 7, 4], [2, 8, 4], false, true],
+    [[8, 4], [8, 12], true, false],
+    [[3, 5, 8], [3, 5, 4], true, false],
   ];
   it('all transposes, batching and batch broadcasting, with gradients', async () => {
     await engine();
