@@ -1,0 +1,1048 @@
+#!/usr/bin/python3
+"""The PyTorch reference of the whole BYOL experiment (src/byol/experiment.ts), on the CPU.
+
+Run with Debian's python3-torch and python3-torchvision (NOT a python3 without torch):
+
+    /usr/bin/python3 scripts/byol_reference.py --preset quick --seed 0 --out /tmp/ref-seed0
+    /usr/bin/python3 scripts/byol_reference.py --settings runs/quick-fashion-mnist/summary.json --out /tmp/ref
+    /usr/bin/python3 scripts/byol_reference.py --print-splits          # the split fingerprint, then exit
+    /usr/bin/python3 scripts/byol_reference.py --self-test             # batched augmentations vs torchvision
+
+It runs the same protocol as `npm run train:byol`:
+  * the same data: the project's seeded generators (xoshiro128** seeded by splitmix32/fmix32, deriveSeed;
+    src/data/prng.ts) are ported bit for bit, so the stratified labeled split (src/data/splits.ts), the
+    held-out part and the pretraining pool (prepareData's seededPick), the test subset, the normalization
+    statistics, and every loader's per-epoch order (src/data/loader.ts) are the TypeScript run's;
+  * the same phases, sizes, epochs, image size and stem: (1) a supervised ResNet-18 on the labeled images;
+    (2) BYOL on the pool, with the BYOL loss on the held-out images and the test images (eval mode) and the
+    kNN monitor (k = 20, cosine, majority vote, ties by summed similarity then the smaller class) before the
+    first epoch and after every epoch; (3) fine-tuning of a copy of the online encoder with a new fc, same
+    recipe as (1);
+  * the same augmentations, as torchvision transforms with the same parameters (BYOL_VIEW_1/2, the
+    classifier view, the identity view; blur kernel by defaultBlurKernel), batched (ViewAugment; --self-test
+    checks it against torchvision's per-image functions); only the random draws differ (torch's generator
+    instead of the project's Philox streams);
+  * the same optimizers (LARS exactly as src/nn/optim.ts, 1-D parameters excluded from decay and
+    adaptation; SGD with Nesterov momentum; AdamW), schedules (warmupCosine and byolTau per step), target
+    update (EMA of the parameters; the target's batch-norm statistics are its own), loss, batch-norm
+    semantics, batch dropping (BYOL drop_last; classifier batches of fewer than 2 images skipped);
+  * initializations as torchvision (random, keyed by the seed, but not the TypeScript engine's draws).
+
+So a run is the same experiment, not the same trajectory: compare the TypeScript run's numbers with the
+spread of this reference over a few seeds.
+
+Outputs in --out: metrics.jsonl (one record per epoch of each phase, as the TypeScript MetricRecord,
+rewritten after every epoch) and summary.json (the fields of src/cli/train-byol.ts's `summarize`, plus
+splitsFingerprint). The quick preset takes about 3–4 minutes with 2 threads on a shared 2-core machine.
+"""
+import os
+
+# Before torch loads OpenMP: threads that wait for each other sleep instead of spinning. On a shared, loaded
+# 2-core machine the default (spinning) made a ResNet-18 step take 8× the CPU time and 10× the wall time.
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
+import argparse  # noqa: E402
+import copy
+import gzip
+import hashlib
+import json
+import math
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchvision
+import torchvision.transforms as T
+import torchvision.transforms.functional as TF
+import torchvision.transforms.functional_tensor as FT
+from torchvision.models.resnet import BasicBlock, ResNet
+
+# ---------------------------------------------------------------------------------------------------------
+# The protocol: presets as src/byol/config.ts (keep in step with it, or pass --settings).
+
+BASE = {
+    'preset': 'quick',
+    'dataset': 'fashion-mnist',
+    'seed': 0,
+    'imageSize': 32,
+    'stem': 'imagenet',
+    'labelsPerClass': 50,
+    'unlabeledImages': 1536,
+    'heldOutImages': 256,
+    'testImages': 500,
+    'batch': 64,
+    'byol': {
+        'epochs': 2, 'optimizer': 'lars', 'lrPer256': 0.2, 'weightDecay': 1.5e-6, 'warmupEpochs': 0,
+        'tauBase': 0.996, 'tauConstant': False, 'projectorHidden': 4096, 'projectionDim': 256,
+        'predictorHidden': 4096,
+    },
+    'finetune': {'epochs': 8, 'mode': 'full', 'lr': 0.05, 'momentum': 0.9, 'weightDecay': 5e-4, 'warmupEpochs': 0},
+    'knnK': 20,
+    'width': 64,
+}
+
+
+def _preset(over, byol=None, finetune=None):
+    c = copy.deepcopy(BASE)
+    c.update(over)
+    c['byol'].update(byol or {})
+    c['finetune'].update(finetune or {})
+    return c
+
+
+PRESETS = {
+    'smoke': _preset(
+        {'preset': 'smoke', 'imageSize': 16, 'labelsPerClass': 2, 'unlabeledImages': 64, 'heldOutImages': 32,
+         'testImages': 64, 'batch': 16},
+        byol={'epochs': 1, 'projectorHidden': 256, 'predictorHidden': 256, 'projectionDim': 64},
+        finetune={'epochs': 1}),
+    'quick': _preset({}),
+    'full': _preset(
+        {'preset': 'full', 'dataset': 'stl10', 'imageSize': 96, 'stem': 'imagenet', 'labelsPerClass': 500,
+         'unlabeledImages': 0, 'heldOutImages': 1000, 'testImages': 0, 'batch': 128},
+        byol={'epochs': 300, 'warmupEpochs': 10}, finetune={'epochs': 50, 'warmupEpochs': 2}),
+}
+
+PHASES = ['supervised', 'byol', 'finetune']
+
+# Augmentation views (src/byol/augment-params.ts and CLASSIFIER_VIEW in src/byol/experiment.ts).
+NO_JITTER = {'p': 0, 'brightness': 0, 'contrast': 0, 'saturation': 0, 'hue': 0}
+IDENTITY_VIEW = {'crop': None, 'flipP': 0, 'jitter': NO_JITTER, 'grayscaleP': 0,
+                 'blur': {'p': 0, 'sigma': (0.1, 2.0)}, 'solarize': {'p': 0, 'threshold': 0.5}}
+BYOL_VIEW_1 = {'crop': {'scale': (0.08, 1.0), 'ratio': (3 / 4, 4 / 3)}, 'flipP': 0.5,
+               'jitter': {'p': 0.8, 'brightness': 0.4, 'contrast': 0.4, 'saturation': 0.2, 'hue': 0.1},
+               'grayscaleP': 0.2, 'blur': {'p': 1.0, 'sigma': (0.1, 2.0)}, 'solarize': {'p': 0, 'threshold': 0.5}}
+BYOL_VIEW_2 = dict(BYOL_VIEW_1, blur={'p': 0.1, 'sigma': (0.1, 2.0)}, solarize={'p': 0.2, 'threshold': 0.5})
+CLASSIFIER_VIEW = dict(IDENTITY_VIEW, crop={'scale': (0.25, 1.0), 'ratio': (3 / 4, 4 / 3)}, flipP=0.5)
+
+FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker',
+                         'Bag', 'Ankle boot']
+SYSTEM_DATASET_DIRS = {'fashion-mnist': ['/usr/share/datasets/fashion-mnist']}
+
+# ---------------------------------------------------------------------------------------------------------
+# The project's seeded generators (src/data/prng.ts), bit for bit.
+
+M32 = 0xFFFFFFFF
+GOLDEN = 0x9E3779B9
+
+
+def fmix32(x):
+    z = x & M32
+    z = ((z ^ (z >> 16)) * 0x85EBCA6B) & M32
+    z = ((z ^ (z >> 13)) * 0xC2B2AE35) & M32
+    return (z ^ (z >> 16)) & M32
+
+
+def derive_seed(seed, *parts):
+    """deriveSeed: hashes a seed and further 32-bit integers into a new 32-bit seed."""
+    h = fmix32(((seed & M32) + GOLDEN) & M32)
+    for part in parts:
+        h = fmix32(((h ^ fmix32(((part & M32) + GOLDEN) & M32)) + GOLDEN) & M32)
+    return h
+
+
+def _rotl(x, k):
+    return ((x << k) | (x >> (32 - k))) & M32
+
+
+class Rng:
+    """xoshiro128** seeded by splitmix32 (src/data/prng.ts's Rng)."""
+
+    def __init__(self, seed):
+        state = seed & M32
+        words = []
+        for _ in range(4):
+            state = (state + GOLDEN) & M32
+            words.append(fmix32(state))
+        self.s = words
+        if not any(words):
+            self.s[0] = 1
+
+    def next_u32(self):
+        s0, s1, s2, s3 = self.s
+        result = (_rotl((s1 * 5) & M32, 7) * 9) & M32
+        t = (s1 << 9) & M32
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        s3 = _rotl(s3, 11)
+        self.s = [s0, s1, s2, s3]
+        return result
+
+    def next_int(self, n):
+        """Uniform in [0, n) by rejection sampling (no modulo bias)."""
+        limit = 2 ** 32 - (2 ** 32 % n)
+        while True:
+            x = self.next_u32()
+            if x < limit:
+                return x % n
+
+    def shuffle(self, a):
+        """Fisher–Yates in place, as Rng.shuffle."""
+        for i in range(len(a) - 1, 0, -1):
+            j = self.next_int(i + 1)
+            a[i], a[j] = a[j], a[i]
+        return a
+
+
+def stratified_sample(labels, num_classes, per_class, seed):
+    """src/data/splits.ts's stratifiedSample: per class, its own stream deriveSeed(seed, class); sorted."""
+    picked = []
+    for c in range(num_classes):
+        members = [i for i, l in enumerate(labels) if l == c]
+        if len(members) < per_class:
+            raise SystemExit(f'class {c} has {len(members)} labeled images, fewer than {per_class}')
+        rng = Rng(derive_seed(seed, c))
+        for i in range(per_class):
+            j = i + rng.next_int(len(members) - i)
+            members[i], members[j] = members[j], members[i]
+        picked.extend(members[:per_class])
+    return np.sort(np.array(picked, dtype=np.int64))
+
+
+def seeded_pick(n, count, seed, skip=0):
+    """prepareData's seededPick: the first `count` of a seeded permutation of 0..n−1 (all for 0 or ≥ n), sorted."""
+    order = Rng(seed).shuffle(list(range(n)))
+    end = n if count <= 0 else min(n, skip + count)
+    return np.sort(np.array(order[min(skip, n):end], dtype=np.int64))
+
+
+def epoch_order(n, seed, epoch, shuffle):
+    """BatchLoader.epochOrder (src/data/loader.ts)."""
+    order = list(range(n))
+    if shuffle:
+        Rng(derive_seed(seed & M32, epoch)).shuffle(order)
+    return order
+
+
+def batches_of(n, batch, seed, epoch, shuffle, drop_last):
+    order = epoch_order(n, seed, epoch, shuffle)
+    count = n // batch if drop_last else -(-n // batch)
+    return [order[b * batch:min((b + 1) * batch, n)] for b in range(count)]
+
+
+def phase_seed(seed, phase, *more):
+    return derive_seed(seed, PHASES.index(phase) + 1, *more)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Data: Fashion-MNIST / MNIST IDX files, the semi-supervised split and prepareData.
+
+def read_idx(path, magic):
+    with open(path, 'rb') as f:
+        raw = f.read()
+    if raw[:2] == b'\x1f\x8b':
+        raw = gzip.decompress(raw)
+    got, = struct.unpack('>I', raw[:4])
+    if got != magic:
+        raise SystemExit(f'{path}: magic 0x{got:08x}, expected 0x{magic:08x}')
+    ndim = magic & 0xFF
+    dims = struct.unpack('>' + 'I' * ndim, raw[4:4 + 4 * ndim])
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def locate_dataset(name, data_dir):
+    files = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']
+    if data_dir is None:
+        data_dir = os.environ.get('BYOL_DATA_DIR') or os.path.join(
+            os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache'), 'byol-webgpu', 'data')
+    for d in [os.path.join(data_dir, name)] + SYSTEM_DATASET_DIRS.get(name, []):
+        if all(os.path.isfile(os.path.join(d, f)) or os.path.isfile(os.path.join(d, f + '.gz')) for f in files):
+            return d
+    raise SystemExit(f'dataset {name} not found (looked in {data_dir}/{name} and the system folders)')
+
+
+def load_idx_dataset(name, data_dir):
+    if name not in ('fashion-mnist', 'mnist'):
+        raise SystemExit(f'the reference reads fashion-mnist and mnist only, not {name}')
+    d = locate_dataset(name, data_dir)
+
+    def path(f):
+        return os.path.join(d, f + '.gz') if os.path.isfile(os.path.join(d, f + '.gz')) else os.path.join(d, f)
+
+    return {
+        'train_x': read_idx(path('train-images-idx3-ubyte'), 0x803),
+        'train_y': read_idx(path('train-labels-idx1-ubyte'), 0x801).astype(np.int64),
+        'test_x': read_idx(path('t10k-images-idx3-ubyte'), 0x803),
+        'test_y': read_idx(path('t10k-labels-idx1-ubyte'), 0x801).astype(np.int64),
+        'classes': FASHION_MNIST_CLASSES if name == 'fashion-mnist' else [str(i) for i in range(10)],
+    }
+
+
+def channel_stats(images):
+    """augment.ts's channelStats of N×H×W uint8 (one channel), as three equal values, in [0, 1] units."""
+    v = images.astype(np.float64) / 255.0
+    mean = float(v.sum() / v.size)
+    sq = float((v * v).sum() / v.size)
+    std = math.sqrt(max(0.0, sq - mean * mean)) or 1.0
+    return {'mean': [mean] * 3, 'std': [std] * 3}
+
+
+def prepare_data(ds, config):
+    """semiSupervisedSplit + prepareData: every index is into the dataset's train or test split."""
+    seed = config['seed']
+    labeled = stratified_sample(ds['train_y'].tolist(), len(ds['classes']), config['labelsPerClass'], seed)
+    is_labeled = np.zeros(len(ds['train_y']), dtype=bool)
+    is_labeled[labeled] = True
+    unlabeled = np.nonzero(~is_labeled)[0]                       # the pool of the split: train minus labeled
+    held_pos = seeded_pick(len(unlabeled), config['heldOutImages'], derive_seed(seed, 101))
+    held = np.zeros(len(unlabeled), dtype=bool)
+    held[held_pos] = True
+    rest = np.nonzero(~held)[0]
+    pool_pos = rest[seeded_pick(len(rest), config['unlabeledImages'], derive_seed(seed, 102))]
+    if len(pool_pos) < config['batch']:
+        raise SystemExit(f'the pretraining pool has {len(pool_pos)} images, fewer than one batch of {config["batch"]}')
+    test = seeded_pick(len(ds['test_y']), config['testImages'], derive_seed(seed, 103))
+    pool = unlabeled[pool_pos]
+    return {
+        'labeled': labeled, 'pool': pool, 'heldOut': unlabeled[held_pos], 'test': test,
+        'stats': channel_stats(ds['train_x'][pool[:2000]]),
+    }
+
+
+def split_fingerprint(splits):
+    """sha256 (first 16 hex digits) and first indices of each index list, int32 little-endian."""
+    out = {}
+    for k in ('labeled', 'pool', 'heldOut', 'test'):
+        a = np.asarray(splits[k], dtype='<i4')
+        out[k] = {'n': int(a.size), 'sha256': hashlib.sha256(a.tobytes()).hexdigest()[:16], 'first': a[:5].tolist()}
+    out['stats'] = {'mean': splits['stats']['mean'][0], 'std': splits['stats']['std'][0]}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Augmentations: torchvision transforms with the views' parameters.
+
+def default_blur_kernel(size):
+    """augment-params.ts's defaultBlurKernel: odd, about a tenth of the size (JavaScript's Math.round)."""
+    return 2 * max(0, math.floor((size / 10 - 1) / 2 + 0.5)) + 1
+
+
+class ViewAugment:
+    """One view's pipeline, torchvision's transforms with the view's parameters:
+         RandomResizedCrop(size, scale, ratio, bilinear, no antialias) (or Resize of the whole image)
+         → RandomHorizontalFlip(flipP) → RandomApply([ColorJitter(b, c, s, h)], p) (ops in a random order)
+         → RandomGrayscale(p) (3 output channels) → RandomApply([GaussianBlur(k, sigma)], p)
+         → RandomSolarize(threshold, p) → Normalize(mean, std).
+    Every sample's parameters are drawn as those transforms draw them (their get_params, torch's generator);
+    the crop and flip run per sample with torchvision.transforms.functional, the rest on the whole batch at
+    once with torchvision's own tensor functions (functional_tensor), because torchvision's per-image hue
+    and blur cost ~10 ms each on a 32×32 image. `self_test` checks the result against torchvision's per-image
+    functional calls with the same parameters."""
+
+    def __init__(self, view, size, stats):
+        self.view = view
+        self.size = size
+        self.kernel = view['blur'].get('kernelSize') or default_blur_kernel(size)
+        self.mean = torch.tensor(stats['mean'], dtype=torch.float32).view(1, 3, 1, 1)
+        self.std = torch.tensor(stats['std'], dtype=torch.float32).view(1, 3, 1, 1)
+        j = view['jitter']
+        # ColorJitter's ranges; a zero strength turns the operation off (None), as ColorJitter does.
+        self.ranges = [None if j[k] == 0 else [max(0.0, 1 - j[k]), 1 + j[k]] for k in ('brightness', 'contrast', 'saturation')]
+        self.ranges.append(None if j['hue'] == 0 else [-j['hue'], j['hue']])
+
+    def draw(self, n, h, w):
+        """Per-sample parameters, as the torchvision transforms draw them."""
+        v = self.view
+        params = []
+        probe = torch.empty(1, h, w)
+        for _ in range(n):
+            if v['crop'] is not None:
+                box = T.RandomResizedCrop.get_params(probe, list(v['crop']['scale']), list(v['crop']['ratio']))
+            else:
+                box = (0, 0, h, w)
+            flip = bool(torch.rand(1) < v['flipP'])
+            jitter = None
+            if v['jitter']['p'] > 0 and not v['jitter']['p'] < torch.rand(1):
+                order, *factors = T.ColorJitter.get_params(*self.ranges)
+                jitter = (order.tolist(), factors)
+            gray = bool(torch.rand(1) < v['grayscaleP'])
+            sigma = 0.0
+            if v['blur']['p'] > 0 and self.kernel > 1 and not v['blur']['p'] < torch.rand(1):
+                sigma = T.GaussianBlur.get_params(v['blur']['sigma'][0], v['blur']['sigma'][1])
+            solarize = bool(torch.rand(1) < v['solarize']['p'])
+            params.append({'box': box, 'flip': flip, 'jitter': jitter, 'gray': gray, 'sigma': sigma, 'solarize': solarize})
+        return params
+
+    def __call__(self, images, params=None):
+        x = to_rgb(images)
+        n, _, h, w = x.shape
+        params = params or self.draw(n, h, w)
+        s = self.size
+        bilinear = T.InterpolationMode.BILINEAR
+        out = torch.empty(n, 3, s, s)
+        for i, p in enumerate(params):
+            y = TF.resized_crop(x[i], *p['box'], [s, s], interpolation=bilinear, antialias=False)
+            out[i] = TF.hflip(y) if p['flip'] else y
+        # Colour jitter: in slot t every jittered sample applies its t-th operation.
+        jit = [i for i, p in enumerate(params) if p['jitter'] is not None]
+        if jit:
+            idx = torch.tensor(jit)
+            y = out[idx]
+            order = torch.tensor([params[i]['jitter'][0] for i in jit])
+            for slot in range(4):
+                for op in range(4):
+                    if self.ranges[op] is None:
+                        continue
+                    sel = torch.nonzero(order[:, slot] == op).flatten()
+                    if sel.numel() == 0:
+                        continue
+                    f = torch.tensor([params[jit[k]]['jitter'][1][op] for k in sel.tolist()], dtype=torch.float32)
+                    y[sel] = JITTER_OPS[op](y[sel], f.view(-1, 1, 1, 1))
+            out[idx] = y
+        gray = torch.tensor([p['gray'] for p in params])
+        if gray.any():
+            out[gray] = FT.rgb_to_grayscale(out[gray], num_output_channels=3)
+        blur = [i for i, p in enumerate(params) if p['sigma'] > 0]
+        if blur:
+            k = self.kernel
+            kernels = torch.stack([FT._get_gaussian_kernel2d([k, k], [params[i]['sigma']] * 2, torch.float32, torch.device('cpu'))
+                                   for i in blur])                                   # [M, k, k]
+            weight = kernels.repeat_interleave(3, dim=0).unsqueeze(1)                # [3M, 1, k, k]
+            idx = torch.tensor(blur)
+            y = F.pad(out[idx].reshape(1, 3 * len(blur), s, s), [k // 2] * 4, mode='reflect')
+            out[idx] = F.conv2d(y, weight, groups=3 * len(blur)).reshape(len(blur), 3, s, s)
+        sol = torch.tensor([p['solarize'] for p in params])
+        if sol.any():
+            t = self.view['solarize']['threshold']
+            out[sol] = torch.where(out[sol] >= t, 1.0 - out[sol], out[sol])
+        return (out - self.mean) / self.std
+
+    def reference(self, images, params):
+        """The same parameters through torchvision's per-image functional API (for the self-test)."""
+        x = to_rgb(images)
+        s = self.size
+        res = []
+        for i, p in enumerate(params):
+            y = TF.resized_crop(x[i], *p['box'], [s, s], interpolation=T.InterpolationMode.BILINEAR, antialias=False)
+            if p['flip']:
+                y = TF.hflip(y)
+            if p['jitter'] is not None:
+                order, (b, c, sat, hue) = p['jitter']
+                for op in order:
+                    if op == 0 and b is not None:
+                        y = TF.adjust_brightness(y, b)
+                    elif op == 1 and c is not None:
+                        y = TF.adjust_contrast(y, c)
+                    elif op == 2 and sat is not None:
+                        y = TF.adjust_saturation(y, sat)
+                    elif op == 3 and hue is not None:
+                        y = TF.adjust_hue(y, hue)
+            if p['gray']:
+                y = TF.rgb_to_grayscale(y, num_output_channels=3)
+            if p['sigma'] > 0:
+                y = TF.gaussian_blur(y, [self.kernel, self.kernel], [p['sigma'], p['sigma']])
+            if p['solarize']:
+                y = TF.solarize(y, self.view['solarize']['threshold'])
+            res.append(TF.normalize(y, self.mean.flatten().tolist(), self.std.flatten().tolist()))
+        return torch.stack(res)
+
+
+def _blend(a, b, ratio):
+    """functional_tensor._blend with a per-sample ratio."""
+    return (ratio * a + (1.0 - ratio) * b).clamp(0.0, 1.0)
+
+
+def _brightness(x, f):
+    return _blend(x, torch.zeros_like(x), f)
+
+
+def _contrast(x, f):
+    return _blend(x, FT.rgb_to_grayscale(x).mean(dim=(-3, -2, -1), keepdim=True), f)
+
+
+def _saturation(x, f):
+    return _blend(x, FT.rgb_to_grayscale(x), f)
+
+
+def _hue(x, f):
+    h, s, v = FT._rgb2hsv(x).unbind(dim=-3)
+    h = (h + f.view(-1, 1, 1)) % 1.0
+    return FT._hsv2rgb(torch.stack((h, s, v), dim=-3))
+
+
+JITTER_OPS = [_brightness, _contrast, _saturation, _hue]
+
+
+def to_rgb(images):
+    """N×H×W (or N×3×H×W) uint8 → N×3×H×W float32 in [0, 1] (one channel replicated, as decodeImage / the
+    crop shader do)."""
+    x = torch.from_numpy(np.ascontiguousarray(images)).to(torch.float32).div_(255.0)
+    return x if x.dim() == 4 else x.unsqueeze(1).repeat(1, 3, 1, 1)
+
+
+def self_test(stats, size=32, n=256):
+    """The batched views against torchvision's per-image functional calls with the same parameters."""
+    torch.manual_seed(0)
+    # Colour images, so that saturation and hue do something (they leave grey ones unchanged); smooth ones
+    # (an upsampled 7×7 grid) as well as noise.
+    noise = torch.rand(n // 2, 3, 28, 28)
+    smooth = F.interpolate(torch.rand(n - n // 2, 3, 7, 7), size=(28, 28), mode='bilinear', align_corners=False)
+    images = (torch.cat([noise, smooth]) * 255).to(torch.uint8).numpy()
+    worst = 0.0
+    for name, view in (('BYOL_VIEW_1', BYOL_VIEW_1), ('BYOL_VIEW_2', BYOL_VIEW_2), ('CLASSIFIER_VIEW', CLASSIFIER_VIEW),
+                       ('IDENTITY_VIEW', IDENTITY_VIEW)):
+        aug = ViewAugment(view, size, stats)
+        params = aug.draw(n, 28, 28)
+        err = float((aug(images, params) - aug.reference(images, params)).abs().max())
+        worst = max(worst, err)
+        print(f'{name}: max |batched − torchvision per image| = {err:.3g}')
+    return worst
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Models: torchvision's ResNet-18 (width and stem as src/nn/resnet.ts), BYOL's MLP heads.
+
+class NarrowResNet(ResNet):
+    """torchvision's ResNet with BasicBlock [2, 2, 2, 2], base width `width`, the small or imagenet stem, and
+    fc = Linear(8·width, classes) or Identity (num_classes None). Initialization as torchvision's."""
+
+    def __init__(self, width=64, num_classes=10, small_stem=False):
+        nn.Module.__init__(self)
+        self._norm_layer = nn.BatchNorm2d
+        self.inplanes = width
+        self.dilation = 1
+        self.groups = 1
+        self.base_width = 64
+        if small_stem:
+            self.conv1 = nn.Conv2d(3, width, kernel_size=3, stride=1, padding=1, bias=False)
+        else:
+            self.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.Identity() if small_stem else nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(BasicBlock, width, 2)
+        self.layer2 = self._make_layer(BasicBlock, 2 * width, 2, stride=2)
+        self.layer3 = self._make_layer(BasicBlock, 4 * width, 2, stride=2)
+        self.layer4 = self._make_layer(BasicBlock, 8 * width, 2, stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.feature_dim = 8 * width
+        self.fc = nn.Identity() if num_classes is None else nn.Linear(8 * width, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+
+
+def mlp_head(in_features, hidden, out_features):
+    """src/nn/mlp.ts's MLPHead: Linear → BatchNorm1d → ReLU → Linear."""
+    return nn.Sequential(nn.Linear(in_features, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+                         nn.Linear(hidden, out_features))
+
+
+class ByolNetwork(nn.Module):
+    """encoder → projector (→ predictor, online only); the names are src/byol/model.ts's."""
+
+    def __init__(self, encoder, projector, predictor=None):
+        super().__init__()
+        self.encoder = encoder
+        self.projector = projector
+        if predictor is not None:
+            self.predictor = predictor
+        self.has_predictor = predictor is not None
+
+    def forward(self, x):
+        z = self.projector(self.encoder(x))
+        return self.predictor(z) if self.has_predictor else z
+
+
+class Byol:
+    """Online and target networks (src/byol/model.ts's Byol): the target is a copy of the online encoder and
+    projector, follows it as an EMA of the parameters, and receives no gradients."""
+
+    def __init__(self, config):
+        b = config['byol']
+        encoder = NarrowResNet(config['width'], None, config['stem'] == 'small')
+        dim = encoder.feature_dim
+        projector = mlp_head(dim, b['projectorHidden'], b['projectionDim'])
+        predictor = mlp_head(b['projectionDim'], b['predictorHidden'], b['projectionDim'])
+        self.online = ByolNetwork(encoder, projector, predictor)
+        self.target = ByolNetwork(copy.deepcopy(encoder), copy.deepcopy(projector))
+        for p in self.target.parameters():
+            p.requires_grad_(False)
+
+    def loss(self, v1, v2):
+        """L(q(v1), z'(v2)) + L(q(v2), z'(v1)), each 2 − 2·cos averaged over the batch."""
+        p1 = self.online(v1)
+        p2 = self.online(v2)
+        with torch.no_grad():
+            z1 = self.target(v1)
+            z2 = self.target(v2)
+        return regression_loss(p1, z2) + regression_loss(p2, z1)
+
+    @torch.no_grad()
+    def update_target(self, tau):
+        """ξ ← τ·ξ + (1 − τ)·θ over the target's parameters (its batch-norm buffers are its own)."""
+        for t, o in zip(self.target.parameters(), self.online.parameters()):
+            t.mul_(tau).add_(o, alpha=1.0 - tau)
+
+    def train(self, on=True):
+        self.online.train(on)
+        self.target.train(on)
+
+
+def regression_loss(p, z, eps=1e-12):
+    p = F.normalize(p, dim=1, eps=eps)
+    z = F.normalize(z, dim=1, eps=eps)
+    return (2.0 - 2.0 * (p * z).sum(dim=1)).mean()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Optimizers and schedules (src/nn/optim.ts, src/nn/schedule.ts).
+
+class LARS:
+    """Per parameter w with gradient g (1-D parameters: no decay, no adaptation):
+         u = g + wd·w;  q = η·‖w‖/‖u‖ if both > 0 else 1;  μ = momentum·μ + q·u;  w = w − lr·μ."""
+
+    def __init__(self, params, lr, momentum=0.9, weight_decay=0.0, eta=0.001):
+        self.params = [p for p in params if p.requires_grad]
+        self.lr, self.momentum, self.weight_decay, self.eta = lr, momentum, weight_decay, eta
+        self.mu = [torch.zeros_like(p) for p in self.params]
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self, lr=None):
+        lr = self.lr if lr is None else lr
+        for p, mu in zip(self.params, self.mu):
+            g = p.grad if p.grad is not None else torch.zeros_like(p)
+            excluded = p.dim() == 1
+            u = g if excluded else g + self.weight_decay * p
+            q = 1.0
+            if not excluded:
+                wn = torch.linalg.vector_norm(p)
+                un = torch.linalg.vector_norm(u)
+                if wn > 0 and un > 0:
+                    q = self.eta * wn / un
+            mu.mul_(self.momentum).add_(q * u)
+            p.sub_(lr * mu)
+
+
+class TorchOptimizer:
+    """torch.optim.SGD / AdamW with a per-step learning rate."""
+
+    def __init__(self, opt):
+        self.opt = opt
+
+    def zero_grad(self):
+        self.opt.zero_grad(set_to_none=True)
+
+    def step(self, lr):
+        for g in self.opt.param_groups:
+            g['lr'] = lr
+        self.opt.step()
+
+
+def make_optimizer(kind, params, lr, weight_decay, momentum=0.9):
+    params = [p for p in params if p.requires_grad]
+    if kind == 'lars':
+        return LARS(params, lr, momentum, weight_decay)
+    if kind == 'adamw':
+        return TorchOptimizer(torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay))
+    if kind == 'sgd':
+        return TorchOptimizer(torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=True))
+    raise SystemExit(f"unknown optimizer '{kind}': use lars, adamw or sgd")
+
+
+def warmup_cosine(step, base_lr, warmup_steps, total_steps, final_lr=0.0):
+    if step < warmup_steps:
+        return base_lr * (step + 1) / warmup_steps
+    span = total_steps - warmup_steps
+    t = min(1.0, (step - warmup_steps) / span) if span > 0 else 1.0
+    return final_lr + (base_lr - final_lr) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def byol_tau(step, total_steps, base_tau=0.996):
+    t = min(1.0, max(0.0, step / total_steps))
+    return 1 - (1 - base_tau) * (math.cos(math.pi * t) + 1) / 2
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Evaluation.
+
+@torch.no_grad()
+def evaluate_classifier(model, x, y, batch):
+    """Accuracy and mean cross-entropy in eval mode on the identity view (x already preprocessed)."""
+    model.eval()
+    correct = 0
+    loss = 0.0
+    for s in range(0, len(y), batch):
+        logits = model(x[s:s + batch])
+        yy = y[s:s + batch]
+        correct += int((logits.argmax(1) == yy).sum())
+        loss += float(F.cross_entropy(logits, yy, reduction='sum'))
+    return correct / len(y), loss / len(y)
+
+
+@torch.no_grad()
+def features(encoder, x, batch):
+    encoder.eval()
+    return torch.cat([encoder(x[s:s + batch]) for s in range(0, x.shape[0], batch)])
+
+
+def knn_accuracy(train_f, train_y, test_f, test_y, num_classes, k):
+    """src/byol/knn.ts: cosine similarity, the k most similar labeled rows (equal similarities: the smaller
+    index first), majority vote, ties by the larger summed similarity, then the smaller class."""
+    tr = F.normalize(train_f, dim=1, eps=1e-12)
+    te = F.normalize(test_f, dim=1, eps=1e-12)
+    sims = (te @ tr.T).numpy()
+    k = min(k, tr.shape[0])
+    ty = train_y.numpy()
+    correct = 0
+    for r in range(sims.shape[0]):
+        s = sims[r]
+        top = np.argsort(-s, kind='stable')[:k]
+        votes = np.zeros(num_classes)
+        weights = np.zeros(num_classes)
+        for t in top:
+            votes[ty[t]] += 1
+            weights[ty[t]] += float(s[t])
+        best = 0
+        for c in range(1, num_classes):
+            if votes[c] > votes[best] or (votes[c] == votes[best] and weights[c] > weights[best]):
+                best = c
+        correct += int(best == int(test_y[r]))
+    return correct / sims.shape[0] if sims.shape[0] else 0.0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The experiment.
+
+class Experiment:
+    def __init__(self, config, ds, splits, log, out=None):
+        self.out = out
+        self.c = config
+        self.ds = ds
+        self.s = splits
+        self.log = log
+        self.metrics = []
+        size = config['imageSize']
+        stats = splits['stats']
+        self.train_view = ViewAugment(CLASSIFIER_VIEW, size, stats)
+        self.byol_views = [ViewAugment(BYOL_VIEW_1, size, stats), ViewAugment(BYOL_VIEW_2, size, stats)]
+        identity = ViewAugment(IDENTITY_VIEW, size, stats)    # deterministic: computed once
+        self.labeled_x = ds['train_x'][splits['labeled']]
+        self.labeled_y = torch.from_numpy(ds['train_y'][splits['labeled']])
+        self.pool_x = ds['train_x'][splits['pool']]
+        self.held_x = ds['train_x'][splits['heldOut']]
+        self.test_x = ds['test_x'][splits['test']]
+        self.test_y = torch.from_numpy(ds['test_y'][splits['test']])
+        self.labeled_eval = identity(self.labeled_x)
+        self.test_eval = identity(self.test_x)
+        self.num_classes = len(ds['classes'])
+
+    def record(self, r):
+        """Keeps an epoch's record and rewrites OUT/metrics.jsonl (so a run stopped early keeps its epochs)."""
+        self.metrics.append({k: v for k, v in r.items() if v is not None})
+        if self.out:
+            tmp = os.path.join(self.out, 'metrics.jsonl.tmp')
+            with open(tmp, 'w') as f:
+                for m in self.metrics:
+                    f.write(json.dumps(m) + '\n')
+            os.replace(tmp, os.path.join(self.out, 'metrics.jsonl'))
+
+    def run(self):
+        self.classifier_phase('supervised', None)
+        encoder = self.byol_phase()
+        self.classifier_phase('finetune', encoder)
+        return self.metrics
+
+    def classifier_phase(self, phase, encoder):
+        c = self.c
+        f = c['finetune']
+        torch.manual_seed(phase_seed(c['seed'], phase))
+        if encoder is not None:
+            model = copy.deepcopy(encoder)
+            model.fc = nn.Linear(model.feature_dim, self.num_classes)
+            if f['mode'] == 'linear':
+                for p in model.parameters():
+                    p.requires_grad_(False)
+                for p in model.fc.parameters():
+                    p.requires_grad_(True)
+        else:
+            model = NarrowResNet(c['width'], self.num_classes, c['stem'] == 'small')
+        opt = make_optimizer('sgd', model.parameters(), f['lr'], f['weightDecay'], f['momentum'])
+        n = len(self.labeled_y)
+        steps = -(-n // c['batch'])
+        total = f['epochs'] * steps
+        torch.manual_seed(phase_seed(c['seed'], phase, 11))
+        for epoch in range(f['epochs']):
+            model.train(True)
+            if f['mode'] == 'linear' and phase == 'finetune':
+                model.train(False)
+                model.fc.train(True)
+            t0 = time.time()
+            seen = 0
+            losses = []
+            step = epoch * steps
+            lr = 0.0
+            for idx in batches_of(n, c['batch'], phase_seed(c['seed'], phase, 7), epoch, True, False):
+                if len(idx) < 2:
+                    continue  # batch norm needs two samples
+                lr = warmup_cosine(step, f['lr'], f['warmupEpochs'] * steps, total)
+                x = self.train_view(self.labeled_x[idx])
+                opt.zero_grad()
+                loss = F.cross_entropy(model(x), self.labeled_y[idx])
+                loss.backward()
+                opt.step(lr)
+                losses.append(float(loss))
+                seen += len(idx)
+                step += 1
+            seconds = time.time() - t0
+            train_loss = check_finite(losses, f'{phase} epoch {epoch + 1}')
+            acc, test_loss = evaluate_classifier(model, self.test_eval, self.test_y, c['batch'])
+            self.record({'phase': phase, 'epoch': epoch + 1, 'trainLoss': train_loss, 'testLoss': test_loss,
+                         'testAccuracy': acc, 'lr': lr, 'imagesPerSecond': seen / seconds, 'seconds': seconds})
+            self.log(f'{phase} epoch {epoch + 1}/{f["epochs"]}: train loss {train_loss:.4f}, test accuracy '
+                     f'{100 * acc:.2f}%, {seen / seconds:.1f} images/s')
+
+    def knn(self, encoder):
+        tr = features(encoder, self.labeled_eval, self.c['batch'])
+        te = features(encoder, self.test_eval, self.c['batch'])
+        return knn_accuracy(tr, self.labeled_y, te, self.test_y, self.num_classes, self.c['knnK'])
+
+    def eval_views(self, images, seed):
+        """The two views of every image for the eval-mode BYOL loss: drawn once from a fixed key, so every
+        epoch sees the same views (the TypeScript run draws them from the fixed key (seed, 13) as well)."""
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            return self.byol_views[0](images), self.byol_views[1](images)
+
+    @torch.no_grad()
+    def byol_eval_loss(self, byol, views):
+        """The symmetric loss over a dataset, networks in eval mode, batches of fewer than 2 skipped."""
+        byol.train(False)
+        v1, v2 = views
+        total = 0.0
+        n = 0
+        b = self.c['batch']
+        for s in range(0, v1.shape[0], b):
+            m = min(b, v1.shape[0] - s)
+            if m < 2:
+                continue
+            total += float(byol.loss(v1[s:s + m], v2[s:s + m])) * m
+            n += m
+        byol.train(True)
+        return total / n if n else float('nan')
+
+    def byol_phase(self):
+        c = self.c
+        b = c['byol']
+        torch.manual_seed(phase_seed(c['seed'], 'byol'))
+        byol = Byol(c)
+        lr = b['lrPer256'] * c['batch'] / 256
+        opt = make_optimizer(b['optimizer'], byol.online.parameters(), lr, b['weightDecay'])
+        n = len(self.pool_x)
+        steps = n // c['batch']
+        total = b['epochs'] * steps
+        eval_seed = phase_seed(c['seed'], 'byol', 13)
+        held_views = self.eval_views(self.held_x, eval_seed)
+        test_views = self.eval_views(self.test_x, eval_seed)
+        acc = self.knn(byol.online.encoder)
+        self.record({'phase': 'byol', 'epoch': 0, 'knnAccuracy': acc})
+        self.log(f'byol: kNN accuracy of the random encoder {100 * acc:.2f}%')
+        torch.manual_seed(phase_seed(c['seed'], 'byol', 11))
+        for epoch in range(b['epochs']):
+            byol.train(True)
+            t0 = time.time()
+            seen = 0
+            step = epoch * steps
+            losses = []
+            rate = tau = 0.0
+            for idx in batches_of(n, c['batch'], phase_seed(c['seed'], 'byol', 7), epoch, True, True):
+                rate = warmup_cosine(step, lr, b['warmupEpochs'] * steps, total)
+                tau = b['tauBase'] if b['tauConstant'] else byol_tau(step, total, b['tauBase'])
+                images = self.pool_x[idx]
+                v1 = self.byol_views[0](images)
+                v2 = self.byol_views[1](images)
+                opt.zero_grad()
+                loss = byol.loss(v1, v2)
+                loss.backward()
+                opt.step(rate)
+                byol.update_target(tau)
+                losses.append(float(loss))
+                seen += len(idx)
+                step += 1
+                if step % 8 == 0:
+                    self.log(f'  byol epoch {epoch + 1} step {step - epoch * steps}/{steps}: loss {losses[-1]:.4f}, '
+                             f'{seen / (time.time() - t0):.1f} images/s')
+            seconds = time.time() - t0
+            train_loss = check_finite(losses, f'byol epoch {epoch + 1}')
+            held = self.byol_eval_loss(byol, held_views)
+            val = self.byol_eval_loss(byol, test_views)
+            acc = self.knn(byol.online.encoder)
+            self.record({'phase': 'byol', 'epoch': epoch + 1, 'trainLoss': train_loss, 'heldOutLoss': held,
+                         'valLoss': val, 'knnAccuracy': acc, 'lr': rate, 'tau': tau,
+                         'imagesPerSecond': seen / seconds, 'seconds': seconds})
+            self.log(f'byol epoch {epoch + 1}/{b["epochs"]}: loss {train_loss:.4f} (held out {held:.4f}, test {val:.4f}), '
+                     f'kNN {100 * acc:.2f}%, {seen / seconds:.1f} images/s')
+        return byol.online.encoder
+
+
+def check_finite(losses, what):
+    if not losses:
+        return float('nan')
+    for i, v in enumerate(losses):
+        if not math.isfinite(v):
+            raise SystemExit(f'{what}: the loss became {v} at step {i + 1} of the epoch')
+    return sum(losses) / len(losses)
+
+
+def summarize(records, splits, config, name, num_classes, extra):
+    """src/cli/train-byol.ts's summarize."""
+    def of(p):
+        return [r for r in records if r['phase'] == p]
+
+    def mean(a):
+        v = [x for x in a if isinstance(x, (int, float))]
+        return sum(v) / len(v) if v else None
+
+    def per_epoch(rs):
+        return [{'epoch': r['epoch'], 'testAccuracy': r.get('testAccuracy'), 'testLoss': r.get('testLoss'),
+                 'trainLoss': r.get('trainLoss')} for r in rs]
+
+    sup, ft, by = of('supervised'), of('finetune'), of('byol')
+    trained = [r for r in by if r['epoch'] > 0]
+    return dict({
+        'dataset': name,
+        'preset': config['preset'],
+        'settings': config,
+        'splits': {'labeled': len(splits['labeled']), 'unlabeledPool': len(splits['pool']),
+                   'heldOut': len(splits['heldOut']), 'test': len(splits['test']), 'classes': num_classes},
+        'supervised': {'finalTestAccuracy': sup[-1]['testAccuracy'] if sup else None, 'perEpoch': per_epoch(sup)},
+        'semiSupervised': {'finalTestAccuracy': ft[-1]['testAccuracy'] if ft else None, 'perEpoch': per_epoch(ft)},
+        'byol': {
+            'lossPerEpoch': [r.get('trainLoss') for r in trained],
+            'heldOutLossPerEpoch': [r.get('heldOutLoss') for r in trained],
+            'testLossPerEpoch': [r.get('valLoss') for r in trained],
+        },
+        'knn': {
+            'k': config['knnK'],
+            'before': next((r.get('knnAccuracy') for r in by if r['epoch'] == 0), None),
+            'after': trained[-1].get('knnAccuracy') if trained else None,
+            'perEpoch': [{'epoch': r['epoch'], 'accuracy': r.get('knnAccuracy')} for r in by],
+        },
+        'imagesPerSecond': {'supervised': mean([r.get('imagesPerSecond') for r in sup]),
+                            'byol': mean([r.get('imagesPerSecond') for r in by]),
+                            'finetune': mean([r.get('imagesPerSecond') for r in ft])},
+        'trainingSeconds': sum(r.get('seconds', 0) for r in records),
+    }, **extra)
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+def parse_args(argv):
+    a = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument('--settings', help='resolved settings: a summary.json of a TypeScript run (its "settings") or a '
+                                      'config JSON; flags below override it')
+    a.add_argument('--preset', choices=list(PRESETS), default=None)
+    a.add_argument('--dataset')
+    a.add_argument('--epochs', type=int)
+    a.add_argument('--finetune-epochs', type=int)
+    a.add_argument('--batch', type=int)
+    a.add_argument('--image-size', type=int)
+    a.add_argument('--labels-per-class', type=int)
+    a.add_argument('--unlabeled', type=int)
+    a.add_argument('--test-images', type=int)
+    a.add_argument('--optimizer', choices=['lars', 'adamw', 'sgd'])
+    a.add_argument('--lr', type=float)
+    a.add_argument('--tau', type=float)
+    a.add_argument('--tau-constant', action='store_true')
+    a.add_argument('--linear-probe', action='store_true')
+    a.add_argument('--stem', choices=['imagenet', 'small'])
+    a.add_argument('--width', type=int)
+    a.add_argument('--seed', type=int)
+    a.add_argument('--out')
+    a.add_argument('--data-dir')
+    a.add_argument('--threads', type=int, default=2, help='torch CPU threads (default 2)')
+    a.add_argument('--print-splits', action='store_true', help='print the splits\' fingerprint as JSON and exit')
+    a.add_argument('--self-test', action='store_true', help='check the batched augmentations against torchvision\'s '
+                                                              'per-image functions, then exit')
+    return a.parse_args(argv)
+
+
+def config_from_args(args):
+    if args.settings:
+        with open(args.settings) as f:
+            raw = json.load(f)
+        c = copy.deepcopy(raw.get('settings', raw))
+        if args.preset:
+            c['preset'] = args.preset
+    else:
+        c = copy.deepcopy(PRESETS[args.preset or 'quick'])
+    over = {'dataset': args.dataset, 'batch': args.batch, 'imageSize': args.image_size,
+            'labelsPerClass': args.labels_per_class, 'unlabeledImages': args.unlabeled, 'testImages': args.test_images,
+            'stem': args.stem, 'width': args.width, 'seed': args.seed}
+    for k, v in over.items():
+        if v is not None:
+            c[k] = v
+    for k, v in {'epochs': args.epochs, 'optimizer': args.optimizer, 'lrPer256': args.lr, 'tauBase': args.tau}.items():
+        if v is not None:
+            c['byol'][k] = v
+    if args.tau_constant:
+        c['byol']['tauConstant'] = True
+    if args.finetune_epochs is not None:
+        c['finetune']['epochs'] = args.finetune_epochs
+    if args.linear_probe:
+        c['finetune']['mode'] = 'linear'
+    return c
+
+
+def main(argv):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    t_start = time.time()
+    config = config_from_args(args)
+    if args.self_test:
+        worst = self_test({'mean': [0.286] * 3, 'std': [0.355] * 3}, config['imageSize'])
+        return 0 if worst < 1e-5 else 1
+    ds = load_idx_dataset(config['dataset'], args.data_dir)
+    splits = prepare_data(ds, config)
+    if args.print_splits:
+        print(json.dumps(split_fingerprint(splits)))
+        return 0
+    out = args.out or os.path.join('runs', f'reference-{config["preset"]}-{config["dataset"]}-seed{config["seed"]}')
+    os.makedirs(out, exist_ok=True)
+
+    def log(line):
+        print(line, flush=True)
+
+    log(f'{config["dataset"]}: {len(splits["labeled"])} labeled, {len(splits["pool"])} unlabeled for pretraining, '
+        f'{len(splits["heldOut"])} held out, {len(splits["test"])} test images; {config["imageSize"]}×'
+        f'{config["imageSize"]}, batch {config["batch"]}; torch {torch.__version__}, {torch.get_num_threads()} threads')
+    log(f'splits: {json.dumps(split_fingerprint(splits))}')
+    exp = Experiment(config, ds, splits, log, out)
+    metrics = exp.run()
+    summary = summarize(metrics, splits, config, config['dataset'], len(ds['classes']), {
+        'adapter': f'pytorch cpu (torch {torch.__version__}, torchvision {torchvision.__version__}, '
+                   f'{torch.get_num_threads()} threads)',
+        'durationSeconds': time.time() - t_start,
+        'finished': True,
+        'splitsFingerprint': split_fingerprint(splits),
+    })
+    with open(os.path.join(out, 'summary.json'), 'w') as f:
+        json.dump(summary, f, indent=2)
+        f.write('\n')
+
+    def pct(v):
+        return 'n/a' if v is None else f'{100 * v:.2f}%'
+
+    log(f'done in {(time.time() - t_start) / 60:.1f} min: supervised {pct(summary["supervised"]["finalTestAccuracy"])}, '
+        f'BYOL + fine-tune {pct(summary["semiSupervised"]["finalTestAccuracy"])}; kNN {pct(summary["knn"]["before"])} '
+        f'→ {pct(summary["knn"]["after"])}')
+    log(f'wrote {os.path.join(out, "summary.json")}, {os.path.join(out, "metrics.jsonl")}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
