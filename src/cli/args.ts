@@ -72,3 +72,26 @@ function convert(name: string, raw: string, spec: FlagSpec): string | number {
   if (spec.max !== undefined && v > spec.max) throw new UsageError(`--${name} must be at most ${spec.max}, got ${v}`);
   return v;
 }
+
+/**
+ * A command's flags, or the exit status when there is nothing more to do: 0 after printing the usage for
+ * --help, 2 after printing a usage error. Positional arguments are refused.
+ */
+export function parseCommandLine(argv: readonly string[], table: Record<string, FlagSpec>, usage: string): ParsedFlags | number {
+  let parsed;
+  try {
+    parsed = parseFlags(argv, table);
+    if (parsed.positional.length) throw new UsageError(`unexpected argument "${parsed.positional[0]}"`);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`error: ${e.message}\n\n${usage}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (parsed.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  return parsed.flags;
+}

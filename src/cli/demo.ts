@@ -22,7 +22,7 @@ import { openDataset, locateDataset, type OpenedDataset } from '../data/open.js'
 import { FASHION_MNIST_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../data/idx.js';
 import { Rng } from '../data/prng.js';
 import { imageBytes, type ImageDataset } from '../data/dataset.js';
-import { parseFlags, UsageError, type FlagSpec } from './args.js';
+import { parseCommandLine, type FlagSpec } from './args.js';
 
 const USAGE = `usage: npm run demo -- [options]
 
@@ -281,25 +281,12 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseFlags(argv, FLAGS);
-    if (parsed.positional.length) throw new UsageError(`unexpected argument "${parsed.positional[0]}"`);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`error: ${e.message}\n\n${USAGE}\n`);
-      return 2;
-    }
-    throw e;
-  }
-  if (parsed.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const port = (parsed.flags.port as number | undefined) ?? 8080;
+  const flags = parseCommandLine(argv, FLAGS, USAGE);
+  if (typeof flags === 'number') return flags;
+  const port = (flags.port as number | undefined) ?? 8080;
   let server: DemoServer;
   try {
-    server = await startDemoServer({ port, ...(parsed.flags['data-dir'] ? { dataDir: parsed.flags['data-dir'] as string } : {}) });
+    server = await startDemoServer({ port, ...(flags['data-dir'] ? { dataDir: flags['data-dir'] as string } : {}) });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') {

@@ -19,7 +19,7 @@ import { Experiment, ExperimentError, prepareData, type Phase } from '../byol/ex
 import { curvesSpec } from '../byol/curves.js';
 import { ARM_ORDER, curvePoints, summarize } from '../byol/report.js';
 import { renderPng } from './render-png.js';
-import { parseFlags, UsageError, type FlagSpec } from './args.js';
+import { parseCommandLine, type FlagSpec } from './args.js';
 
 const USAGE = `usage: npm run train:byol -- [options]
 
@@ -130,22 +130,8 @@ function progressBars(): { update(e: { phase: Phase; epoch: number; epochs: numb
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseFlags(argv, FLAGS);
-    if (parsed.positional.length) throw new UsageError(`unexpected argument "${parsed.positional[0]}"`);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`error: ${e.message}\n\n${USAGE}\n`);
-      return 2;
-    }
-    throw e;
-  }
-  if (parsed.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const flags = parsed.flags;
+  const flags = parseCommandLine(argv, FLAGS, USAGE);
+  if (typeof flags === 'number') return flags;
   const config = configFromFlags(flags);
   running = config;
   const out = resolve((flags.out as string | undefined) ?? join('runs', `${config.preset}-${datasetSlug(config.dataset)}`));
