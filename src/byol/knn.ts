@@ -55,17 +55,9 @@ export async function knnPredict(
         const base = r * nTrain;
         for (let j = 0; j < nTrain; j++) {
           const v = s[base + j];
-          if (filled < k) {
-            let p = filled++;
-            while (p > 0 && topSim[p - 1] < v) {
-              topSim[p] = topSim[p - 1];
-              topIdx[p] = topIdx[p - 1];
-              p--;
-            }
-            topSim[p] = v;
-            topIdx[p] = j;
-          } else if (v > topSim[k - 1]) {
-            let p = k - 1;
+          // Insertion into the sorted top-k: a new slot while filling, else over the smallest kept.
+          if (filled < k || v > topSim[k - 1]) {
+            let p = filled < k ? filled++ : k - 1;
             while (p > 0 && topSim[p - 1] < v) {
               topSim[p] = topSim[p - 1];
               topIdx[p] = topIdx[p - 1];
