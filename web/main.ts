@@ -492,12 +492,10 @@ function redrawChart(force = false): void {
     try {
       const points = curvePoints();
       if (points.length === 0) return;
-      const spec = curvesSpec(points, `BYOL in the browser: ${demo.dataset ?? ''}`);
-      // The shared spec sizes each panel for a report; fit three panels and the legend into the page.
+      // Fit three panels and the legend into the page.
       const box = $('chart');
-      const inner = spec.spec as { width: number; height: number };
-      inner.width = Math.max(180, Math.min(340, Math.floor((box.clientWidth - 260) / 3)));
-      inner.height = 200;
+      const width = Math.max(180, Math.min(340, Math.floor((box.clientWidth - 260) / 3)));
+      const spec = curvesSpec(points, `BYOL in the browser: ${demo.dataset ?? ''}`, [], { width, height: 200 });
       const compiled = compile(spec as unknown as TopLevelSpec).spec;
       chartView?.finalize();
       box.replaceChildren();

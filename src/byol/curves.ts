@@ -21,18 +21,23 @@ export const OKABE_ITO = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9',
  * logarithmic y axis: a loss spans orders of magnitude early on (e.g. an eval loss before batch-norm
  * statistics settle), which would flatten the rest of a linear axis.
  */
-export function curvesSpec(points: readonly CurvePoint[], title: string, armOrder: readonly string[] = []): Record<string, unknown> {
+export function curvesSpec(
+  points: readonly CurvePoint[],
+  title: string,
+  armOrder: readonly string[] = [],
+  panel: { width: number; height: number } = { width: 340, height: 240 },
+): Record<string, unknown> {
   const metrics = [...new Set(points.map((p) => p.metric))];
   const seen = [...new Set(points.map((p) => p.arm))];
   // Arms named in armOrder take the first palette colours, in that order.
   const arms = [...armOrder.filter((a) => seen.includes(a)), ...seen.filter((a) => !armOrder.includes(a))];
-  const panel = (metric: string) => {
+  const chart = (metric: string) => {
     const values = points.filter((p) => p.metric === metric).map((p) => p.value);
     const log = /loss/i.test(metric) && values.length > 0 && values.every((v) => v > 0);
     return {
       title: { text: metric, fontSize: 13 },
-      width: 340,
-      height: 240,
+      width: panel.width,
+      height: panel.height,
       transform: [{ filter: { field: 'metric', equal: metric } }],
       mark: { type: 'line', point: true, strokeWidth: 2 },
       encoding: {
@@ -48,7 +53,7 @@ export function curvesSpec(points: readonly CurvePoint[], title: string, armOrde
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: { text: title, fontSize: 15 },
     data: { values: points },
-    concat: metrics.map(panel),
+    concat: metrics.map(chart),
     columns: Math.min(3, metrics.length),
     resolve: { scale: { color: 'shared', shape: 'shared', strokeDash: 'shared', y: 'independent', x: 'independent' } },
     config: { background: 'white', font: 'DejaVu Sans', view: { stroke: '#888' }, legend: { labelLimit: 260 } },
