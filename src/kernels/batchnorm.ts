@@ -4,14 +4,23 @@
  * (running = (1 − momentum)·running + momentum·batch, momentum 0.1, eps 1e-5 by default), in place; eval
  * normalizes with the running statistics.
  *
- * Forward: a statistics kernel (one workgroup per channel; training) or a tiny one (eval) giving mean and
- * invstd = 1/sqrt(var + eps) per channel, then one elementwise kernel. Backward: one reduction kernel
- * (dgamma, dbeta; one workgroup per channel) and one elementwise kernel (dx).
+ * Forward (training): per-plane partial statistics (one invocation per (n, c) plane, no barriers), then one
+ * invocation per channel combining them (Chan's formula) into mean and invstd = 1/sqrt(var + eps); eval: a
+ * tiny kernel reading the running statistics. Then one elementwise kernel (vec4 when HW % 4 == 0).
+ * Backward: the same two-step reduction gives dbeta and dgamma, then one elementwise kernel (dx, vec4 when
+ * HW % 4 == 0).
+ * Software adapters run workgroup barriers and shared-memory tree reductions slowly; the earlier
+ * one-workgroup-per-channel kernels (batchnorm_stats.wgsl MODE 0, batchnorm_backward_reduce.wgsl) remain for
+ * devices where `batchNormTuning.reduce` is set to 'workgroup'.
  */
 import statsWgsl from '../../shaders/batchnorm_stats.wgsl';
 import applyWgsl from '../../shaders/batchnorm_apply.wgsl';
 import backwardReduceWgsl from '../../shaders/batchnorm_backward_reduce.wgsl';
 import backwardInputWgsl from '../../shaders/batchnorm_backward_input.wgsl';
+import partialWgsl from '../../shaders/batchnorm_partial.wgsl';
+import combineWgsl from '../../shaders/batchnorm_combine.wgsl';
+import applyVec4Wgsl from '../../shaders/batchnorm_apply_vec4.wgsl';
+import backwardInputVec4Wgsl from '../../shaders/batchnorm_backward_input_vec4.wgsl';
 import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
@@ -21,6 +30,61 @@ const STATS = { name: 'batchnorm_stats', code: statsWgsl };
 const APPLY = { name: 'batchnorm_apply', code: applyWgsl };
 const BACKWARD_REDUCE = { name: 'batchnorm_backward_reduce', code: backwardReduceWgsl };
 const BACKWARD_INPUT = { name: 'batchnorm_backward_input', code: backwardInputWgsl };
+const PARTIAL = { name: 'batchnorm_partial', code: partialWgsl };
+const COMBINE = { name: 'batchnorm_combine', code: combineWgsl };
+const APPLY_VEC4 = { name: 'batchnorm_apply_vec4', code: applyVec4Wgsl };
+const BACKWARD_INPUT_VEC4 = { name: 'batchnorm_backward_input_vec4', code: backwardInputVec4Wgsl };
+/** Workgroup size of the plane / channel / vec4 kernels. */
+const SMALL_WG = 64;
+
+/** Kernel choice, for tests and measurements. */
+export const batchNormTuning = {
+  /** 'planes': per-plane partials + per-channel combine; 'workgroup': one workgroup per channel. */
+  reduce: 'planes' as 'planes' | 'workgroup',
+  /** Whether the elementwise kernels may take the vec4 form when HW % 4 == 0. */
+  vec4: true,
+};
+
+/**
+ * The two-step training reduction: per-plane partials of x (MODE 0) or of dy and dy·(x − mean) (MODE 1),
+ * then per-channel totals into outA and outB (see batchnorm_partial.wgsl and batchnorm_combine.wgsl).
+ */
+function planeReduce(
+  op: string,
+  mode: 0 | 1,
+  x: Tensor,
+  dy: Tensor | null,
+  mean: Tensor | null,
+  outA: Tensor,
+  outB: Tensor,
+  extra: { rm: Tensor; rv: Tensor; update: boolean; eps: number; momentum: number },
+): void {
+  const { N, C, HW } = dims(op, x);
+  const planes = N * C;
+  const vec4 = HW % 4 === 0;
+  const partA = empty([N, C], 'float32', op);
+  const partB = empty([N, C], 'float32', op);
+  const rt = getRuntime();
+  const d = dy ?? x;
+  rt.dispatch({
+    op: `${op}.partial`,
+    shader: PARTIAL,
+    constants: { WG: SMALL_WG, MODE: mode, VEC4: vec4 },
+    uniforms: new Params().u32(N, C, HW, planes).build(),
+    storage: [x.binding(op), x.binding(op), d.binding(op), d.binding(op), (mean ?? outA).binding(op), partA.binding(op), partB.binding(op)],
+    workgroups: grid(Math.ceil(planes / SMALL_WG)),
+  });
+  rt.dispatch({
+    op: `${op}.combine`,
+    shader: COMBINE,
+    constants: { WG: SMALL_WG, MODE: mode, UPDATE: extra.update },
+    uniforms: new Params().u32(N, C, HW, N * HW).f32(extra.eps, extra.momentum).build(),
+    storage: [partA.binding(op), partB.binding(op), outA.binding(op), outB.binding(op), extra.rm.binding(op), extra.rv.binding(op)],
+    workgroups: [Math.ceil(C / SMALL_WG), 1, 1],
+  });
+  partA.dispose();
+  partB.dispose();
+}
 
 export interface BatchNormStats {
   /** Per-channel mean used for normalization [C]. */
@@ -79,6 +143,17 @@ export function batchNormStats(x: Tensor, options: BatchNormForwardOptions): Bat
   const dummies: Tensor[] = [];
   const rm = runningMean ?? (dummies.push(empty([C], 'float32', op)), dummies[dummies.length - 1]);
   const rv = runningVar ?? (dummies.push(empty([C], 'float32', op)), dummies[dummies.length - 1]);
+  if (training && batchNormTuning.reduce === 'planes') {
+    planeReduce(op, 0, x, null, null, mean, invstd, {
+      rm,
+      rv,
+      update,
+      eps: options.eps ?? 1e-5,
+      momentum: options.momentum ?? 0.1,
+    });
+    for (const d of dummies) d.dispose();
+    return { mean, invstd };
+  }
   getRuntime().dispatch({
     op,
     shader: STATS,
@@ -102,6 +177,18 @@ export function batchNormApply(x: Tensor, stats: BatchNormStats, gamma: Tensor, 
   checkChannel(op, 'beta', beta, C, x);
   const y = empty(x.shape, 'float32', op);
   if (x.size === 0) return y;
+  if (batchNormTuning.vec4 && HW % 4 === 0) {
+    const total4 = x.size / 4;
+    getRuntime().dispatch({
+      op,
+      shader: APPLY_VEC4,
+      constants: { WG: SMALL_WG },
+      uniforms: new Params().u32(total4, C, HW / 4, 0).build(),
+      storage: [x.binding(op), stats.mean.binding(op), stats.invstd.binding(op), gamma.binding(op), beta.binding(op), y.binding(op)],
+      workgroups: grid(Math.ceil(total4 / SMALL_WG)),
+    });
+    return y;
+  }
   getRuntime().dispatch({
     op,
     shader: APPLY,
@@ -151,7 +238,10 @@ export function batchNormBackward(
   const count = N * HW;
   const uniforms = new Params().u32(N, C, HW, count, x.size).build();
   const rt = getRuntime();
-  rt.dispatch({
+  if (batchNormTuning.reduce === 'planes') {
+    // dgamma = invstd · Σ dy·(x − mean), dbeta = Σ dy; the combine step reads invstd from its 'running mean' slot.
+    planeReduce(op, 1, x, dy, stats.mean, dgamma, dbeta, { rm: stats.invstd, rv: stats.mean, update: false, eps: 0, momentum: 0 });
+  } else rt.dispatch({
     op: `${op}.reduce`,
     shader: BACKWARD_REDUCE,
     constants: { WG },
@@ -159,10 +249,11 @@ export function batchNormBackward(
     storage: [dy.binding(op), x.binding(op), stats.mean.binding(op), stats.invstd.binding(op), dgamma.binding(op), dbeta.binding(op)],
     workgroups: [C, 1, 1],
   });
+  const vec4 = batchNormTuning.vec4 && HW % 4 === 0;
   rt.dispatch({
     op: `${op}.input`,
-    shader: BACKWARD_INPUT,
-    constants: { WG, TRAINING: training },
+    shader: vec4 ? BACKWARD_INPUT_VEC4 : BACKWARD_INPUT,
+    constants: { WG: vec4 ? SMALL_WG : WG, TRAINING: training },
     uniforms,
     storage: [
       dy.binding(op),
@@ -174,7 +265,7 @@ export function batchNormBackward(
       dbeta.binding(op),
       dx.binding(op),
     ],
-    workgroups: grid(Math.ceil(x.size / WG)),
+    workgroups: grid(vec4 ? Math.ceil(x.size / 4 / SMALL_WG) : Math.ceil(x.size / WG)),
   });
   return { dx, dgamma, dbeta };
 }

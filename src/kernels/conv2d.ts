@@ -4,6 +4,22 @@
  * Layout: activations stay NCHW on the GPU ([N, C, H, W], row-major), as in PyTorch, so checkpoints, fixtures
  * and reshapes (flatten) line up without transposes; weights keep PyTorch's [C_out, C_in, KH, KW].
  *
+ * Two kernel families:
+ *
+ * Subgroup kernels (devices with the 'subgroups' feature and subgroups of ≥ 8; lavapipe has 8): each
+ * workgroup owns 32 GEMM rows shared by the subgroup, each invocation 8 columns for all 32 rows (a 32 × 8
+ * register tile). Per step of K every lane gathers the row operand for 4 of the rows and subgroupBroadcast
+ * hands the values round, and it reads its own 8 columns as two vec4 (after a layout pass,
+ * shaders/conv2d_layout.wgsl) or, when there are few rows, as 8 scalars in place. On lavapipe, where every
+ * per-lane load is a gather and barriers are slow, this runs 2–5× faster than the 4 × 4 tiles below.
+ * - conv2dForward: rows = output pixels, columns = C_out, K = (kh, kw, C_in) (conv2d_forward_sg.wgsl).
+ * - conv2dBackwardInput: per stride phase, rows = input pixels of the phase, columns = C_in,
+ *   K = (taps of the phase, C_out) (conv2d_backward_input_sg.wgsl). The stem (C_in < 8) keeps the tiled
+ *   kernel: 8 columns per lane would be mostly padding.
+ * - conv2dBackwardFilter: rows = (C_in, KH, KW), columns = C_out, K = (N, H_out, W_out), split over the batch
+ *   when there are few tiles (conv2d_backward_filter_sg.wgsl).
+ *
+ * Register-tiled kernels (every other device, and `conv2dTuning`):
  * - conv2dForward: M = C_out, N = output pixels, K = C_in·KH·KW; tiles of 4 output channels × 4 output
  *   pixels of a row (shaders/conv2d_forward.wgsl).
  * - conv2dBackwardInput: M = C_in, N = input pixels, K = C_out·KH·KW; tiles of 4 input channels × 4 input
@@ -13,10 +29,16 @@
  *   kernel position, split over the batch when there are few tiles, the slices summed by a reduction
  *   (shaders/conv2d_backward_filter.wgsl).
  * - conv2dBackwardBias: a sum of dy over N, H, W.
+ *
+ * Measurements: bench/RESULTS.md (`npm run bench -- --ops conv2d`).
  */
 import forwardWgsl from '../../shaders/conv2d_forward.wgsl';
 import backwardInputWgsl from '../../shaders/conv2d_backward_input.wgsl';
 import backwardFilterWgsl from '../../shaders/conv2d_backward_filter.wgsl';
+import forwardSgWgsl from '../../shaders/conv2d_forward_sg.wgsl';
+import layoutWgsl from '../../shaders/conv2d_layout.wgsl';
+import backwardInputSgWgsl from '../../shaders/conv2d_backward_input_sg.wgsl';
+import backwardFilterSgWgsl from '../../shaders/conv2d_backward_filter_sg.wgsl';
 import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
@@ -26,6 +48,69 @@ import { assertFloat, Params } from './util.js';
 const FORWARD = { name: 'conv2d_forward', code: forwardWgsl };
 const BACKWARD_INPUT = { name: 'conv2d_backward_input', code: backwardInputWgsl };
 const BACKWARD_FILTER = { name: 'conv2d_backward_filter', code: backwardFilterWgsl };
+const FORWARD_SG = { name: 'conv2d_forward_sg', code: forwardSgWgsl };
+const LAYOUT = { name: 'conv2d_layout', code: layoutWgsl };
+const BACKWARD_INPUT_SG = { name: 'conv2d_backward_input_sg', code: backwardInputSgWgsl };
+const BACKWARD_FILTER_SG = { name: 'conv2d_backward_filter_sg', code: backwardFilterSgWgsl };
+const LAYOUT_WG = 64;
+/**
+ * The subgroup kernels read their per-invocation operand in place (8 scalar gathers per step, no layout
+ * pass) up to this many blocks of 32 rows, through the layout pass and vec4 loads above it.
+ */
+const DIRECT_MAX_ROW_BLOCKS = 8;
+/** Maps of up to this many pixels count as small for the row order (see imageFastest). */
+const SMALL_MAP = 64;
+
+/** Whether the subgroup kernels can run: the device has 'subgroups' and (where the adapter says) subgroups of ≥ 8. */
+function subgroupsUsable(): boolean {
+  const rt = getRuntime();
+  if (!rt.device.features.has('subgroups')) return false;
+  const info = (rt.device as unknown as { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo;
+  return !(info && typeof info.subgroupMinSize === 'number' && info.subgroupMinSize > 0 && info.subgroupMinSize < 8);
+}
+
+/**
+ * Row order of the subgroup forward and input-gradient kernels: image fastest when the map is small and
+ * padded, so a block of 32 rows shares which taps fall on padding and skips them together; otherwise
+ * neighbouring rows are neighbouring pixels, which the caches prefer (on lavapipe the image-fastest order
+ * measured faster for 3×3 kernels on maps of 6×6 and less, slower for 1×1 kernels and larger maps).
+ */
+function imageFastest(g: Conv2dGeometry, mapSize: number): boolean {
+  if (conv2dTuning.imageFastest !== undefined) return conv2dTuning.imageFastest;
+  return (g.padH > 0 || g.padW > 0) && mapSize <= SMALL_MAP;
+}
+
+/** src viewed as [B, R, S] → [B, S, R_pad] (R_pad = R rounded up to 4, zero filled): see conv2d_layout.wgsl. */
+function relayout(src: Tensor, B: number, R: number, S: number, op: string): Tensor {
+  const R4 = Math.ceil(R / 4);
+  const S4 = Math.ceil(S / 4);
+  const total = B * S4 * R4;
+  const dst = empty([B, S, R4 * 4], 'float32', op);
+  getRuntime().dispatch({
+    op: `${op}.layout`,
+    shader: LAYOUT,
+    constants: { WG: LAYOUT_WG },
+    uniforms: new Params().u32(B, R, S, R4, S4, total, 0, 0).build(),
+    storage: [src.binding(op), dst.binding(op)],
+    workgroups: grid(Math.ceil(total / LAYOUT_WG)),
+  });
+  return dst;
+}
+
+/** Kernel choice, for tests and measurements: 'auto' picks by shape. */
+export const conv2dTuning = {
+  forward: 'auto' as 'auto' | 'tile' | 'sg',
+  dx: 'auto' as 'auto' | 'tile' | 'sg',
+  dw: 'auto' as 'auto' | 'tile' | 'sg',
+  /** Invocations per workgroup of the subgroup kernels (a multiple of 8; 8–32 measured alike on lavapipe). */
+  WG: 8,
+  /** Read the per-invocation operand in place (true) or through the layout pass (false); undefined: by shape. */
+  direct: undefined as boolean | undefined,
+  /** Row order of the subgroup forward and input gradient (image fastest or not); undefined: by shape. */
+  imageFastest: undefined as boolean | undefined,
+  /** The subgroup filter gradient splits the batch until about this many workgroups run. */
+  dwTargetWorkgroups: 64,
+};
 const WG = 64;
 /** The filter gradient splits its reduction over the batch until about this many invocations run. */
 const FILTER_TARGET_INVOCATIONS = 16384;
@@ -102,6 +187,26 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null = null, 
   }
   const out = empty([g.N, g.C_out, g.H_out, g.W_out], 'float32', op);
   if (g.N === 0) return out;
+  if (conv2dTuning.forward === 'sg' || (conv2dTuning.forward === 'auto' && subgroupsUsable())) {
+    const co4 = Math.ceil(g.C_out / 4);
+    const rows = g.N * g.H_out * g.W_out;
+    const rowBlocks = Math.ceil(rows / 32);
+    // 1×1 kernels: the layout pass costs about as much as the product itself.
+    const direct = conv2dTuning.direct ?? (rowBlocks <= DIRECT_MAX_ROW_BLOCKS || g.KH * g.KW === 1);
+    const wt = direct ? w : relayout(w, 1, g.C_out, g.C_in * g.KH * g.KW, op);
+    const SWG = conv2dTuning.WG;
+    const [gx, gy] = grid(rowBlocks);
+    getRuntime().dispatch({
+      op,
+      shader: FORWARD_SG,
+      constants: { WG: SWG, HAS_BIAS: bias !== null, WDIRECT: direct },
+      uniforms: params(g, [rows, co4, imageFastest(g, g.H_out * g.W_out) ? 1 : 0, 0]),
+      storage: [x.binding(op), wt.binding(op), (bias ?? w).binding(op), out.binding(op), w.binding(op)],
+      workgroups: [gx, gy, Math.ceil(Math.ceil(co4 / 2) / SWG)],
+    });
+    if (wt !== w) wt.dispose();
+    return out;
+  }
   const tilesW = Math.ceil(g.W_out / 4);
   const tiles = g.N * g.H_out * tilesW;
   getRuntime().dispatch({
@@ -124,6 +229,34 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
   if (dy.shape.join() !== want.join()) throw new Error(`${op}: dy must be ${shapeString(want)}, got ${shapeString(dy.shape)}`);
   const dx = empty(xShape, 'float32', op);
   if (g.N === 0) return dx;
+  // With fewer than 8 input channels (the stem) most of an invocation's 8 columns would be padding.
+  if (conv2dTuning.dx === 'sg' || (conv2dTuning.dx === 'auto' && g.C_in >= 8 && subgroupsUsable())) {
+    const ci4 = Math.ceil(g.C_in / 4);
+    const KK = g.KH * g.KW;
+    const SWG = conv2dTuning.WG;
+    // Rows of the largest phase (phase 0, 0); the smaller phases leave some workgroups idle.
+    const rows0 = g.N * Math.ceil(g.H / g.strideH) * Math.ceil(g.W / g.strideW);
+    const rowBlocks = Math.ceil(rows0 / 32);
+    // A 1×1 kernel's weights [C_out, C_in] already are the [C_out, 1, C_in₄] layout when C_in % 4 == 0.
+    const inPlace = KK === 1 && g.C_in % 4 === 0;
+    const direct = !inPlace && (conv2dTuning.direct ?? rowBlocks <= DIRECT_MAX_ROW_BLOCKS);
+    const wt = inPlace || direct ? w : relayout(w, g.C_out, g.C_in, KK, op);
+    const colGroups = Math.ceil(Math.ceil(ci4 / 2) / SWG);
+    const [gx, gy] = grid(rowBlocks);
+    getRuntime().dispatch({
+      op,
+      shader: BACKWARD_INPUT_SG,
+      constants: { WG: SWG, WDIRECT: direct },
+      uniforms: new Params()
+        .u32(g.N, g.C_in, g.H, g.W, g.C_out, g.H_out, g.W_out, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW)
+        .u32(rows0, ci4, colGroups, imageFastest(g, g.H * g.W) ? 1 : 0, 0, 0, 0)
+        .build(),
+      storage: [dy.binding(op), wt.binding(op), dx.binding(op), w.binding(op)],
+      workgroups: [gx, gy, g.strideH * g.strideW * colGroups],
+    });
+    if (wt !== w) wt.dispose();
+    return dx;
+  }
   const chunks = Math.ceil(Math.ceil(g.W / g.strideW) / 4);
   const tilesW = g.strideW * chunks;
   const tiles = g.N * g.H * tilesW;
@@ -145,6 +278,39 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
   const g = conv2dGeometry(x.shape, wShape, options, op);
   const want = [g.N, g.C_out, g.H_out, g.W_out];
   if (dy.shape.join() !== want.join()) throw new Error(`${op}: dy must be ${shapeString(want)}, got ${shapeString(dy.shape)}`);
+  if (conv2dTuning.dw === 'sg' || (conv2dTuning.dw === 'auto' && subgroupsUsable())) {
+    const co4 = Math.ceil(g.C_out / 4);
+    const HWo = g.H_out * g.W_out;
+    const SWG = conv2dTuning.WG;
+    const rows = g.C_in * g.KH * g.KW;
+    const rowBlocks = Math.ceil(rows / 32);
+    // dy [N, C_out, 1] already is the [N, 1, C_out₄] layout when C_out % 4 == 0.
+    const inPlace = HWo === 1 && g.C_out % 4 === 0;
+    const direct = !inPlace && (conv2dTuning.direct ?? rowBlocks <= DIRECT_MAX_ROW_BLOCKS);
+    const dyt = inPlace || direct ? dy : relayout(dy, g.N, g.C_out, HWo, op);
+    const colGroups = Math.ceil(Math.ceil(co4 / 2) / SWG);
+    let splits = Math.max(1, Math.min(g.N, Math.ceil(conv2dTuning.dwTargetWorkgroups / (rowBlocks * colGroups))));
+    const nPerSplit = Math.max(1, Math.ceil(g.N / splits));
+    splits = Math.max(1, Math.ceil(g.N / nPerSplit));
+    const partial = empty(splits > 1 ? [splits, ...wShape] : wShape, 'float32', op);
+    const [gx, gy] = grid(rowBlocks);
+    getRuntime().dispatch({
+      op,
+      shader: BACKWARD_FILTER_SG,
+      constants: { WG: SWG, YDIRECT: direct },
+      uniforms: new Params()
+        .u32(g.N, g.C_in, g.H, g.W, g.C_out, g.H_out, g.W_out, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW)
+        .u32(rows, co4, colGroups, nPerSplit, 0, 0, 0)
+        .build(),
+      storage: [x.binding(op), dyt.binding(op), partial.binding(op), dy.binding(op)],
+      workgroups: [gx, gy, splits * colGroups],
+    });
+    if (dyt !== dy) dyt.dispose();
+    if (splits === 1) return partial;
+    const dw = reduceKernel('sum', partial, [0], false, 1, op);
+    partial.dispose();
+    return dw;
+  }
   const ciTiles = Math.ceil(g.C_in / 4);
   const tiles = Math.ceil(g.C_out / 4) * ciTiles * g.KH * g.KW;
   let splits = Math.max(1, Math.min(g.N, Math.floor(FILTER_TARGET_INVOCATIONS / tiles)));

@@ -1,5 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { batchNorm } from '../../src/autograd/nn.js';
+import { batchNormTuning } from '../../src/kernels/batchnorm.js';
 import * as nnRef from '../../src/autograd/nn-reference.js';
 import { arr, numericGrad, relativeError, type Arr } from '../../src/autograd/reference.js';
 import { backward, requireGrad } from '../../src/autograd/tape.js';
@@ -13,12 +14,25 @@ const shapes = [
   [2, 4, 17, 17], // HW ≥ 256: the per-image strided path
   [6, 5], // BatchNorm1d
   [3, 7], // (with 2 values per channel the normalized output is ±1 whatever x is: dx vanishes)
+  [3, 5, 4, 6], // HW % 4 == 0: the vec4 elementwise kernels
+  [2, 3, 16, 20], // HW % 4 == 0 and ≥ 256
 ];
 
+/** Kernel variants: the default, and the one-workgroup-per-channel reductions with scalar elementwise kernels. */
+const variants: { name: string; set: Partial<typeof batchNormTuning> }[] = [
+  { name: '', set: {} },
+  { name: 'workgroup reduce, scalar: ', set: { reduce: 'workgroup', vec4: false } },
+];
+const defaults = { ...batchNormTuning };
+afterEach(() => {
+  Object.assign(batchNormTuning, defaults);
+});
+
 describe('batchNorm against the float64 reference', () => {
-  for (const shape of shapes) {
+  for (const v of variants) for (const shape of shapes) {
     for (const training of [true, false]) {
-      it(`${training ? 'training' : 'eval'} [${shape.join(', ')}]`, async () => {
+      it(`${v.name}${training ? 'training' : 'eval'} [${shape.join(', ')}]`, async () => {
+        Object.assign(batchNormTuning, defaults, v.set);
         const C = shape[1];
         const x = f32(randomArr(shape, -2, 3));
         const gamma = f32(randomArr([C], 0.5, 1.5));

@@ -1,5 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { conv2dBackwardBias, conv2dBackwardFilter, conv2dBackwardInput, conv2dForward } from '../../src/kernels/conv2d.js';
+import {
+  conv2dBackwardBias,
+  conv2dBackwardFilter,
+  conv2dBackwardInput,
+  conv2dForward,
+  conv2dTuning,
+} from '../../src/kernels/conv2d.js';
+import { getRuntime } from '../../src/tensor/engine.js';
 import { conv2d as convOp } from '../../src/autograd/nn.js';
 import * as nnRef from '../../src/autograd/nn-reference.js';
 import { arr, numericGrad, relativeError, type Arr } from '../../src/autograd/reference.js';
@@ -27,33 +34,65 @@ const cases: Case[] = [
   { N: 3, C: 5, H: 7, W: 7, CO: 9, K: 1, stride: 2, padding: 0, bias: true },
   { N: 1, C: 1, H: 5, W: 6, CO: 1, K: 2, stride: 3, padding: 0, bias: true },
   { N: 2, C: 2, H: 4, W: 11, CO: 2, K: 3, stride: 1, padding: 0, bias: false },
+  // Wider channel counts (several column groups of the subgroup kernels, channels not a multiple of 8).
+  { N: 3, C: 12, H: 5, W: 5, CO: 20, K: 1, stride: 2, padding: 0, bias: false }, // 1×1: weights used in place
+  { N: 2, C: 9, H: 6, W: 5, CO: 70, K: 3, stride: 2, padding: 1, bias: true },
+  { N: 5, C: 16, H: 1, W: 1, CO: 36, K: 3, stride: 1, padding: 1, bias: false }, // 1×1 map: dy used in place
+  { N: 2, C: 8, H: 2, W: 2, CO: 12, K: 3, stride: 2, padding: 1, bias: false }, // layer4-like 2×2 → 1×1
+  // More than 8 blocks of 32 rows: the layout pass and vec4 loads in every subgroup kernel.
+  { N: 4, C: 8, H: 13, W: 11, CO: 10, K: 3, stride: 1, padding: 1, bias: true },
 ];
+
+/**
+ * Kernel variants: 'auto' (what the shape picks on this device), the register-tiled kernels that run where
+ * subgroups do not, and the subgroup kernels with the per-invocation operand read in place or through the
+ * layout pass, on every case whatever its shape would pick.
+ */
+const variants: { name: string; set: Partial<typeof conv2dTuning>; subgroups: boolean }[] = [
+  { name: 'auto', set: {}, subgroups: false },
+  { name: 'tiled', set: { forward: 'tile', dx: 'tile', dw: 'tile' }, subgroups: false },
+  { name: 'subgroup, in place', set: { forward: 'sg', dx: 'sg', dw: 'sg', direct: true }, subgroups: true },
+  { name: 'subgroup, layout pass', set: { forward: 'sg', dx: 'sg', dw: 'sg', direct: false }, subgroups: true },
+];
+const defaults = { ...conv2dTuning };
 
 const name = (c: Case) => `N${c.N} C${c.C} ${c.H}×${c.W} → ${c.CO}, ${c.K}×${c.K}/${c.stride} pad ${c.padding}${c.bias ? ' +bias' : ''}`;
 
+async function checkCase(c: Case): Promise<void> {
+  const opts = { stride: c.stride, padding: c.padding };
+  const x = f32(randomArr([c.N, c.C, c.H, c.W]));
+  const w = f32(randomArr([c.CO, c.C, c.K, c.K]));
+  const b = c.bias ? f32(randomArr([c.CO])) : null;
+  const y = nnRef.conv2d(x, w, b, opts);
+  const g = f32(randomArr(y.shape));
+  const [dx, dw, db] = nnRef.conv2dGrad(x, w, g, opts);
+  const [xt, wt, gt] = [toTensor(x), toTensor(w), toTensor(g)];
+  const bt = b ? toTensor(b) : null;
+  const yt = conv2dForward(xt, wt, bt, opts);
+  expect(yt.shape).toEqual(y.shape);
+  expect(relativeError(await yt.data(), y.data), `forward ${seedNote}`).toBeLessThan(1e-4);
+  const dxt = conv2dBackwardInput(gt, wt, x.shape, opts);
+  expect(relativeError(await dxt.data(), dx.data), `dx ${seedNote}`).toBeLessThan(1e-4);
+  const dwt = conv2dBackwardFilter(gt, xt, w.shape, opts);
+  expect(relativeError(await dwt.data(), dw.data), `dw ${seedNote}`).toBeLessThan(1e-4);
+  const dbt = conv2dBackwardBias(gt);
+  expect(relativeError(await dbt.data(), db.data), `db ${seedNote}`).toBeLessThan(1e-4);
+  for (const t of [xt, wt, gt, bt, yt, dxt, dwt, dbt]) t?.dispose();
+}
+
 describe('conv2d kernels against the float64 reference', () => {
-  for (const c of cases) {
-    it(name(c), async () => {
-      const opts = { stride: c.stride, padding: c.padding };
-      const x = f32(randomArr([c.N, c.C, c.H, c.W]));
-      const w = f32(randomArr([c.CO, c.C, c.K, c.K]));
-      const b = c.bias ? f32(randomArr([c.CO])) : null;
-      const y = nnRef.conv2d(x, w, b, opts);
-      const g = f32(randomArr(y.shape));
-      const [dx, dw, db] = nnRef.conv2dGrad(x, w, g, opts);
-      const [xt, wt, gt] = [toTensor(x), toTensor(w), toTensor(g)];
-      const bt = b ? toTensor(b) : null;
-      const yt = conv2dForward(xt, wt, bt, opts);
-      expect(yt.shape).toEqual(y.shape);
-      expect(relativeError(await yt.data(), y.data), `forward ${seedNote}`).toBeLessThan(1e-4);
-      const dxt = conv2dBackwardInput(gt, wt, x.shape, opts);
-      expect(relativeError(await dxt.data(), dx.data), `dx ${seedNote}`).toBeLessThan(1e-4);
-      const dwt = conv2dBackwardFilter(gt, xt, w.shape, opts);
-      expect(relativeError(await dwt.data(), dw.data), `dw ${seedNote}`).toBeLessThan(1e-4);
-      const dbt = conv2dBackwardBias(gt);
-      expect(relativeError(await dbt.data(), db.data), `db ${seedNote}`).toBeLessThan(1e-4);
-      for (const t of [xt, wt, gt, bt, yt, dxt, dwt, dbt]) t?.dispose();
-    });
+  for (const v of variants) {
+    for (const c of cases) {
+      it(`${v.name}: ${name(c)}`, async (ctx) => {
+        if (v.subgroups && !getRuntime().device.features.has('subgroups')) ctx.skip();
+        Object.assign(conv2dTuning, defaults, v.set);
+        try {
+          await checkCase(c);
+        } finally {
+          Object.assign(conv2dTuning, defaults);
+        }
+      });
+    }
   }
 
   it('splits the filter gradient over a larger batch', async () => {

@@ -1,0 +1,131 @@
+// conv2d filter gradient as an implicit GEMM with subgroup broadcasts (see conv2d_forward_sg.wgsl):
+//   dw[co, ci, kh, kw] = Σ_{n, oh, ow} dy[n, co, oh, ow] · x[n, ci, oh·sh − ph + kh, ow·sw − pw + kw]
+// GEMM view: rows = j = (ci, kh, kw) flattened (the weight's own order), columns = output channels,
+// K = (n, oh, ow). A workgroup owns 32 rows; every invocation owns 8 output channels (two vec4 columns of
+// `dyt`, dy laid out [N, H_out·W_out, C_out₄] by conv2d_layout.wgsl) for all 32 rows. Each lane gathers
+// x for 4 of the rows and subgroupBroadcast shares them.
+// YDIRECT: dy is read in place from `dy` [N, C_out, H_out·W_out], 8 scalar gathers per step instead of two
+// vec4 loads, which saves the layout pass when there are too few rows to repay it.
+// Split-K: workgroup z / col_groups takes a slice of the batch and writes its partial sums to its own plane
+// of `out` ([splits, C_out, C_in·KH·KW]); the launcher sums the planes when there is more than one.
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+
+struct Params {
+  N: u32, C_in: u32, H: u32, W: u32,
+  C_out: u32, H_out: u32, W_out: u32, KH: u32,
+  KW: u32, stride_h: u32, stride_w: u32, pad_h: u32,
+  pad_w: u32, rows: u32, co4: u32, col_groups: u32,
+  n_per_split: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+}
+
+override WG: u32 = 8u;
+override YDIRECT: bool = false;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> dyt: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> dy: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  let m0 = (wid.y * nwg.x + wid.x) * 32u;
+  let split = wid.z / p.col_groups;
+  let c4 = ((wid.z % p.col_groups) * WG + lid) * 2u;
+  let ca = min(c4, p.co4 - 1u);
+  let cb = min(c4 + 1u, p.co4 - 1u);
+  let HW = p.H * p.W;
+  let HWo = p.H_out * p.W_out;
+  let KK = p.KH * p.KW;
+  let l = sid & 7u;
+
+  // The 4 rows (ci, kh, kw) this lane gathers for the subgroup.
+  var xo: array<u32, 4>;
+  var rkh: array<i32, 4>;
+  var rkw: array<i32, 4>;
+  for (var r = 0u; r < 4u; r++) {
+    let j = min(m0 + l + 8u * r, p.rows - 1u);
+    let k = j % KK;
+    xo[r] = (j / KK) * HW;
+    rkh[r] = i32(k / p.KW) - i32(p.pad_h);
+    rkw[r] = i32(k % p.KW) - i32(p.pad_w);
+  }
+
+  var acc: array<vec4<f32>, 64>;
+  for (var i = 0u; i < 64u; i++) { acc[i] = vec4<f32>(0.0); }
+
+  let n_begin = split * p.n_per_split;
+  let n_end = min(p.N, n_begin + p.n_per_split);
+  for (var n = n_begin; n < n_end; n++) {
+    let xn = n * p.C_in * HW;
+    var kq = n * HWo * p.co4;
+    var yq = n * p.C_out * HWo;
+    for (var oh = 0u; oh < p.H_out; oh++) {
+      let ihb = i32(oh * p.stride_h);
+      for (var ow = 0u; ow < p.W_out; ow++) {
+        let iwb = i32(ow * p.stride_w);
+        var b0: vec4<f32>;
+        var b1: vec4<f32>;
+        if (YDIRECT) {
+          for (var e = 0u; e < 4u; e++) {
+            b0[e] = dy[yq + min(ca * 4u + e, p.C_out - 1u) * HWo];
+            b1[e] = dy[yq + min(cb * 4u + e, p.C_out - 1u) * HWo];
+          }
+        } else {
+          b0 = dyt[kq + ca];
+          b1 = dyt[kq + cb];
+        }
+        kq += p.co4;
+        yq += 1u;
+        for (var r = 0u; r < 4u; r++) {
+          let ih = ihb + rkh[r];
+          let iw = iwb + rkw[r];
+          let ok = ih >= 0 && ih < i32(p.H) && iw >= 0 && iw < i32(p.W);
+          let v = select(0.0, x[xn + xo[r] + u32(clamp(ih, 0, i32(p.H) - 1)) * p.W + u32(clamp(iw, 0, i32(p.W) - 1))], ok);
+          let a0 = vec4<f32>(subgroupBroadcast(v, 0u));
+          let a1 = vec4<f32>(subgroupBroadcast(v, 1u));
+          let a2 = vec4<f32>(subgroupBroadcast(v, 2u));
+          let a3 = vec4<f32>(subgroupBroadcast(v, 3u));
+          let a4 = vec4<f32>(subgroupBroadcast(v, 4u));
+          let a5 = vec4<f32>(subgroupBroadcast(v, 5u));
+          let a6 = vec4<f32>(subgroupBroadcast(v, 6u));
+          let a7 = vec4<f32>(subgroupBroadcast(v, 7u));
+          let i = r * 16u;
+          acc[i] = fma(a0, b0, acc[i]);
+          acc[i + 1u] = fma(a0, b1, acc[i + 1u]);
+          acc[i + 2u] = fma(a1, b0, acc[i + 2u]);
+          acc[i + 3u] = fma(a1, b1, acc[i + 3u]);
+          acc[i + 4u] = fma(a2, b0, acc[i + 4u]);
+          acc[i + 5u] = fma(a2, b1, acc[i + 5u]);
+          acc[i + 6u] = fma(a3, b0, acc[i + 6u]);
+          acc[i + 7u] = fma(a3, b1, acc[i + 7u]);
+          acc[i + 8u] = fma(a4, b0, acc[i + 8u]);
+          acc[i + 9u] = fma(a4, b1, acc[i + 9u]);
+          acc[i + 10u] = fma(a5, b0, acc[i + 10u]);
+          acc[i + 11u] = fma(a5, b1, acc[i + 11u]);
+          acc[i + 12u] = fma(a6, b0, acc[i + 12u]);
+          acc[i + 13u] = fma(a6, b1, acc[i + 13u]);
+          acc[i + 14u] = fma(a7, b0, acc[i + 14u]);
+          acc[i + 15u] = fma(a7, b1, acc[i + 15u]);
+        }
+      }
+    }
+  }
+
+  let plane = split * p.C_out * p.rows;
+  for (var r = 0u; r < 4u; r++) {
+    for (var j = 0u; j < 8u; j++) {
+      let row = m0 + 8u * r + j;
+      if (row >= p.rows) { continue; }
+      for (var h = 0u; h < 2u; h++) {
+        let v = acc[16u * r + 2u * j + h];
+        for (var e = 0u; e < 4u; e++) {
+          let co = (c4 + h) * 4u + e;
+          if (co < p.C_out) { out[plane + co * p.rows + row] = v[e]; }
+        }
+      }
+    }
+  }
+}

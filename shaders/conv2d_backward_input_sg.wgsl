@@ -1,0 +1,160 @@
+// conv2d input gradient as an implicit GEMM with subgroup broadcasts (see conv2d_forward_sg.wgsl):
+//   dx[n, ci, ih, iw] = Σ_{co, kh, kw} dy[n, co, oh, ow] · w[co, ci, kh, kw]
+//   where oh = (ih + ph − kh) / sh and ow = (iw + pw − kw) / sw when both divide exactly and are in range.
+// Workgroup z picks the stride phase (ih mod sh, iw mod sw) = (phase_h, phase_w): only the kernel taps
+// kh ≡ ih + ph (mod sh), kw ≡ iw + pw (mod sw) reach the pixels of a phase, and for them oh = a + dh,
+// ow = b + dw with (a, b) the pixel's position in the phase grid, so the tap loop visits those taps alone.
+// GEMM view per phase: rows = input pixels of the phase, flattened as (n, a, b) or, when img_fast, as
+// (a, b, n), the image fastest, so that a block of rows shares its place in a small map and with it which
+// taps fall outside dy (see conv2d_forward_sg.wgsl); columns = input channels,
+// K = (tap, co). A workgroup owns 32 rows; every invocation owns 8 input channels (two vec4 columns of
+// `wt`, the weights laid out [co, kh·KW + kw, ci₄] by conv2d_layout.wgsl) for all 32 rows. Each lane
+// gathers dy for 4 of the rows and subgroupBroadcast shares them.
+// WDIRECT: the weights are read in place from `w` [C_out, C_in, KH, KW], 8 scalar gathers per step instead
+// of two vec4 loads, which saves the layout pass when there are too few rows to repay it.
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+
+struct Params {
+  N: u32, C_in: u32, H: u32, W: u32,
+  C_out: u32, H_out: u32, W_out: u32, KH: u32,
+  KW: u32, stride_h: u32, stride_w: u32, pad_h: u32,
+  pad_w: u32, rows: u32, ci4: u32, col_groups: u32,
+  img_fast: u32, _pad1: u32, _pad2: u32, _pad3: u32,
+}
+
+override WG: u32 = 8u;
+override WDIRECT: bool = false;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> wt: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(4) var<storage, read> w: array<f32>;
+
+// Row q of a phase with `per_image` pixels per image → (image, place in the phase grid).
+fn pixel_of(q: u32, per_image: u32) -> vec2<u32> {
+  if (p.img_fast != 0u) { return vec2<u32>(q % p.N, q / p.N); }
+  return vec2<u32>(q / per_image, q % per_image);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  let m0 = (wid.y * nwg.x + wid.x) * 32u;
+  let phase = wid.z / p.col_groups;
+  let phase_h = phase / p.stride_w;
+  let phase_w = phase % p.stride_w;
+  // Rows of this phase: pixels (n, a, b) with ih = phase_h + a·sh < H, iw = phase_w + b·sw < W.
+  let rows_h = select(0u, (p.H - phase_h + p.stride_h - 1u) / p.stride_h, phase_h < p.H);
+  let rows_w = select(0u, (p.W - phase_w + p.stride_w - 1u) / p.stride_w, phase_w < p.W);
+  let rows = p.N * rows_h * rows_w;
+  if (m0 >= rows) { return; }
+  let c4 = ((wid.z % p.col_groups) * WG + lid) * 2u;
+  let ca = min(c4, p.ci4 - 1u);
+  let cb = min(c4 + 1u, p.ci4 - 1u);
+  let HWo = p.H_out * p.W_out;
+  let KK = p.KH * p.KW;
+  let l = sid & 7u;
+
+  // The 4 rows this lane gathers for the subgroup: image offset into dy and phase-grid position (a, b).
+  var yb: array<u32, 4>;
+  var ra: array<i32, 4>;
+  var rb: array<i32, 4>;
+  for (var r = 0u; r < 4u; r++) {
+    let q = min(m0 + l + 8u * r, rows - 1u);
+    let pix = pixel_of(q, rows_h * rows_w);
+    ra[r] = i32(pix.y / rows_w);
+    rb[r] = i32(pix.y % rows_w);
+    yb[r] = pix.x * p.C_out * HWo;
+  }
+
+  var acc: array<vec4<f32>, 64>;
+  for (var i = 0u; i < 64u; i++) { acc[i] = vec4<f32>(0.0); }
+
+  let sh = p.stride_h;
+  let sw = p.stride_w;
+  let kh0 = (phase_h + p.pad_h) % sh;
+  let kw0 = (phase_w + p.pad_w) % sw;
+  for (var kh = kh0; kh < p.KH; kh += sh) {
+    let dh = (i32(phase_h + p.pad_h) - i32(kh)) / i32(sh);
+    for (var kw = kw0; kw < p.KW; kw += sw) {
+      let dw = (i32(phase_w + p.pad_w) - i32(kw)) / i32(sw);
+      var off: array<u32, 4>;
+      var ok: array<bool, 4>;
+      var any_ok = false;
+      for (var r = 0u; r < 4u; r++) {
+        let oh = ra[r] + dh;
+        let ow = rb[r] + dw;
+        ok[r] = oh >= 0 && oh < i32(p.H_out) && ow >= 0 && ow < i32(p.W_out);
+        any_ok = any_ok || ok[r];
+        off[r] = yb[r] + u32(clamp(oh, 0, i32(p.H_out) - 1)) * p.W_out + u32(clamp(ow, 0, i32(p.W_out) - 1));
+      }
+      if (!subgroupAny(any_ok)) { continue; }
+      var k = kh * p.KW + kw;
+      for (var co = 0u; co < p.C_out; co++) {
+        var b0: vec4<f32>;
+        var b1: vec4<f32>;
+        if (WDIRECT) {
+          let wk = co * p.C_in * KK + kh * p.KW + kw;
+          for (var e = 0u; e < 4u; e++) {
+            b0[e] = w[wk + min(ca * 4u + e, p.C_in - 1u) * KK];
+            b1[e] = w[wk + min(cb * 4u + e, p.C_in - 1u) * KK];
+          }
+        } else {
+          b0 = wt[k * p.ci4 + ca];
+          b1 = wt[k * p.ci4 + cb];
+        }
+        let yo = co * HWo;
+        for (var r = 0u; r < 4u; r++) {
+          let v = select(0.0, dy[off[r] + yo], ok[r]);
+          let a0 = vec4<f32>(subgroupBroadcast(v, 0u));
+          let a1 = vec4<f32>(subgroupBroadcast(v, 1u));
+          let a2 = vec4<f32>(subgroupBroadcast(v, 2u));
+          let a3 = vec4<f32>(subgroupBroadcast(v, 3u));
+          let a4 = vec4<f32>(subgroupBroadcast(v, 4u));
+          let a5 = vec4<f32>(subgroupBroadcast(v, 5u));
+          let a6 = vec4<f32>(subgroupBroadcast(v, 6u));
+          let a7 = vec4<f32>(subgroupBroadcast(v, 7u));
+          let i = r * 16u;
+          acc[i] = fma(a0, b0, acc[i]);
+          acc[i + 1u] = fma(a0, b1, acc[i + 1u]);
+          acc[i + 2u] = fma(a1, b0, acc[i + 2u]);
+          acc[i + 3u] = fma(a1, b1, acc[i + 3u]);
+          acc[i + 4u] = fma(a2, b0, acc[i + 4u]);
+          acc[i + 5u] = fma(a2, b1, acc[i + 5u]);
+          acc[i + 6u] = fma(a3, b0, acc[i + 6u]);
+          acc[i + 7u] = fma(a3, b1, acc[i + 7u]);
+          acc[i + 8u] = fma(a4, b0, acc[i + 8u]);
+          acc[i + 9u] = fma(a4, b1, acc[i + 9u]);
+          acc[i + 10u] = fma(a5, b0, acc[i + 10u]);
+          acc[i + 11u] = fma(a5, b1, acc[i + 11u]);
+          acc[i + 12u] = fma(a6, b0, acc[i + 12u]);
+          acc[i + 13u] = fma(a6, b1, acc[i + 13u]);
+          acc[i + 14u] = fma(a7, b0, acc[i + 14u]);
+          acc[i + 15u] = fma(a7, b1, acc[i + 15u]);
+        }
+        k += KK;
+      }
+    }
+  }
+
+  let HW = p.H * p.W;
+  for (var r = 0u; r < 4u; r++) {
+    for (var j = 0u; j < 8u; j++) {
+      let q = m0 + 8u * r + j;
+      if (q >= rows) { continue; }
+      let pix = pixel_of(q, rows_h * rows_w);
+      let ih = phase_h + (pix.y / rows_w) * sh;
+      let iw = phase_w + (pix.y % rows_w) * sw;
+      let base = pix.x * p.C_in * HW + ih * p.W + iw;
+      for (var h = 0u; h < 2u; h++) {
+        let v = acc[16u * r + 2u * j + h];
+        for (var e = 0u; e < 4u; e++) {
+          let ci = (c4 + h) * 4u + e;
+          if (ci < p.C_in) { dx[base + ci * HW] = v[e]; }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,156 @@
+// conv2d forward as an implicit GEMM with subgroup broadcasts (devices with the 'subgroups' feature and a
+// subgroup size of at least 8):
+//   out[n, co, oh, ow] = bias[co] + Σ_{ci, kh, kw} x[n, ci, oh·sh − ph + kh, ow·sw − pw + kw] · w[co, ci, kh, kw]
+// GEMM view: rows = output pixels, flattened as (n, oh, ow) or, when img_fast, as (oh, ow, n), the image
+// fastest, so that a block of rows shares its place in a small map and with it which kernel taps fall on
+// padding (the launcher picks that for small padded maps; otherwise neighbouring rows are neighbouring
+// pixels, kinder to the caches); columns = output channels; K = (kh, kw, ci).
+// A workgroup owns 32 rows; every invocation of it owns 8 output channels (two vec4 columns of `wt`, the
+// weights laid out [ci·KK + kh·KW + kw][co] by conv2d_layout.wgsl) for all 32 rows: a 32 × 8 register tile.
+// The rows are shared by the whole subgroup, so each invocation gathers the input values of only 4 of them
+// (rows l, l + 8, l + 16, l + 24 for subgroup lane l) and subgroupBroadcast hands them round: per step of K,
+// 4 scalar gathers and 2 vec4 loads feed 256 multiply-adds. On llvmpipe (one invocation per SIMD lane,
+// 8 lanes per subgroup) a broadcast is a register shuffle, while every per-lane load is a gather.
+// Kernel taps that no row of the block can use (padding at tiny feature maps) are skipped as a whole.
+// WDIRECT: the weights are read in place from `w` [C_out, C_in·KH·KW], 8 scalar gathers per step instead of
+// two vec4 loads, which saves the layout pass when there are too few rows to repay it.
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+
+struct Params {
+  N: u32, C_in: u32, H: u32, W: u32,
+  C_out: u32, H_out: u32, W_out: u32, KH: u32,
+  KW: u32, stride_h: u32, stride_w: u32, pad_h: u32,
+  pad_w: u32, rows: u32, co4: u32, img_fast: u32,
+}
+
+override WG: u32 = 8u;
+override HAS_BIAS: bool = false;
+override WDIRECT: bool = false;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> wt: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read> w: array<f32>;
+
+// Row q → (image, place in the output map).
+fn pixel_of(q: u32) -> vec2<u32> {
+  let HWo = p.H_out * p.W_out;
+  if (p.img_fast != 0u) { return vec2<u32>(q % p.N, q / p.N); }
+  return vec2<u32>(q / HWo, q % HWo);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  let m0 = (wid.y * nwg.x + wid.x) * 32u;
+  let c4 = (wid.z * WG + lid) * 2u;
+  let ca = min(c4, p.co4 - 1u);
+  let cb = min(c4 + 1u, p.co4 - 1u);
+  let HW = p.H * p.W;
+  let HWo = p.H_out * p.W_out;
+  let KK = p.KH * p.KW;
+  let l = sid & 7u;
+
+  // The 4 rows this lane gathers for the subgroup.
+  var xb: array<u32, 4>;
+  var ih0: array<i32, 4>;
+  var iw0: array<i32, 4>;
+  for (var r = 0u; r < 4u; r++) {
+    let q = min(m0 + l + 8u * r, p.rows - 1u);
+    let pix = pixel_of(q);
+    let ow = pix.y % p.W_out;
+    let oh = pix.y / p.W_out;
+    xb[r] = pix.x * p.C_in * HW;
+    ih0[r] = i32(oh * p.stride_h) - i32(p.pad_h);
+    iw0[r] = i32(ow * p.stride_w) - i32(p.pad_w);
+  }
+
+  var acc: array<vec4<f32>, 64>;
+  for (var i = 0u; i < 64u; i++) { acc[i] = vec4<f32>(0.0); }
+
+  for (var kh = 0u; kh < p.KH; kh++) {
+    for (var kw = 0u; kw < p.KW; kw++) {
+      var off: array<u32, 4>;
+      var ok: array<bool, 4>;
+      var any_ok = false;
+      for (var r = 0u; r < 4u; r++) {
+        let ih = ih0[r] + i32(kh);
+        let iw = iw0[r] + i32(kw);
+        ok[r] = ih >= 0 && ih < i32(p.H) && iw >= 0 && iw < i32(p.W);
+        any_ok = any_ok || ok[r];
+        off[r] = xb[r] + u32(clamp(ih, 0, i32(p.H) - 1)) * p.W + u32(clamp(iw, 0, i32(p.W) - 1));
+      }
+      if (!subgroupAny(any_ok)) { continue; }
+      var k = kh * p.KW + kw;
+      for (var ci = 0u; ci < p.C_in; ci++) {
+        var b0: vec4<f32>;
+        var b1: vec4<f32>;
+        if (WDIRECT) {
+          let CKK = p.C_in * KK;
+          for (var e = 0u; e < 4u; e++) {
+            b0[e] = w[min(ca * 4u + e, p.C_out - 1u) * CKK + k];
+            b1[e] = w[min(cb * 4u + e, p.C_out - 1u) * CKK + k];
+          }
+        } else {
+          b0 = wt[k * p.co4 + ca];
+          b1 = wt[k * p.co4 + cb];
+        }
+        let xo = ci * HW;
+        for (var r = 0u; r < 4u; r++) {
+          let v = select(0.0, x[off[r] + xo], ok[r]);
+          let a0 = vec4<f32>(subgroupBroadcast(v, 0u));
+          let a1 = vec4<f32>(subgroupBroadcast(v, 1u));
+          let a2 = vec4<f32>(subgroupBroadcast(v, 2u));
+          let a3 = vec4<f32>(subgroupBroadcast(v, 3u));
+          let a4 = vec4<f32>(subgroupBroadcast(v, 4u));
+          let a5 = vec4<f32>(subgroupBroadcast(v, 5u));
+          let a6 = vec4<f32>(subgroupBroadcast(v, 6u));
+          let a7 = vec4<f32>(subgroupBroadcast(v, 7u));
+          let i = r * 16u;
+          acc[i] = fma(a0, b0, acc[i]);
+          acc[i + 1u] = fma(a0, b1, acc[i + 1u]);
+          acc[i + 2u] = fma(a1, b0, acc[i + 2u]);
+          acc[i + 3u] = fma(a1, b1, acc[i + 3u]);
+          acc[i + 4u] = fma(a2, b0, acc[i + 4u]);
+          acc[i + 5u] = fma(a2, b1, acc[i + 5u]);
+          acc[i + 6u] = fma(a3, b0, acc[i + 6u]);
+          acc[i + 7u] = fma(a3, b1, acc[i + 7u]);
+          acc[i + 8u] = fma(a4, b0, acc[i + 8u]);
+          acc[i + 9u] = fma(a4, b1, acc[i + 9u]);
+          acc[i + 10u] = fma(a5, b0, acc[i + 10u]);
+          acc[i + 11u] = fma(a5, b1, acc[i + 11u]);
+          acc[i + 12u] = fma(a6, b0, acc[i + 12u]);
+          acc[i + 13u] = fma(a6, b1, acc[i + 13u]);
+          acc[i + 14u] = fma(a7, b0, acc[i + 14u]);
+          acc[i + 15u] = fma(a7, b1, acc[i + 15u]);
+        }
+        k += KK;
+      }
+    }
+  }
+
+  // Row m0 + 8r + j sits in acc[16r + 2j] (channels 4·c4 … 4·c4 + 3) and acc[16r + 2j + 1] (the next 4).
+  for (var r = 0u; r < 4u; r++) {
+    for (var j = 0u; j < 8u; j++) {
+      let q = m0 + 8u * r + j;
+      if (q >= p.rows) { continue; }
+      let pix = pixel_of(q);
+      let sp = pix.y;
+      let n = pix.x;
+      for (var h = 0u; h < 2u; h++) {
+        let v = acc[16u * r + 2u * j + h];
+        for (var e = 0u; e < 4u; e++) {
+          let co = (c4 + h) * 4u + e;
+          if (co < p.C_out) {
+            var y = v[e];
+            if (HAS_BIAS) { y += bias[co]; }
+            out[(n * p.C_out + co) * HWo + sp] = y;
+          }
+        }
+      }
+    }
+  }
+}
