@@ -9,6 +9,7 @@ import { parseArgs, usage, UsageError } from './cli.js';
 import { allRows, families } from './registry.js';
 import { headerLines, markdownSection, notes, packageVersions, tableCells, textTable, type RunHeader } from './report.js';
 import { runRow, type RowResult } from './runner.js';
+import { writeChart } from './chart.js';
 import './rows/index.js';
 
 if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = os.tmpdir();
@@ -50,7 +51,12 @@ async function main(argv: string[]): Promise<number> {
   const results: RowResult[] = [];
   for (const row of rows) {
     const t0 = performance.now();
-    const r = await runRow(row, loaded, opts, (line) => console.log(line));
+    // Rows that take seconds per run (whole training steps) cap the counts, unless they were given.
+    const cap = opts.quick ? (row.maxRuns?.quick ?? row.maxRuns) : row.maxRuns;
+    const capped = cap && !opts.repsGiven && (cap.reps < opts.reps || cap.warmup < opts.warmup);
+    const settings = capped ? { ...opts, reps: Math.min(opts.reps, cap.reps), warmup: Math.min(opts.warmup, cap.warmup) } : opts;
+    const r = await runRow(row, loaded, settings, (line) => console.log(line));
+    if (capped) Object.assign(r, { reps: settings.reps, warmup: settings.warmup });
     results.push(r);
     console.log(`  ${row.label}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
@@ -71,6 +77,10 @@ async function main(argv: string[]): Promise<number> {
     if (append) appendFileSync(opts.markdown, '\n' + section);
     else writeFileSync(opts.markdown, section);
     console.log(`${append ? 'appended to' : 'wrote'} ${opts.markdown}`);
+  }
+  if (opts.chart) {
+    await writeChart(opts.chart, header, results);
+    console.log(`wrote ${opts.chart}`);
   }
   const failed = results.some((r) => r.aborted || r.cells.some((c) => c.status === 'error'));
   return failed ? 1 : 0;

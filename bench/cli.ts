@@ -11,6 +11,10 @@ export interface Options {
   sync: SyncMode;
   json: string | null;
   markdown: string | null;
+  /** PNG bar chart of the tfjs/ours ratios. */
+  chart: string | null;
+  /** Whether --reps / --warmup were given (then rows' maxRuns do not lower them). */
+  repsGiven: boolean;
   help: boolean;
 }
 
@@ -29,13 +33,15 @@ Flags:
   --backends LIST   comma-separated backends (default: ${BACKENDS.join(',')}; unavailable ones are skipped
                     with a note). tfjs-wasm needs @tensorflow/tfjs-backend-wasm installed.
   --quick           fewer repetitions (${QUICK_WARMUP} warm-up, ${QUICK_REPS} timed runs per backend)
-  --reps N          timed runs per backend and row (default ${DEFAULT_REPS}; ${QUICK_REPS} with --quick)
+  --reps N          timed runs per backend and row (default ${DEFAULT_REPS}; ${QUICK_REPS} with --quick;
+                    whole-network rows cap it at their own small count unless --reps is given)
   --warmup N        untimed runs before timing (default ${DEFAULT_WARMUP}; ${QUICK_WARMUP} with --quick)
   --sync MODE       how each timed run waits for the GPU, the same on both sides:
                       fence    (default) submit and await queue.onSubmittedWorkDone(), no readback
                       readback read every output back in full (await tensor.data())
   --json FILE       also write machine-readable results (all samples) to FILE
   --markdown FILE   append the results table to FILE as Markdown (created if missing)
+  --chart FILE.png  also draw the tfjs/ours ratio of every row as a horizontal bar chart (log scale)
   --help, -h        show this text
 
 Timing: the median of the timed runs, each awaited to completion. Backends alternate run by run so slow
@@ -73,6 +79,8 @@ export function parseArgs(argv: string[], knownFamilies: string[]): Options {
     sync: 'fence',
     json: null,
     markdown: null,
+    chart: null,
+    repsGiven: false,
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -120,9 +128,11 @@ export function parseArgs(argv: string[], knownFamilies: string[]): Options {
       }
       case '--reps':
         o.reps = count(arg, value(), 1);
+        o.repsGiven = true;
         break;
       case '--warmup':
         o.warmup = count(arg, value(), 0);
+        o.repsGiven = true;
         break;
       case '--sync': {
         const v = value();
@@ -131,10 +141,12 @@ export function parseArgs(argv: string[], knownFamilies: string[]): Options {
         break;
       }
       case '--json':
-      case '--markdown': {
+      case '--markdown':
+      case '--chart': {
         const v = value();
         if (!v) throw new UsageError(`${arg} needs a file name`);
         if (arg === '--json') o.json = v;
+        else if (arg === '--chart') o.chart = v;
         else o.markdown = v;
         break;
       }

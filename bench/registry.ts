@@ -30,6 +30,8 @@ export interface Work {
   flops?: number;
   /** Bytes moved per run, for memory-bound rows; throughput is shown as GB/s. */
   bytes?: number;
+  /** Images per run, for whole-network rows; throughput is shown as img/s. */
+  images?: number;
 }
 
 export interface Check {
@@ -48,6 +50,13 @@ export interface BenchRow {
   impls: Partial<Record<BackendName, Impl>>;
   /** Correctness guard run once before timing: our first output against `against`'s first output. */
   check?: Check;
+  /**
+   * At most this many timed / warm-up runs, for rows that take seconds per run (whole training steps),
+   * and (`quick`) at most this many with --quick; applies unless --reps / --warmup are given explicitly.
+   */
+  maxRuns?: { reps: number; warmup: number; quick?: { reps: number; warmup: number } };
+  /** A line printed under the table (e.g. why a backend has no implementation). */
+  note?: string;
 }
 
 const rows: BenchRow[] = [];

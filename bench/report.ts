@@ -69,13 +69,18 @@ function cellText(c: CellResult | undefined, what: 'ms' | 'thr', row: RowResult,
   if (row.aborted) return 'aborted';
   if (c.status === 'error') return 'error';
   if (what === 'ms') return fmtMs(c.medianMs);
-  const unit = row.flops !== undefined ? 'GFLOP/s' : 'GB/s';
+  const unit = unitOf(row) || 'GB/s';
   return fmtThr(c.throughput) + (unitInCell && c.throughput !== undefined ? ` ${unit}` : '');
+}
+
+/** The throughput unit of a row: GFLOP/s, GB/s or img/s ('' when it has no work size). */
+export function unitOf(r: RowResult): string {
+  return r.flops !== undefined ? 'GFLOP/s' : r.bytes !== undefined ? 'GB/s' : r.images !== undefined ? 'img/s' : '';
 }
 
 /** The result table as rows of cells, header first. */
 export function tableCells(rows: RowResult[], backends: BackendName[]): string[][] {
-  const units = new Set(rows.map((r) => (r.flops !== undefined ? 'GFLOP/s' : r.bytes !== undefined ? 'GB/s' : '')));
+  const units = new Set(rows.map(unitOf));
   const mixed = units.size > 1;
   const unit = mixed ? 'rate' : [...units][0] || 'rate';
   const others = backends.filter((b) => b !== 'ours');
@@ -118,6 +123,11 @@ export function notes(rows: RowResult[]): string[] {
       );
     }
     if (r.aborted) out.push(`${r.label}: aborted: ${r.aborted}`);
+    if (r.reps !== undefined) {
+      const check = r.check && r.warmup === 0 ? '; the correctness check ran it once on both sides first' : '';
+      out.push(`${r.label}: ${r.reps === 1 ? 'one timed run' : `median of ${r.reps} runs`} after ${r.warmup ?? 0} warm-up${check} (a slow row: fewer runs than the header says)`);
+    }
+    if (r.note) out.push(`${r.label}: ${r.note}`);
     for (const c of r.cells) if (c.status === 'error') out.push(`${r.label}: ${c.backend} error: ${c.error}`);
   }
   return out;

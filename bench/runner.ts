@@ -10,7 +10,7 @@ export interface CellResult {
   medianMs?: number;
   minMs?: number;
   maxMs?: number;
-  /** GFLOP/s for FLOP-counted rows, GB/s for byte-counted rows. */
+  /** GFLOP/s for FLOP-counted rows, GB/s for byte-counted rows, images/s for image-counted rows. */
   throughput?: number;
   error?: string;
 }
@@ -27,6 +27,12 @@ export interface RowResult {
   label: string;
   flops?: number;
   bytes?: number;
+  images?: number;
+  /** Timed and warm-up runs, where the row's maxRuns lowered them below the run's settings. */
+  reps?: number;
+  warmup?: number;
+  /** The row's note (registry BenchRow.note). */
+  note?: string;
   check?: CheckResult;
   /** Why the row was not timed (a failed correctness check), if it was not. */
   aborted?: string;
@@ -61,6 +67,7 @@ async function timeOnce(b: Backend, p: Prepared, sync: SyncMode): Promise<number
 
 export async function runRow(row: BenchRow, backends: Backend[], s: RunSettings, log: (line: string) => void): Promise<RowResult> {
   const result: RowResult = { family: row.family, label: row.label, ...row.work, cells: [] };
+  if (row.note) result.note = row.note;
   const prepared = new Map<BackendName, Prepared>();
   const cells = new Map<BackendName, CellResult>();
   for (const b of backends) {
@@ -166,6 +173,7 @@ export async function runRow(row: BenchRow, backends: Backend[], s: RunSettings,
       c.maxMs = Math.max(...c.samplesMs);
       const amount = row.work.flops ?? row.work.bytes;
       if (amount !== undefined) c.throughput = amount / (c.medianMs * 1e-3) / 1e9;
+      else if (row.work.images !== undefined) c.throughput = row.work.images / (c.medianMs * 1e-3);
     }
     return result;
   } finally {
