@@ -395,6 +395,8 @@ export class Experiment {
         await this.checkpoint(model, opt, phase, epoch + 1);
       }
       if (epochs === 0 || startEpoch >= epochs) await this.checkpoint(model, opt, phase, epochs);
+      // The trained network alone, with torchvision's names (loads into resnet18 with fc = Linear(512, k)).
+      await this.io.saveCheckpoint(`${phase === 'supervised' ? 'supervised' : 'finetuned'}-resnet18.safetensors`, await encodeCheckpoint({ model }));
     } finally {
       opt.dispose();
       model.dispose();
@@ -473,6 +475,8 @@ export class Experiment {
         await this.checkpoint(state, opt, 'byol', epoch + 1);
       }
       if (b.epochs === 0 || startEpoch >= b.epochs) await this.checkpoint(state, opt, 'byol', b.epochs);
+      // The pretrained encoder alone, with torchvision's names (loads into resnet18 with fc = Identity).
+      await this.io.saveCheckpoint('byol-encoder.safetensors', await encodeCheckpoint({ model: byol.online.encoder }));
     } finally {
       opt.dispose();
       byol.dispose();

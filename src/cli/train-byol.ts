@@ -1,7 +1,8 @@
 /**
  * `npm run train:byol`: the whole semi-supervised experiment (supervised baseline, BYOL pretraining,
  * fine-tuning) on one dataset, headless in Node. Writes OUT/metrics.jsonl, OUT/summary.json,
- * OUT/curves.png and safetensors checkpoints; `--resume` continues a killed run from its last epoch.
+ * OUT/curves.png, the resume checkpoint and each phase's network with torchvision's names;
+ * `--resume` continues a killed run from its last epoch.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -59,7 +59,7 @@ it('runs the smoke preset end to end and writes metrics, summary, curves and che
   const out = join(root, 'full');
   const r = await run(baseArgs(out));
   expect(r.code, r.output).toBe(0);
-  for (const f of ['metrics.jsonl', 'summary.json', 'curves.png', 'checkpoint.safetensors']) expect(existsSync(join(out, f)), f).toBe(true);
+  for (const f of ['metrics.jsonl', 'summary.json', 'curves.png', 'checkpoint.safetensors', 'supervised-resnet18.safetensors', 'byol-encoder.safetensors', 'finetuned-resnet18.safetensors']) expect(existsSync(join(out, f)), f).toBe(true);
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   expect(summary.splits).toMatchObject({ labeled: 6, classes: 3 });
   expect(summary.finished).toBe(true);
