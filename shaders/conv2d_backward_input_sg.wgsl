@@ -12,8 +12,6 @@
 // gathers dy for 4 of the rows and subgroupBroadcast shares them.
 // WDIRECT: the weights are read in place from `w` [C_out, C_in, KH, KW], 8 scalar gathers per step instead
 // of two vec4 loads, which saves the layout pass when there are too few rows to repay it.
-enable subgroups;
-diagnostic(off, subgroup_uniformity);
 
 struct Params {
   N: u32, C_in: u32, H: u32, W: u32,
@@ -69,7 +67,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     yb[r] = pix.x * p.C_out * HWo;
   }
 
-  var acc: array<vec4<f32>, 64>;
   for (var i = 0u; i < 64u; i++) { acc[i] = vec4<f32>(0.0); }
 
   let sh = p.stride_h;
@@ -108,31 +105,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let yo = co * HWo;
         for (var r = 0u; r < 4u; r++) {
           let v = select(0.0, dy[off[r] + yo], ok[r]);
-          let a0 = vec4<f32>(subgroupBroadcast(v, 0u));
-          let a1 = vec4<f32>(subgroupBroadcast(v, 1u));
-          let a2 = vec4<f32>(subgroupBroadcast(v, 2u));
-          let a3 = vec4<f32>(subgroupBroadcast(v, 3u));
-          let a4 = vec4<f32>(subgroupBroadcast(v, 4u));
-          let a5 = vec4<f32>(subgroupBroadcast(v, 5u));
-          let a6 = vec4<f32>(subgroupBroadcast(v, 6u));
-          let a7 = vec4<f32>(subgroupBroadcast(v, 7u));
-          let i = r * 16u;
-          acc[i] = fma(a0, b0, acc[i]);
-          acc[i + 1u] = fma(a0, b1, acc[i + 1u]);
-          acc[i + 2u] = fma(a1, b0, acc[i + 2u]);
-          acc[i + 3u] = fma(a1, b1, acc[i + 3u]);
-          acc[i + 4u] = fma(a2, b0, acc[i + 4u]);
-          acc[i + 5u] = fma(a2, b1, acc[i + 5u]);
-          acc[i + 6u] = fma(a3, b0, acc[i + 6u]);
-          acc[i + 7u] = fma(a3, b1, acc[i + 7u]);
-          acc[i + 8u] = fma(a4, b0, acc[i + 8u]);
-          acc[i + 9u] = fma(a4, b1, acc[i + 9u]);
-          acc[i + 10u] = fma(a5, b0, acc[i + 10u]);
-          acc[i + 11u] = fma(a5, b1, acc[i + 11u]);
-          acc[i + 12u] = fma(a6, b0, acc[i + 12u]);
-          acc[i + 13u] = fma(a6, b1, acc[i + 13u]);
-          acc[i + 14u] = fma(a7, b0, acc[i + 14u]);
-          acc[i + 15u] = fma(a7, b1, acc[i + 15u]);
+          accumulate_rows(v, b0, b1, r * 16u);
         }
         k += KK;
       }

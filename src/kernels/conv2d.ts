@@ -35,6 +35,7 @@
 import forwardWgsl from '../../shaders/conv2d_forward.wgsl';
 import backwardInputWgsl from '../../shaders/conv2d_backward_input.wgsl';
 import backwardFilterWgsl from '../../shaders/conv2d_backward_filter.wgsl';
+import sgCommonWgsl from '../../shaders/conv2d_sg_common.wgsl';
 import forwardSgWgsl from '../../shaders/conv2d_forward_sg.wgsl';
 import layoutWgsl from '../../shaders/conv2d_layout.wgsl';
 import backwardInputSgWgsl from '../../shaders/conv2d_backward_input_sg.wgsl';
@@ -48,10 +49,10 @@ import { assertFloat, Params } from './util.js';
 const FORWARD = { name: 'conv2d_forward', code: forwardWgsl };
 const BACKWARD_INPUT = { name: 'conv2d_backward_input', code: backwardInputWgsl };
 const BACKWARD_FILTER = { name: 'conv2d_backward_filter', code: backwardFilterWgsl };
-const FORWARD_SG = { name: 'conv2d_forward_sg', code: forwardSgWgsl };
+const FORWARD_SG = { name: 'conv2d_forward_sg', code: sgCommonWgsl + forwardSgWgsl };
 const LAYOUT = { name: 'conv2d_layout', code: layoutWgsl };
-const BACKWARD_INPUT_SG = { name: 'conv2d_backward_input_sg', code: backwardInputSgWgsl };
-const BACKWARD_FILTER_SG = { name: 'conv2d_backward_filter_sg', code: backwardFilterSgWgsl };
+const BACKWARD_INPUT_SG = { name: 'conv2d_backward_input_sg', code: sgCommonWgsl + backwardInputSgWgsl };
+const BACKWARD_FILTER_SG = { name: 'conv2d_backward_filter_sg', code: sgCommonWgsl + backwardFilterSgWgsl };
 const LAYOUT_WG = 64;
 /**
  * The subgroup kernels read their per-invocation operand in place (8 scalar gathers per step, no layout

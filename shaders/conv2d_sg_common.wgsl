@@ -1,0 +1,37 @@
+// Shared by the subgroup conv kernels (conv2d_*_sg.wgsl, put after this file): the 32 × 8 register tile of
+// one invocation (64 vec4 accumulators) and its step. A step takes one row operand per lane (`v`, a value for
+// row `lane` of a group of 8 rows), shares the 8 values across the subgroup, and multiplies them with this
+// invocation's 8 columns (b0, b1): 4 gathers + 2 vec4 loads feed 256 multiply-adds over 4 such groups.
+
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+
+var<private> acc: array<vec4<f32>, 64>;
+
+/** acc[base + 2j + c] += broadcast(v from lane j) · b_c for the 8 lanes j (lane indices must be constants). */
+fn accumulate_rows(v: f32, b0: vec4<f32>, b1: vec4<f32>, base: u32) {
+  let a0 = vec4<f32>(subgroupBroadcast(v, 0u));
+  let a1 = vec4<f32>(subgroupBroadcast(v, 1u));
+  let a2 = vec4<f32>(subgroupBroadcast(v, 2u));
+  let a3 = vec4<f32>(subgroupBroadcast(v, 3u));
+  let a4 = vec4<f32>(subgroupBroadcast(v, 4u));
+  let a5 = vec4<f32>(subgroupBroadcast(v, 5u));
+  let a6 = vec4<f32>(subgroupBroadcast(v, 6u));
+  let a7 = vec4<f32>(subgroupBroadcast(v, 7u));
+  acc[base] = fma(a0, b0, acc[base]);
+  acc[base + 1u] = fma(a0, b1, acc[base + 1u]);
+  acc[base + 2u] = fma(a1, b0, acc[base + 2u]);
+  acc[base + 3u] = fma(a1, b1, acc[base + 3u]);
+  acc[base + 4u] = fma(a2, b0, acc[base + 4u]);
+  acc[base + 5u] = fma(a2, b1, acc[base + 5u]);
+  acc[base + 6u] = fma(a3, b0, acc[base + 6u]);
+  acc[base + 7u] = fma(a3, b1, acc[base + 7u]);
+  acc[base + 8u] = fma(a4, b0, acc[base + 8u]);
+  acc[base + 9u] = fma(a4, b1, acc[base + 9u]);
+  acc[base + 10u] = fma(a5, b0, acc[base + 10u]);
+  acc[base + 11u] = fma(a5, b1, acc[base + 11u]);
+  acc[base + 12u] = fma(a6, b0, acc[base + 12u]);
+  acc[base + 13u] = fma(a6, b1, acc[base + 13u]);
+  acc[base + 14u] = fma(a7, b0, acc[base + 14u]);
+  acc[base + 15u] = fma(a7, b1, acc[base + 15u]);
+}
