@@ -36,6 +36,8 @@ const cases: Case[] = [
   { N: 2, C: 2, H: 4, W: 11, CO: 2, K: 3, stride: 1, padding: 0, bias: false },
   // Wider channel counts (several column groups of the subgroup kernels, channels not a multiple of 8).
   { N: 3, C: 12, H: 5, W: 5, CO: 20, K: 1, stride: 2, padding: 0, bias: false }, // 1×1: weights used in place
+  { N: 2, C: 10, H: 6, W: 7, CO: 9, K: 1, stride: 1, padding: 0, bias: false }, // 1×1/1: dx is the forward of dy
+  { N: 2, C: 11, H: 8, W: 7, CO: 13, K: 1, stride: 3, padding: 0, bias: true }, // 1×1/3: scattered dx
   { N: 2, C: 9, H: 6, W: 5, CO: 70, K: 3, stride: 2, padding: 1, bias: true },
   { N: 5, C: 16, H: 1, W: 1, CO: 36, K: 3, stride: 1, padding: 1, bias: false }, // 1×1 map: dy used in place
   { N: 2, C: 8, H: 2, W: 2, CO: 12, K: 3, stride: 2, padding: 1, bias: false }, // layer4-like 2×2 → 1×1
