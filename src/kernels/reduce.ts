@@ -65,23 +65,45 @@ export function reduceKernel(
   if (nOut === 0) return out;
   const [ks, kst] = merge(keptShape, keptStrides);
   const [rs, rst] = merge(redShape, redStrides);
-  const perGroup = nRed >= 2048 && nOut < 2048;
-  const params = new Params()
-    .u32(nOut, nRed, ks.length, Math.max(1, rs.length))
-    .f32(scale)
-    .dims(ks)
-    .dims(kst)
-    .dims(rs.length ? rs : [1])
-    .dims(rst.length ? rst : [1])
-    .build();
-  getRuntime().dispatch({
+  const long = nRed >= 2048 && nOut < 2048;
+  const rt = getRuntime();
+  const dims = (scaleOrSlices: number) =>
+    new Params()
+      .u32(nOut, nRed, ks.length, Math.max(1, rs.length))
+      .f32(scaleOrSlices)
+      .dims(ks)
+      .dims(kst)
+      .dims(rs.length ? rs : [1])
+      .dims(rst.length ? rst : [1])
+      .build();
+  if (long && rt.report.software) {
+    // Barrier-free two passes: slices of ~512 elements per invocation, then their combination.
+    const slices = Math.min(1024, Math.ceil(nRed / 512));
+    const parts = empty([nOut, slices], 'float32', name);
+    rt.dispatch({
+      op: name,
+      shader: REDUCE,
+      entry: 'sliced',
+      constants: { OP: op === 'max' ? 1 : 0, WG },
+      uniforms: dims(slices),
+      storage: [x.binding(name), parts.binding(name)],
+      workgroups: grid(Math.ceil((nOut * slices) / WG)),
+    });
+    const combined = reduceKernel(op, parts, [1], false, scale, name);
+    parts.dispose();
+    const result = combined.view(outShape);
+    combined.dispose();
+    out.dispose();
+    return result;
+  }
+  rt.dispatch({
     op: name,
     shader: REDUCE,
-    entry: perGroup ? 'per_group' : 'per_thread',
+    entry: long ? 'per_group' : 'per_thread',
     constants: { OP: op === 'max' ? 1 : 0, WG },
-    uniforms: params,
+    uniforms: dims(scale),
     storage: [x.binding(name), out.binding(name)],
-    workgroups: grid(perGroup ? nOut : Math.ceil(nOut / WG)),
+    workgroups: grid(long ? nOut : Math.ceil(nOut / WG)),
   });
   return out;
 }

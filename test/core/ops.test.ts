@@ -230,6 +230,9 @@ describe('reductions', () => {
     [[1, 6, 1], [0, 2], false],
     [[5000], [0], false],
     [[3, 3001], [1], false],
+    // Long reductions over few outputs in barrier-free slices (software adapters): 2 and 3 reduced axes.
+    [[9, 3, 250], [0, 2], false],
+    [[4, 2, 6, 2, 100], [0, 2, 4], true],
   ];
   for (const op of ['sum', 'mean', 'max'] as const) {
     it(op, async () => {
