@@ -26,7 +26,7 @@ import { resnet18, type ResNet } from '../nn/resnet.js';
 import { flattenParameters } from '../nn/flat.js';
 import { AdamW, LARS, SGD, type Optimizer } from '../nn/optim.js';
 import { warmupCosine, byolTau } from '../nn/schedule.js';
-import { encodeCheckpoint, loadCheckpoint } from '../nn/checkpoint.js';
+import { encodeCheckpoint, loadCheckpoint, loadModelState } from '../nn/checkpoint.js';
 import { decodeSafetensors } from '../nn/safetensors.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { Subset } from '../data/dataset.js';
@@ -187,6 +187,18 @@ function makeOptimizer(kind: string, model: Module, lr: number, weightDecay: num
   }
 }
 
+/** Loads the online encoder of a BYOL checkpoint into a ResNet whose fc is left as it is. */
+function loadOnlineEncoder(model: ResNet, bytes: Uint8Array): void {
+  const prefix = 'online.encoder.';
+  const { tensors } = decodeSafetensors(bytes, 'BYOL checkpoint');
+  const encoder = new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+  const { missing, unexpected } = loadModelState(model, encoder, { strict: false });
+  const absent = missing.filter((k) => !k.startsWith('fc.'));
+  if (absent.length || unexpected.length) {
+    throw new ExperimentError(`the BYOL checkpoint does not hold this encoder (missing ${absent.join(', ') || 'nothing'}; unexpected ${unexpected.join(', ') || 'nothing'})`);
+  }
+}
+
 /** Accuracy and mean cross-entropy of a classifier over a dataset (eval mode, the whole image). */
 async function evaluateClassifier(model: Module, data: ImageDataset, prep: ByolAugment, batch: number): Promise<{ accuracy: number; loss: number }> {
   model.eval();
@@ -333,14 +345,14 @@ export class Experiment {
     const gen = new Generator(phaseSeed(c.seed, phase));
     let model: ResNet;
     if (phase === 'finetune') {
-      const byol = Byol.create(c, phaseSeed(c.seed, 'byol'));
+      // The encoder's weights come from the BYOL checkpoint (or, resuming, from this phase's own checkpoint),
+      // so its initialization is overwritten; only fc draws from this phase's generator.
+      model = resnet18({ numClasses: null, smallStem: c.stem === 'small', width: c.width, generator: new Generator(0) });
+      model.setModule('fc', new Linear(model.featureDim, this.data.numClasses, { generator: gen }));
       if (!restore) {
         if (!source) throw new Error('fine-tuning needs the BYOL checkpoint');
-        loadCheckpoint(source, { model: new ByolState(byol) }, 'BYOL checkpoint');
+        loadOnlineEncoder(model, source);
       }
-      model = byol.online.encoder.deepCopy();
-      byol.dispose();
-      model.setModule('fc', new Linear(model.featureDim, this.data.numClasses, { generator: gen }));
       if (f.mode === 'linear') {
         model.requiresGrad(false);
         model.fc.requiresGrad(true);
