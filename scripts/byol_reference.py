@@ -719,8 +719,9 @@ def knn_accuracy(train_f, train_y, test_f, test_y, num_classes, k):
 # The experiment.
 
 class Experiment:
-    def __init__(self, config, ds, splits, log, out=None):
+    def __init__(self, config, ds, splits, log, out=None, finetune_at=()):
         self.out = out
+        self.finetune_at = set(finetune_at)
         self.c = config
         self.ds = ds
         self.s = splits
@@ -757,9 +758,13 @@ class Experiment:
         self.classifier_phase('finetune', encoder)
         return self.metrics
 
-    def classifier_phase(self, phase, encoder):
+    def classifier_phase(self, phase, encoder, label=None):
+        """Trains a classifier from scratch (encoder None) or from a copy of the encoder. `label` names the
+        records (default: the phase); the seeds always come from `phase`, so a fine-tune recorded as
+        'finetune@E' draws exactly what the final fine-tune would draw from the same encoder."""
         c = self.c
         f = c['finetune']
+        label = label or phase
         torch.manual_seed(phase_seed(c['seed'], phase))
         if encoder is not None:
             model = copy.deepcopy(encoder)
@@ -801,9 +806,9 @@ class Experiment:
             seconds = time.time() - t0
             train_loss = check_finite(losses, f'{phase} epoch {epoch + 1}')
             acc, test_loss = evaluate_classifier(model, self.test_eval, self.test_y, c['batch'])
-            self.record({'phase': phase, 'epoch': epoch + 1, 'trainLoss': train_loss, 'testLoss': test_loss,
+            self.record({'phase': label, 'epoch': epoch + 1, 'trainLoss': train_loss, 'testLoss': test_loss,
                          'testAccuracy': acc, 'lr': lr, 'imagesPerSecond': seen / seconds, 'seconds': seconds})
-            self.log(f'{phase} epoch {epoch + 1}/{f["epochs"]}: train loss {train_loss:.4f}, test accuracy '
+            self.log(f'{label} epoch {epoch + 1}/{f["epochs"]}: train loss {train_loss:.4f}, test accuracy '
                      f'{100 * acc:.2f}%, {seen / seconds:.1f} images/s')
 
     def knn(self, encoder):
@@ -886,6 +891,12 @@ class Experiment:
                          'imagesPerSecond': seen / seconds, 'seconds': seconds})
             self.log(f'byol epoch {epoch + 1}/{b["epochs"]}: loss {train_loss:.4f} (held out {held:.4f}, test {val:.4f}), '
                      f'kNN {100 * acc:.2f}%, {seen / seconds:.1f} images/s')
+            if epoch + 1 in self.finetune_at and epoch + 1 < b['epochs']:
+                # A scale study in one run: fine-tune a copy of the encoder as it stands after this epoch (of a
+                # schedule planned for all the epochs), then go on pretraining with the RNG state unchanged.
+                with torch.random.fork_rng():
+                    self.classifier_phase('finetune', byol.online.encoder, f'finetune@{epoch + 1}')
+                byol.train(True)
         return byol.online.encoder
 
 
@@ -964,6 +975,9 @@ def parse_args(argv):
     a.add_argument('--seed', type=int)
     a.add_argument('--out')
     a.add_argument('--data-dir')
+    a.add_argument('--finetune-at', default='', help='comma-separated BYOL epochs after which a copy of the encoder '
+                                                      'is also fine-tuned (records phase "finetune@E"): a scale study '
+                                                      'in one run')
     a.add_argument('--threads', type=int, default=2, help='torch CPU threads (default 2)')
     a.add_argument('--print-splits', action='store_true', help='print the splits\' fingerprint as JSON and exit')
     a.add_argument('--self-test', action='store_true', help='check the batched augmentations against torchvision\'s '
@@ -1021,7 +1035,8 @@ def main(argv):
         f'{len(splits["heldOut"])} held out, {len(splits["test"])} test images; {config["imageSize"]}×'
         f'{config["imageSize"]}, batch {config["batch"]}; torch {torch.__version__}, {torch.get_num_threads()} threads')
     log(f'splits: {json.dumps(split_fingerprint(splits))}')
-    exp = Experiment(config, ds, splits, log, out)
+    finetune_at = [int(e) for e in args.finetune_at.split(',') if e.strip()]
+    exp = Experiment(config, ds, splits, log, out, finetune_at)
     metrics = exp.run()
     summary = summarize(metrics, splits, config, config['dataset'], len(ds['classes']), {
         'adapter': f'pytorch cpu (torch {torch.__version__}, torchvision {torchvision.__version__}, '
