@@ -967,6 +967,7 @@ def parse_args(argv):
     a.add_argument('--test-images', type=int)
     a.add_argument('--optimizer', choices=['lars', 'adamw', 'sgd'])
     a.add_argument('--lr', type=float)
+    a.add_argument('--warmup-epochs', type=int)
     a.add_argument('--tau', type=float)
     a.add_argument('--tau-constant', action='store_true')
     a.add_argument('--linear-probe', action='store_true')
@@ -1000,7 +1001,8 @@ def config_from_args(args):
     for k, v in over.items():
         if v is not None:
             c[k] = v
-    for k, v in {'epochs': args.epochs, 'optimizer': args.optimizer, 'lrPer256': args.lr, 'tauBase': args.tau}.items():
+    for k, v in {'epochs': args.epochs, 'optimizer': args.optimizer, 'lrPer256': args.lr, 'tauBase': args.tau,
+                 'warmupEpochs': args.warmup_epochs}.items():
         if v is not None:
             c['byol'][k] = v
     if args.tau_constant:

@@ -38,6 +38,7 @@ the unlabeled pool, then fine-tuning of the pretrained encoder on the same label
   --test-images N          test images for every evaluation (0: the whole test split)
   --optimizer NAME         lars (default) | adamw | sgd, for BYOL pretraining
   --lr X                   BYOL base learning rate per 256 images
+  --warmup-epochs N        BYOL epochs of linear learning-rate warm-up before the cosine decay
   --tau X                  BYOL's base EMA rate τ (default 0.996)
   --tau-constant           keep τ constant instead of the cosine schedule
   --linear-probe           freeze the pretrained encoder (and the baseline's) and train only fc
@@ -61,6 +62,7 @@ const FLAGS: Record<string, FlagSpec> = {
   'test-images': { kind: 'int', min: 0 },
   optimizer: { kind: ['lars', 'adamw', 'sgd'] },
   lr: { kind: 'number', min: 0 },
+  'warmup-epochs': { kind: 'int', min: 0 },
   tau: { kind: 'number', min: 0, max: 1 },
   'tau-constant': { kind: 'boolean' },
   'linear-probe': { kind: 'boolean' },
@@ -85,6 +87,7 @@ export function configFromFlags(flags: Record<string, string | number | boolean 
   if (num('test-images') !== undefined) c.testImages = num('test-images')!;
   if (flags.optimizer !== undefined) c.byol.optimizer = flags.optimizer as ExperimentConfig['byol']['optimizer'];
   if (num('lr') !== undefined) c.byol.lrPer256 = num('lr')!;
+  if (num('warmup-epochs') !== undefined) c.byol.warmupEpochs = num('warmup-epochs')!;
   if (num('tau') !== undefined) c.byol.tauBase = num('tau')!;
   if (flags['tau-constant']) c.byol.tauConstant = true;
   if (flags['linear-probe']) c.finetune.mode = 'linear';
