@@ -1,14 +1,22 @@
 // Max pooling over NCHW, one invocation per output element: scans its KH×KW window (padding never wins)
 // and keeps the first maximum in scan order, as PyTorch does (NaN counts as a maximum). Writes the value
 // and the winner's flat index ih·W + iw within its (n, c) plane, for the backward pass.
+// The geometry is compiled in (override constants, one pipeline per pooling shape): on software adapters an
+// integer division by a runtime value is a scalar loop over the lanes, by a constant a vector multiply.
 
-struct Params {
-  total: u32, H: u32, W: u32, H_out: u32,
-  W_out: u32, KH: u32, KW: u32, stride_h: u32,
-  stride_w: u32, pad_h: u32, pad_w: u32, _pad0: u32,
-}
+struct Params { total: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 
 override WG: u32 = 256u;
+override H: u32;
+override W: u32;
+override H_OUT: u32;
+override W_OUT: u32;
+override KH: u32;
+override KW: u32;
+override SH: u32;
+override SW: u32;
+override PH: u32;
+override PW: u32;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -19,21 +27,21 @@ override WG: u32 = 256u;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let o = gid.x + gid.y * nwg.x * WG;
   if (o >= p.total) { return; }
-  let ow = o % p.W_out;
-  let oh = (o / p.W_out) % p.H_out;
-  let nc = o / (p.W_out * p.H_out);
-  let base = nc * p.H * p.W;
-  let ih0 = i32(oh * p.stride_h) - i32(p.pad_h);
-  let iw0 = i32(ow * p.stride_w) - i32(p.pad_w);
+  let ow = o % W_OUT;
+  let oh = (o / W_OUT) % H_OUT;
+  let nc = o / (W_OUT * H_OUT);
+  let base = nc * H * W;
+  let ih0 = i32(oh * SH) - i32(PH);
+  let iw0 = i32(ow * SW) - i32(PW);
   var best = 0.0;
   var at = -1;
-  for (var kh = 0; kh < i32(p.KH); kh++) {
+  for (var kh = 0; kh < i32(KH); kh++) {
     let ih = ih0 + kh;
-    if (ih < 0 || ih >= i32(p.H)) { continue; }
-    for (var kw = 0; kw < i32(p.KW); kw++) {
+    if (ih < 0 || ih >= i32(H)) { continue; }
+    for (var kw = 0; kw < i32(KW); kw++) {
       let iw = iw0 + kw;
-      if (iw < 0 || iw >= i32(p.W)) { continue; }
-      let k = ih * i32(p.W) + iw;
+      if (iw < 0 || iw >= i32(W)) { continue; }
+      let k = ih * i32(W) + iw;
       let v = x[base + u32(k)];
       if (at < 0 || v > best || v != v) {
         best = v;

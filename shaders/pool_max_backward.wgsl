@@ -1,13 +1,20 @@
 // Max-pooling backward as a gather (no atomics, deterministic): one invocation per input element sums the
 // upstream gradient of every output whose window covers it and whose recorded argmax is this element.
+// The geometry is compiled in, as in pool_max.wgsl.
 
-struct Params {
-  total: u32, H: u32, W: u32, H_out: u32,
-  W_out: u32, KH: u32, KW: u32, stride_h: u32,
-  stride_w: u32, pad_h: u32, pad_w: u32, _pad0: u32,
-}
+struct Params { total: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 
 override WG: u32 = 256u;
+override H: u32;
+override W: u32;
+override H_OUT: u32;
+override W_OUT: u32;
+override KH: u32;
+override KW: u32;
+override SH: u32;
+override SW: u32;
+override PH: u32;
+override PW: u32;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -18,25 +25,29 @@ override WG: u32 = 256u;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.total) { return; }
-  let iw = i32(i % p.W);
-  let ih = i32((i / p.W) % p.H);
-  let nc = i / (p.W * p.H);
-  let k = ih * i32(p.W) + iw;
-  let sh = i32(p.stride_h);
-  let sw = i32(p.stride_w);
-  // Outputs oh with oh·sh − ph ≤ ih ≤ oh·sh − ph + KH − 1.
-  let nh_lo = ih + i32(p.pad_h) - i32(p.KH) + 1;
-  let oh_lo = max(0, select(nh_lo / sh, (nh_lo + sh - 1) / sh, nh_lo > 0));
-  let oh_hi = min(i32(p.H_out) - 1, (ih + i32(p.pad_h)) / sh);
-  let nw_lo = iw + i32(p.pad_w) - i32(p.KW) + 1;
-  let ow_lo = max(0, select(nw_lo / sw, (nw_lo + sw - 1) / sw, nw_lo > 0));
-  let ow_hi = min(i32(p.W_out) - 1, (iw + i32(p.pad_w)) / sw);
-  let base = nc * p.H_out * p.W_out;
+  let iw = i % W;
+  let ih = (i / W) % H;
+  let nc = i / (W * H);
+  let k = i32(ih * W + iw);
+  // The outputs whose window covers (ih, iw): oh = (ih + PH) / SH − th for th < ceil(KH / SH) while the
+  // window oh·SH − PH … oh·SH − PH + KH − 1 still reaches ih (likewise along w). A fixed number of
+  // candidates, read clamped and masked, keeps every lane on the same path. They are summed in ascending
+  // (oh, ow), the order PyTorch's and TensorFlow.js's kernels use, so that sums match theirs to the bit.
+  let oh0 = i32((ih + PH) / SH);
+  let ow0 = i32((iw + PW) / SW);
+  let base = nc * H_OUT * W_OUT;
   var acc = 0.0;
-  for (var oh = oh_lo; oh <= oh_hi; oh++) {
-    for (var ow = ow_lo; ow <= ow_hi; ow++) {
-      let o = base + u32(oh) * p.W_out + u32(ow);
-      if (argmax[o] == k) { acc += dy[o]; }
+  let TH = i32((KH + SH - 1u) / SH);
+  let TW = i32((KW + SW - 1u) / SW);
+  for (var th = 0; th < TH; th++) {
+    let oh = oh0 - (TH - 1 - th);
+    let okh = oh >= 0 && oh < i32(H_OUT) && oh * i32(SH) + i32(KH) > i32(ih + PH);
+    let row = base + u32(clamp(oh, 0, i32(H_OUT) - 1)) * W_OUT;
+    for (var tw = 0; tw < TW; tw++) {
+      let ow = ow0 - (TW - 1 - tw);
+      let ok = okh && ow >= 0 && ow < i32(W_OUT) && ow * i32(SW) + i32(KW) > i32(iw + PW);
+      let o = row + u32(clamp(ow, 0, i32(W_OUT) - 1));
+      acc += select(0.0, dy[o], ok && argmax[o] == k);
     }
   }
   dx[i] = acc;

@@ -62,8 +62,9 @@ export function maxPool2dGeometry(xShape: readonly number[], options: MaxPool2dO
   return { N, C, H, W, KH, KW, sh, sw, ph, pw, H_out, W_out };
 }
 
-function poolParams(total: number, g: PoolGeometry): ArrayBuffer {
-  return new Params().u32(total, g.H, g.W, g.H_out, g.W_out, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, 0).build();
+/** The geometry as the max-pool shaders' override constants (one pipeline per pooling shape). */
+function poolConstants(g: PoolGeometry): Record<string, number> {
+  return { WG, H: g.H, W: g.W, H_OUT: g.H_out, W_OUT: g.W_out, KH: g.KH, KW: g.KW, SH: g.sh, SW: g.sw, PH: g.ph, PW: g.pw };
 }
 
 /** Max pooling: the pooled values and the int32 argmax (flat index ih·W + iw in its plane) of each. */
@@ -78,8 +79,8 @@ export function maxPool2dForward(x: Tensor, options: MaxPool2dOptions): { y: Ten
   getRuntime().dispatch({
     op,
     shader: MAX,
-    constants: { WG },
-    uniforms: poolParams(y.size, g),
+    constants: poolConstants(g),
+    uniforms: new Params().u32(y.size, 0, 0, 0).build(),
     storage: [x.binding(op), y.binding(op), argmax.binding(op)],
     workgroups: grid(Math.ceil(y.size / WG)),
   });
@@ -101,8 +102,8 @@ export function maxPool2dBackward(dy: Tensor, argmax: Tensor, xShape: readonly n
   getRuntime().dispatch({
     op,
     shader: MAX_BACKWARD,
-    constants: { WG },
-    uniforms: poolParams(dx.size, g),
+    constants: poolConstants(g),
+    uniforms: new Params().u32(dx.size, 0, 0, 0).build(),
     storage: [dy.binding(op), argmax.binding(op), dx.binding(op)],
     workgroups: grid(Math.ceil(dx.size / WG)),
   });
