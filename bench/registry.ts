@@ -19,6 +19,11 @@ export interface Prepared {
   run(): Outputs | Promise<Outputs>;
   /** Releases the inputs made by setup. */
   dispose(): void;
+  /**
+   * After timing: a line of facts about one more run (e.g. dispatches and peak GPU bytes of a training
+   * step), added to the row's notes. Not timed.
+   */
+  report?(): Promise<string>;
 }
 
 export interface Impl {

@@ -166,6 +166,17 @@ export async function runRow(row: BenchRow, backends: Backend[], s: RunSettings,
         }
       }
     }
+    for (const b of active()) {
+      const p = prepared.get(b.name)!;
+      if (!p.report) continue;
+      try {
+        await b.activate();
+        const line = `${b.name}: ${await p.report()}`;
+        result.note = result.note ? `${result.note}; ${line}` : line;
+      } catch (e) {
+        log(`  ${row.label}: ${b.name} report failed: ${message(e)}`);
+      }
+    }
     for (const c of cells.values()) {
       if (c.status !== 'ok' || !c.samplesMs?.length) continue;
       c.medianMs = median(c.samplesMs);

@@ -15,6 +15,7 @@ import { Byol } from '../../src/byol/model.js';
 import { registerRows } from '../registry.js';
 import { packedBatch } from './augment.js';
 import { SLOW_RUNS } from './resnet.js';
+import { stepStats } from '../step-stats.js';
 
 const BATCH = 32;
 const SIZE = 32;
@@ -38,20 +39,18 @@ registerRows({
         const shape = { n: BATCH, c: 3, h: SIZE, w: SIZE };
         const words = packedBatch(BATCH, 3, SIZE, SIZE, 99);
         let step = 0;
-        return {
-          run: () =>
-            scope(() => {
-              const pixels = fromArray(words, [words.length], 'uint32');
-              const [v1, v2] = aug.views(pixels, shape, step++, 11);
-              opt.zeroGrad();
-              const loss = byol.loss(v1, v2);
-              backward(loss);
-              opt.step();
-              byol.updateTarget(config.byol.tauBase);
-              return loss;
-            }),
-          dispose: () => (opt.dispose(), byol.dispose()),
-        };
+        const run = () =>
+          scope(() => {
+            const pixels = fromArray(words, [words.length], 'uint32');
+            const [v1, v2] = aug.views(pixels, shape, step++, 11);
+            opt.zeroGrad();
+            const loss = byol.loss(v1, v2);
+            backward(loss);
+            opt.step();
+            byol.updateTarget(config.byol.tauBase);
+            return loss;
+          });
+        return { run, report: () => stepStats(run), dispose: () => (opt.dispose(), byol.dispose()) };
       },
     },
   },

@@ -30,6 +30,7 @@ import {
   type ResNet,
 } from '../../src/index.js';
 import type { TF } from '../backends.js';
+import { stepStats } from '../step-stats.js';
 import { registerRows, uniformData, type BenchRow } from '../registry.js';
 import { loadTorchParams, tfjsResnet18, trainableParameterCount, type TorchParam } from '../tfjs-resnet.js';
 
@@ -133,17 +134,19 @@ function stepRow(): BenchRow {
           const d = resnetInputs();
           const x = fromArray(d.x, d.shape);
           const labels = fromArray(d.labels, [RESNET_BATCH], 'int32');
+          const run = () =>
+            scope(() => {
+              opt.zeroGrad();
+              const logits = model.forward(x);
+              const loss = crossEntropy(logits, labels);
+              logits.dispose();
+              backward(loss);
+              opt.step();
+              return loss;
+            });
           return {
-            run: () =>
-              scope(() => {
-                opt.zeroGrad();
-                const logits = model.forward(x);
-                const loss = crossEntropy(logits, labels);
-                logits.dispose();
-                backward(loss);
-                opt.step();
-                return loss;
-              }),
+            run,
+            report: () => stepStats(run),
             dispose: () => {
               opt.dispose();
               model.dispose();

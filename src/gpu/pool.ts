@@ -16,6 +16,8 @@ export interface PoolStats {
   pooledBytes: number;
   /** The most bytes ever allocated at once. */
   peakBytes: number;
+  /** The most bytes handed out at once since the pool was made or `resetPeakInUse` last ran. */
+  peakInUseBytes: number;
   buffers: number;
   acquires: number;
   /** Acquires served from a free list. */
@@ -46,6 +48,7 @@ export class BufferPool {
     inUseBytes: 0,
     pooledBytes: 0,
     peakBytes: 0,
+    peakInUseBytes: 0,
     buffers: 0,
     acquires: 0,
     hits: 0,
@@ -68,6 +71,7 @@ export class BufferPool {
       this.stats.hits++;
       this.stats.pooledBytes -= size;
       this.stats.inUseBytes += size;
+      this.stats.peakInUseBytes = Math.max(this.stats.peakInUseBytes, this.stats.inUseBytes);
       return reused;
     }
     this.stats.misses++;
@@ -87,7 +91,13 @@ export class BufferPool {
     this.stats.allocatedBytes += size;
     this.stats.inUseBytes += size;
     this.stats.peakBytes = Math.max(this.stats.peakBytes, this.stats.allocatedBytes);
+    this.stats.peakInUseBytes = Math.max(this.stats.peakInUseBytes, this.stats.inUseBytes);
     return buffer;
+  }
+
+  /** Starts a new in-use peak from what is handed out now (to measure one training step, say). */
+  resetPeakInUse(): void {
+    this.stats.peakInUseBytes = this.stats.inUseBytes;
   }
 
   /** Returns a buffer to its free list. The caller guarantees nothing holds it any more. */

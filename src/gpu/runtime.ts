@@ -185,6 +185,11 @@ export class GpuRuntime {
     return this.pool.getStats();
   }
 
+  /** Starts a new peak of the bytes handed out (PoolStats.peakInUseBytes) from what is handed out now. */
+  resetPeakInUse(): void {
+    this.pool.resetPeakInUse();
+  }
+
   private assertAlive(op: string): void {
     if (this.lostInfo) {
       throw new GpuError(
