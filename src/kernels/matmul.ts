@@ -1,13 +1,32 @@
 /** Batched matrix multiplication with either operand transposed. */
 import matmulWgsl from '../../shaders/matmul.wgsl';
 import matmulVec4Wgsl from '../../shaders/matmul_vec4.wgsl';
+import matmulSgWgsl from '../../shaders/matmul_sg.wgsl';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, sizeOf, type Tensor } from '../tensor/tensor.js';
 import { expandKernel } from './copy.js';
+import { subgroupsUsable } from './subgroups.js';
 import { assertFloat, broadcastShapes, Params, sameShape } from './util.js';
 
 const MATMUL = { name: 'matmul', code: matmulWgsl };
 const MATMUL_VEC4 = { name: 'matmul_vec4', code: matmulVec4Wgsl };
+const MATMUL_SG = { name: 'matmul_sg', code: matmulSgWgsl };
+/** Rows of C per workgroup of the subgroup kernel. */
+const SG_ROWS = 32;
+/** Columns of C per invocation of the subgroup kernel. */
+const SG_COLS = 8;
+
+/** Kernel choice, for tests and measurements. */
+export const matmulTuning = {
+  /**
+   * 'auto': the subgroup kernel where the device can run it, else 'vec4'; 'sg': the subgroup kernel
+   * (shaders/matmul_sg.wgsl); 'vec4': the register-tiled kernels (matmul_vec4.wgsl where the layout has whole
+   * vec4 rows, else matmul.wgsl).
+   */
+  kernel: 'auto' as 'auto' | 'vec4' | 'sg',
+  /** Invocations per workgroup of the subgroup kernel (a multiple of 8). */
+  WG: 8,
+};
 /** Workgroup shape of the vec4 kernel: 16×4 measured best at 512 and 1024 on lavapipe (bench/RESULTS.md). */
 const VEC4_WG_X = 16;
 const VEC4_WG_Y = 4;
@@ -71,6 +90,25 @@ export function matmulKernel(a: Tensor, b: Tensor, transA = false, transB = fals
   }
   const uniforms = new Params().u32(M, N, K, batch, pa.stride, pb.stride, M * N, 0, 0, 0, 0, 0).build();
   const storage = [pa.t.binding('matmul'), pb.t.binding('matmul'), out.binding('matmul')];
+  const rowBlocks = Math.ceil(M / SG_ROWS);
+  const sg = matmulTuning.kernel === 'sg' || (matmulTuning.kernel === 'auto' && subgroupsUsable());
+  if (sg && rowBlocks <= 65535 && Math.ceil(N / SG_COLS / matmulTuning.WG) <= 65535) {
+    const SWG = matmulTuning.WG;
+    // vec4 loads where each operand's contiguous axis (and so its batch stride) is a multiple of 4.
+    const vec4 = (transA ? M % 4 === 0 : K % 4 === 0) && (transB ? K % 4 === 0 : N % 4 === 0);
+    getRuntime().dispatch({
+      op: 'matmul',
+      shader: MATMUL_SG,
+      entry: vec4 ? 'main' : 'ragged',
+      constants: { WG: SWG, TRANS_A: transA, TRANS_B: transB },
+      uniforms,
+      storage,
+      workgroups: [Math.ceil(N / SG_COLS / SWG), rowBlocks, batch],
+    });
+    if (pa.temp) pa.t.dispose();
+    if (pb.temp) pb.t.dispose();
+    return out;
+  }
   // Whole vec4 rows (and batch strides) for the operands' layout: one of the vec4 kernels.
   const entry = !transA && !transB && K % 4 === 0 && N % 4 === 0 ? 'main' : !transA && transB && K % 4 === 0 && N % 4 === 0 ? 'nt' : transA && !transB && M % 4 === 0 && N % 4 === 0 ? 'tn' : null;
   if (entry) {
