@@ -19,6 +19,7 @@ struct Params {
 
 override WG: u32 = 8u;
 override YDIRECT: bool = false;
+override UNROLL4: bool = true;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -59,30 +60,70 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let xn = n * p.C_in * HW;
     var kq = n * HWo * p.co4;
     var yq = n * p.C_out * HWo;
-    for (var oh = 0u; oh < p.H_out; oh++) {
-      let ihb = i32(oh * p.stride_h);
-      for (var ow = 0u; ow < p.W_out; ow++) {
-        let iwb = i32(ow * p.stride_w);
-        var b0: vec4<f32>;
-        var b1: vec4<f32>;
-        if (YDIRECT) {
-          for (var e = 0u; e < 4u; e++) {
-            b0[e] = dy[yq + min(ca * 4u + e, p.C_out - 1u) * HWo];
-            b1[e] = dy[yq + min(cb * 4u + e, p.C_out - 1u) * HWo];
+    // Output positions in order, (oh, ow) stepped along without divisions.
+    var oh = 0u;
+    var ow = 0u;
+    var sp = 0u;
+    if (UNROLL4) {
+      // Four positions per step (accumulate_rows4); the rest one at a time below.
+      for (; sp + 4u <= HWo; sp += 4u) {
+        var b0: array<vec4<f32>, 4>;
+        var b1: array<vec4<f32>, 4>;
+        var ihb: array<i32, 4>;
+        var iwb: array<i32, 4>;
+        for (var t = 0u; t < 4u; t++) {
+          if (YDIRECT) {
+            for (var e = 0u; e < 4u; e++) {
+              b0[t][e] = dy[yq + t + min(ca * 4u + e, p.C_out - 1u) * HWo];
+              b1[t][e] = dy[yq + t + min(cb * 4u + e, p.C_out - 1u) * HWo];
+            }
+          } else {
+            b0[t] = dyt[kq + t * p.co4 + ca];
+            b1[t] = dyt[kq + t * p.co4 + cb];
           }
-        } else {
-          b0 = dyt[kq + ca];
-          b1 = dyt[kq + cb];
+          ihb[t] = i32(oh * p.stride_h);
+          iwb[t] = i32(ow * p.stride_w);
+          ow += 1u;
+          if (ow == p.W_out) { ow = 0u; oh += 1u; }
         }
-        kq += p.co4;
-        yq += 1u;
+        kq += 4u * p.co4;
+        yq += 4u;
         for (var r = 0u; r < 4u; r++) {
-          let ih = ihb + rkh[r];
-          let iw = iwb + rkw[r];
-          let ok = ih >= 0 && ih < i32(p.H) && iw >= 0 && iw < i32(p.W);
-          let v = select(0.0, x[xn + xo[r] + u32(clamp(ih, 0, i32(p.H) - 1)) * p.W + u32(clamp(iw, 0, i32(p.W) - 1))], ok);
-          accumulate_rows(v, b0, b1, r * 16u);
+          var v: vec4<f32>;
+          for (var t = 0u; t < 4u; t++) {
+            let ih = ihb[t] + rkh[r];
+            let iw = iwb[t] + rkw[r];
+            let ok = ih >= 0 && ih < i32(p.H) && iw >= 0 && iw < i32(p.W);
+            v[t] = select(0.0, x[xn + xo[r] + u32(clamp(ih, 0, i32(p.H) - 1)) * p.W + u32(clamp(iw, 0, i32(p.W) - 1))], ok);
+          }
+          accumulate_rows4(v, b0, b1, r * 16u);
         }
+      }
+    }
+    for (; sp < HWo; sp++) {
+      let ihb = i32(oh * p.stride_h);
+      let iwb = i32(ow * p.stride_w);
+      ow += 1u;
+      if (ow == p.W_out) { ow = 0u; oh += 1u; }
+      var b0: vec4<f32>;
+      var b1: vec4<f32>;
+      if (YDIRECT) {
+        for (var e = 0u; e < 4u; e++) {
+          b0[e] = dy[yq + min(ca * 4u + e, p.C_out - 1u) * HWo];
+          b1[e] = dy[yq + min(cb * 4u + e, p.C_out - 1u) * HWo];
+        }
+      } else {
+        b0 = dyt[kq + ca];
+        b1 = dyt[kq + cb];
+      }
+      kq += p.co4;
+      yq += 1u;
+      for (var r = 0u; r < 4u; r++) {
+        let ih = ihb + rkh[r];
+        let iw = iwb + rkw[r];
+        let ok = ih >= 0 && ih < i32(p.H) && iw >= 0 && iw < i32(p.W);
+        let v = select(0.0, x[xn + xo[r] + u32(clamp(ih, 0, i32(p.H) - 1)) * p.W + u32(clamp(iw, 0, i32(p.W) - 1))], ok);
+        accumulate_rows(v, b0, b1, r * 16u);
       }
     }
   }

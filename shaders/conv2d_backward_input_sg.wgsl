@@ -23,6 +23,7 @@ struct Params {
 
 override WG: u32 = 8u;
 override WDIRECT: bool = false;
+override UNROLL4: bool = true;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -89,7 +90,34 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       if (!subgroupAny(any_ok)) { continue; }
       var k = kh * p.KW + kw;
-      for (var co = 0u; co < p.C_out; co++) {
+      var co = 0u;
+      if (UNROLL4) {
+        // Four output channels per step (accumulate_rows4); the rest one at a time below.
+        for (; co + 4u <= p.C_out; co += 4u) {
+          var b0: array<vec4<f32>, 4>;
+          var b1: array<vec4<f32>, 4>;
+          for (var t = 0u; t < 4u; t++) {
+            if (WDIRECT) {
+              let wk = (co + t) * p.C_in * KK + kh * p.KW + kw;
+              for (var e = 0u; e < 4u; e++) {
+                b0[t][e] = w[wk + min(ca * 4u + e, p.C_in - 1u) * KK];
+                b1[t][e] = w[wk + min(cb * 4u + e, p.C_in - 1u) * KK];
+              }
+            } else {
+              b0[t] = wt[k * p.ci4 + ca];
+              b1[t] = wt[k * p.ci4 + cb];
+            }
+            k += KK;
+          }
+          let yo = co * HWo;
+          for (var r = 0u; r < 4u; r++) {
+            let o = off[r] + yo;
+            let v = select(vec4<f32>(0.0), vec4<f32>(dy[o], dy[o + HWo], dy[o + 2u * HWo], dy[o + 3u * HWo]), ok[r]);
+            accumulate_rows4(v, b0, b1, r * 16u);
+          }
+        }
+      }
+      for (; co < p.C_out; co++) {
         var b0: vec4<f32>;
         var b1: vec4<f32>;
         if (WDIRECT) {

@@ -25,6 +25,7 @@ struct Params {
 override WG: u32 = 8u;
 override HAS_BIAS: bool = false;
 override WDIRECT: bool = false;
+override UNROLL4: bool = true;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -82,7 +83,34 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       if (!subgroupAny(any_ok)) { continue; }
       var k = kh * p.KW + kw;
-      for (var ci = 0u; ci < p.C_in; ci++) {
+      var ci = 0u;
+      if (UNROLL4) {
+        // Four input channels per step (accumulate_rows4); the rest one at a time below.
+        for (; ci + 4u <= p.C_in; ci += 4u) {
+          var b0: array<vec4<f32>, 4>;
+          var b1: array<vec4<f32>, 4>;
+          for (var t = 0u; t < 4u; t++) {
+            if (WDIRECT) {
+              let CKK = p.C_in * KK;
+              for (var e = 0u; e < 4u; e++) {
+                b0[t][e] = w[min(ca * 4u + e, p.C_out - 1u) * CKK + k];
+                b1[t][e] = w[min(cb * 4u + e, p.C_out - 1u) * CKK + k];
+              }
+            } else {
+              b0[t] = wt[k * p.co4 + ca];
+              b1[t] = wt[k * p.co4 + cb];
+            }
+            k += KK;
+          }
+          let xo = ci * HW;
+          for (var r = 0u; r < 4u; r++) {
+            let o = off[r] + xo;
+            let v = select(vec4<f32>(0.0), vec4<f32>(x[o], x[o + HW], x[o + 2u * HW], x[o + 3u * HW]), ok[r]);
+            accumulate_rows4(v, b0, b1, r * 16u);
+          }
+        }
+      }
+      for (; ci < p.C_in; ci++) {
         var b0: vec4<f32>;
         var b1: vec4<f32>;
         if (WDIRECT) {

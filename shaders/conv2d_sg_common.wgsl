@@ -35,3 +35,23 @@ fn accumulate_rows(v: f32, b0: vec4<f32>, b1: vec4<f32>, base: u32) {
   acc[base + 14u] = fma(a7, b0, acc[base + 14u]);
   acc[base + 15u] = fma(a7, b1, acc[base + 15u]);
 }
+
+// Four steps of K at once: `v` holds this lane's row operand for steps k … k + 3, b0[t] and b1[t] the
+// invocation's 8 columns at step k + t. Each accumulator takes the four products in one chained update: on
+// software adapters every write of a loop-carried accumulator is a masked read-modify-write of memory, so
+// writing it once per four steps instead of once per step saves most of that traffic.
+fn acc_row4(s: vec4<f32>, b0: array<vec4<f32>, 4>, b1: array<vec4<f32>, 4>, i: u32) {
+  acc[i] = fma(vec4<f32>(s.w), b0[3], fma(vec4<f32>(s.z), b0[2], fma(vec4<f32>(s.y), b0[1], fma(vec4<f32>(s.x), b0[0], acc[i]))));
+  acc[i + 1u] = fma(vec4<f32>(s.w), b1[3], fma(vec4<f32>(s.z), b1[2], fma(vec4<f32>(s.y), b1[1], fma(vec4<f32>(s.x), b1[0], acc[i + 1u]))));
+}
+
+fn accumulate_rows4(v: vec4<f32>, b0: array<vec4<f32>, 4>, b1: array<vec4<f32>, 4>, base: u32) {
+  acc_row4(subgroupBroadcast(v, 0u), b0, b1, base);
+  acc_row4(subgroupBroadcast(v, 1u), b0, b1, base + 2u);
+  acc_row4(subgroupBroadcast(v, 2u), b0, b1, base + 4u);
+  acc_row4(subgroupBroadcast(v, 3u), b0, b1, base + 6u);
+  acc_row4(subgroupBroadcast(v, 4u), b0, b1, base + 8u);
+  acc_row4(subgroupBroadcast(v, 5u), b0, b1, base + 10u);
+  acc_row4(subgroupBroadcast(v, 6u), b0, b1, base + 12u);
+  acc_row4(subgroupBroadcast(v, 7u), b0, b1, base + 14u);
+}

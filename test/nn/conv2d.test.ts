@@ -59,6 +59,8 @@ const variants: { name: string; set: Partial<typeof conv2dTuning>; subgroups: bo
   { name: 'subgroup, layout pass', set: { forward: 'sg', dx: 'sg', dw: 'sg', direct: false }, subgroups: true },
   // The subgroup dx without the zero fill for 1×1/s kernels: idle stride phases write their own zeros.
   { name: 'subgroup, phases write zeros', set: { dx: 'sg', dxZeroFill: false }, subgroups: true },
+  // One step of K per accumulator update (the four-step loop off: only the single-step loop runs).
+  { name: 'subgroup, single steps', set: { forward: 'sg', dx: 'sg', dw: 'sg', unroll4: false }, subgroups: true },
 ];
 const defaults = { ...conv2dTuning };
 
