@@ -8,11 +8,13 @@ import emaWgsl from '../../shaders/ema.wgsl';
 import sgdWgsl from '../../shaders/optim_sgd.wgsl';
 import adamwWgsl from '../../shaders/optim_adamw.wgsl';
 import larsNormsWgsl from '../../shaders/optim_lars_norms.wgsl';
+import larsNormsSgWgsl from '../../shaders/optim_lars_norms_sg.wgsl';
 import larsRatiosWgsl from '../../shaders/optim_lars_ratios.wgsl';
 import larsUpdateWgsl from '../../shaders/optim_lars_update.wgsl';
 import { grid } from '../gpu/runtime.js';
 import { Params } from '../kernels/util.js';
 import { getRuntime } from '../tensor/engine.js';
+import { subgroupsUsable } from '../kernels/subgroups.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 const WG = 256;
@@ -21,6 +23,17 @@ const EMA = { name: 'ema', code: emaWgsl };
 const SGD = { name: 'optim_sgd', code: sgdWgsl };
 const ADAMW = { name: 'optim_adamw', code: adamwWgsl };
 const LARS_NORMS = { name: 'optim_lars_norms', code: larsNormsWgsl };
+const LARS_NORMS_SG = { name: 'optim_lars_norms_sg', code: larsNormsSgWgsl };
+
+/** Kernel choice, for tests and measurements. */
+export const optimTuning = {
+  /**
+   * LARS's norms pass: 'auto' runs one subgroup per block without barriers on software adapters with
+   * subgroups (where a barrier switches coroutines per invocation), else a workgroup tree; 'sg' and 'tree'
+   * force one.
+   */
+  larsNorms: 'auto' as 'auto' | 'sg' | 'tree',
+};
 const LARS_RATIOS = { name: 'optim_lars_ratios', code: larsRatiosWgsl };
 const LARS_UPDATE = { name: 'optim_lars_update', code: larsUpdateWgsl };
 
@@ -145,10 +158,11 @@ export function larsKernel(t: LarsTables, w: Tensor, g: Tensor, mu: Tensor, a: L
   const n4 = vec4Count('lars.step', w, g, mu);
   if (n4 === 0) return;
   const rt = getRuntime();
+  const sg = optimTuning.larsNorms === 'sg' || (optimTuning.larsNorms === 'auto' && rt.report.software && subgroupsUsable());
   rt.dispatch({
     op: 'lars.norms',
-    shader: LARS_NORMS,
-    constants: { WG },
+    shader: sg ? LARS_NORMS_SG : LARS_NORMS,
+    constants: { WG: sg ? 8 : WG },
     uniforms: new Params().u32(t.numBlocks, 0).f32(a.weightDecay).u32(0).build(),
     storage: [t.blocks.binding('lars.norms'), w.binding('lars.norms'), g.binding('lars.norms'), t.partials.binding('lars.norms')],
     workgroups: grid(t.numBlocks),

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { emaUpdate, flattenParameters, type FlatParameters } from '../../src/nn/flat.js';
 import { Module } from '../../src/nn/module.js';
 import { AdamW, LARS, SGD } from '../../src/nn/optim.js';
+import { optimTuning } from '../../src/nn/kernels.js';
 import { byolTau, warmupCosine } from '../../src/nn/schedule.js';
 import { getRuntime } from '../../src/tensor/engine.js';
 import { fromArray, type Tensor } from '../../src/tensor/tensor.js';
@@ -104,44 +105,52 @@ function larsReference(
 }
 
 describe('LARS', () => {
-  it(`matches the float64 reference (segmented norms over several blocks, exclusions, a frozen parameter) ${seedNote}`, async () => {
-    const specs: [string, number[]][] = [
-      ['conv_weight', [7, 3, 3, 3]],
-      ['bn_weight', [7]],
-      ['bn_bias', [7]],
-      ['big_weight', [3, 5001]], // 15003 floats: four blocks of ≤ 4096
-      ['frozen_weight', [4, 6]],
-      ['zero_weight', [2, 3]], // ‖w‖ = 0: trust ratio 1
-    ];
-    const randArr = (n: number, s = 1) => Float32Array.from({ length: n }, () => (rand() * 2 - 1) * s);
-    const sizes = specs.map(([, s]) => s.reduce((a, b) => a * b, 1));
-    const w0 = sizes.map((n, j) => (specs[j][0] === 'zero_weight' ? new Float32Array(n) : randArr(n)));
-    const bag = new ParamBag(specs.map(([n, s], j) => [n, s, w0[j]]));
-    const flat = flattenParameters(bag);
-    bag.namedParameters().find((p) => p.name === 'frozen_weight')!.param.requiresGrad = false;
-    const o = { lr: 0.3, momentum: 0.9, wd: 1.5e-2, eta: 0.001 };
-    const opt = new LARS(bag, { lr: o.lr, momentum: o.momentum, weightDecay: o.wd, eta: o.eta });
-    const w = w0.map((a) => Float64Array.from(a));
-    const mu = sizes.map((n) => new Float64Array(n));
-    const excluded = specs.map(([, s]) => s.length === 1);
-    const frozen = specs.map(([n]) => n === 'frozen_weight');
-    for (let t = 0; t < 3; t++) {
-      const g = sizes.map((n) => randArr(n, 0.5));
-      setGrads(flat, g);
-      expect(dispatchesOf(() => opt.step()), 'three dispatches: norms, ratios, update').toBe(3);
-      larsReference(w, g.map((a) => Float64Array.from(a)), mu, excluded, frozen, o);
-      const got = await paramValues(flat);
-      got.forEach((a, j) => expect(relErr(a, w[j]), `step ${t + 1} ${specs[j][0]}`).toBeLessThan(1e-5));
-      // The update's size relative to the weights is what LARS controls: check it too, where it is tiny.
-      const j = 0;
-      const moved = got[j].map((v, i) => v - w0[j][i]);
-      const want = w[j].map((v, i) => v - w0[j][i]);
-      expect(relErr(moved, want), 'conv_weight displacement').toBeLessThan(1e-3);
-    }
-    expect([...(await paramValues(flat))[4]]).toEqual([...w0[4]]);
-    opt.dispose();
-    bag.dispose();
-  });
+  for (const norms of ['tree', 'sg'] as const) {
+    it(`matches the float64 reference (segmented norms over several blocks, exclusions, a frozen parameter), ${norms} norms ${seedNote}`, async (ctx) => {
+      if (norms === 'sg' && !getRuntime().device.features.has('subgroups')) ctx.skip();
+      optimTuning.larsNorms = norms;
+      try {
+        const specs: [string, number[]][] = [
+          ['conv_weight', [7, 3, 3, 3]],
+          ['bn_weight', [7]],
+          ['bn_bias', [7]],
+          ['big_weight', [3, 5001]], // 15003 floats: four blocks of ≤ 4096
+          ['frozen_weight', [4, 6]],
+          ['zero_weight', [2, 3]], // ‖w‖ = 0: trust ratio 1
+        ];
+        const randArr = (n: number, s = 1) => Float32Array.from({ length: n }, () => (rand() * 2 - 1) * s);
+        const sizes = specs.map(([, s]) => s.reduce((a, b) => a * b, 1));
+        const w0 = sizes.map((n, j) => (specs[j][0] === 'zero_weight' ? new Float32Array(n) : randArr(n)));
+        const bag = new ParamBag(specs.map(([n, s], j) => [n, s, w0[j]]));
+        const flat = flattenParameters(bag);
+        bag.namedParameters().find((p) => p.name === 'frozen_weight')!.param.requiresGrad = false;
+        const o = { lr: 0.3, momentum: 0.9, wd: 1.5e-2, eta: 0.001 };
+        const opt = new LARS(bag, { lr: o.lr, momentum: o.momentum, weightDecay: o.wd, eta: o.eta });
+        const w = w0.map((a) => Float64Array.from(a));
+        const mu = sizes.map((n) => new Float64Array(n));
+        const excluded = specs.map(([, s]) => s.length === 1);
+        const frozen = specs.map(([n]) => n === 'frozen_weight');
+        for (let t = 0; t < 3; t++) {
+          const g = sizes.map((n) => randArr(n, 0.5));
+          setGrads(flat, g);
+          expect(dispatchesOf(() => opt.step()), 'three dispatches: norms, ratios, update').toBe(3);
+          larsReference(w, g.map((a) => Float64Array.from(a)), mu, excluded, frozen, o);
+          const got = await paramValues(flat);
+          got.forEach((a, j) => expect(relErr(a, w[j]), `step ${t + 1} ${specs[j][0]}`).toBeLessThan(1e-5));
+          // The update's size relative to the weights is what LARS controls: check it too, where it is tiny.
+          const j = 0;
+          const moved = got[j].map((v, i) => v - w0[j][i]);
+          const want = w[j].map((v, i) => v - w0[j][i]);
+          expect(relErr(moved, want), 'conv_weight displacement').toBeLessThan(1e-3);
+        }
+        expect([...(await paramValues(flat))[4]]).toEqual([...w0[4]]);
+        opt.dispose();
+        bag.dispose();
+      } finally {
+        optimTuning.larsNorms = 'auto';
+      }
+    });
+  }
 });
 
 describe('flat-buffer updates', () => {
