@@ -36,3 +36,28 @@ it('1,000 iterations of a small forward and backward in scopes leave live tensor
   for (const s of samples) expect(s).toEqual(first);
   for (const t of [w1, w2, x, y]) t.dispose();
 });
+
+it('the in-use peak follows what is handed out at once, and restarts from what is held when reset', async () => {
+  await engine();
+  const rt = getRuntime();
+  const held = toTensor(randomArr([64, 64]));
+  await rt.sync();
+  rt.resetPeakInUse();
+  const base = rt.poolStats().inUseBytes;
+  expect(rt.poolStats().peakInUseBytes).toBe(base);
+  // Two 256 KiB tensors alive together, then both gone: the peak keeps them, the in-use bytes do not.
+  const a = toTensor(randomArr([256, 256]));
+  const b = toTensor(randomArr([256, 256]));
+  const both = rt.poolStats().inUseBytes;
+  expect(both - base).toBeGreaterThanOrEqual(2 * 256 * 256 * 4);
+  a.dispose();
+  b.dispose();
+  expect(rt.poolStats().inUseBytes).toBe(base);
+  expect(rt.poolStats().peakInUseBytes).toBe(both);
+  // One at a time after a reset: the pool reuses the freed buffer, and the peak counts one.
+  rt.resetPeakInUse();
+  for (let i = 0; i < 3; i++) toTensor(randomArr([256, 256])).dispose();
+  expect(rt.poolStats().peakInUseBytes - base).toBeLessThan(both - base);
+  expect(rt.poolStats().peakInUseBytes - base).toBeGreaterThanOrEqual(256 * 256 * 4);
+  held.dispose();
+});
