@@ -56,7 +56,7 @@ const variants: { name: string; set: Partial<typeof conv2dTuning>; subgroups: bo
   { name: 'auto', set: {}, subgroups: false },
   { name: 'tiled', set: { forward: 'tile', dx: 'tile', dw: 'tile' }, subgroups: false },
   { name: 'subgroup, in place', set: { forward: 'sg', dx: 'sg', dw: 'sg', direct: true }, subgroups: true },
-  { name: 'subgroup, layout pass', set: { forward: 'sg', dx: 'sg', dw: 'sg', direct: false }, subgroups: true },
+  { name: 'subgroup, layout pass', set: { forward: 'sg', dx: 'sg', dw: 'sg', direct: false, dwTargetWorkgroups: 64 }, subgroups: true },
   // The subgroup dx without the zero fill for 1×1/s kernels: idle stride phases write their own zeros.
   { name: 'subgroup, phases write zeros', set: { dx: 'sg', dxZeroFill: false }, subgroups: true },
   // One step of K per accumulator update (the four-step loop off: only the single-step loop runs).
