@@ -1,22 +1,7 @@
 // Max pooling over NCHW, one invocation per output element: scans its KH×KW window (padding never wins)
 // and keeps the first maximum in scan order, as PyTorch does (NaN counts as a maximum). Writes the value
 // and the winner's flat index ih·W + iw within its (n, c) plane, for the backward pass.
-// The geometry is compiled in (override constants, one pipeline per pooling shape): on software adapters an
-// integer division by a runtime value is a scalar loop over the lanes, by a constant a vector multiply.
-
-struct Params { total: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
-
-override WG: u32 = 256u;
-override H: u32;
-override W: u32;
-override H_OUT: u32;
-override W_OUT: u32;
-override KH: u32;
-override KW: u32;
-override SH: u32;
-override SW: u32;
-override PH: u32;
-override PW: u32;
+// Put after pool_max_common.wgsl (the geometry as override constants).
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

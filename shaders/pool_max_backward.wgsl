@@ -1,20 +1,6 @@
 // Max-pooling backward as a gather (no atomics, deterministic): one invocation per input element sums the
 // upstream gradient of every output whose window covers it and whose recorded argmax is this element.
-// The geometry is compiled in, as in pool_max.wgsl.
-
-struct Params { total: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
-
-override WG: u32 = 256u;
-override H: u32;
-override W: u32;
-override H_OUT: u32;
-override W_OUT: u32;
-override KH: u32;
-override KW: u32;
-override SH: u32;
-override SW: u32;
-override PH: u32;
-override PW: u32;
+// Put after pool_max_common.wgsl (the geometry as override constants).
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;

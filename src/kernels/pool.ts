@@ -2,6 +2,7 @@
  * Pooling over NCHW activations: max pooling with its argmax (for the backward pass) and global average
  * pooling [N, C, H, W] → [N, C], each with its backward kernel.
  */
+import maxCommonWgsl from '../../shaders/pool_max_common.wgsl';
 import maxWgsl from '../../shaders/pool_max.wgsl';
 import maxBackwardWgsl from '../../shaders/pool_max_backward.wgsl';
 import avgWgsl from '../../shaders/pool_avg.wgsl';
@@ -10,8 +11,8 @@ import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
 import { assertFloat, Params, WG } from './util.js';
 
-const MAX = { name: 'pool_max', code: maxWgsl };
-const MAX_BACKWARD = { name: 'pool_max_backward', code: maxBackwardWgsl };
+const MAX = { name: 'pool_max', code: maxCommonWgsl + maxWgsl };
+const MAX_BACKWARD = { name: 'pool_max_backward', code: maxCommonWgsl + maxBackwardWgsl };
 const AVG = { name: 'pool_avg', code: avgWgsl };
 
 export interface MaxPool2dOptions {

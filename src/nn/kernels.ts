@@ -7,6 +7,7 @@ import fillWgsl from '../../shaders/nn_fill.wgsl';
 import emaWgsl from '../../shaders/ema.wgsl';
 import sgdWgsl from '../../shaders/optim_sgd.wgsl';
 import adamwWgsl from '../../shaders/optim_adamw.wgsl';
+import larsNormsCommonWgsl from '../../shaders/optim_lars_norms_common.wgsl';
 import larsNormsWgsl from '../../shaders/optim_lars_norms.wgsl';
 import larsNormsSgWgsl from '../../shaders/optim_lars_norms_sg.wgsl';
 import larsRatiosWgsl from '../../shaders/optim_lars_ratios.wgsl';
@@ -22,8 +23,9 @@ const FILL = { name: 'nn_fill', code: fillWgsl };
 const EMA = { name: 'ema', code: emaWgsl };
 const SGD = { name: 'optim_sgd', code: sgdWgsl };
 const ADAMW = { name: 'optim_adamw', code: adamwWgsl };
-const LARS_NORMS = { name: 'optim_lars_norms', code: larsNormsWgsl };
-const LARS_NORMS_SG = { name: 'optim_lars_norms_sg', code: larsNormsSgWgsl };
+const LARS_NORMS = { name: 'optim_lars_norms', code: larsNormsCommonWgsl + larsNormsWgsl };
+// 'enable subgroups;' must come before every declaration.
+const LARS_NORMS_SG = { name: 'optim_lars_norms_sg', code: 'enable subgroups;\n' + larsNormsCommonWgsl + larsNormsSgWgsl };
 
 /** Kernel choice, for tests and measurements. */
 export const optimTuning = {
