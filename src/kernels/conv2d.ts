@@ -43,7 +43,6 @@ import backwardFilterSgWgsl from '../../shaders/conv2d_backward_filter_sg.wgsl';
 import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
-import { zeros } from './creation.js';
 import { reduceKernel } from './reduce.js';
 import { subgroupsUsable } from './subgroups.js';
 import { assertFloat, Params } from './util.js';
@@ -116,31 +115,8 @@ export const conv2dTuning = {
    * elsewhere.
    */
   dwTargetWorkgroups: undefined as number | undefined,
-  /**
-   * Input gradients where only stride phase (0, 0) meets a kernel tap (1×1/2 downsamples): zero dx with a
-   * contiguous fill and run the product over that phase alone (true), or let the kernel's idle phases write
-   * their zeros pixel by pixel (false, the default). On lavapipe the fill measured 1.5–2× faster at 96×96
-   * while another job loaded both cores, but 7–12 % slower on the quiet machine, at 32×32 and 96×96 alike.
-   */
-  dxZeroFill: false,
 };
 
-/**
- * Whether stride phase (0, 0) is the only one any kernel tap reaches: phase (a, b) gets taps
- * kh ≡ a + pad_h (mod stride_h) below KH and kw ≡ b + pad_w (mod stride_w) below KW. True for a 1×1 stride-2
- * convolution without padding, whose input gradient is zero at three pixels of every four.
- */
-export function onlyPhaseZeroHasTaps(g: Conv2dGeometry): boolean {
-  // Phases that hold pixels at all: a single one leaves nothing to skip.
-  if (Math.min(g.strideH, g.H) * Math.min(g.strideW, g.W) === 1) return false;
-  for (let a = 0; a < Math.min(g.strideH, g.H); a++) {
-    for (let b = 0; b < Math.min(g.strideW, g.W); b++) {
-      if (a === 0 && b === 0) continue;
-      if ((a + g.padH) % g.strideH < g.KH && (b + g.padW) % g.strideW < g.KW) return false;
-    }
-  }
-  return (g.padH % g.strideH) < g.KH && (g.padW % g.strideW) < g.KW;
-}
 const WG = 64;
 /** The filter gradient splits its reduction over the batch until about this many invocations run. */
 const FILTER_TARGET_INVOCATIONS = 16384;
@@ -257,13 +233,10 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
   const g = conv2dGeometry(xShape, w.shape, options, op);
   const want = [g.N, g.C_out, g.H_out, g.W_out];
   if (dy.shape.join() !== want.join()) throw new Error(`${op}: dy must be ${shapeString(want)}, got ${shapeString(dy.shape)}`);
-  // With fewer than 8 input channels (the stem) most of an invocation's 8 columns would be padding.
-  const sg = conv2dTuning.dx === 'sg' || (conv2dTuning.dx === 'auto' && g.C_in >= 8 && subgroupsUsable());
-  // Only phase (0, 0) has taps: optionally a contiguous zero fill, then the product over that phase alone.
-  const zeroFill = sg && conv2dTuning.dxZeroFill && onlyPhaseZeroHasTaps(g);
-  const dx = zeroFill ? zeros(xShape) : empty(xShape, 'float32', op);
+  const dx = empty(xShape, 'float32', op);
   if (g.N === 0) return dx;
-  if (sg) {
+  // With fewer than 8 input channels (the stem) most of an invocation's 8 columns would be padding.
+  if (conv2dTuning.dx === 'sg' || (conv2dTuning.dx === 'auto' && g.C_in >= 8 && subgroupsUsable())) {
     const ci4 = Math.ceil(g.C_in / 4);
     const KK = g.KH * g.KW;
     const SWG = conv2dTuning.WG;
@@ -285,7 +258,7 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
         .u32(rows0, ci4, colGroups, imageFastest(g, g.H * g.W) ? 1 : 0, 0, 0, 0)
         .build(),
       storage: [dy.binding(op), wt.binding(op), dx.binding(op), w.binding(op)],
-      workgroups: [gx, gy, (zeroFill ? 1 : g.strideH * g.strideW) * colGroups],
+      workgroups: [gx, gy, g.strideH * g.strideW * colGroups],
     });
     if (wt !== w) wt.dispose();
     return dx;

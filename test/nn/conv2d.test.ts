@@ -4,9 +4,7 @@ import {
   conv2dBackwardFilter,
   conv2dBackwardInput,
   conv2dForward,
-  conv2dGeometry,
   conv2dTuning,
-  onlyPhaseZeroHasTaps,
 } from '../../src/kernels/conv2d.js';
 import { getRuntime } from '../../src/tensor/engine.js';
 import { conv2d as convOp } from '../../src/autograd/nn.js';
@@ -57,8 +55,6 @@ const variants: { name: string; set: Partial<typeof conv2dTuning>; subgroups: bo
   { name: 'tiled', set: { forward: 'tile', dx: 'tile', dw: 'tile' }, subgroups: false },
   { name: 'subgroup, in place', set: { forward: 'sg', dx: 'sg', dw: 'sg', direct: true }, subgroups: true },
   { name: 'subgroup, layout pass', set: { forward: 'sg', dx: 'sg', dw: 'sg', direct: false, dwTargetWorkgroups: 64 }, subgroups: true },
-  // The subgroup dx with the zero fill for 1×1/s kernels (by default idle stride phases write their zeros).
-  { name: 'subgroup, zero fill', set: { dx: 'sg', dxZeroFill: true }, subgroups: true },
   // One step of K per accumulator update (the four-step loop off: only the single-step loop runs).
   { name: 'subgroup, single steps', set: { forward: 'sg', dx: 'sg', dw: 'sg', unroll4: false }, subgroups: true },
 ];
@@ -115,45 +111,31 @@ describe('conv2d kernels against the float64 reference', () => {
     for (const t of [xt, gt, dwt]) t.dispose();
   });
 
-  it('knows which input gradients are zero outside stride phase (0, 0)', () => {
-    const only0 = (k: number, stride: number, padding: number, h = 8) =>
-      onlyPhaseZeroHasTaps(conv2dGeometry([1, 1, h, h], [1, 1, k, k], { stride, padding }));
-    expect(only0(1, 2, 0)).toBe(true); // ResNet's downsample
-    expect(only0(1, 3, 0)).toBe(true);
-    expect(only0(1, 1, 0)).toBe(false); // one phase only, nothing to skip
-    expect(only0(3, 2, 1)).toBe(false);
-    expect(only0(2, 2, 0)).toBe(false);
-    expect(only0(1, 2, 1)).toBe(false); // padding moves the taps to phase (1, 1)
-    expect(only0(1, 2, 0, 1)).toBe(false); // a 1×1 map has phase (0, 0) alone: nothing to skip either
+  it("writes dx's zeros where no tap reaches (1×1/2: three stride phases of four), into a recycled buffer", async (ctx) => {
+    if (!getRuntime().device.features.has('subgroups')) ctx.skip();
+    Object.assign(conv2dTuning, defaults, { dx: 'sg' });
+    try {
+      // Dirty the pool with non-zero buffers of dx's size first, so a missed zero would show.
+      const opts = { stride: 2, padding: 0 };
+      const shape = [2, 16, 9, 9];
+      const junk = Array.from({ length: 4 }, () => toTensor(randomArr(shape)));
+      for (const j of junk) await j.data();
+      for (const j of junk) j.dispose();
+      const w = f32(randomArr([24, 16, 1, 1]));
+      const x = f32(randomArr(shape));
+      const g = f32(randomArr([2, 24, 5, 5]));
+      const [dx] = nnRef.conv2dGrad(x, w, g, opts);
+      const [wt, gt] = [toTensor(w), toTensor(g)];
+      const dxt = conv2dBackwardInput(gt, wt, shape, opts);
+      const got = await dxt.data();
+      expect(relativeError(got, dx.data), seedNote).toBeLessThan(1e-4);
+      expect(got[1]).toBe(0); // (0, 0, 0, 1): an odd column
+      expect(got[9]).toBe(0); // (0, 0, 1, 0): an odd row
+      for (const t of [wt, gt, dxt]) t.dispose();
+    } finally {
+      Object.assign(conv2dTuning, defaults);
+    }
   });
-
-  for (const fill of [false, true]) {
-    it(`writes dx's zeros where no tap reaches, into a recycled buffer (${fill ? 'zero fill' : 'idle phases write them'})`, async (ctx) => {
-      if (!getRuntime().device.features.has('subgroups')) ctx.skip();
-      Object.assign(conv2dTuning, defaults, { dx: 'sg', dxZeroFill: fill });
-      try {
-        // Dirty the pool with non-zero buffers of dx's size first, so a missed zero would show.
-        const opts = { stride: 2, padding: 0 };
-        const shape = [2, 16, 9, 9];
-        const junk = Array.from({ length: 4 }, () => toTensor(randomArr(shape)));
-        for (const j of junk) await j.data();
-        for (const j of junk) j.dispose();
-        const w = f32(randomArr([24, 16, 1, 1]));
-        const x = f32(randomArr(shape));
-        const g = f32(randomArr([2, 24, 5, 5]));
-        const [dx] = nnRef.conv2dGrad(x, w, g, opts);
-        const [wt, gt] = [toTensor(w), toTensor(g)];
-        const dxt = conv2dBackwardInput(gt, wt, shape, opts);
-        const got = await dxt.data();
-        expect(relativeError(got, dx.data), seedNote).toBeLessThan(1e-4);
-        expect(got[1]).toBe(0); // (0, 0, 0, 1): an odd column
-        expect(got[9]).toBe(0); // (0, 0, 1, 0): an odd row
-        for (const t of [wt, gt, dxt]) t.dispose();
-      } finally {
-        Object.assign(conv2dTuning, defaults);
-      }
-    });
-  }
 
   it('names both shapes when channels disagree', () => {
     const xt = toTensor(randomArr([1, 3, 5, 5]));
