@@ -1,3 +1,4 @@
+// Put after sg_tile_common.wgsl (the register tile and its four-step update, accumulate_rows4).
 // Batched matrix products with subgroup broadcasts (devices with the 'subgroups' feature and subgroups of at
 // least 8 lanes), for every layout of the operands:
 //   C[b] = op(A[b]) · op(B[b]),  op(A) [M, K] is A [M, K] or, with TRANS_A, A [K, M] transposed;
@@ -18,9 +19,6 @@
 // On lavapipe (bench: `npm run bench -- --ops matmul`) this ran 3–4× faster than matmul_vec4.wgsl; 4 k per
 // step beat 1 (the conv kernels' step) and 8 (too many live registers), vec4 loads beat scalar ones by
 // 20–40%, 32 rows per workgroup beat 16, and 8 invocations per workgroup matched 16 and 32.
-
-enable subgroups;
-diagnostic(off, subgroup_uniformity);
 
 struct Params {
   M: u32,
@@ -49,60 +47,24 @@ override TRANS_B: bool = false;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 
-var<private> acc: array<vec4<f32>, 64>;
-// op(B) at the current 4 k: bk[kk] holds this invocation's columns 0–3 at k + kk, bk[4 + kk] columns 4–7.
-var<private> bk: array<vec4<f32>, 8>;
+// op(B) at the current 4 k: bl[kk] holds this invocation's columns 0–3 at k + kk, bh[kk] columns 4–7.
+var<private> bl: array<vec4<f32>, 4>;
+var<private> bh: array<vec4<f32>, 4>;
 // op(A) at the current 4 k: av[i] holds row 4l + i of the block (l: this lane) at k … k + 3.
 var<private> av: array<vec4<f32>, 4>;
 
-/** Row r of the block, given its op(A) at k … k + 3: acc[2r], acc[2r + 1] += a · op(B). */
-fn update(r: u32, a: vec4<f32>) {
-  let i = 2u * r;
-  acc[i] = fma(vec4<f32>(a.w), bk[3], fma(vec4<f32>(a.z), bk[2], fma(vec4<f32>(a.y), bk[1], fma(vec4<f32>(a.x), bk[0], acc[i]))));
-  acc[i + 1u] = fma(vec4<f32>(a.w), bk[7], fma(vec4<f32>(a.z), bk[6], fma(vec4<f32>(a.y), bk[5], fma(vec4<f32>(a.x), bk[4], acc[i + 1u]))));
-}
-
-/** The 4 k steps of the subgroup: row 4j + i of the block comes from lane j's av[i]. */
+/**
+ * The 4 k steps of the subgroup (accumulate_rows4 of sg_tile_common.wgsl): row 4j + i of the block is
+ * lane j's av[i], kept in acc[16i + 2j] (columns 0–3) and acc[16i + 2j + 1] (columns 4–7).
+ */
 fn accumulate() {
-  let a0 = av[0];
-  let a1 = av[1];
-  let a2 = av[2];
-  let a3 = av[3];
-  update(0u, subgroupBroadcast(a0, 0u));
-  update(4u, subgroupBroadcast(a0, 1u));
-  update(8u, subgroupBroadcast(a0, 2u));
-  update(12u, subgroupBroadcast(a0, 3u));
-  update(16u, subgroupBroadcast(a0, 4u));
-  update(20u, subgroupBroadcast(a0, 5u));
-  update(24u, subgroupBroadcast(a0, 6u));
-  update(28u, subgroupBroadcast(a0, 7u));
-  update(1u, subgroupBroadcast(a1, 0u));
-  update(5u, subgroupBroadcast(a1, 1u));
-  update(9u, subgroupBroadcast(a1, 2u));
-  update(13u, subgroupBroadcast(a1, 3u));
-  update(17u, subgroupBroadcast(a1, 4u));
-  update(21u, subgroupBroadcast(a1, 5u));
-  update(25u, subgroupBroadcast(a1, 6u));
-  update(29u, subgroupBroadcast(a1, 7u));
-  update(2u, subgroupBroadcast(a2, 0u));
-  update(6u, subgroupBroadcast(a2, 1u));
-  update(10u, subgroupBroadcast(a2, 2u));
-  update(14u, subgroupBroadcast(a2, 3u));
-  update(18u, subgroupBroadcast(a2, 4u));
-  update(22u, subgroupBroadcast(a2, 5u));
-  update(26u, subgroupBroadcast(a2, 6u));
-  update(30u, subgroupBroadcast(a2, 7u));
-  update(3u, subgroupBroadcast(a3, 0u));
-  update(7u, subgroupBroadcast(a3, 1u));
-  update(11u, subgroupBroadcast(a3, 2u));
-  update(15u, subgroupBroadcast(a3, 3u));
-  update(19u, subgroupBroadcast(a3, 4u));
-  update(23u, subgroupBroadcast(a3, 5u));
-  update(27u, subgroupBroadcast(a3, 6u));
-  update(31u, subgroupBroadcast(a3, 7u));
+  accumulate_rows4(av[0], bl, bh, 0u);
+  accumulate_rows4(av[1], bl, bh, 16u);
+  accumulate_rows4(av[2], bl, bh, 32u);
+  accumulate_rows4(av[3], bl, bh, 48u);
 }
 
-/** Writes the tile: row m0 + r, column n0 + j is component j % 4 of acc[2r + j / 4]. */
+/** Writes the tile: row m0 + r, column n0 + j is component j % 4 of acc[16 (r % 4) + 2 (r / 4) + j / 4]. */
 fn store(m0: u32, n0: u32, batch: u32) {
   let c_base = p.c_offset + batch * p.c_batch_stride;
   for (var r = 0u; r < 32u; r++) {
@@ -111,7 +73,7 @@ fn store(m0: u32, n0: u32, batch: u32) {
     let row = c_base + m * p.N;
     for (var j = 0u; j < 8u; j++) {
       let n = n0 + j;
-      if (n < p.N) { C[row + n] = acc[2u * r + j / 4u][j % 4u]; }
+      if (n < p.N) { C[row + n] = acc[16u * (r % 4u) + 2u * (r / 4u) + j / 4u][j % 4u]; }
     }
   }
 }
@@ -165,20 +127,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var j = 0u; j < 4u; j++) {
         let v0 = B4[bc[j] + k4];
         let v1 = B4[bc[4u + j] + k4];
-        bk[0][j] = v0.x;
-        bk[1][j] = v0.y;
-        bk[2][j] = v0.z;
-        bk[3][j] = v0.w;
-        bk[4][j] = v1.x;
-        bk[5][j] = v1.y;
-        bk[6][j] = v1.z;
-        bk[7][j] = v1.w;
+        bl[0][j] = v0.x;
+        bl[1][j] = v0.y;
+        bl[2][j] = v0.z;
+        bl[3][j] = v0.w;
+        bh[0][j] = v1.x;
+        bh[1][j] = v1.y;
+        bh[2][j] = v1.z;
+        bh[3][j] = v1.w;
       }
     } else {
       for (var kk = 0u; kk < 4u; kk++) {
         let ro = min(k + kk, K - 1u) * N4;
-        bk[kk] = B4[bn0 + ro];
-        bk[4u + kk] = B4[bn1 + ro];
+        bl[kk] = B4[bn0 + ro];
+        bh[kk] = B4[bn1 + ro];
       }
     }
     accumulate();
@@ -220,8 +182,8 @@ fn ragged(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
       let ao = kc * a_dk;
       for (var i = 0u; i < 4u; i++) { av[i][kk] = select(0.0, A[ar[i] + ao], live); }
       let bo = kc * b_dk;
-      bk[kk] = vec4<f32>(B[bc[0] + bo], B[bc[1] + bo], B[bc[2] + bo], B[bc[3] + bo]);
-      bk[4u + kk] = vec4<f32>(B[bc[4] + bo], B[bc[5] + bo], B[bc[6] + bo], B[bc[7] + bo]);
+      bl[kk] = vec4<f32>(B[bc[0] + bo], B[bc[1] + bo], B[bc[2] + bo], B[bc[3] + bo]);
+      bh[kk] = vec4<f32>(B[bc[4] + bo], B[bc[5] + bo], B[bc[6] + bo], B[bc[7] + bo]);
     }
     accumulate();
   }

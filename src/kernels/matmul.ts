@@ -1,6 +1,7 @@
 /** Batched matrix multiplication with either operand transposed. */
 import matmulWgsl from '../../shaders/matmul.wgsl';
 import matmulVec4Wgsl from '../../shaders/matmul_vec4.wgsl';
+import sgCommonWgsl from '../../shaders/sg_tile_common.wgsl';
 import matmulSgWgsl from '../../shaders/matmul_sg.wgsl';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, sizeOf, type Tensor } from '../tensor/tensor.js';
@@ -10,7 +11,7 @@ import { assertFloat, broadcastShapes, Params, sameShape } from './util.js';
 
 const MATMUL = { name: 'matmul', code: matmulWgsl };
 const MATMUL_VEC4 = { name: 'matmul_vec4', code: matmulVec4Wgsl };
-const MATMUL_SG = { name: 'matmul_sg', code: matmulSgWgsl };
+const MATMUL_SG = { name: 'matmul_sg', code: sgCommonWgsl + matmulSgWgsl };
 /** Rows of C per workgroup of the subgroup kernel. */
 const SG_ROWS = 32;
 /** Columns of C per invocation of the subgroup kernel. */

@@ -1,5 +1,5 @@
-// Shared by the subgroup conv kernels (conv2d_*_sg.wgsl, put after this file): the 32 × 8 register tile of
-// one invocation (64 vec4 accumulators) and its step. A step takes one row operand per lane (`v`, a value for
+// Shared by the subgroup kernels (conv2d_*_sg.wgsl and matmul_sg.wgsl, put after this file): the 32 × 8
+// register tile of one invocation (64 vec4 accumulators) and its step. A step takes one row operand per lane (`v`, a value for
 // row `lane` of a group of 8 rows), shares the 8 values across the subgroup, and multiplies them with this
 // invocation's 8 columns (b0, b1): 4 gathers + 2 vec4 loads feed 256 multiply-adds over 4 such groups.
 
