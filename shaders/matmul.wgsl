@@ -5,24 +5,7 @@
 // reading A and B straight from memory, four k at a time. No workgroup memory and no barriers: software
 // adapters (lavapipe, SwiftShader) run barriers slowly, and their CPU caches do the tiling's work.
 // Rows and columns past the edge are clamped on load (their results are never stored), so the inner loop
-// has no bounds checks.
-//
-// Batch strides of 0 broadcast one operand over the batch.
-
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  batch: u32,
-  a_batch_stride: u32,
-  b_batch_stride: u32,
-  c_batch_stride: u32,
-  a_offset: u32,
-  b_offset: u32,
-  c_offset: u32,
-  _pad0: u32,
-  _pad1: u32,
-}
+// has no bounds checks. Put after matmul_common.wgsl (shapes and batch strides).
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -49,8 +32,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var b_n = 1u;
   if (TRANS_B) { b_k = 1u; b_n = p.K; }
 
-  let a_base = p.a_offset + batch * p.a_batch_stride;
-  let b_base = p.b_offset + batch * p.b_batch_stride;
+  let a_base = batch * p.a_batch_stride;
+  let b_base = batch * p.b_batch_stride;
   var a_row: array<u32, 4>;
   var b_col: array<u32, 4>;
   for (var i = 0u; i < 4u; i++) {
@@ -86,7 +69,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     acc3 = fma(vec4<f32>(A[a_row[3] + ka]), b, acc3);
   }
 
-  let c_base = p.c_offset + batch * p.c_batch_stride;
+  let c_base = batch * p.c_batch_stride;
   var rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
   for (var i = 0u; i < 4u; i++) {
     let m = m0 + i;

@@ -1,4 +1,5 @@
-// Put after sg_tile_common.wgsl (the register tile and its four-step update, accumulate_rows4).
+// Put after sg_tile_common.wgsl (the register tile and its four-step update, accumulate_rows4) and
+// matmul_common.wgsl (shapes and batch strides).
 // Batched matrix products with subgroup broadcasts (devices with the 'subgroups' feature and subgroups of at
 // least 8 lanes), for every layout of the operands:
 //   C[b] = op(A[b]) · op(B[b]),  op(A) [M, K] is A [M, K] or, with TRANS_A, A [K, M] transposed;
@@ -19,21 +20,6 @@
 // On lavapipe (bench: `npm run bench -- --ops matmul`) this ran 3–4× faster than matmul_vec4.wgsl; 4 k per
 // step beat 1 (the conv kernels' step) and 8 (too many live registers), vec4 loads beat scalar ones by
 // 20–40%, 32 rows per workgroup beat 16, and 8 invocations per workgroup matched 16 and 32.
-
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  batch: u32,
-  a_batch_stride: u32,
-  b_batch_stride: u32,
-  c_batch_stride: u32,
-  a_offset: u32,
-  b_offset: u32,
-  c_offset: u32,
-  _pad0: u32,
-  _pad1: u32,
-}
 
 override WG: u32 = 8u;
 override TRANS_A: bool = false;
@@ -66,7 +52,7 @@ fn accumulate() {
 
 /** Writes the tile: row m0 + r, column n0 + j is component j % 4 of acc[16 (r % 4) + 2 (r / 4) + j / 4]. */
 fn store(m0: u32, n0: u32, batch: u32) {
-  let c_base = p.c_offset + batch * p.c_batch_stride;
+  let c_base = batch * p.c_batch_stride;
   for (var r = 0u; r < 32u; r++) {
     let m = m0 + r;
     if (m >= p.M) { break; }
@@ -88,8 +74,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let m0 = wid.y * 32u;
   let n0 = (wid.x * WG + lid) * 8u;
   // Offsets in vec4s (the launcher picks this entry only when they divide evenly).
-  let a_base = (p.a_offset + wid.z * p.a_batch_stride) / 4u;
-  let b_base = (p.b_offset + wid.z * p.b_batch_stride) / 4u;
+  let a_base = (wid.z * p.a_batch_stride) / 4u;
+  let b_base = (wid.z * p.b_batch_stride) / 4u;
   let K4 = K / 4u;
   let M4 = M / 4u;
   let N4 = N / 4u;
@@ -157,8 +143,8 @@ fn ragged(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   let l = sid & 7u;
   let m0 = wid.y * 32u;
   let n0 = (wid.x * WG + lid) * 8u;
-  let a_base = p.a_offset + wid.z * p.a_batch_stride;
-  let b_base = p.b_offset + wid.z * p.b_batch_stride;
+  let a_base = wid.z * p.a_batch_stride;
+  let b_base = wid.z * p.b_batch_stride;
   // Element offsets of this lane's 4 rows of op(A) and this invocation's 8 columns of op(B) at k = 0, and
   // the distance between consecutive k.
   var ar: array<u32, 4>;

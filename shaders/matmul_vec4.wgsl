@@ -6,22 +6,7 @@
 //         products of vec4s, 8 loads for 64 multiply-adds.
 //   tn:   C = Aᵀ · B  for A [K, M], B [K, N]; M, N multiples of 4. Each k gives a vec4 of A (4 rows of C)
 //         and a vec4 of B (4 columns): an outer product, 2 loads for 16 multiply-adds.
-// Rows past M are clamped on load and never stored.
-
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  batch: u32,
-  a_batch_stride: u32,
-  b_batch_stride: u32,
-  c_batch_stride: u32,
-  a_offset: u32,
-  b_offset: u32,
-  c_offset: u32,
-  _pad0: u32,
-  _pad1: u32,
-}
+// Rows past M are clamped on load and never stored. Put after matmul_common.wgsl (shapes and batch strides).
 
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
@@ -41,8 +26,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (n4 >= N4 || m0 >= p.M) { return; }
 
   // Offsets in vec4 units (the kernels layer only picks this shader when they divide evenly).
-  let a_base = (p.a_offset + batch * p.a_batch_stride) / 4u;
-  let b_base = (p.b_offset + batch * p.b_batch_stride) / 4u + n4;
+  let a_base = (batch * p.a_batch_stride) / 4u;
+  let b_base = (batch * p.b_batch_stride) / 4u + n4;
   let r0 = a_base + min(m0, p.M - 1u) * K4;
   let r1 = a_base + min(m0 + 1u, p.M - 1u) * K4;
   let r2 = a_base + min(m0 + 2u, p.M - 1u) * K4;
@@ -68,7 +53,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     c3 = fma(vec4<f32>(a3.x), b0, fma(vec4<f32>(a3.y), b1, fma(vec4<f32>(a3.z), b2, fma(vec4<f32>(a3.w), b3, c3))));
   }
 
-  let c_base = (p.c_offset + batch * p.c_batch_stride) / 4u + n4;
+  let c_base = (batch * p.c_batch_stride) / 4u + n4;
   C[c_base + m0 * N4] = c0;
   if (m0 + 1u < p.M) { C[c_base + (m0 + 1u) * N4] = c1; }
   if (m0 + 2u < p.M) { C[c_base + (m0 + 2u) * N4] = c2; }
@@ -83,8 +68,8 @@ fn nt(@builtin(global_invocation_id) gid: vec3<u32>) {
   let N4 = p.N / 4u;
   let K4 = p.K / 4u;
   if (n4 >= N4 || m0 >= p.M) { return; }
-  let a_base = (p.a_offset + batch * p.a_batch_stride) / 4u;
-  let b_base = (p.b_offset + batch * p.b_batch_stride) / 4u + n4 * 4u * K4;
+  let a_base = (batch * p.a_batch_stride) / 4u;
+  let b_base = (batch * p.b_batch_stride) / 4u + n4 * 4u * K4;
   let r0 = a_base + min(m0, p.M - 1u) * K4;
   let r1 = a_base + min(m0 + 1u, p.M - 1u) * K4;
   let r2 = a_base + min(m0 + 2u, p.M - 1u) * K4;
@@ -107,7 +92,7 @@ fn nt(@builtin(global_invocation_id) gid: vec3<u32>) {
     c2 += vec4<f32>(dot(a2, b0), dot(a2, b1), dot(a2, b2), dot(a2, b3));
     c3 += vec4<f32>(dot(a3, b0), dot(a3, b1), dot(a3, b2), dot(a3, b3));
   }
-  let c_base = (p.c_offset + batch * p.c_batch_stride) / 4u + n4;
+  let c_base = (batch * p.c_batch_stride) / 4u + n4;
   C[c_base + m0 * N4] = c0;
   if (m0 + 1u < p.M) { C[c_base + (m0 + 1u) * N4] = c1; }
   if (m0 + 2u < p.M) { C[c_base + (m0 + 2u) * N4] = c2; }
@@ -122,8 +107,8 @@ fn tn(@builtin(global_invocation_id) gid: vec3<u32>) {
   let N4 = p.N / 4u;
   let M4 = p.M / 4u;
   if (n4 >= N4 || m4 >= M4) { return; }
-  let a_base = (p.a_offset + batch * p.a_batch_stride) / 4u + m4;
-  let b_base = (p.b_offset + batch * p.b_batch_stride) / 4u + n4;
+  let a_base = (batch * p.a_batch_stride) / 4u + m4;
+  let b_base = (batch * p.b_batch_stride) / 4u + n4;
   var c0 = vec4<f32>(0.0);
   var c1 = vec4<f32>(0.0);
   var c2 = vec4<f32>(0.0);
@@ -136,7 +121,7 @@ fn tn(@builtin(global_invocation_id) gid: vec3<u32>) {
     c2 = fma(vec4<f32>(a.z), b, c2);
     c3 = fma(vec4<f32>(a.w), b, c3);
   }
-  let c_base = (p.c_offset + batch * p.c_batch_stride) / 4u + n4;
+  let c_base = (batch * p.c_batch_stride) / 4u + n4;
   let m0 = m4 * 4u;
   C[c_base + m0 * N4] = c0;
   C[c_base + (m0 + 1u) * N4] = c1;

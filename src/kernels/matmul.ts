@@ -1,4 +1,5 @@
 /** Batched matrix multiplication with either operand transposed. */
+import matmulCommonWgsl from '../../shaders/matmul_common.wgsl';
 import matmulWgsl from '../../shaders/matmul.wgsl';
 import matmulVec4Wgsl from '../../shaders/matmul_vec4.wgsl';
 import sgCommonWgsl from '../../shaders/sg_tile_common.wgsl';
@@ -9,9 +10,9 @@ import { expandKernel } from './copy.js';
 import { subgroupsUsable } from './subgroups.js';
 import { assertFloat, broadcastShapes, Params, sameShape } from './util.js';
 
-const MATMUL = { name: 'matmul', code: matmulWgsl };
-const MATMUL_VEC4 = { name: 'matmul_vec4', code: matmulVec4Wgsl };
-const MATMUL_SG = { name: 'matmul_sg', code: sgCommonWgsl + matmulSgWgsl };
+const MATMUL = { name: 'matmul', code: matmulCommonWgsl + matmulWgsl };
+const MATMUL_VEC4 = { name: 'matmul_vec4', code: matmulCommonWgsl + matmulVec4Wgsl };
+const MATMUL_SG = { name: 'matmul_sg', code: sgCommonWgsl + matmulCommonWgsl + matmulSgWgsl };
 /** Rows of C per workgroup of the subgroup kernel. */
 const SG_ROWS = 32;
 /** Columns of C per invocation of the subgroup kernel. */
@@ -89,7 +90,7 @@ export function matmulKernel(a: Tensor, b: Tensor, transA = false, transB = fals
     pb.temp && pb.t.dispose();
     throw new Error('matmul: inner dimension 0 is not supported');
   }
-  const uniforms = new Params().u32(M, N, K, batch, pa.stride, pb.stride, M * N, 0, 0, 0, 0, 0).build();
+  const uniforms = new Params().u32(M, N, K, batch, pa.stride, pb.stride, M * N, 0).build();
   const storage = [pa.t.binding('matmul'), pb.t.binding('matmul'), out.binding('matmul')];
   const rowBlocks = Math.ceil(M / SG_ROWS);
   const sg = matmulTuning.kernel === 'sg' || (matmulTuning.kernel === 'auto' && subgroupsUsable());
