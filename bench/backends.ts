@@ -14,7 +14,7 @@
  * tfjs-wasm runs on the CPU; it always reads its outputs back (a memory copy), in both modes.
  */
 import os from 'node:os';
-import { getRuntime, init, Tensor } from '../src/index.js';
+import { awaitGpu, getRuntime, init, Tensor } from '../src/index.js';
 import type { Outputs } from './registry.js';
 
 export type BackendName = 'ours' | 'tfjs-webgpu' | 'tfjs-wasm';
@@ -147,15 +147,16 @@ export async function loadTfjsWebgpu(): Promise<Backend> {
     activate: () => activateTf(tf, 'webgpu'),
     async wait(out, mode) {
       const ts = list(out, isT, 'tfjs');
+      // awaitGpu: the same throttled polling of Dawn's promises our runtime waits with (src/gpu/poll.ts).
       if (mode === 'readback') {
-        for (const t of ts) await t.data();
+        for (const t of ts) await awaitGpu(() => t.data());
         return;
       }
       const b = tf.engine().findBackend('webgpu') as unknown as TfWebgpuInternals;
       b.endComputePassEncoder();
       b.ensureCommandEncoderReady(); // submitQueue() needs an encoder, even an empty one
       b.submitQueue();
-      await b.queue.onSubmittedWorkDone();
+      await awaitGpu(() => b.queue.onSubmittedWorkDone());
     },
     async readFirst(out) {
       return toFloat32(await list(out, isT, 'tfjs')[0].data());

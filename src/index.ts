@@ -1,6 +1,7 @@
 /** The engine's public API. */
 export { acquireDevice, noAdapterHelp, NoAdapterError, type AdapterReport } from './gpu/device.js';
 export { GpuRuntime, GpuError, type OpProfile, type RuntimeOptions } from './gpu/runtime.js';
+export { awaitGpu, pollStats, pollTuning } from './gpu/poll.js';
 export type { PoolStats } from './gpu/pool.js';
 export { init, getRuntime, scope, beginScope, endScope, keep, memory, type MemoryStats } from './tensor/engine.js';
 export { Tensor, empty, fromArray, fromBytes, type DType, type Shape } from './tensor/tensor.js';

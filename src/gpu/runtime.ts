@@ -11,6 +11,7 @@
  */
 import { acquireDevice, type AdapterReport, type DeviceRequest } from './device.js';
 import { BufferPool, type PoolStats } from './pool.js';
+import { awaitGpu } from './poll.js';
 
 export interface ShaderSource {
   /** A short name for labels, errors and profiles, e.g. 'matmul'. */
@@ -170,7 +171,7 @@ export class GpuRuntime {
   /** Totals per op since profiling was turned on or last reset, slowest first. Awaits pending timings. */
   async profile(reset = false): Promise<OpProfile[]> {
     this.flush();
-    await Promise.all(this.pendingProfiles);
+    await awaitGpu(() => Promise.all(this.pendingProfiles));
     this.pendingProfiles = [];
     const rows = [...this.profileTotals].map(([op, t]) => ({ op, count: t.count, ms: t.ns / 1e6 }));
     if (reset) this.profileTotals.clear();
@@ -335,6 +336,20 @@ export class GpuRuntime {
   }
 
   /** Records a buffer-to-buffer copy in order with the dispatches around it. */
+  /**
+   * Zeroes `size` bytes of `dst` from `offset` (both multiples of 4) with the encoder's clearBuffer: a
+   * memset on software adapters, where a fill shader's per-invocation stores run 8–15× slower (1.18M words:
+   * 0.2–0.5 ms cleared, about 4 ms stored by a compute shader on lavapipe).
+   */
+  clear(dst: GPUBuffer, offset: number, size: number, op = 'clear'): void {
+    this.assertAlive(op);
+    if (size === 0) return;
+    const encoder = this.openBatch();
+    this.endPass();
+    encoder.clearBuffer(dst, offset, size);
+    this.batchOps.push(op);
+  }
+
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number, op = 'copy'): void {
     this.assertAlive(op);
     if (size === 0) return;
@@ -442,7 +457,7 @@ export class GpuRuntime {
   async checkErrors(): Promise<void> {
     const pending = this.pendingErrors;
     this.pendingErrors = [];
-    const errors = await Promise.all(pending);
+    const errors = await awaitGpu(() => Promise.all(pending));
     const first = this.uncaptured ?? errors.find((e) => e !== null);
     this.uncaptured = null;
     if (first) throw first;
@@ -452,8 +467,11 @@ export class GpuRuntime {
   /** Submits the batch and waits until the GPU has finished everything, then reports errors. */
   async sync(): Promise<void> {
     this.assertAlive('sync');
-    this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    // The flush inside: its error scopes are promises too, and Dawn's polling starts with the first of them.
+    await awaitGpu(() => {
+      this.flush();
+      return this.device.queue.onSubmittedWorkDone();
+    });
     await this.checkErrors();
   }
 
@@ -472,9 +490,11 @@ export class GpuRuntime {
     const classSize = Math.max(256, 2 ** Math.ceil(Math.log2(padded)));
     const staging = this.stagingFor(classSize);
     this.copy(src, offset, staging, 0, padded, op);
-    this.flush();
     try {
-      await staging.mapAsync(MAP_READ, 0, padded);
+      await awaitGpu(() => {
+        this.flush();
+        return staging.mapAsync(MAP_READ, 0, padded);
+      });
     } catch (e) {
       await this.checkErrors();
       throw new GpuError(`${op}: reading back from the GPU failed: ${(e as Error).message}`, 'internal', [op]);

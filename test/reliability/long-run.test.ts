@@ -44,8 +44,16 @@ it('5,000 training steps leave live tensors, pooled bytes and process memory fla
     expect(s.allocated, `allocated bytes at step ${s.step}`).toBe(steady[0].allocated);
     expect(s.pooled, `pooled bytes at step ${s.step}`).toBe(steady[0].pooled);
   }
-  const growth = steady[steady.length - 1].rss - steady[0].rss;
-  console.log(`rss from step ${steady[0].step} to 5000: ${(growth / 2 ** 20).toFixed(1)} MiB`, samples.map((s) => (s.rss / 2 ** 20).toFixed(0)).join(' '));
+  // Process memory settles later than the GPU pool and wanders by ±15 MiB under the test runner (seen here:
+  // 191 MiB at step 1, 232–239 at 500–1,000, then 248–288 from 2,000 to 5,000; a plain Node process stays
+  // at 252–254 MiB from step 5,000 to 15,000). So the leak check compares medians of three samples, steps
+  // 2,000–3,000 against 4,000–5,000.
+  const med3 = (from: number, to: number) => {
+    const v = samples.filter((s) => s.step >= from && s.step <= to).map((s) => s.rss).sort((a, b) => a - b);
+    return v[v.length >> 1];
+  };
+  const growth = med3(4000, 5000) - med3(2000, 3000);
+  console.log(`rss median, steps 2,000–3,000 to 4,000–5,000: ${(growth / 2 ** 20).toFixed(1)} MiB`, samples.map((s) => (s.rss / 2 ** 20).toFixed(0)).join(' '));
   expect(growth).toBeLessThan(32 * 2 ** 20);
   model.dispose();
   opt.dispose();

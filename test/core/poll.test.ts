@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { engine } from '../helpers.js';
+import { awaitGpu, pollStats, pollTuning } from '../../src/gpu/poll.js';
+import { fromArray, getRuntime, matmul, type Tensor } from '../../src/index.js';
+
+const defaultSpin = pollTuning.spinMs;
+afterEach(() => {
+  pollTuning.spinMs = defaultSpin;
+});
+
+describe('awaitGpu: waiting on Dawn without a spinning core', () => {
+  it("delays Dawn's polling callbacks during a wait and gives setImmediate back afterwards", async () => {
+    await engine();
+    const original = globalThis.setImmediate;
+    const n = 96;
+    const a = fromArray(Float32Array.from({ length: n * n }, (_, i) => (i % 7) - 3), [n, n]);
+    const y = matmul(a, a);
+    // Dawn polls only while work is pending at the wait: give a hardware GPU milliseconds of it (a few
+    // chained 1024² products); on a software adapter the 96² one above already takes long enough.
+    const extra: Tensor[] = [];
+    if (!getRuntime().report.software) {
+      let z = fromArray(new Float32Array(1024 * 1024).fill(1 / 1024), [1024, 1024]);
+      extra.push(z);
+      for (let i = 0; i < 8; i++) extra.push((z = matmul(z, z)));
+    }
+    pollTuning.spinMs = 0; // every Dawn callback in this wait is throttled
+    const before = pollStats.throttled;
+    await getRuntime().sync();
+    expect(pollStats.throttled).toBeGreaterThan(before);
+    for (const t of extra) t.dispose();
+    expect(globalThis.setImmediate).toBe(original);
+    // The result arrived intact through the throttled path.
+    const got = await y.data();
+    let want = 0;
+    for (let k = 0; k < n; k++) want += ((k % 7) - 3) * (((k * n) % 7) - 3);
+    expect(got[0]).toBe(want);
+    a.dispose();
+    y.dispose();
+  });
+
+  it("hands every other setImmediate callback to Node's own, at once", async () => {
+    await engine();
+    pollTuning.spinMs = 0;
+    let handle: unknown = null;
+    const ran = await awaitGpu(async () => {
+      const fired = new Promise<boolean>((resolve) => {
+        handle = setImmediate(() => resolve(true));
+      });
+      return fired;
+    });
+    expect(ran).toBe(true);
+    expect((handle as object).constructor.name).toBe('Immediate');
+  });
+
+  it('restores setImmediate once the last of overlapping waits ends, also when one fails', async () => {
+    await engine();
+    const original = globalThis.setImmediate;
+    const slow = awaitGpu(() => getRuntime().device.queue.onSubmittedWorkDone());
+    const failing = awaitGpu(async () => {
+      throw new Error('boom');
+    });
+    await expect(failing).rejects.toThrow('boom');
+    expect(globalThis.setImmediate).not.toBe(original); // the slow wait is still on
+    await slow;
+    expect(globalThis.setImmediate).toBe(original);
+  });
+
+  it('leaves setImmediate alone when the throttle is off', async () => {
+    await engine();
+    pollTuning.spinMs = Infinity;
+    const original = globalThis.setImmediate;
+    let during: unknown = null;
+    await awaitGpu(async () => {
+      during = globalThis.setImmediate;
+      return getRuntime().device.queue.onSubmittedWorkDone();
+    });
+    expect(during).toBe(original);
+  });
+});
