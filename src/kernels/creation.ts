@@ -16,6 +16,12 @@ export function fillKernel(shape: Shape, value: number, dtype: DType = 'float32'
   else if (dtype === 'int32') new Int32Array(word)[0] = value;
   else new Uint32Array(word)[0] = value;
   if (out.size === 0) return out;
+  if (new Uint32Array(word)[0] === 0) {
+    // A word of zero bits (0 in every dtype; -0.0 has its sign bit set): the encoder's clear (runtime.clear).
+    const b = out.binding('fill');
+    getRuntime().clear(b.buffer, b.offset, out.byteLength, 'fill');
+    return out;
+  }
   getRuntime().dispatch({
     op: 'fill',
     shader: FILL,

@@ -3,7 +3,7 @@ import { engine } from '../helpers.js';
 import { sizeClass } from '../../src/gpu/pool.js';
 import { grid, GpuError } from '../../src/gpu/runtime.js';
 import { noAdapterHelp } from '../../src/gpu/device.js';
-import { fromArray, zeros, add, memory, getRuntime, scope } from '../../src/index.js';
+import { fromArray, zeros, full, add, memory, getRuntime, scope } from '../../src/index.js';
 
 describe('gpu runtime', () => {
   it('reports the adapter: name, features, limits', async () => {
@@ -58,7 +58,7 @@ describe('gpu runtime', () => {
     const rt = await engine();
     await rt.sync();
     const start = rt.counters();
-    const x = zeros([64]);
+    const x = full([64], 2); // a fill dispatch (zeros would be the encoder's clear, not a dispatch)
     let y = x;
     for (let i = 0; i < 50; i++) {
       const next = add(y, 1);
@@ -67,11 +67,32 @@ describe('gpu runtime', () => {
     }
     const data = await y.data();
     const end = rt.counters();
-    expect(data[0]).toBe(50);
+    expect(data[0]).toBe(52);
     expect(end.dispatches - start.dispatches).toBe(51);
     expect(end.submits - start.submits).toBe(1);
     x.dispose();
     y.dispose();
+  });
+
+  it('zeros clears a recycled buffer through the encoder, for every dtype', async () => {
+    const rt = await engine();
+    for (const dtype of ['float32', 'int32', 'uint32'] as const) {
+      const n = 1000 + 37;
+      // Dirty the pool with a buffer of the same size class first, so a missed clear would show.
+      const junk = fromArray(new Float32Array(n).fill(7.5), [n]);
+      await junk.data();
+      junk.dispose();
+      const before = rt.counters();
+      const z = zeros([n], dtype);
+      const got = await z.data();
+      expect(rt.counters().dispatches - before.dispatches).toBe(0);
+      expect(Array.from(got).every((v) => v === 0 && !Object.is(v, -0))).toBe(true);
+      z.dispose();
+    }
+    // -0.0 is not all-zero bits: it goes through the fill kernel and keeps its sign.
+    const m = full([5], -0);
+    expect(Array.from(await m.data()).every((v) => Object.is(v, -0))).toBe(true);
+    m.dispose();
   });
 
   it('caches pipelines', async () => {
