@@ -6,7 +6,8 @@
  *
  * Two kernel families:
  *
- * Subgroup kernels (devices with the 'subgroups' feature and subgroups of ≥ 8; lavapipe has 8): each
+ * Subgroup kernels (software adapters with the 'subgroups' feature and subgroups of ≥ 8, as lavapipe's;
+ * see subgroupTilesPreferred for why not on hardware GPUs): each
  * workgroup owns 32 GEMM rows shared by the subgroup, each invocation 8 columns for all 32 rows (a 32 × 8
  * register tile). Per step of K every lane gathers the row operand for 4 of the rows and subgroupBroadcast
  * hands the values round, and it reads its own 8 columns as two vec4 (after a layout pass,
@@ -19,7 +20,7 @@
  * - conv2dBackwardFilter: rows = (C_in, KH, KW), columns = C_out, K = (N, H_out, W_out), split over the batch
  *   when there are few tiles (conv2d_backward_filter_sg.wgsl).
  *
- * Register-tiled kernels (every other device, and `conv2dTuning`):
+ * Register-tiled kernels (every other device, hardware GPUs included, and `conv2dTuning`):
  * - conv2dForward: M = C_out, N = output pixels, K = C_in·KH·KW; tiles of 4 output channels × 4 output
  *   pixels of a row (shaders/conv2d_forward.wgsl).
  * - conv2dBackwardInput: M = C_in, N = input pixels, K = C_out·KH·KW; tiles of 4 input channels × 4 input
@@ -44,7 +45,7 @@ import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
 import { reduceKernel } from './reduce.js';
-import { subgroupsUsable } from './subgroups.js';
+import { subgroupTilesPreferred } from './subgroups.js';
 import { assertFloat, Params } from './util.js';
 
 const FORWARD = { name: 'conv2d_forward', code: forwardWgsl };
@@ -115,6 +116,13 @@ export const conv2dTuning = {
    * elsewhere.
    */
   dwTargetWorkgroups: undefined as number | undefined,
+  /**
+   * Input gradients where only stride phase (0, 0) meets a kernel tap (1×1/2 downsamples): clear dx with the
+   * encoder's clear and run the product over that phase alone (true, the default), or let the kernel's idle
+   * phases store their zeros pixel by pixel (false). On lavapipe a shader's stores are slow (about 0.3 G
+   * words/s) and the clear is a memset: 1×1/2 at 96×96, 64→128, measured 6.9 ms the old way.
+   */
+  dxZeroFill: true,
 };
 
 const WG = 64;
@@ -172,6 +180,23 @@ export function conv2dGeometry(xShape: readonly number[], wShape: readonly numbe
   return { N, C_in, H, W, C_out, KH, KW, H_out, W_out, strideH, strideW, padH, padW };
 }
 
+/**
+ * Whether stride phase (0, 0) is the only one any kernel tap reaches: phase (a, b) gets taps
+ * kh ≡ a + pad_h (mod stride_h) below KH and kw ≡ b + pad_w (mod stride_w) below KW. True for a 1×1 stride-2
+ * convolution without padding, whose input gradient is zero at three pixels of every four.
+ */
+export function onlyPhaseZeroHasTaps(g: Conv2dGeometry): boolean {
+  // Phases that hold pixels at all: a single one leaves nothing to skip.
+  if (Math.min(g.strideH, g.H) * Math.min(g.strideW, g.W) === 1) return false;
+  for (let a = 0; a < Math.min(g.strideH, g.H); a++) {
+    for (let b = 0; b < Math.min(g.strideW, g.W); b++) {
+      if (a === 0 && b === 0) continue;
+      if ((a + g.padH) % g.strideH < g.KH && (b + g.padW) % g.strideW < g.KW) return false;
+    }
+  }
+  return g.padH % g.strideH < g.KH && g.padW % g.strideW < g.KW;
+}
+
 function params(g: Conv2dGeometry, tail: [number, number, number, number]): ArrayBuffer {
   return new Params()
     .u32(g.N, g.C_in, g.H, g.W, g.C_out, g.H_out, g.W_out, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW, ...tail)
@@ -193,7 +218,7 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null = null, 
   }
   const out = empty([g.N, g.C_out, g.H_out, g.W_out], 'float32', op);
   if (g.N === 0) return out;
-  if (conv2dTuning.forward === 'sg' || (conv2dTuning.forward === 'auto' && subgroupsUsable())) {
+  if (conv2dTuning.forward === 'sg' || (conv2dTuning.forward === 'auto' && subgroupTilesPreferred())) {
     const co4 = Math.ceil(g.C_out / 4);
     const rows = g.N * g.H_out * g.W_out;
     const rowBlocks = Math.ceil(rows / 32);
@@ -236,7 +261,13 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
   const dx = empty(xShape, 'float32', op);
   if (g.N === 0) return dx;
   // With fewer than 8 input channels (the stem) most of an invocation's 8 columns would be padding.
-  if (conv2dTuning.dx === 'sg' || (conv2dTuning.dx === 'auto' && g.C_in >= 8 && subgroupsUsable())) {
+  if (conv2dTuning.dx === 'sg' || (conv2dTuning.dx === 'auto' && g.C_in >= 8 && subgroupTilesPreferred())) {
+    // Only phase (0, 0) has taps: clear dx, then the product over that phase alone.
+    const zeroFill = conv2dTuning.dxZeroFill && onlyPhaseZeroHasTaps(g);
+    if (zeroFill) {
+      const b = dx.binding(op);
+      getRuntime().clear(b.buffer, b.offset, dx.byteLength, op);
+    }
     const ci4 = Math.ceil(g.C_in / 4);
     const KK = g.KH * g.KW;
     const SWG = conv2dTuning.WG;
@@ -258,7 +289,7 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
         .u32(rows0, ci4, colGroups, imageFastest(g, g.H * g.W) ? 1 : 0, 0, 0, 0)
         .build(),
       storage: [dy.binding(op), wt.binding(op), dx.binding(op), w.binding(op)],
-      workgroups: [gx, gy, g.strideH * g.strideW * colGroups],
+      workgroups: [gx, gy, (zeroFill ? 1 : g.strideH * g.strideW) * colGroups],
     });
     if (wt !== w) wt.dispose();
     return dx;
@@ -284,7 +315,7 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
   const g = conv2dGeometry(x.shape, wShape, options, op);
   const want = [g.N, g.C_out, g.H_out, g.W_out];
   if (dy.shape.join() !== want.join()) throw new Error(`${op}: dy must be ${shapeString(want)}, got ${shapeString(dy.shape)}`);
-  if (conv2dTuning.dw === 'sg' || (conv2dTuning.dw === 'auto' && subgroupsUsable())) {
+  if (conv2dTuning.dw === 'sg' || (conv2dTuning.dw === 'auto' && subgroupTilesPreferred())) {
     const co4 = Math.ceil(g.C_out / 4);
     const HWo = g.H_out * g.W_out;
     const SWG = conv2dTuning.WG;
