@@ -7,7 +7,7 @@ import matmulSgWgsl from '../../shaders/matmul_sg.wgsl';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, sizeOf, type Tensor } from '../tensor/tensor.js';
 import { expandKernel } from './copy.js';
-import { subgroupsUsable } from './subgroups.js';
+import { subgroupTilesPreferred } from './subgroups.js';
 import { assertFloat, broadcastShapes, Params, sameShape } from './util.js';
 
 const MATMUL = { name: 'matmul', code: matmulCommonWgsl + matmulWgsl };
@@ -21,9 +21,9 @@ const SG_COLS = 8;
 /** Kernel choice, for tests and measurements. */
 export const matmulTuning = {
   /**
-   * 'auto': the subgroup kernel where the device can run it, else 'vec4'; 'sg': the subgroup kernel
-   * (shaders/matmul_sg.wgsl); 'vec4': the register-tiled kernels (matmul_vec4.wgsl where the layout has whole
-   * vec4 rows, else matmul.wgsl).
+   * 'auto': the subgroup kernel on software adapters that can run it (subgroupTilesPreferred), else 'vec4';
+   * 'sg': the subgroup kernel (shaders/matmul_sg.wgsl); 'vec4': the register-tiled kernels
+   * (matmul_vec4.wgsl where the layout has whole vec4 rows, else matmul.wgsl).
    */
   kernel: 'auto' as 'auto' | 'vec4' | 'sg',
   /** Invocations per workgroup of the subgroup kernel (a multiple of 8). */
@@ -93,7 +93,7 @@ export function matmulKernel(a: Tensor, b: Tensor, transA = false, transB = fals
   const uniforms = new Params().u32(M, N, K, batch, pa.stride, pb.stride, M * N, 0).build();
   const storage = [pa.t.binding('matmul'), pb.t.binding('matmul'), out.binding('matmul')];
   const rowBlocks = Math.ceil(M / SG_ROWS);
-  const sg = matmulTuning.kernel === 'sg' || (matmulTuning.kernel === 'auto' && subgroupsUsable());
+  const sg = matmulTuning.kernel === 'sg' || (matmulTuning.kernel === 'auto' && subgroupTilesPreferred());
   if (sg && rowBlocks <= 65535 && Math.ceil(N / SG_COLS / matmulTuning.WG) <= 65535) {
     const SWG = matmulTuning.WG;
     // vec4 loads where each operand's contiguous axis (and so its batch stride) is a multiple of 4.
