@@ -94,14 +94,22 @@ export class ImageFolderDataset extends InMemoryImageDataset {
     };
     store(0, first);
 
+    // Files are taken in order; after a failure no new one starts, and the first bad file in order is the
+    // one reported (every file before it was already taken), whichever decode finished first.
     let next = 1;
+    const failure: { i: number; error: unknown }[] = [];
     const worker = async (): Promise<void> => {
-      while (next < files.length) {
+      while (next < files.length && failure.length === 0) {
         const i = next++;
-        store(i, await decodeFile(i));
+        try {
+          store(i, await decodeFile(i));
+        } catch (error) {
+          failure.push({ i, error });
+        }
       }
     };
     await Promise.all(Array.from({ length: LOAD_CONCURRENCY }, worker));
+    if (failure.length > 0) throw failure.reduce((a, b) => (b.i < a.i ? b : a)).error;
 
     const info = { name: options.name, height, width, channels, classNames };
     return new ImageFolderDataset(info, pixels, labels, files.map((f) => f.source.name));
