@@ -4,7 +4,9 @@ import {
   conv2dBackwardFilter,
   conv2dBackwardInput,
   conv2dForward,
+  conv2dGeometry,
   conv2dTuning,
+  onlyPhaseZeroHasTaps,
 } from '../../src/kernels/conv2d.js';
 import { getRuntime } from '../../src/tensor/engine.js';
 import { conv2d as convOp } from '../../src/autograd/nn.js';
@@ -53,6 +55,8 @@ const cases: Case[] = [
 const variants: { name: string; set: Partial<typeof conv2dTuning>; subgroups: boolean }[] = [
   { name: 'auto', set: {}, subgroups: false },
   { name: 'tiled', set: { forward: 'tile', dx: 'tile', dw: 'tile' }, subgroups: false },
+  // The input gradient as a matmul and a gather (what the stem takes on software adapters), on every case.
+  { name: 'gemm + col2im input gradient', set: { dx: 'gemm' }, subgroups: false },
   { name: 'subgroup, in place', set: { forward: 'sg', dx: 'sg', dw: 'sg', direct: true }, subgroups: true },
   { name: 'subgroup, layout pass', set: { forward: 'sg', dx: 'sg', dw: 'sg', direct: false, dwTargetWorkgroups: 64 }, subgroups: true },
   // One step of K per accumulator update (the four-step loop off: only the single-step loop runs).
@@ -111,31 +115,47 @@ describe('conv2d kernels against the float64 reference', () => {
     for (const t of [xt, gt, dwt]) t.dispose();
   });
 
-  it("writes dx's zeros where no tap reaches (1×1/2: three stride phases of four), into a recycled buffer", async (ctx) => {
-    if (!getRuntime().device.features.has('subgroups')) ctx.skip();
-    Object.assign(conv2dTuning, defaults, { dx: 'sg' });
-    try {
-      // Dirty the pool with non-zero buffers of dx's size first, so a missed zero would show.
-      const opts = { stride: 2, padding: 0 };
-      const shape = [2, 16, 9, 9];
-      const junk = Array.from({ length: 4 }, () => toTensor(randomArr(shape)));
-      for (const j of junk) await j.data();
-      for (const j of junk) j.dispose();
-      const w = f32(randomArr([24, 16, 1, 1]));
-      const x = f32(randomArr(shape));
-      const g = f32(randomArr([2, 24, 5, 5]));
-      const [dx] = nnRef.conv2dGrad(x, w, g, opts);
-      const [wt, gt] = [toTensor(w), toTensor(g)];
-      const dxt = conv2dBackwardInput(gt, wt, shape, opts);
-      const got = await dxt.data();
-      expect(relativeError(got, dx.data), seedNote).toBeLessThan(1e-4);
-      expect(got[1]).toBe(0); // (0, 0, 0, 1): an odd column
-      expect(got[9]).toBe(0); // (0, 0, 1, 0): an odd row
-      for (const t of [wt, gt, dxt]) t.dispose();
-    } finally {
-      Object.assign(conv2dTuning, defaults);
-    }
+  it('knows which input gradients are zero outside stride phase (0, 0)', () => {
+    const only0 = (k: number, stride: number, padding: number, h = 8) =>
+      onlyPhaseZeroHasTaps(conv2dGeometry([1, 1, h, h], [1, 1, k, k], { stride, padding }));
+    expect(only0(1, 2, 0)).toBe(true); // ResNet's downsample
+    expect(only0(1, 3, 0)).toBe(true);
+    expect(only0(1, 1, 0)).toBe(false); // one phase only, nothing to skip
+    expect(only0(3, 2, 1)).toBe(false);
+    expect(only0(2, 2, 0)).toBe(false);
+    expect(only0(1, 2, 1)).toBe(false); // padding moves the taps to phase (1, 1)
+    expect(only0(1, 2, 0, 1)).toBe(false); // a 1×1 map has phase (0, 0) alone: nothing to skip either
   });
+
+  // Both ways of getting dx's zeros where no tap reaches: the clear before the phase-(0, 0) product (the
+  // default) and the idle phases storing them.
+  for (const dxZeroFill of [true, false]) {
+    it(`writes dx's zeros where no tap reaches (1×1/2: three stride phases of four), into a recycled buffer (${dxZeroFill ? 'cleared' : 'stored by idle phases'})`, async (ctx) => {
+      if (!getRuntime().device.features.has('subgroups')) ctx.skip();
+      Object.assign(conv2dTuning, defaults, { dx: 'sg', dxZeroFill });
+      try {
+        // Dirty the pool with non-zero buffers of dx's size first, so a missed zero would show.
+        const opts = { stride: 2, padding: 0 };
+        const shape = [2, 16, 9, 9];
+        const junk = Array.from({ length: 4 }, () => toTensor(randomArr(shape)));
+        for (const j of junk) await j.data();
+        for (const j of junk) j.dispose();
+        const w = f32(randomArr([24, 16, 1, 1]));
+        const x = f32(randomArr(shape));
+        const g = f32(randomArr([2, 24, 5, 5]));
+        const [dx] = nnRef.conv2dGrad(x, w, g, opts);
+        const [wt, gt] = [toTensor(w), toTensor(g)];
+        const dxt = conv2dBackwardInput(gt, wt, shape, opts);
+        const got = await dxt.data();
+        expect(relativeError(got, dx.data), seedNote).toBeLessThan(1e-4);
+        expect(got[1]).toBe(0); // (0, 0, 0, 1): an odd column
+        expect(got[9]).toBe(0); // (0, 0, 1, 0): an odd row
+        for (const t of [wt, gt, dxt]) t.dispose();
+      } finally {
+        Object.assign(conv2dTuning, defaults);
+      }
+    });
+  }
 
   it('names both shapes when channels disagree', () => {
     const xt = toTensor(randomArr([1, 3, 5, 5]));
