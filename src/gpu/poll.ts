@@ -7,13 +7,14 @@
  * busy for the whole wait. On a GPU it only wastes the core; on a software adapter (lavapipe), whose shader
  * threads need every core, it is a tax on all work.
  *
- * `awaitGpu(start)` installs, for the duration of the wait, a `setImmediate` that puts the main thread to
+ * `awaitGpu(start)` installs, for the duration of the wait, a `setImmediate` that lets Dawn's loop spin for
+ * 0.05 ms (a wait on work already done then ends in 0.01 ms instead of 0.1), then puts the main thread to
  * sleep before each of Dawn's polls: 0.02 ms before the first, doubling up to 0.2 ms (`pollTuning`;
  * Atomics.wait with a timeout, since a timer's 1 ms granularity measured up to 1.3 ms late on waits of
  * 1–3 ms), leaving the cores to the adapter. On lavapipe (2 cores) a 1.36 GFLOP conv2d input gradient
  * (ResNet-18's layer1 at 96×96, batch 32) took 53 ms with the loop spinning and 31–32 ms this way; a
- * trivial dispatch took 0.18 ms against 0.11 spinning. Spinning first (`spinMs`) also measured slower on
- * 4 ms waits (median 4.3 against 3.6 ms): the spinning thread holds a core the shader threads wake onto.
+ * trivial dispatch took 0.18 ms against 0.11 spinning. A longer spin (0.25 ms) measured slower on 4 ms
+ * waits (median 4.3 against 3.6 ms): the spinning thread holds a core the shader threads wake onto.
  * Only Dawn's callbacks are throttled (native functions without a name, as N-API creates them); every other
  * `setImmediate` call goes to Node's own. Outside Node (no `setImmediate`: browsers run the GPU in another
  * process) it is a plain await. Dawn's loop looks `setImmediate` up each time it reschedules itself, so
@@ -23,7 +24,7 @@
 
 export const pollTuning = {
   /** How long (ms) Dawn's loop may spin at the start of a wait (0: no spin); Infinity turns the throttle off. */
-  spinMs: 0,
+  spinMs: 0.05,
   /**
    * After that, the main thread sleeps before each next poll: `firstSleepMs` before the first, doubling
    * from poll to poll up to `sleepMs`. Short waits keep a short latency; long ones cost one wake-up per
