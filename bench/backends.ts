@@ -9,7 +9,8 @@
  * Waiting (the `--sync` mode), identical in kind on every GPU backend:
  *  - 'fence' (default): submit everything recorded and await the queue's onSubmittedWorkDone(), i.e. GPU
  *    completion without copying the result back. Ours: `getRuntime().sync()`. tfjs-webgpu: end its compute
- *    pass, submit its command encoder, await `device.queue.onSubmittedWorkDone()`.
+ *    pass, submit its command encoder, await `device.queue.onSubmittedWorkDone()`. Both await through
+ *    `awaitGpu` (src/gpu/poll.ts): Dawn's promise polling sleeps between polls instead of spinning a core.
  *  - 'readback': read every output tensor back to the CPU in full (`await t.data()` on both sides).
  * tfjs-wasm runs on the CPU; it always reads its outputs back (a memory copy), in both modes.
  */
