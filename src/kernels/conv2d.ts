@@ -128,9 +128,12 @@ export const conv2dTuning = {
    * words/s) and the clear is a memset: 1×1/2 at 96×96, 64→128, measured 6.9 ms the old way.
    */
   dxZeroFill: true,
+  /** Invocations per workgroup of the register-tiled kernels (one 4 × 4 tile each). */
+  tileWG: 64,
 };
 
-const WG = 64;
+/** Invocations per workgroup of the col2im gather (one element of dx each). */
+const GATHER_WG = 64;
 /** The filter gradient splits its reduction over the batch until about this many invocations run. */
 const FILTER_TARGET_INVOCATIONS = 16384;
 
@@ -209,7 +212,7 @@ function params(g: Conv2dGeometry, tail: [number, number, number, number]): Arra
 }
 
 function workgroups(tiles: number, z: number): [number, number, number] {
-  const [x, y] = grid(Math.ceil(tiles / WG));
+  const [x, y] = grid(Math.ceil(tiles / conv2dTuning.tileWG));
   return [x, y, z];
 }
 
@@ -248,7 +251,7 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null = null, 
   getRuntime().dispatch({
     op,
     shader: FORWARD,
-    constants: { WG, HAS_BIAS: bias !== null },
+    constants: { WG: conv2dTuning.tileWG, HAS_BIAS: bias !== null },
     uniforms: params(g, [tilesW, tiles, 0, 0]),
     storage: [x.binding(op), w.binding(op), (bias ?? w).binding(op), out.binding(op)],
     workgroups: workgroups(tiles, Math.ceil(g.C_out / 4)),
@@ -313,7 +316,7 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
   getRuntime().dispatch({
     op,
     shader: BACKWARD_INPUT,
-    constants: { WG },
+    constants: { WG: conv2dTuning.tileWG },
     uniforms: params(g, [tilesW, tiles, chunks, 0]),
     storage: [dy.binding(op), w.binding(op), dx.binding(op)],
     workgroups: workgroups(tiles, Math.ceil(g.C_in / 4)),
@@ -335,10 +338,10 @@ function conv2dBackwardInputGemm(dy: Tensor, w: Tensor, g: Conv2dGeometry, op: s
   getRuntime().dispatch({
     op: `${op}.col2im`,
     shader: COL2IM,
-    constants: { WG },
+    constants: { WG: GATHER_WG },
     uniforms: params(g, [total, 0, 0, 0]),
     storage: [cols.binding(op), dx.binding(op)],
-    workgroups: grid(Math.ceil(total / WG)),
+    workgroups: grid(Math.ceil(total / GATHER_WG)),
   });
   cols.dispose();
   return dx;
@@ -396,7 +399,7 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
   getRuntime().dispatch({
     op,
     shader: BACKWARD_FILTER,
-    constants: { WG },
+    constants: { WG: conv2dTuning.tileWG },
     uniforms: params(g, [ciTiles, tiles, nPerSplit, 0]),
     storage: [dy.binding(op), x.binding(op), partial.binding(op)],
     workgroups: workgroups(tiles, splits),

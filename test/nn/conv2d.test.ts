@@ -55,6 +55,7 @@ const cases: Case[] = [
 const variants: { name: string; set: Partial<typeof conv2dTuning>; subgroups: boolean }[] = [
   { name: 'auto', set: {}, subgroups: false },
   { name: 'tiled', set: { forward: 'tile', dx: 'tile', dw: 'tile' }, subgroups: false },
+  { name: 'tiled, 256 per workgroup', set: { forward: 'tile', dx: 'tile', dw: 'tile', tileWG: 256 }, subgroups: false },
   // The input gradient as a matmul and a gather (what the stem takes on software adapters), on every case.
   { name: 'gemm + col2im input gradient', set: { dx: 'gemm' }, subgroups: false },
   { name: 'subgroup, in place', set: { forward: 'sg', dx: 'sg', dw: 'sg', direct: true }, subgroups: true },
