@@ -6,12 +6,16 @@
 // (iw = phase + (4·chunk + j)·sw), so the divisibility test is uniform over the tile: kernel positions
 // that do not divide are skipped outright instead of being masked, and the 4 pixels read 4 consecutive
 // dy columns. The output-channel loop inside is branch-free.
+// Split reduction (few tiles, long K, on GPUs): workgroup z = split · ⌈C_in / 4⌉ + channel group; split s
+// sums output channels [s·co_chunk, (s + 1)·co_chunk) into slice s of `dx` ([splits, N, C_in, H, W]), which a
+// reduction then sums. One split (co_chunk = C_out) is the plain input gradient.
 
 struct Params {
   N: u32, C_in: u32, H: u32, W: u32,
   C_out: u32, H_out: u32, W_out: u32, KH: u32,
   KW: u32, stride_h: u32, stride_w: u32, pad_h: u32,
   pad_w: u32, tiles_w: u32, tiles: u32, chunks: u32,
+  co_chunk: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 override WG: u32 = 64u;
@@ -26,7 +30,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = (wid.y * nwg.x + wid.x) * WG + lid;
   if (t >= p.tiles) { return; }
-  let ci0 = wid.z * 4u;
+  let ci_groups = (p.C_in + 3u) / 4u;
+  let split = wid.z / ci_groups;
+  let ci0 = (wid.z % ci_groups) * 4u;
+  let co_begin = split * p.co_chunk;
+  let co_end = min(p.C_out, co_begin + p.co_chunk);
   let owt = t % p.tiles_w;
   let r = t / p.tiles_w;
   let ih = r % p.H;
@@ -65,7 +73,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (!any(valid)) { continue; }
       let off = vec4<u32>(dy_row) + vec4<u32>(clamp(ow, vec4<i32>(0), vec4<i32>(i32(p.W_out) - 1)));
       let k = kh * p.KW + kw;
-      for (var co = 0u; co < p.C_out; co++) {
+      for (var co = co_begin; co < co_end; co++) {
         let yo = co * HWo;
         let gv = select(vec4<f32>(0.0), vec4<f32>(dy[off.x + yo], dy[off.y + yo], dy[off.z + yo], dy[off.w + yo]), valid);
         let wo = co * CoStride + k;
@@ -83,7 +91,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var i = 0u; i < 4u; i++) {
     let ci = ci0 + i;
     if (ci >= p.C_in) { break; }
-    let base = (n * p.C_in + ci) * HW + ih * p.W;
+    let base = ((split * p.N + n) * p.C_in + ci) * HW + ih * p.W;
     for (var j = 0u; j < 4u; j++) {
       let iw = iw_first + j * p.stride_w;
       if (iw < p.W) { dx[base + iw] = cols[j][i]; }

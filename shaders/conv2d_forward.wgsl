@@ -5,12 +5,15 @@
 // weights straight from memory (no im2col buffer, no workgroup memory, no barriers).
 // The reduction runs kernel position (kh, kw) outside and input channel inside: the row check is uniform
 // over the tile, the column check is made once per kernel position, and the channel loop is branch-free.
+// Split reduction (few tiles, long K, on GPUs): workgroup z = split · ⌈C_out / 4⌉ + channel group; split s
+// sums input channels [s·ci_chunk, (s + 1)·ci_chunk) into slice s of `out` ([splits, N, C_out, H_out, W_out]),
+// which a reduction then sums. One split (ci_chunk = C_in) is the plain convolution.
 
 struct Params {
   N: u32, C_in: u32, H: u32, W: u32,
   C_out: u32, H_out: u32, W_out: u32, KH: u32,
   KW: u32, stride_h: u32, stride_w: u32, pad_h: u32,
-  pad_w: u32, tiles_w: u32, tiles: u32, _pad0: u32,
+  pad_w: u32, tiles_w: u32, tiles: u32, ci_chunk: u32,
 }
 
 override WG: u32 = 64u;
@@ -27,7 +30,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = (wid.y * nwg.x + wid.x) * WG + lid;
   if (t >= p.tiles) { return; }
-  let co0 = wid.z * 4u;
+  let co_groups = (p.C_out + 3u) / 4u;
+  let split = wid.z / co_groups;
+  let co0 = (wid.z % co_groups) * 4u;
+  let ci_begin = split * p.ci_chunk;
+  let ci_end = min(p.C_in, ci_begin + p.ci_chunk);
   let owt = t % p.tiles_w;
   let r = t / p.tiles_w;
   let oh = r % p.H_out;
@@ -59,7 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (!any(valid)) { continue; }
       let off = vec4<u32>(x_row) + vec4<u32>(clamp(iw, vec4<i32>(0), vec4<i32>(i32(p.W) - 1)));
       let k = kh * p.KW + kw;
-      for (var ci = 0u; ci < p.C_in; ci++) {
+      for (var ci = ci_begin; ci < ci_end; ci++) {
         let xo = ci * HW;
         let xv = select(vec4<f32>(0.0), vec4<f32>(x[off.x + xo], x[off.y + xo], x[off.z + xo], x[off.w + xo]), valid);
         let wo = ci * KK + k;
@@ -73,7 +80,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 
   var b = vec4<f32>(0.0);
-  if (HAS_BIAS) {
+  if (HAS_BIAS && split == 0u) {
     b = vec4<f32>(bias[min(co0, p.C_out - 1u)], bias[min(co0 + 1u, p.C_out - 1u)],
                   bias[min(co0 + 2u, p.C_out - 1u)], bias[min(co0 + 3u, p.C_out - 1u)]);
   }
@@ -82,7 +89,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var i = 0u; i < 4u; i++) {
     let co = co0 + i;
     if (co >= p.C_out) { break; }
-    let base = (n * p.C_out + co) * HWo + oh * p.W_out;
+    let base = ((split * p.N + n) * p.C_out + co) * HWo + oh * p.W_out;
     for (var j = 0u; j < 4u; j++) {
       let ow = ow0 + j;
       if (ow < p.W_out) { out[base + ow] = cols[j][i]; }

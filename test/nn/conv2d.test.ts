@@ -56,6 +56,8 @@ const variants: { name: string; set: Partial<typeof conv2dTuning>; subgroups: bo
   { name: 'auto', set: {}, subgroups: false },
   { name: 'tiled', set: { forward: 'tile', dx: 'tile', dw: 'tile' }, subgroups: false },
   { name: 'tiled, 256 per workgroup', set: { forward: 'tile', dx: 'tile', dw: 'tile', tileWG: 256 }, subgroups: false },
+  // The channel reduction split three ways (what GPUs take for few tiles), summed by a reduction.
+  { name: 'tiled, split reduction', set: { forward: 'tile', dx: 'tile', dw: 'tile', tileSplits: 3 }, subgroups: false },
   // The input gradient as a matmul and a gather (what the stem takes on software adapters), on every case.
   { name: 'gemm + col2im input gradient', set: { dx: 'gemm' }, subgroups: false },
   { name: 'subgroup, in place', set: { forward: 'sg', dx: 'sg', dw: 'sg', direct: true }, subgroups: true },
