@@ -137,8 +137,6 @@ export const conv2dTuning = {
 /** tileSplits: the launch size the split reduction aims at, and the fewest channels a split sums. */
 const TILE_TARGET_INVOCATIONS = 65536;
 const TILE_MIN_CHANNELS = 32;
-/** tileSplits: the shortest reduction (channels × kernel taps per output) that is split at all. */
-const TILE_MIN_TERMS = 1024;
 /** Invocations per workgroup of the col2im gather (one element of dx each). */
 const GATHER_WG = 64;
 /** The filter gradient splits its reduction over the batch until about this many invocations run. */
@@ -222,18 +220,16 @@ function params(g: Conv2dGeometry, tail: [number, number, number, number]): Arra
  * How the register-tiled forward and input gradient split their reduction over channels (each split sums a
  * range of `channels` into its own slice, a reduction adds the slices): `conv2dTuning.tileSplits` when set;
  * else one split on software adapters, and on GPUs as many as bring the launch to about
- * TILE_TARGET_INVOCATIONS invocations with at least TILE_MIN_CHANNELS channels each, where the reduction has
- * TILE_MIN_TERMS terms or more. ResNet-18's late layers at batch 32 launch 10–20 thousand tile invocations
- * each looping over 2,000–4,600 terms, too few threads for a GPU. On an H200 (ours alone, every ResNet-18
- * conv at batch 32, splitting wherever the target asked) the forward summed 9.39 → 6.81 ms and the input
- * gradient 11.63 → 8.00 ms; layer4's 3×3 at 96×96: 1.48 → 0.68 ms both ways.
+ * TILE_TARGET_INVOCATIONS invocations with at least TILE_MIN_CHANNELS channels each. ResNet-18's late layers
+ * at batch 32 launch 10–20 thousand tile invocations each looping over 2,000–4,600 terms, too few threads
+ * for a GPU. On an H200 (ours alone, every ResNet-18 conv at batch 32) the forward summed 9.39 → 6.81 ms and
+ * the input gradient 11.63 → 8.00 ms; layer4's 3×3 at 96×96: 1.48 → 0.68 ms both ways. Some small 1×1 and
+ * 64-channel rows, near the dispatch floor, measured up to 0.08 ms slower split (within that run's noise).
  */
-function tileSplits(invocations: number, channels: number, taps: number): { splits: number; chunk: number } {
+function tileSplits(invocations: number, channels: number): { splits: number; chunk: number } {
   const forced = conv2dTuning.tileSplits;
   const auto = () => {
-    // A short reduction is not worth the extra pass (on the H200 the 1×1 and 64-channel convolutions, whose
-    // runs are near the dispatch floor, measured alike or slower split).
-    if (getRuntime().report.software || channels * taps < TILE_MIN_TERMS) return 1;
+    if (getRuntime().report.software) return 1;
     return Math.min(Math.ceil(TILE_TARGET_INVOCATIONS / invocations), Math.floor(channels / TILE_MIN_CHANNELS));
   };
   let splits = forced ?? auto();
@@ -280,7 +276,7 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null = null, 
   const tilesW = Math.ceil(g.W_out / 4);
   const tiles = g.N * g.H_out * tilesW;
   const coGroups = Math.ceil(g.C_out / 4);
-  const { splits, chunk } = tileSplits(tiles * coGroups, g.C_in, g.KH * g.KW);
+  const { splits, chunk } = tileSplits(tiles * coGroups, g.C_in);
   const dst = splits > 1 ? empty([splits, g.N, g.C_out, g.H_out, g.W_out], 'float32', op) : out;
   getRuntime().dispatch({
     op,
@@ -352,7 +348,7 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
   const tilesW = g.strideW * chunks;
   const tiles = g.N * g.H * tilesW;
   const ciGroups = Math.ceil(g.C_in / 4);
-  const { splits, chunk } = tileSplits(tiles * ciGroups, g.C_out, g.KH * g.KW);
+  const { splits, chunk } = tileSplits(tiles * ciGroups, g.C_out);
   const dst = splits > 1 ? empty([splits, g.N, g.C_in, g.H, g.W], 'float32', op) : dx;
   getRuntime().dispatch({
     op,
