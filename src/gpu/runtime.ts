@@ -335,7 +335,6 @@ export class GpuRuntime {
     if (this.debug || this.batchOps.length >= this.maxDispatches) this.flush();
   }
 
-  /** Records a buffer-to-buffer copy in order with the dispatches around it. */
   /**
    * Zeroes `size` bytes of `dst` from `offset` (both multiples of 4) with the encoder's clearBuffer: a
    * memset on software adapters, where a fill shader's per-invocation stores run 8–15× slower (1.18M words:
@@ -350,6 +349,7 @@ export class GpuRuntime {
     this.batchOps.push(op);
   }
 
+  /** Records a buffer-to-buffer copy in order with the dispatches around it. */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number, op = 'copy'): void {
     this.assertAlive(op);
     if (size === 0) return;

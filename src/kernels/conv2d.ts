@@ -301,8 +301,8 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
   const want = [g.N, g.C_out, g.H_out, g.W_out];
   if (dy.shape.join() !== want.join()) throw new Error(`${op}: dy must be ${shapeString(want)}, got ${shapeString(dy.shape)}`);
   // Fewer than 8 input channels (the stem) on software adapters: a GEMM and a gather (measured on lavapipe,
-  // 7×7/2 3→64 at batch 32: the product ran 5.8 ms at 32×32 and 58 ms at 96×96, against 30 and 210 ms for
-  // the tiled kernel, which loops over all C_out·KH·KW terms per pixel).
+  // 7×7/2 3→64 at batch 32: 10.4 ms at 32×32 and 103 ms at 96×96, the product 5.8 and 58 of them, against 32
+  // and 230 ms for the tiled kernel, which loops over all C_out·KH·KW terms per pixel).
   const colsBytes = g.N * g.C_in * g.KH * g.KW * g.H_out * g.W_out * 4;
   const gemm =
     conv2dTuning.dx === 'gemm' ||
