@@ -115,6 +115,7 @@ export class GpuRuntime {
   private lostInfo: string | null = null;
   private submits = 0;
   private dispatches = 0;
+  private clears = 0;
   private readStaging = new Map<number, GPUBuffer[]>();
 
   // Profiling with timestamp queries.
@@ -178,8 +179,8 @@ export class GpuRuntime {
     return rows.sort((a, b) => b.ms - a.ms);
   }
 
-  counters(): { submits: number; dispatches: number } {
-    return { submits: this.submits, dispatches: this.dispatches };
+  counters(): { submits: number; dispatches: number; clears: number } {
+    return { submits: this.submits, dispatches: this.dispatches, clears: this.clears };
   }
 
   poolStats(): PoolStats {
@@ -346,6 +347,7 @@ export class GpuRuntime {
     const encoder = this.openBatch();
     this.endPass();
     encoder.clearBuffer(dst, offset, size);
+    this.clears++;
     this.batchOps.push(op);
   }
 

@@ -86,6 +86,7 @@ describe('gpu runtime', () => {
       const z = zeros([n], dtype);
       const got = await z.data();
       expect(rt.counters().dispatches - before.dispatches).toBe(0);
+      expect(rt.counters().clears - before.clears).toBe(1);
       expect(Array.from(got).every((v) => v === 0 && !Object.is(v, -0))).toBe(true);
       z.dispose();
     }
