@@ -46,6 +46,7 @@ import col2imWgsl from '../../shaders/conv2d_col2im.wgsl';
 import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
+import { clearTensor } from './creation.js';
 import { matmulKernel } from './matmul.js';
 import { reduceKernel } from './reduce.js';
 import { subgroupTilesPreferred } from './subgroups.js';
@@ -314,10 +315,7 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
   if (conv2dTuning.dx === 'sg' || (conv2dTuning.dx === 'auto' && g.C_in >= 8 && subgroupTilesPreferred())) {
     // Only phase (0, 0) has taps: clear dx, then the product over that phase alone.
     const zeroFill = conv2dTuning.dxZeroFill && onlyPhaseZeroHasTaps(g);
-    if (zeroFill) {
-      const b = dx.binding(op);
-      getRuntime().clear(b.buffer, b.offset, dx.byteLength, op);
-    }
+    if (zeroFill) clearTensor(dx, op);
     const ci4 = Math.ceil(g.C_in / 4);
     const KK = g.KH * g.KW;
     const SWG = conv2dTuning.WG;

@@ -17,9 +17,8 @@ export function fillKernel(shape: Shape, value: number, dtype: DType = 'float32'
   else new Uint32Array(word)[0] = value;
   if (out.size === 0) return out;
   if (new Uint32Array(word)[0] === 0) {
-    // A word of zero bits (0 in every dtype; -0.0 has its sign bit set): the encoder's clear (runtime.clear).
-    const b = out.binding('fill');
-    getRuntime().clear(b.buffer, b.offset, out.byteLength, 'fill');
+    // A word of zero bits (0 in every dtype; -0.0 has its sign bit set): the encoder's clear.
+    clearTensor(out, 'fill');
     return out;
   }
   getRuntime().dispatch({
@@ -31,6 +30,13 @@ export function fillKernel(shape: Shape, value: number, dtype: DType = 'float32'
     workgroups: grid(Math.ceil(out.size / WG)),
   });
   return out;
+}
+
+/** Zeroes `t` in place with the encoder's clear (runtime.clear): a memset, no dispatch. */
+export function clearTensor(t: Tensor, op = 'clear'): void {
+  if (t.byteLength === 0) return;
+  const b = t.binding(op);
+  getRuntime().clear(b.buffer, b.offset, t.byteLength, op);
 }
 
 export function zeros(shape: Shape, dtype: DType = 'float32'): Tensor {

@@ -12,7 +12,7 @@
  */
 import { getRuntime, keep } from '../tensor/engine.js';
 import { empty, shapeString, type Shape, type Tensor } from '../tensor/tensor.js';
-import { emaKernel, fillFlat } from './kernels.js';
+import { emaKernel, zeroFlat } from './kernels.js';
 import type { Module, Parameter } from './module.js';
 
 export interface FlatSegment {
@@ -51,8 +51,8 @@ export class FlatParameters {
     this.segments = segs;
     this.params = keep(empty([this.length], 'float32', 'flat.params'));
     this.grads = keep(empty([this.length], 'float32', 'flat.grads'));
-    fillFlat(this.params, 0, 'flat.init');
-    fillFlat(this.grads, 0, 'flat.init');
+    zeroFlat(this.params, 'flat.init');
+    zeroFlat(this.grads, 'flat.init');
     const rt = getRuntime();
     for (const s of segs) {
       const old = s.param.value;
@@ -68,7 +68,7 @@ export class FlatParameters {
   /** Zeroes every gradient: one dispatch. */
   zeroGrad(): void {
     this.assertAlive('zeroGrad');
-    fillFlat(this.grads, 0, 'zeroGrad');
+    zeroFlat(this.grads, 'zeroGrad');
     for (const s of this.segments) if (s.param.grad) s.param.grad.zeroed = true;
   }
 

@@ -11,7 +11,7 @@ import { keep } from '../tensor/engine.js';
 import { flatOf, FlatParameters, type FlatSegment } from './flat.js';
 import {
   adamwKernel,
-  fillFlat,
+  zeroFlat,
   FLAG_FROZEN,
   FLAG_NO_ADAPT,
   FLAG_NO_DECAY,
@@ -57,7 +57,7 @@ export abstract class Optimizer {
 
   protected addSlot(name: string): Tensor {
     const t = keep(empty([this.flat.length], 'float32', `optim.${name}`));
-    fillFlat(t, 0, 'optim.init');
+    zeroFlat(t, 'optim.init');
     this.slots.set(name, t);
     return t;
   }
