@@ -1,0 +1,195 @@
+/**
+ * The linear probe (src/byol/probe.ts) and the statistics of repeated runs (src/byol/stats.ts): the
+ * objective's gradient against central differences, L-BFGS against known minima, the probe's optimality and
+ * its raw-feature weights, its choice of λ from the labeled rows alone, and the paired-difference verdicts.
+ */
+import { describe, expect, it } from 'vitest';
+import { featureScaling, lbfgs, linearProbe, logisticObjective } from '../../src/byol/probe.js';
+import { formatDifference, pairedDifference, spread } from '../../src/byol/stats.js';
+import { aggregate, reportLines, runResults } from '../../src/byol/report.js';
+import { rand, seedNote } from '../helpers.js';
+
+/** Gaussian blobs: `c` classes in `d` dimensions, `sep` apart, through a ReLU (as pooled features are). */
+function blobs(n: number, d: number, c: number, sep: number, centers?: Float64Array[]): { x: Float32Array; y: Int32Array; centers: Float64Array[] } {
+  const mu = centers ?? Array.from({ length: c }, () => Float64Array.from({ length: d }, () => sep * (rand() - 0.5)));
+  const x = new Float32Array(n * d);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = i % c;
+    for (let j = 0; j < d; j++) {
+      const g = Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
+      x[i * d + j] = Math.max(0, mu[y[i]][j] + g) + (j === 0 ? 3 : 0);
+    }
+  }
+  return { x, y, centers: mu };
+}
+
+describe('logistic objective', () => {
+  it('has the gradient of central differences (awkward sizes, with and without λ)', () => {
+    for (const [n, d, c, lambda] of [
+      [7, 5, 3, 0],
+      [13, 11, 4, 0.37],
+    ] as const) {
+      const x = Float64Array.from({ length: n * d }, () => 2 * rand() - 1);
+      const y = Int32Array.from({ length: n }, () => Math.floor(rand() * c));
+      const p = Float64Array.from({ length: c * d + c }, () => rand() - 0.5);
+      const g = new Float64Array(p.length);
+      logisticObjective(p, g, x, y, n, d, c, lambda);
+      const scratch = new Float64Array(p.length);
+      for (let k = 0; k < p.length; k++) {
+        const h = 1e-6;
+        const q = p.slice();
+        q[k] += h;
+        const up = logisticObjective(q, scratch, x, y, n, d, c, lambda);
+        q[k] -= 2 * h;
+        const down = logisticObjective(q, scratch, x, y, n, d, c, lambda);
+        expect(Math.abs(g[k] - (up - down) / (2 * h)), `parameter ${k} ${seedNote}`).toBeLessThan(1e-7);
+      }
+    }
+  });
+});
+
+describe('lbfgs', () => {
+  it('finds the minimum of an ill-conditioned quadratic and of the Rosenbrock function', () => {
+    const scales = Float64Array.from({ length: 20 }, (_, i) => 10 ** (i / 6));
+    const target = Float64Array.from({ length: 20 }, () => rand() * 4 - 2);
+    const x = new Float64Array(20);
+    const q = lbfgs(
+      (v, g) => {
+        let f = 0;
+        v.forEach((vi, i) => {
+          f += 0.5 * scales[i] * (vi - target[i]) ** 2;
+          g[i] = scales[i] * (vi - target[i]);
+        });
+        return f;
+      },
+      x,
+      { maxIterations: 3000, tolerance: 1e-7 },
+    );
+    expect(q.converged).toBe(true);
+    x.forEach((v, i) => expect(Math.abs(v - target[i]), seedNote).toBeLessThan(1e-7));
+    const r = Float64Array.from([-1.2, 1]);
+    const res = lbfgs(
+      (v, g) => {
+        const [a, b] = v;
+        g[0] = -2 * (1 - a) - 400 * a * (b - a * a);
+        g[1] = 200 * (b - a * a);
+        return (1 - a) ** 2 + 100 * (b - a * a) ** 2;
+      },
+      r,
+      { maxIterations: 1000, tolerance: 1e-8 },
+    );
+    expect(res.converged).toBe(true);
+    expect(Math.abs(r[0] - 1)).toBeLessThan(1e-6);
+    expect(Math.abs(r[1] - 1)).toBeLessThan(1e-6);
+  });
+});
+
+describe('linearProbe', () => {
+  it('reaches the optimum of its objective, and its raw-feature weights reproduce its predictions', () => {
+    const [n, d, c] = [90, 17, 3];
+    const tr = blobs(n, d, c, 1.5);
+    const te = blobs(61, d, c, 1.5, tr.centers);
+    const lambda = 0.01;
+    const r = linearProbe(tr.x, tr.y, te.x, te.y, c, d, { lambdas: [lambda], maxIterations: 1000 });
+    expect(r.converged).toBe(true);
+    expect(r.lambda).toBe(lambda);
+    // Back to the standardized space, where the objective is defined: W_std = W_raw / invStd.
+    const s = featureScaling(tr.x, n, d);
+    const p = new Float64Array(c * d + c);
+    for (let k = 0; k < c; k++) {
+      let shift = 0;
+      for (let j = 0; j < d; j++) {
+        p[k * d + j] = r.weight[k * d + j] / s.invStd[j];
+        shift += r.weight[k * d + j] * s.mean[j];
+      }
+      p[c * d + k] = r.bias[k] + shift;
+    }
+    const xs = Float64Array.from(tr.x, (v, i) => (v - s.mean[i % d]) * s.invStd[i % d]);
+    const g = new Float64Array(p.length);
+    logisticObjective(p, g, xs, tr.y, n, d, c, lambda);
+    expect(Math.max(...g.map(Math.abs)), seedNote).toBeLessThan(1e-4);
+    // The test accuracy and loss recomputed from the raw weights, in float64.
+    let correct = 0;
+    let loss = 0;
+    for (let i = 0; i < te.y.length; i++) {
+      const logits = Array.from({ length: c }, (_, k) => r.bias[k] + Array.from({ length: d }, (_, j) => r.weight[k * d + j] * te.x[i * d + j]).reduce((a, b) => a + b, 0));
+      const max = Math.max(...logits);
+      const lse = Math.log(logits.reduce((a, v) => a + Math.exp(v - max), 0)) + max;
+      loss += lse - logits[te.y[i]];
+      if (logits.indexOf(max) === te.y[i]) correct++;
+    }
+    expect(r.accuracy).toBeCloseTo(correct / te.y.length, 12);
+    expect(r.loss).toBeCloseTo(loss / te.y.length, 6);
+  });
+
+  it('classifies separable blobs and picks λ by cross-validation on the labeled rows only', () => {
+    const [d, c] = [32, 5];
+    const tr = blobs(100, d, c, 6);
+    const te = blobs(200, d, c, 6, tr.centers);
+    const r = linearProbe(tr.x, tr.y, te.x, te.y, c, d);
+    expect(r.accuracy, seedNote).toBeGreaterThan(0.9);
+    expect(r.cvLoss).toHaveLength(5);
+    expect(r.cvLoss[[1, 1e-1, 1e-2, 1e-3, 1e-4].indexOf(r.lambda)]).toBe(Math.min(...r.cvLoss));
+    // Scrambling the test labels changes the reported accuracy but not the chosen λ or the weights.
+    const shuffled = Int32Array.from(te.y, (v) => (v + 1) % c);
+    const r2 = linearProbe(tr.x, tr.y, te.x, shuffled, c, d);
+    expect(r2.lambda).toBe(r.lambda);
+    expect(Array.from(r2.weight)).toEqual(Array.from(r.weight));
+    expect(r2.accuracy).toBeLessThan(0.2);
+  });
+
+  it('is at chance on features that carry no label information', () => {
+    const [n, d, c] = [300, 24, 4];
+    const x = Float32Array.from({ length: n * d }, () => rand());
+    const y = Int32Array.from({ length: n }, (_, i) => i % c);
+    const xt = Float32Array.from({ length: 400 * d }, () => rand());
+    const yt = Int32Array.from({ length: 400 }, (_, i) => i % c);
+    const r = linearProbe(x, y, xt, yt, c, d);
+    expect(r.accuracy, seedNote).toBeGreaterThan(0.25 - 0.1);
+    expect(r.accuracy, seedNote).toBeLessThan(0.25 + 0.1);
+  });
+
+  it('names bad input', () => {
+    expect(() => linearProbe(new Float32Array(6), [0, 1], new Float32Array(3), [0], 2, 3)).not.toThrow();
+    expect(() => linearProbe(new Float32Array(5), [0, 1], new Float32Array(3), [0], 2, 3)).toThrow(/features of 5/);
+    expect(() => linearProbe(new Float32Array(6), [0, 2], new Float32Array(3), [0], 2, 3)).toThrow(/label 2 is outside 0..1/);
+  });
+});
+
+describe('repeated runs', () => {
+  it('reports mean ± sd and paired differences with standard errors, calling only differences above 2 SE', () => {
+    expect(spread([0.3, 0.4, 0.5]).sd).toBeCloseTo(0.1, 12);
+    expect(spread([0.3]).sd).toBeNull();
+    const gain = pairedDifference([0.4, 0.42, 0.45], [0.3, 0.33, 0.34]);
+    expect(gain.mean).toBeCloseTo(0.1, 12);
+    expect(gain.se).toBeCloseTo(spread([0.1, 0.09, 0.11]).sd! / Math.sqrt(3), 12);
+    expect(gain.verdict).toBe('gain');
+    expect(pairedDifference([0.4, 0.3, 0.45], [0.35, 0.36, 0.4]).verdict).toBe('within noise');
+    expect(pairedDifference([0.2, 0.21, 0.19], [0.3, 0.32, 0.3]).verdict).toBe('loss');
+    // Two seeds never make a verdict; neither does one.
+    expect(pairedDifference([0.5, 0.52], [0.1, 0.11]).verdict).toBe('within noise');
+    expect(pairedDifference([0.5], [0.1]).se).toBeNull();
+    expect(formatDifference(gain)).toMatch(/^\+10\.00 points \(SE 0\.58, 3 seeds\): gain$/);
+    expect(() => pairedDifference([1], [1, 2])).toThrow(/1 and 2 values/);
+  });
+
+  it('takes each arm at its last epoch, never its best, and prints every difference with its noise', () => {
+    const records = [
+      { phase: 'supervised' as const, epoch: 1, testAccuracy: 0.5 },
+      { phase: 'supervised' as const, epoch: 2, trainLoss: 1 },
+      { phase: 'supervised' as const, epoch: 3, testAccuracy: 0.4 },
+      { phase: 'byol' as const, epoch: 0, knnAccuracy: 0.2, probeAccuracy: 0.25 },
+      { phase: 'byol' as const, epoch: 1, knnAccuracy: 0.3, probeAccuracy: 0.35 },
+      { phase: 'finetune' as const, epoch: 1, testAccuracy: 0.45 },
+    ];
+    const r = runResults(records);
+    expect(r).toEqual({ supervised: 0.4, finetuned: 0.45, probeRandom: 0.25, probePretrained: 0.35, knnRandom: 0.2, knnPretrained: 0.3 });
+    const one = reportLines(aggregate([0], [r]), 'no-such-preset');
+    expect(one.join('\n')).toMatch(/fine-tuned − supervised\s+\+5\.00 points: one seed, noise not measured/);
+    const three = aggregate([0, 1, 2], [r, { ...r, finetuned: 0.47 }, { ...r, finetuned: 0.44 }]);
+    expect(three.arms.finetuned!.mean).toBeCloseTo(0.4533333, 6);
+    expect(reportLines(three, 'quick').join('\n')).toMatch(/linear probe: pretrained − random\s+\+10\.00 points \(SE 0\.00, 3 seeds\): gain/);
+  });
+
+});
