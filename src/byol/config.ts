@@ -5,7 +5,7 @@
  */
 
 export type OptimizerName = 'lars' | 'adamw' | 'sgd';
-export type PresetName = 'smoke' | 'quick' | 'full';
+export type PresetName = 'smoke' | 'quick' | 'cifar' | 'full';
 
 export interface ExperimentConfig {
   preset: PresetName;
@@ -39,6 +39,10 @@ export interface ExperimentConfig {
     projectorHidden: number;
     projectionDim: number;
     predictorHidden: number;
+    /** Smallest area fraction of the random resized crop (the paper's 0.08; small images may want more). */
+    cropMinScale: number;
+    /** Gaussian blur in the views (the paper's p = 1.0 and 0.1); off leaves 32×32 images their few details. */
+    blur: boolean;
   };
   /** The supervised baseline and the fine-tuning of the pretrained encoder: the same recipe for both arms. */
   finetune: {
@@ -49,7 +53,20 @@ export interface ExperimentConfig {
     momentum: number;
     weightDecay: number;
     warmupEpochs: number;
+    /** Test evaluations per arm, spread evenly over its epochs (the last epoch is always evaluated). */
+    evaluations: number;
+    /**
+     * Learning-rate factor of the fine-tuning arm against the supervised arm's `lr`. Its head starts as the
+     * linear probe of the pretrained features (`headInit`), so the encoder needs small steps only; large ones
+     * would wreck what pretraining learned before the head has anything to pass back (linear probe, then
+     * fine-tune: Kumar et al., "Fine-Tuning can Distort Pretrained Features", ICLR 2022).
+     */
+    pretrainedLrScale: number;
+    /** 'probe': the fine-tuned arm's fc starts as the linear probe of the frozen encoder; 'random': a new fc. */
+    headInit: 'probe' | 'random';
   };
+  /** The linear probe (src/byol/probe.ts): candidate L2 strengths, cross-validation folds, L-BFGS iterations. */
+  probe: { lambdas: number[]; folds: number; maxIterations: number };
   /** k of the kNN monitor. */
   knnK: number;
   /** Width of ResNet-18's first stage (64 is torchvision's; tests use less). */
@@ -78,8 +95,11 @@ const base: ExperimentConfig = {
     projectorHidden: 4096,
     projectionDim: 256,
     predictorHidden: 4096,
+    cropMinScale: 0.08,
+    blur: true,
   },
-  finetune: { epochs: 8, mode: 'full', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, warmupEpochs: 0 },
+  finetune: { epochs: 12, mode: 'full', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, warmupEpochs: 1, evaluations: 4, pretrainedLrScale: 0.1, headInit: 'probe' },
+  probe: { lambdas: [1, 1e-1, 1e-2, 1e-3, 1e-4], folds: 3, maxIterations: 300 },
   knnK: 20,
   width: 64,
 };
@@ -100,6 +120,19 @@ export const PRESETS: Record<PresetName, ExperimentConfig> = {
   },
   /** The default: the whole protocol within 15 minutes on a 2-core machine without a GPU. */
   quick: { ...base },
+  /**
+   * Natural images where pretraining's benefit can be measured on a 2-core machine without a GPU: CIFAR-10
+   * (the binary release, or a folder of its images), 32×32, at most 40 minutes per seed there.
+   */
+  cifar: {
+    ...base,
+    preset: 'cifar',
+    dataset: 'cifar10',
+    unlabeledImages: 5000,
+    testImages: 2000,
+    byol: { ...base.byol, epochs: 2, optimizer: 'adamw', lrPer256: 2e-3, warmupEpochs: 1, tauBase: 0.99 },
+    finetune: { ...base.finetune, epochs: 30, warmupEpochs: 1, evaluations: 5 },
+  },
   /** The original experiment's scale: STL-10 at 96×96, batch 128. Days on a CPU; hours on a GPU. */
   full: {
     ...base,
@@ -120,6 +153,6 @@ export const PRESETS: Record<PresetName, ExperimentConfig> = {
 /** A deep copy of a preset, ready to take overrides. */
 export function presetConfig(name: PresetName): ExperimentConfig {
   const p = PRESETS[name];
-  if (!p) throw new Error(`unknown preset '${name}': use smoke, quick or full`);
-  return { ...p, byol: { ...p.byol }, finetune: { ...p.finetune } };
+  if (!p) throw new Error(`unknown preset '${name}': use smoke, quick, cifar or full`);
+  return { ...p, byol: { ...p.byol }, finetune: { ...p.finetune }, probe: { ...p.probe, lambdas: [...p.probe.lambdas] } };
 }

@@ -35,6 +35,8 @@ import { uploadBatch } from '../data/gpu-batch.js';
 import { Rng, deriveSeed } from '../data/prng.js';
 import { ByolAugment, BYOL_VIEW_1, BYOL_VIEW_2, IDENTITY_VIEW, channelStats, identityParams, type ViewConfig, type NormalizeStats } from './augment.js';
 import { knnAccuracy } from './knn.js';
+import { linearProbe, type ProbeResult } from './probe.js';
+import { BatchNorm1d, BatchNorm2d } from '../nn/layers.js';
 import { Byol, ByolState } from './model.js';
 import type { ExperimentConfig } from './config.js';
 
@@ -51,6 +53,9 @@ export interface MetricRecord {
   heldOutLoss?: number;
   valLoss?: number;
   knnAccuracy?: number;
+  /** Linear probe of the frozen encoder (src/byol/probe.ts): test accuracy and mean test cross-entropy. */
+  probeAccuracy?: number;
+  probeLoss?: number;
   lr?: number;
   tau?: number;
   imagesPerSecond?: number;
@@ -119,6 +124,23 @@ export class NonFiniteLossError extends ExperimentError {
 const RESUME = 'checkpoint.safetensors';
 /** The supervised recipe's training view: random resized crop and flip, no colour changes. */
 export const CLASSIFIER_VIEW: ViewConfig = Object.freeze({ ...IDENTITY_VIEW, crop: { scale: [0.25, 1] as const, ratio: [3 / 4, 4 / 3] as const }, flipP: 0.5 });
+
+/** BYOL's two views (the paper's τ and τ′) with the config's crop scale and blur. */
+export function byolViews(config: Pick<ExperimentConfig, 'byol'>): ViewConfig[] {
+  const { cropMinScale, blur } = config.byol;
+  return [BYOL_VIEW_1, BYOL_VIEW_2].map((v) => ({
+    ...v,
+    crop: { ratio: v.crop?.ratio ?? ([3 / 4, 4 / 3] as const), scale: [cropMinScale, 1] as const },
+    blur: blur ? v.blur : { ...v.blur, p: 0 },
+  }));
+}
+
+/** Whether an arm of `epochs` epochs evaluates on the test images after epoch `epoch` (1-based). */
+export function evaluatesAfter(epoch: number, epochs: number, evaluations: number): boolean {
+  if (epoch >= epochs) return true;
+  const every = Math.max(1, Math.ceil(epochs / Math.max(1, evaluations)));
+  return epoch % every === 0;
+}
 
 const phaseSeed = (seed: number, phase: Phase, ...more: number[]): number => deriveSeed(seed, PHASES.indexOf(phase) + 1, ...more);
 
@@ -222,7 +244,7 @@ async function evaluateClassifier(model: Module, data: ImageDataset, prep: ByolA
   return { accuracy: correct / data.length, loss: lossSum / data.length };
 }
 
-/** Encoder features [N, D] of a dataset, in eval mode. */
+/** Encoder features [N, D] of a dataset (ResNet up to the global pool, whatever its fc), in eval mode. */
 async function features(encoder: ResNet, data: ImageDataset, prep: ByolAugment, batch: number): Promise<Tensor> {
   encoder.eval();
   const parts: Tensor[] = [];
@@ -233,7 +255,7 @@ async function features(encoder: ResNet, data: ImageDataset, prep: ByolAugment, 
           noGrad(() => {
             const gb = uploadBatch(b);
             const [x] = prep.apply(gb.pixels, shapeOf(data, gb.count), [Array.from({ length: gb.count }, () => identityParams(data.height, data.width))]);
-            return encoder.forward(x);
+            return encoder.features(x);
           }),
         ),
       ),
@@ -243,6 +265,62 @@ async function features(encoder: ResNet, data: ImageDataset, prep: ByolAugment, 
   const all = concatKernel(parts, 0);
   for (const p of parts) p.dispose();
   return keep(all);
+}
+
+/**
+ * Re-estimates every batch-norm layer's running statistics from the network's current weights ("precise
+ * batch norm"): the labeled images, unaugmented, forwarded in train mode with each batch weighted 1/(k + 1),
+ * so the running statistics become the average of the batches' own. Run before each evaluation of a
+ * classifier: after a few steps of a fast-moving network the momentum-0.1 averages still describe the
+ * weights of several steps ago, and an evaluation with them can report losses in the hundreds.
+ */
+export async function recomputeBatchNorm(model: Module, data: ImageDataset, prep: ByolAugment, batch: number): Promise<void> {
+  const norms = [...model.namedModules()].map(([, m]) => m).filter((m): m is BatchNorm2d | BatchNorm1d => m instanceof BatchNorm2d || m instanceof BatchNorm1d);
+  if (!norms.length) return;
+  const saved = norms.map((m) => m.momentum);
+  const wasTraining = model.training;
+  model.train(true);
+  let k = 0;
+  try {
+    for await (const b of batches(data, batch, 0, 0, false)) {
+      if (b.indices.length < 2) continue;
+      for (const m of norms) m.momentum = 1 / (k + 1);
+      scope(() =>
+        noGrad(() => {
+          const gb = uploadBatch(b);
+          const [x] = prep.apply(gb.pixels, shapeOf(data, gb.count), [Array.from({ length: gb.count }, () => identityParams(data.height, data.width))]);
+          model.forward(x);
+        }),
+      );
+      k++;
+      await getRuntime().sync();
+    }
+  } finally {
+    norms.forEach((m, i) => (m.momentum = saved[i]));
+    model.train(wasTraining);
+  }
+}
+
+/** kNN accuracy and the linear probe of an encoder (eval mode, unaugmented images). */
+export async function evaluateEncoder(
+  encoder: ResNet,
+  data: { labeled: ImageDataset; test: ImageDataset; numClasses: number },
+  prep: ByolAugment,
+  config: Pick<ExperimentConfig, 'batch' | 'knnK' | 'probe'>,
+): Promise<{ knn: number; probe: ProbeResult }> {
+  const trainLabels = await labelsOf(data.labeled);
+  const testLabels = await labelsOf(data.test);
+  const tr = await features(encoder, data.labeled, prep, config.batch);
+  const te = await features(encoder, data.test, prep, config.batch);
+  try {
+    const knn = await knnAccuracy(tr, trainLabels, te, testLabels, data.numClasses, { k: config.knnK });
+    const [trF, teF] = [(await tr.data()) as Float32Array, (await te.data()) as Float32Array];
+    const probe = linearProbe(trF, trainLabels, teF, testLabels, data.numClasses, tr.shape[1], config.probe);
+    return { knn, probe };
+  } finally {
+    tr.dispose();
+    te.dispose();
+  }
 }
 
 async function labelsOf(ds: ImageDataset): Promise<Int32Array> {
@@ -265,7 +343,7 @@ export class Experiment {
     const size = config.imageSize;
     this.evalPrep = new ByolAugment({ size, views: [IDENTITY_VIEW] }, data.stats);
     this.trainPrep = new ByolAugment({ size, views: [CLASSIFIER_VIEW] }, data.stats);
-    this.byolAug = new ByolAugment({ size, views: [BYOL_VIEW_1, BYOL_VIEW_2] }, data.stats);
+    this.byolAug = new ByolAugment({ size, views: byolViews(config) }, data.stats);
   }
 
   /** Runs (or resumes, with `resume`) every phase; returns the final state. */
@@ -352,6 +430,7 @@ export class Experiment {
       if (!restore) {
         if (!source) throw new Error('fine-tuning needs the BYOL checkpoint');
         loadOnlineEncoder(model, source);
+        if (f.headInit === 'probe') await this.probeHead(model);
       }
       if (f.mode === 'linear') {
         model.requiresGrad(false);
@@ -361,7 +440,8 @@ export class Experiment {
       model = resnet18({ numClasses: this.data.numClasses, smallStem: c.stem === 'small', width: c.width, generator: gen });
     }
     flattenParameters(model);
-    const opt = new SGD(model, { lr: f.lr, momentum: f.momentum, weightDecay: f.weightDecay, nesterov: true });
+    const baseLr = phase === 'finetune' ? f.lr * f.pretrainedLrScale : f.lr;
+    const opt = new SGD(model, { lr: baseLr, momentum: f.momentum, weightDecay: f.weightDecay, nesterov: true });
     if (restore) loadCheckpoint(restore, { model, optimizer: opt }, 'checkpoint');
     const steps = Math.ceil(this.data.labeled.length / c.batch);
     const totalSteps = epochs * steps;
@@ -379,7 +459,7 @@ export class Experiment {
         let lr = 0;
         for await (const b of batches(this.data.labeled, c.batch, phaseSeed(c.seed, phase, 7), epoch, true)) {
           if (b.indices.length < 2) continue; // batch norm needs two samples
-          lr = warmupCosine(step, { baseLr: f.lr, warmupSteps: f.warmupEpochs * steps, totalSteps });
+          lr = warmupCosine(step, { baseLr, warmupSteps: f.warmupEpochs * steps, totalSteps });
           const loss = scope(() => {
             const gb = uploadBatch(b);
             const [x] = this.trainPrep.apply(gb.pixels, shapeOf(this.data.labeled, gb.count), this.trainPrep.drawBatch(shapeOf(this.data.labeled, gb.count), step, phaseSeed(c.seed, phase, 11)));
@@ -401,9 +481,17 @@ export class Experiment {
         }
         const trainLoss = await losses.mean();
         const seconds = (Date.now() - t0) / 1000;
-        const ev = await evaluateClassifier(model, this.data.test, this.evalPrep, c.batch);
-        this.record({ phase, epoch: epoch + 1, trainLoss, testLoss: ev.loss, testAccuracy: ev.accuracy, lr, imagesPerSecond: seen / seconds, seconds });
-        this.io.log(`${phase} epoch ${epoch + 1}/${epochs}: train loss ${trainLoss.toFixed(4)}, test accuracy ${(100 * ev.accuracy).toFixed(2)}%, ${(seen / seconds).toFixed(1)} images/s`);
+        if (evaluatesAfter(epoch + 1, epochs, f.evaluations)) {
+          if (!(f.mode === 'linear' && phase === 'finetune')) await recomputeBatchNorm(model, this.data.labeled, this.evalPrep, c.batch);
+          const ev = await evaluateClassifier(model, this.data.test, this.evalPrep, c.batch);
+          this.record({ phase, epoch: epoch + 1, trainLoss, testLoss: ev.loss, testAccuracy: ev.accuracy, lr, imagesPerSecond: seen / seconds, seconds });
+          this.io.log(
+            `${phase} epoch ${epoch + 1}/${epochs}: train loss ${trainLoss.toFixed(4)}, test accuracy ${(100 * ev.accuracy).toFixed(2)}% (loss ${ev.loss.toFixed(3)}), ${(seen / seconds).toFixed(1)} images/s`,
+          );
+        } else {
+          this.record({ phase, epoch: epoch + 1, trainLoss, lr, imagesPerSecond: seen / seconds, seconds });
+          this.io.log(`${phase} epoch ${epoch + 1}/${epochs}: train loss ${trainLoss.toFixed(4)}, ${(seen / seconds).toFixed(1)} images/s`);
+        }
         await this.checkpoint(model, opt, phase, epoch + 1);
       }
       if (epochs === 0 || startEpoch >= epochs) await this.checkpoint(model, opt, phase, epochs);
@@ -416,7 +504,31 @@ export class Experiment {
     return false;
   }
 
-  /** BYOL pretraining. Epoch 0's record is the random encoder's kNN accuracy. */
+  /**
+   * Sets fc of a network holding the pretrained encoder to the linear probe of its frozen features (fitted on
+   * the labeled images), so fine-tuning starts from a head that already reads the features instead of a random
+   * one whose first gradients would scramble them. The features are taken with batch-norm statistics
+   * re-estimated on the labeled images, as the fine-tuning's training steps will see them (BYOL's running
+   * statistics describe its heavily augmented views).
+   */
+  private async probeHead(model: ResNet): Promise<void> {
+    await recomputeBatchNorm(model, this.data.labeled, this.evalPrep, this.config.batch);
+    const { probe } = await evaluateEncoder(model, this.data, this.evalPrep, this.config);
+    const fc = model.fc as Linear;
+    const w = Float32Array.from(probe.weight);
+    const b = Float32Array.from(probe.bias);
+    loadModelState(
+      model,
+      new Map([
+        ['fc.weight', { dtype: 'F32', shape: [...fc.weight.shape], data: w }],
+        ['fc.bias', { dtype: 'F32', shape: [b.length], data: b }],
+      ]),
+      { strict: false },
+    );
+    this.io.log(`finetune: fc starts as the linear probe of the pretrained encoder (test accuracy ${(100 * probe.accuracy).toFixed(2)}%, λ ${probe.lambda})`);
+  }
+
+  /** BYOL pretraining. Epoch 0's record is the random encoder's linear probe and kNN accuracy. */
   private async byolPhase(startEpoch: number, restore: Uint8Array | null): Promise<boolean> {
     const c = this.config;
     const b = c.byol;
@@ -427,21 +539,11 @@ export class Experiment {
     if (restore) loadCheckpoint(restore, { model: state, optimizer: opt }, 'checkpoint');
     const steps = Math.floor(this.data.pool.length / c.batch);
     const totalSteps = b.epochs * steps;
-    const labeledLabels = await labelsOf(this.data.labeled);
-    const testLabels = await labelsOf(this.data.test);
-    const knn = async (): Promise<number> => {
-      const tr = await features(byol.online.encoder, this.data.labeled, this.evalPrep, c.batch);
-      const te = await features(byol.online.encoder, this.data.test, this.evalPrep, c.batch);
-      const acc = await knnAccuracy(tr, labeledLabels, te, testLabels, this.data.numClasses, { k: c.knnK });
-      tr.dispose();
-      te.dispose();
-      return acc;
-    };
     try {
       if (startEpoch === 0 && !this.state.metrics.some((m) => m.phase === 'byol' && m.epoch === 0)) {
-        const acc = await knn();
-        this.record({ phase: 'byol', epoch: 0, knnAccuracy: acc });
-        this.io.log(`byol: kNN accuracy of the random encoder ${(100 * acc).toFixed(2)}%`);
+        const ev = await evaluateEncoder(byol.online.encoder, this.data, this.evalPrep, c);
+        this.record({ phase: 'byol', epoch: 0, knnAccuracy: ev.knn, probeAccuracy: ev.probe.accuracy, probeLoss: ev.probe.loss });
+        this.io.log(`byol: the random encoder: linear probe ${(100 * ev.probe.accuracy).toFixed(2)}%, kNN ${(100 * ev.knn).toFixed(2)}%`);
       }
       for (let epoch = startEpoch; epoch < b.epochs; epoch++) {
         byol.train(true);
@@ -478,11 +580,25 @@ export class Experiment {
         const trainLoss = await losses.mean();
         const seconds = (Date.now() - t0) / 1000;
         const heldOutLoss = await this.byolEvalLoss(byol, this.data.heldOut);
-        const valLoss = await this.byolEvalLoss(byol, this.data.test);
-        const knnAcc = await knn();
-        this.record({ phase: 'byol', epoch: epoch + 1, trainLoss, heldOutLoss, valLoss, knnAccuracy: knnAcc, lr: rate, tau, imagesPerSecond: seen / seconds, seconds });
+        const valLoss = await this.byolEvalLoss(byol, this.byolTestSample());
+        const ev = await evaluateEncoder(byol.online.encoder, this.data, this.evalPrep, c);
+        this.record({
+          phase: 'byol',
+          epoch: epoch + 1,
+          trainLoss,
+          heldOutLoss,
+          valLoss,
+          knnAccuracy: ev.knn,
+          probeAccuracy: ev.probe.accuracy,
+          probeLoss: ev.probe.loss,
+          lr: rate,
+          tau,
+          imagesPerSecond: seen / seconds,
+          seconds,
+        });
         this.io.log(
-          `byol epoch ${epoch + 1}/${b.epochs}: loss ${trainLoss.toFixed(4)} (held out ${heldOutLoss.toFixed(4)}, test ${valLoss.toFixed(4)}), kNN ${(100 * knnAcc).toFixed(2)}%, ${(seen / seconds).toFixed(1)} images/s`,
+          `byol epoch ${epoch + 1}/${b.epochs}: loss ${trainLoss.toFixed(4)} (held out ${heldOutLoss.toFixed(4)}, test ${valLoss.toFixed(4)}), ` +
+            `linear probe ${(100 * ev.probe.accuracy).toFixed(2)}%, kNN ${(100 * ev.knn).toFixed(2)}%, ${(seen / seconds).toFixed(1)} images/s`,
         );
         await this.checkpoint(state, opt, 'byol', epoch + 1);
       }
@@ -494,6 +610,12 @@ export class Experiment {
       byol.dispose();
     }
     return false;
+  }
+
+  /** The test images the BYOL loss is reported on: the first 512 (the loss is a monitor; accuracy uses them all). */
+  private byolTestSample(): ImageDataset {
+    const t = this.data.test;
+    return t.length <= 512 ? t : new Subset(t, Int32Array.from({ length: 512 }, (_, i) => i), { name: `${t.name}[BYOL loss 512]` });
   }
 
   /** The symmetric BYOL loss over a dataset, networks in eval mode, views drawn from a fixed key. */

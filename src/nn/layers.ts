@@ -65,7 +65,8 @@ abstract class BatchNormBase extends Module {
   readonly runningVar: Tensor;
   readonly numBatchesTracked: Counter;
   readonly eps: number;
-  readonly momentum: number;
+  /** Weight of a new batch in the running statistics; a precise re-estimate sets it per batch (1 / (k + 1)). */
+  momentum: number;
   protected abstract readonly rank: number;
 
   constructor(
