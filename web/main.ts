@@ -469,7 +469,8 @@ function curvePoints(): CurvePoint[] {
     if (r.trainLoss !== undefined) pts.push({ arm: 'train', metric: 'BYOL loss', epoch: r.epoch, value: r.trainLoss });
     if (r.heldOutLoss !== undefined) pts.push({ arm: 'held out', metric: 'BYOL loss', epoch: r.epoch, value: r.heldOutLoss });
     if (r.valLoss !== undefined) pts.push({ arm: 'test', metric: 'BYOL loss', epoch: r.epoch, value: r.valLoss });
-    if (r.knnAccuracy !== undefined) pts.push({ arm: `kNN (k=${k})`, metric: 'kNN accuracy', epoch: r.epoch, value: r.knnAccuracy });
+    if (r.knnAccuracy !== undefined) pts.push({ arm: `kNN (k=${k})`, metric: 'encoder accuracy', epoch: r.epoch, value: r.knnAccuracy });
+    if (r.probeAccuracy !== undefined) pts.push({ arm: 'linear probe', metric: 'encoder accuracy', epoch: r.epoch, value: r.probeAccuracy });
   }
   for (const s of demo.speed) pts.push({ arm: 'per step', metric: 'images per second', epoch: s.epoch - 1 + s.step / s.steps, value: s.imagesPerSecond });
   return pts;

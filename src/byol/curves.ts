@@ -11,6 +11,8 @@ export interface CurvePoint {
   metric: string;
   epoch: number;
   value: number;
+  /** The run's seed, when points of several seeds are drawn together (a mean line in a ± sd band). */
+  seed?: number;
 }
 
 /** Okabe & Ito (2008), "Color Universal Design": distinguishable with the common colour-vision deficiencies. */
@@ -31,22 +33,33 @@ export function curvesSpec(
   const seen = [...new Set(points.map((p) => p.arm))];
   // Arms named in armOrder take the first palette colours, in that order.
   const arms = [...armOrder.filter((a) => seen.includes(a)), ...seen.filter((a) => !armOrder.includes(a))];
+  const seeds = new Set(points.map((p) => p.seed).filter((s) => s !== undefined)).size;
   const chart = (metric: string) => {
     const values = points.filter((p) => p.metric === metric).map((p) => p.value);
     const log = /loss/i.test(metric) && values.length > 0 && values.every((v) => v > 0);
+    const x = { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } };
+    const scale = log ? { type: 'log' } : { zero: false };
+    const color = { field: 'arm', type: 'nominal', title: 'arm', scale: { domain: arms, range: OKABE_ITO } };
+    const line = {
+      mark: { type: 'line', point: true, strokeWidth: 2 },
+      encoding: {
+        x,
+        y: { field: 'value', type: 'quantitative', aggregate: 'mean', title: seeds > 1 ? `mean of ${seeds} seeds ± sd${log ? ', log scale' : ''}` : log ? 'log scale' : null, scale },
+        color,
+        shape: { field: 'arm', type: 'nominal', title: 'arm', scale: { domain: arms } },
+        strokeDash: { field: 'arm', type: 'nominal', title: 'arm', scale: { domain: arms } },
+      },
+    };
+    const band = {
+      mark: { type: 'errorband', extent: 'stdev', opacity: 0.25 },
+      encoding: { x, y: { field: 'value', type: 'quantitative', title: null, scale }, color },
+    };
     return {
       title: { text: metric, fontSize: 13 },
       width: panel.width,
       height: panel.height,
       transform: [{ filter: { field: 'metric', equal: metric } }],
-      mark: { type: 'line', point: true, strokeWidth: 2 },
-      encoding: {
-        x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
-        y: { field: 'value', type: 'quantitative', title: log ? 'log scale' : null, scale: log ? { type: 'log' } : { zero: false } },
-        color: { field: 'arm', type: 'nominal', title: 'arm', scale: { domain: arms, range: OKABE_ITO } },
-        shape: { field: 'arm', type: 'nominal', title: 'arm', scale: { domain: arms } },
-        strokeDash: { field: 'arm', type: 'nominal', title: 'arm', scale: { domain: arms } },
-      },
+      layer: seeds > 1 ? [band, line] : [line],
     };
   };
   return {

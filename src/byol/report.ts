@@ -2,6 +2,108 @@
 import type { CurvePoint } from './curves.js';
 import type { ExperimentConfig } from './config.js';
 import type { ExperimentData, MetricRecord, Phase } from './experiment.js';
+import { formatDifference, formatSpread, pairedDifference, spread, type PairedDifference, type Spread } from './stats.js';
+import { recordedNoise } from './noise.js';
+
+/** The figures one run is judged by: each arm's final test accuracy, and the encoder before and after BYOL. */
+export interface RunResults {
+  supervised: number | null;
+  finetuned: number | null;
+  probeRandom: number | null;
+  probePretrained: number | null;
+  knnRandom: number | null;
+  knnPretrained: number | null;
+}
+
+export const RESULT_NAMES: Record<keyof RunResults, string> = {
+  supervised: 'supervised only',
+  finetuned: 'BYOL + fine-tune',
+  probeRandom: 'linear probe, random encoder',
+  probePretrained: 'linear probe, pretrained encoder',
+  knnRandom: 'kNN, random encoder',
+  knnPretrained: 'kNN, pretrained encoder',
+};
+
+/** The paired differences a run reports: [name, minuend, subtrahend]. */
+export const DIFFERENCES = [
+  ['fine-tuned − supervised', 'finetuned', 'supervised'],
+  ['linear probe: pretrained − random', 'probePretrained', 'probeRandom'],
+  ['kNN: pretrained − random', 'knnPretrained', 'knnRandom'],
+] as const;
+export type DifferenceName = (typeof DIFFERENCES)[number][0];
+
+/** The final figures of one run, from its metric records (the last epoch of each arm, never the best). */
+export function runResults(records: readonly MetricRecord[]): RunResults {
+  const of = (p: Phase) => records.filter((r) => r.phase === p);
+  const lastWith = <K extends keyof MetricRecord>(rs: MetricRecord[], k: K) => rs.filter((r) => r[k] !== undefined).at(-1)?.[k] as number | undefined;
+  const by = of('byol');
+  const random = by.find((r) => r.epoch === 0);
+  const trained = by.filter((r) => r.epoch > 0);
+  return {
+    supervised: lastWith(of('supervised'), 'testAccuracy') ?? null,
+    finetuned: lastWith(of('finetune'), 'testAccuracy') ?? null,
+    probeRandom: random?.probeAccuracy ?? null,
+    probePretrained: lastWith(trained, 'probeAccuracy') ?? null,
+    knnRandom: random?.knnAccuracy ?? null,
+    knnPretrained: lastWith(trained, 'knnAccuracy') ?? null,
+  };
+}
+
+export interface Aggregate {
+  seeds: number[];
+  arms: Partial<Record<keyof RunResults, Spread>>;
+  differences: Partial<Record<DifferenceName, PairedDifference>>;
+}
+
+/** Every arm's mean ± sd over seeds and the paired differences with their standard errors. */
+export function aggregate(seeds: readonly number[], results: readonly RunResults[]): Aggregate {
+  const arms: Aggregate['arms'] = {};
+  for (const k of Object.keys(RESULT_NAMES) as (keyof RunResults)[]) {
+    const v = results.map((r) => r[k]);
+    if (v.every((x): x is number => typeof x === 'number')) arms[k] = spread(v);
+  }
+  const differences: Aggregate['differences'] = {};
+  for (const [name, a, b] of DIFFERENCES) {
+    const va = results.map((r) => r[a]);
+    const vb = results.map((r) => r[b]);
+    if (va.every((x): x is number => typeof x === 'number') && vb.every((x): x is number => typeof x === 'number')) differences[name] = pairedDifference(va, vb);
+  }
+  return { seeds: [...seeds], arms, differences };
+}
+
+/**
+ * The lines a run ends with: each arm, then each difference with its noise. Over several seeds the noise is
+ * the standard error of the paired difference; a single seed's difference is set against the seed-to-seed
+ * spread recorded for its preset (src/byol/noise.ts), or said to be of unknown noise where none is recorded.
+ */
+export function reportLines(agg: Aggregate, preset: string): string[] {
+  const lines: string[] = [];
+  const n = agg.seeds.length;
+  lines.push(n > 1 ? `over ${n} seeds (${agg.seeds.join(', ')}), mean ± sd:` : `seed ${agg.seeds[0]}:`);
+  for (const [k, name] of Object.entries(RESULT_NAMES) as [keyof RunResults, string][]) {
+    const s = agg.arms[k];
+    if (s) lines.push(`  ${name.padEnd(34)} ${formatSpread(s)}`);
+  }
+  lines.push('differences (paired by seed):');
+  const noise = recordedNoise(preset);
+  for (const [name] of DIFFERENCES) {
+    const d = agg.differences[name];
+    if (!d) continue;
+    if (n > 1) {
+      lines.push(`  ${name.padEnd(34)} ${formatDifference(d)}`);
+      continue;
+    }
+    const sd = noise?.sd[name];
+    const pts = formatDifference(d);
+    if (sd === undefined) {
+      lines.push(`  ${name.padEnd(34)} ${pts}: one seed, noise not measured for this preset (run --seeds 0,1,2 to measure it)`);
+    } else {
+      const verdict = Math.abs(d.mean) > 2 * sd ? (d.mean > 0 ? 'larger than the noise' : 'a loss larger than the noise') : 'within noise';
+      lines.push(`  ${name.padEnd(34)} ${pts}: ${verdict} (one seed; this difference varies by ${(100 * sd).toFixed(2)} points sd between seeds, ${noise!.source})`);
+    }
+  }
+  return lines;
+}
 
 export function summarize(records: readonly MetricRecord[], data: ExperimentData, config: ExperimentConfig, extra: Record<string, unknown>): Record<string, unknown> {
   const of = (p: Phase) => records.filter((r) => r.phase === p);
@@ -19,12 +121,12 @@ export function summarize(records: readonly MetricRecord[], data: ExperimentData
     settings: config,
     splits: { labeled: data.labeled.length, unlabeledPool: data.pool.length, heldOut: data.heldOut.length, test: data.test.length, classes: data.numClasses },
     supervised: {
-      finalTestAccuracy: last(sup)?.testAccuracy ?? null,
-      perEpoch: sup.map((r) => ({ epoch: r.epoch, testAccuracy: r.testAccuracy, testLoss: r.testLoss, trainLoss: r.trainLoss })),
+      finalTestAccuracy: runResults(records).supervised,
+      perEpoch: sup.filter((r) => r.testAccuracy !== undefined).map((r) => ({ epoch: r.epoch, testAccuracy: r.testAccuracy, testLoss: r.testLoss, trainLoss: r.trainLoss })),
     },
     semiSupervised: {
-      finalTestAccuracy: last(ft)?.testAccuracy ?? null,
-      perEpoch: ft.map((r) => ({ epoch: r.epoch, testAccuracy: r.testAccuracy, testLoss: r.testLoss, trainLoss: r.trainLoss })),
+      finalTestAccuracy: runResults(records).finetuned,
+      perEpoch: ft.filter((r) => r.testAccuracy !== undefined).map((r) => ({ epoch: r.epoch, testAccuracy: r.testAccuracy, testLoss: r.testLoss, trainLoss: r.trainLoss })),
     },
     byol: {
       lossPerEpoch: by.filter((r) => r.epoch > 0).map((r) => r.trainLoss),
@@ -34,16 +136,22 @@ export function summarize(records: readonly MetricRecord[], data: ExperimentData
     knn: {
       k: config.knnK,
       before: by.find((r) => r.epoch === 0)?.knnAccuracy ?? null,
-      after: last(by.filter((r) => r.epoch > 0))?.knnAccuracy ?? null,
+      after: last(by.filter((r) => r.epoch > 0 && r.knnAccuracy !== undefined))?.knnAccuracy ?? null,
       perEpoch: by.map((r) => ({ epoch: r.epoch, accuracy: r.knnAccuracy })),
     },
+    linearProbe: {
+      before: by.find((r) => r.epoch === 0)?.probeAccuracy ?? null,
+      after: last(by.filter((r) => r.epoch > 0 && r.probeAccuracy !== undefined))?.probeAccuracy ?? null,
+      perEpoch: by.map((r) => ({ epoch: r.epoch, accuracy: r.probeAccuracy, loss: r.probeLoss })),
+    },
+    results: runResults(records),
     imagesPerSecond: { supervised: mean(sup.map((r) => r.imagesPerSecond)), byol: mean(by.map((r) => r.imagesPerSecond)), finetune: mean(ft.map((r) => r.imagesPerSecond)) },
     trainingSeconds: records.reduce((s, r) => s + (r.seconds ?? 0), 0),
     ...extra,
   };
 }
 
-export function curvePoints(records: readonly MetricRecord[]): CurvePoint[] {
+export function curvePoints(records: readonly MetricRecord[], seed?: number): CurvePoint[] {
   const pts: CurvePoint[] = [];
   const arm = (p: Phase) => (p === 'supervised' ? 'supervised only' : p === 'finetune' ? 'BYOL + fine-tune' : 'BYOL pretraining');
   for (const r of records) {
@@ -54,10 +162,11 @@ export function curvePoints(records: readonly MetricRecord[]): CurvePoint[] {
     } else {
       if (r.trainLoss !== undefined) pts.push({ arm: 'BYOL train', metric: 'BYOL loss (pretraining)', epoch: r.epoch, value: r.trainLoss });
       if (r.heldOutLoss !== undefined) pts.push({ arm: 'BYOL held-out', metric: 'BYOL loss (pretraining)', epoch: r.epoch, value: r.heldOutLoss });
-      if (r.knnAccuracy !== undefined) pts.push({ arm: 'encoder kNN (k=20)', metric: 'kNN accuracy (pretraining)', epoch: r.epoch, value: r.knnAccuracy });
+      if (r.knnAccuracy !== undefined) pts.push({ arm: 'encoder kNN (k=20)', metric: 'encoder accuracy (pretraining)', epoch: r.epoch, value: r.knnAccuracy });
+      if (r.probeAccuracy !== undefined) pts.push({ arm: 'encoder linear probe', metric: 'encoder accuracy (pretraining)', epoch: r.epoch, value: r.probeAccuracy });
     }
   }
-  return pts;
+  return seed === undefined ? pts : pts.map((p) => ({ ...p, seed }));
 }
 
 

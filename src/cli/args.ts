@@ -8,7 +8,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export type FlagKind = 'string' | 'int' | 'number' | 'boolean' | readonly string[];
+export type FlagKind = 'string' | 'int' | 'number' | 'boolean' | 'int-list' | readonly string[];
 
 export interface FlagSpec {
   kind: FlagKind;
@@ -63,6 +63,17 @@ function convert(name: string, raw: string, spec: FlagSpec): string | number {
   if (kind === 'string') {
     if (raw === '') throw new UsageError(`--${name} needs a non-empty value`);
     return raw;
+  }
+  if (kind === 'int-list') {
+    const parts = raw.split(',').map((p) => p.trim());
+    for (const p of parts) {
+      const v = Number(p);
+      if (p === '' || !Number.isInteger(v) || (spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)) {
+        throw new UsageError(`--${name} must be a comma-separated list of integers${spec.min !== undefined ? ` of at least ${spec.min}` : ''}, got "${raw}"`);
+      }
+    }
+    if (new Set(parts.map(Number)).size !== parts.length) throw new UsageError(`--${name} lists a value twice: "${raw}"`);
+    return parts.map(Number).join(',');
   }
   const v = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(v) || (kind === 'int' && !Number.isInteger(v))) {

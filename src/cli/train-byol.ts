@@ -11,14 +11,15 @@ import { init } from '../tensor/engine.js';
 import { NoAdapterError } from '../gpu/device.js';
 import { GpuError } from '../gpu/runtime.js';
 import { OutOfMemoryError } from '../gpu/pool.js';
-import { openDataset } from '../data/open.js';
+import { openDataset, type OpenedDataset } from '../data/open.js';
 import { semiSupervisedSplit } from '../data/splits.js';
 import { DatasetError } from '../data/errors.js';
 import { writeFileAtomic } from '../nn/checkpoint-node.js';
 import { presetConfig, type ExperimentConfig, type PresetName } from '../byol/config.js';
-import { Experiment, ExperimentError, prepareData, type Phase } from '../byol/experiment.js';
+import { Experiment, ExperimentError, prepareData, type MetricRecord, type Phase } from '../byol/experiment.js';
 import { curvesSpec } from '../byol/curves.js';
-import { ARM_ORDER, curvePoints, summarize } from '../byol/report.js';
+import { ARM_ORDER, aggregate, curvePoints, reportLines, runResults, summarize, type RunResults } from '../byol/report.js';
+import { recordedNoise } from '../byol/noise.js';
 import { renderPng } from './render-png.js';
 import { parseCommandLine, type FlagSpec } from './args.js';
 
@@ -27,8 +28,9 @@ const USAGE = `usage: npm run train:byol -- [options]
 Runs the semi-supervised experiment: a supervised ResNet-18 on the labeled images only, BYOL pretraining on
 the unlabeled pool, then fine-tuning of the pretrained encoder on the same labels; compares the two arms.
 
-  --dataset SPEC           fashion-mnist (default) | stl10 | cifar10 | folder:PATH
-  --preset NAME            smoke | quick (default: the whole protocol in under 15 min on 2 CPU cores) | full
+  --dataset SPEC           fashion-mnist (the quick preset's) | stl10 | cifar10 | folder:PATH
+  --preset NAME            smoke | quick (default: Fashion-MNIST, under 15 min on 2 CPU cores) |
+                           cifar (CIFAR-10, under 40 min per seed on 2 CPU cores) | full (STL-10 at 96×96)
   --epochs N               BYOL pretraining epochs
   --finetune-epochs N      epochs of the supervised baseline and of the fine-tuning
   --batch N                images per batch
@@ -45,6 +47,8 @@ the unlabeled pool, then fine-tuning of the pretrained encoder on the same label
   --stem NAME              imagenet (7×7/2 + max pool, torchvision's) | small (3×3/1, no max pool)
   --width N                width of ResNet-18's first stage (64 is ResNet-18; less only for tests)
   --seed N                 seed of every random choice (default 0)
+  --seeds LIST             run the protocol once per seed (e.g. 0,1,2) into OUT/seed-N and report every arm's
+                           mean ± sd and the paired differences with their standard errors
   --out DIR                output folder (default runs/<preset>-<dataset>)
   --resume                 continue the run in --out from its last finished epoch
   --data-dir DIR           where datasets live (default $BYOL_DATA_DIR or ~/.cache/byol-webgpu/data)
@@ -52,7 +56,7 @@ the unlabeled pool, then fine-tuning of the pretrained encoder on the same label
 
 const FLAGS: Record<string, FlagSpec> = {
   dataset: { kind: 'string' },
-  preset: { kind: ['smoke', 'quick', 'full'] },
+  preset: { kind: ['smoke', 'quick', 'cifar', 'full'] },
   epochs: { kind: 'int', min: 0 },
   'finetune-epochs': { kind: 'int', min: 0 },
   batch: { kind: 'int', min: 2 },
@@ -69,6 +73,7 @@ const FLAGS: Record<string, FlagSpec> = {
   stem: { kind: ['imagenet', 'small'] },
   width: { kind: 'int', min: 1 },
   seed: { kind: 'int', min: 0 },
+  seeds: { kind: 'int-list', min: 0 },
   out: { kind: 'string' },
   resume: { kind: 'boolean' },
   'data-dir': { kind: 'string' },
@@ -133,28 +138,24 @@ function progressBars(): { update(e: { phase: Phase; epoch: number; epochs: numb
   };
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  const flags = parseCommandLine(argv, FLAGS, USAGE);
-  if (typeof flags === 'number') return flags;
-  const config = configFromFlags(flags);
-  running = config;
-  const out = resolve((flags.out as string | undefined) ?? join('runs', `${config.preset}-${datasetSlug(config.dataset)}`));
-  mkdirSync(out, { recursive: true });
-  const resume = flags.resume === true;
-  if (!resume && existsSync(join(out, 'checkpoint.safetensors'))) {
-    process.stderr.write(`error: ${out} already holds a run; continue it with --resume, or choose another --out\n`);
-    return 2;
-  }
+interface SeedRun {
+  seed: number;
+  dir: string;
+  records: readonly MetricRecord[];
+  results: RunResults;
+  summary: Record<string, unknown>;
+}
+
+/** One run of the protocol with `config` (one seed) in `dir`; returns null when paused by the IO. */
+async function runSeed(config: ExperimentConfig, opened: OpenedDataset, dir: string, resume: boolean, adapter: string): Promise<SeedRun | null> {
   const t0 = Date.now();
-  const rt = await init();
-  console.log(`adapter: ${rt.report.name}`);
-  const opened = await openDataset(config.dataset, flags['data-dir'] ? { dataDir: flags['data-dir'] as string } : {});
   const split = semiSupervisedSplit(opened, { labeledPerClass: config.labelsPerClass, seed: config.seed });
   const data = await prepareData(split, config, opened.name);
   console.log(
-    `${data.name}: ${data.labeled.length} labeled, ${data.pool.length} unlabeled for pretraining, ${data.heldOut.length} held out, ${data.test.length} test images; ${config.imageSize}×${config.imageSize}, batch ${config.batch}`,
+    `${data.name}: ${data.labeled.length} labeled, ${data.pool.length} unlabeled for pretraining, ${data.heldOut.length} held out, ${data.test.length} test images; ${config.imageSize}×${config.imageSize}, batch ${config.batch}, seed ${config.seed}`,
   );
-  console.log(`writing to ${out}`);
+  console.log(`writing to ${dir}`);
+  mkdirSync(dir, { recursive: true });
   const bars = progressBars();
   const exp = new Experiment(config, data, {
     log: (line) => {
@@ -162,27 +163,87 @@ async function main(argv: readonly string[]): Promise<number> {
       console.log(line);
     },
     progress: (e) => bars.update(e),
-    saveCheckpoint: async (name, bytes) => writeFileAtomic(join(out, name), bytes),
-    loadCheckpoint: async (name) => (existsSync(join(out, name)) ? new Uint8Array(readFileSync(join(out, name))) : null),
-    metrics: async (records) => writeFileAtomic(join(out, 'metrics.jsonl'), new TextEncoder().encode(records.map((r) => JSON.stringify(r)).join('\n') + '\n')),
+    saveCheckpoint: async (name, bytes) => writeFileAtomic(join(dir, name), bytes),
+    loadCheckpoint: async (name) => (existsSync(join(dir, name)) ? new Uint8Array(readFileSync(join(dir, name))) : null),
+    metrics: async (records) => writeFileAtomic(join(dir, 'metrics.jsonl'), new TextEncoder().encode(records.map((r) => JSON.stringify(r)).join('\n') + '\n')),
   });
   const result = await exp.run(resume);
   bars.stop();
-  const summary = summarize(result.state.metrics, data, config, {
-    adapter: rt.report.name,
+  const records = result.state.metrics;
+  const results = runResults(records);
+  const agg = aggregate([config.seed], [results]);
+  const noise = recordedNoise(config.preset);
+  const summary = summarize(records, data, config, {
+    adapter,
     durationSeconds: (Date.now() - t0) / 1000,
     finished: !result.stopped,
+    differences: agg.differences,
+    noise: noise ?? null,
   });
+  writeFileAtomic(join(dir, 'summary.json'), new TextEncoder().encode(JSON.stringify(summary, null, 2) + '\n'));
+  const png = await renderPng(curvesSpec(curvePoints(records), `${data.name}: ${data.labeled.length} labels, supervised only vs BYOL + fine-tune`, ARM_ORDER));
+  writeFileAtomic(join(dir, 'curves.png'), png);
+  console.log(`seed ${config.seed} done in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
+  for (const line of reportLines(agg, config.preset)) console.log(line);
+  console.log(`wrote ${join(dir, 'summary.json')}, ${join(dir, 'metrics.jsonl')}, ${join(dir, 'curves.png')}`);
+  return result.stopped ? null : { seed: config.seed, dir, records, results, summary };
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const flags = parseCommandLine(argv, FLAGS, USAGE);
+  if (typeof flags === 'number') return flags;
+  const config = configFromFlags(flags);
+  running = config;
+  const many = flags.seeds !== undefined;
+  const seeds = many ? (flags.seeds as string).split(',').map(Number) : [config.seed];
+  const out = resolve((flags.out as string | undefined) ?? join('runs', `${config.preset}-${datasetSlug(config.dataset)}`));
+  const dirOf = (seed: number) => (many ? join(out, `seed-${seed}`) : out);
+  const resume = flags.resume === true;
+  const held = seeds.map(dirOf).find((d) => existsSync(join(d, 'checkpoint.safetensors')));
+  if (!resume && held) {
+    process.stderr.write(`error: ${held} already holds a run; continue it with --resume, or choose another --out\n`);
+    return 2;
+  }
+  const t0 = Date.now();
+  const rt = await init();
+  console.log(`adapter: ${rt.report.name}`);
+  const opened = await openDataset(config.dataset, flags['data-dir'] ? { dataDir: flags['data-dir'] as string } : {});
+  mkdirSync(out, { recursive: true });
+  const runs: SeedRun[] = [];
+  try {
+    for (const seed of seeds) {
+      const run = await runSeed({ ...config, seed }, opened, dirOf(seed), resume, rt.report.name);
+      if (!run) return 1;
+      runs.push(run);
+    }
+  } finally {
+    await opened.close();
+  }
+  if (!many) {
+    console.log(`done in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
+    return 0;
+  }
+  const agg = aggregate(seeds, runs.map((r) => r.results));
+  const first = runs[0].summary as { dataset: string; splits: unknown };
+  const summary = {
+    dataset: first.dataset,
+    preset: config.preset,
+    settings: { ...config, seed: undefined },
+    splits: first.splits,
+    seeds,
+    perSeed: runs.map((r) => ({ seed: r.seed, folder: r.dir, results: r.results })),
+    arms: agg.arms,
+    differences: agg.differences,
+    adapter: rt.report.name,
+    durationSeconds: (Date.now() - t0) / 1000,
+  };
   writeFileAtomic(join(out, 'summary.json'), new TextEncoder().encode(JSON.stringify(summary, null, 2) + '\n'));
-  const png = await renderPng(curvesSpec(curvePoints(result.state.metrics), `${data.name}: ${data.labeled.length} labels, supervised only vs BYOL + fine-tune`, ARM_ORDER));
+  const points = runs.flatMap((r) => curvePoints(r.records, r.seed));
+  const png = await renderPng(curvesSpec(points, `${first.dataset}: supervised only vs BYOL + fine-tune, ${seeds.length} seeds (mean ± sd)`, ARM_ORDER));
   writeFileAtomic(join(out, 'curves.png'), png);
-  const s = summary as { supervised: { finalTestAccuracy: number | null }; semiSupervised: { finalTestAccuracy: number | null }; knn: { before: number | null; after: number | null } };
-  const pct = (v: number | null) => (v === null ? 'n/a' : `${(100 * v).toFixed(2)}%`);
-  console.log(
-    `done in ${((Date.now() - t0) / 60000).toFixed(1)} min: supervised ${pct(s.supervised.finalTestAccuracy)}, BYOL + fine-tune ${pct(s.semiSupervised.finalTestAccuracy)}; kNN ${pct(s.knn.before)} → ${pct(s.knn.after)}`,
-  );
-  console.log(`wrote ${join(out, 'summary.json')}, ${join(out, 'metrics.jsonl')}, ${join(out, 'curves.png')}`);
-  await opened.close();
+  console.log(`done in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
+  for (const line of reportLines(agg, config.preset)) console.log(line);
+  console.log(`wrote ${join(out, 'summary.json')}, ${join(out, 'curves.png')} and one folder per seed`);
   return 0;
 }
 

@@ -63,7 +63,14 @@ it('runs the smoke preset end to end and writes metrics, summary, curves and che
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   expect(summary.splits).toMatchObject({ labeled: 6, classes: 3 });
   expect(summary.finished).toBe(true);
-  for (const v of [summary.supervised.finalTestAccuracy, summary.semiSupervised.finalTestAccuracy, summary.knn.before, summary.knn.after]) {
+  for (const v of [
+    summary.supervised.finalTestAccuracy,
+    summary.semiSupervised.finalTestAccuracy,
+    summary.knn.before,
+    summary.knn.after,
+    summary.linearProbe.before,
+    summary.linearProbe.after,
+  ]) {
     expect(v).toBeGreaterThanOrEqual(0);
     expect(v).toBeLessThanOrEqual(1);
   }
@@ -71,6 +78,10 @@ it('runs the smoke preset end to end and writes metrics, summary, curves and che
   expect(Number.isFinite(summary.byol.lossPerEpoch[0])).toBe(true);
   const phases = metrics(out).map((m) => `${m.phase}:${m.epoch}`);
   expect(phases).toEqual(['supervised:1', 'byol:0', 'byol:1', 'finetune:1']);
+  for (const m of metrics(out).filter((m) => m.testLoss !== undefined)) expect(Number.isFinite(m.testLoss)).toBe(true);
+  expect(summary.differences['fine-tuned − supervised'].values).toHaveLength(1);
+  expect(r.output).toMatch(/fine-tuned − supervised\s+[+−]\d+\.\d\d points/);
+  expect(r.output).toMatch(/finetune: fc starts as the linear probe of the pretrained encoder/);
   // A second run into the same folder without --resume is refused, and nothing is lost.
   const again = await run(baseArgs(out));
   expect(again.code).toBe(2);
@@ -88,6 +99,31 @@ it('resumes a run killed after its first checkpoint and reproduces the uninterru
   expect(resumed.code, resumed.output).toBe(0);
   expect(resumed.output).toMatch(/resuming: supervised has 1 finished epoch/);
   expect(metrics(out)).toEqual(metrics(reference));
+}, 240_000);
+
+it('runs one protocol per seed with --seeds and reports mean ± sd and the paired differences', async () => {
+  const out = join(root, 'seeds');
+  const args = baseArgs(out).filter((a, i, all) => a !== '--seed' && all[i - 1] !== '--seed');
+  const r = await run([...args, '--seeds', '1,2', '--finetune-epochs', '2']);
+  expect(r.code, r.output).toBe(0);
+  for (const seed of [1, 2]) expect(existsSync(join(out, `seed-${seed}`, 'summary.json')), `seed ${seed}`).toBe(true);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  expect(summary.seeds).toEqual([1, 2]);
+  expect(summary.perSeed.map((s: { seed: number }) => s.seed)).toEqual([1, 2]);
+  const sup = summary.perSeed.map((s: { results: { supervised: number } }) => s.results.supervised);
+  expect(summary.arms.supervised.values).toEqual(sup);
+  expect(summary.arms.supervised.mean).toBeCloseTo((sup[0] + sup[1]) / 2, 12);
+  const d = summary.differences['linear probe: pretrained − random'];
+  expect(d.values).toHaveLength(2);
+  expect(d.verdict).toBe('within noise'); // two seeds never make a verdict
+  expect(existsSync(join(out, 'curves.png'))).toBe(true);
+  expect(r.output).toMatch(/over 2 seeds \(1, 2\), mean ± sd:/);
+  expect(r.output).toMatch(/kNN: pretrained − random\s+[+−]\d+\.\d\d points \(SE \d+\.\d\d, 2 seeds\)/);
+  // Seeds are checked before anything is touched.
+  const bad = await run([...args.map((a) => (a === out ? join(root, 'bad-seeds') : a)), '--seeds', '1,x']);
+  expect(bad.code).toBe(2);
+  expect(bad.output).toMatch(/--seeds must be a comma-separated list of integers/);
+  expect(existsSync(join(root, 'bad-seeds'))).toBe(false);
 }, 240_000);
 
 it('rejects unknown flags and bad values with the usage text', async () => {
