@@ -1,27 +1,35 @@
 #!/usr/bin/python3
 """The PyTorch reference of the whole BYOL experiment (src/byol/experiment.ts), on the CPU.
 
-Run with Debian's python3-torch and python3-torchvision (NOT a python3 without torch):
+Run with Debian's python3-torch, python3-torchvision and python3-pil (NOT a python3 without torch):
 
     /usr/bin/python3 scripts/byol_reference.py --preset quick --seed 0 --out /tmp/ref-seed0
     /usr/bin/python3 scripts/byol_reference.py --settings runs/quick-fashion-mnist/summary.json --out /tmp/ref
+    /usr/bin/python3 scripts/byol_reference.py --preset cifar --dataset folder:PATH --seeds 0,1,2 --out /tmp/ref
     /usr/bin/python3 scripts/byol_reference.py --print-splits          # the split fingerprint, then exit
-    /usr/bin/python3 scripts/byol_reference.py --self-test             # batched augmentations vs torchvision
+    /usr/bin/python3 scripts/byol_reference.py --self-test             # augmentations, L-BFGS port vs torch
 
 It runs the same protocol as `npm run train:byol`:
-  * the same data: the project's seeded generators (xoshiro128** seeded by splitmix32/fmix32, deriveSeed;
-    src/data/prng.ts) are ported bit for bit, so the stratified labeled split (src/data/splits.ts), the
-    held-out part and the pretraining pool (prepareData's seededPick), the test subset, the normalization
-    statistics, and every loader's per-epoch order (src/data/loader.ts) are the TypeScript run's;
+  * the same data: Fashion-MNIST / MNIST (IDX), CIFAR-10 (cifar-10-batches-bin under --data-dir) and image
+    folders (folder:PATH, PATH/train/<class>/*.png|jpg and PATH/test/…), located, listed (sorting, hidden
+    files, symbolic links) and numbered as src/data/open.ts does; the project's seeded generators (xoshiro128**
+    seeded by splitmix32/fmix32, deriveSeed; src/data/prng.ts) are ported bit for bit, so the stratified
+    labeled split (src/data/splits.ts), the held-out part and the pretraining pool (prepareData's seededPick),
+    the test subset, the normalization statistics, and every loader's per-epoch order (src/data/loader.ts)
+    are the TypeScript run's (--print-splits prints their fingerprint; test/byol/reference.test.ts holds the
+    TypeScript side to it). Only JPEG pixels differ: PIL (libjpeg) is not jpeg-js (see decode_image);
   * the same phases, sizes, epochs, image size and stem: (1) a supervised ResNet-18 on the labeled images;
-    (2) BYOL on the pool, with the BYOL loss on the held-out images and the test images (eval mode) and the
-    kNN monitor (k = 20, cosine, majority vote, ties by summed similarity then the smaller class) before the
-    first epoch and after every epoch; (3) fine-tuning of a copy of the online encoder with a new fc, same
-    recipe as (1);
-  * the same augmentations, as torchvision transforms with the same parameters (BYOL_VIEW_1/2, the
-    classifier view, the identity view; blur kernel by defaultBlurKernel), batched (ViewAugment; --self-test
-    checks it against torchvision's per-image functions); only the random draws differ (torch's generator
-    instead of the project's Philox streams);
+    (2) BYOL on the pool, with the BYOL loss on the held-out images and the test images (eval mode), and the
+    kNN monitor (k = 20, cosine, majority vote, ties by summed similarity then the smaller class) and the
+    linear probe (src/byol/probe.ts: standardized frozen features, L2 logistic regression by L-BFGS in
+    float64, λ by stratified cross-validation on the labeled images) before the first epoch and after every
+    epoch; (3) fine-tuning of a copy of the online encoder, its fc started as that linear probe
+    (finetune.headInit), at finetune.lr × finetune.pretrainedLrScale, otherwise the recipe of (1);
+    classifiers are evaluated finetune.evaluations times, each after a precise batch-norm re-estimate;
+  * the same augmentations, as torchvision transforms with the same parameters (BYOL_VIEW_1/2 with
+    byol.cropMinScale and byol.blur, the classifier view, the identity view; blur kernel by
+    defaultBlurKernel), batched (ViewAugment; --self-test checks it against torchvision's per-image
+    functions); only the random draws differ (torch's generator instead of the project's Philox streams);
   * the same optimizers (LARS exactly as src/nn/optim.ts, 1-D parameters excluded from decay and
     adaptation; SGD with Nesterov momentum; AdamW), schedules (warmupCosine and byolTau per step), target
     update (EMA of the parameters; the target's batch-norm statistics are its own), loss, batch-norm
@@ -29,11 +37,14 @@ It runs the same protocol as `npm run train:byol`:
   * initializations as torchvision (random, keyed by the seed, but not the TypeScript engine's draws).
 
 So a run is the same experiment, not the same trajectory: compare the TypeScript run's numbers with the
-spread of this reference over a few seeds.
+spread of this reference over a few seeds (--seeds).
 
 Outputs in --out: metrics.jsonl (one record per epoch of each phase, as the TypeScript MetricRecord,
-rewritten after every epoch) and summary.json (the fields of src/cli/train-byol.ts's `summarize`, plus
-splitsFingerprint). The quick preset takes about 3–4 minutes with 2 threads on a shared 2-core machine.
+rewritten after every epoch) and summary.json (the fields of src/byol/report.ts's `summarize`, plus
+splitsFingerprint); with --seeds, one such folder per seed (OUT/seed-N) and OUT/summary.json with every
+arm's mean ± sd and the paired differences, as train-byol.ts writes them. Settings files written before
+a setting existed get src/byol/config.ts's default for it. The quick preset takes about 3–4 minutes with 2
+threads on a quiet 2-core machine.
 """
 import os
 
@@ -45,8 +56,10 @@ import argparse  # noqa: E402
 import copy
 import gzip
 import hashlib
+import io
 import json
 import math
+import re
 import struct
 import sys
 import time
@@ -60,6 +73,11 @@ import torchvision.transforms as T
 import torchvision.transforms.functional as TF
 import torchvision.transforms.functional_tensor as FT
 from torchvision.models.resnet import BasicBlock, ResNet
+
+try:
+    from PIL import Image   # Debian's python3-pil; needed for folder datasets only
+except ImportError:         # pragma: no cover
+    Image = None
 
 # ---------------------------------------------------------------------------------------------------------
 # The protocol: presets as src/byol/config.ts (keep in step with it, or pass --settings).
@@ -78,20 +96,36 @@ BASE = {
     'byol': {
         'epochs': 2, 'optimizer': 'lars', 'lrPer256': 0.2, 'weightDecay': 1.5e-6, 'warmupEpochs': 0,
         'tauBase': 0.996, 'tauConstant': False, 'projectorHidden': 4096, 'projectionDim': 256,
-        'predictorHidden': 4096,
+        'predictorHidden': 4096, 'cropMinScale': 0.08, 'blur': True,
     },
-    'finetune': {'epochs': 8, 'mode': 'full', 'lr': 0.05, 'momentum': 0.9, 'weightDecay': 5e-4, 'warmupEpochs': 0},
+    'finetune': {'epochs': 12, 'mode': 'full', 'lr': 0.05, 'momentum': 0.9, 'weightDecay': 5e-4, 'warmupEpochs': 1,
+                 'evaluations': 4, 'pretrainedLrScale': 0.1, 'headInit': 'probe'},
+    'probe': {'lambdas': [1.0, 1e-1, 1e-2, 1e-3, 1e-4], 'folds': 3, 'maxIterations': 300},
     'knnK': 20,
     'width': 64,
 }
 
 
-def _preset(over, byol=None, finetune=None):
+def _preset(over, byol=None, finetune=None, probe=None):
     c = copy.deepcopy(BASE)
     c.update(over)
     c['byol'].update(byol or {})
     c['finetune'].update(finetune or {})
+    c['probe'].update(probe or {})
     return c
+
+
+def with_defaults(config, defaults=None):
+    """Fills the keys a settings file lacks (one written before they existed) with BASE's values, which are
+    src/byol/config.ts's defaults: e.g. finetune.pretrainedLrScale, finetune.headInit and probe."""
+    defaults = BASE if defaults is None else defaults
+    out = copy.deepcopy(config)
+    for k, v in defaults.items():
+        if k not in out:
+            out[k] = copy.deepcopy(v)
+        elif isinstance(v, dict) and isinstance(out[k], dict):
+            out[k] = with_defaults(out[k], v)
+    return out
 
 
 PRESETS = {
@@ -101,6 +135,10 @@ PRESETS = {
         byol={'epochs': 1, 'projectorHidden': 256, 'predictorHidden': 256, 'projectionDim': 64},
         finetune={'epochs': 1}),
     'quick': _preset({}),
+    'cifar': _preset(
+        {'preset': 'cifar', 'dataset': 'cifar10', 'unlabeledImages': 5000, 'testImages': 2000},
+        byol={'epochs': 2, 'optimizer': 'adamw', 'lrPer256': 2e-3, 'warmupEpochs': 1, 'tauBase': 0.99},
+        finetune={'epochs': 30, 'warmupEpochs': 1, 'evaluations': 5}),
     'full': _preset(
         {'preset': 'full', 'dataset': 'stl10', 'imageSize': 96, 'stem': 'imagenet', 'labelsPerClass': 500,
          'unlabeledImages': 0, 'heldOutImages': 1000, 'testImages': 0, 'batch': 128},
@@ -118,6 +156,22 @@ BYOL_VIEW_1 = {'crop': {'scale': (0.08, 1.0), 'ratio': (3 / 4, 4 / 3)}, 'flipP':
                'grayscaleP': 0.2, 'blur': {'p': 1.0, 'sigma': (0.1, 2.0)}, 'solarize': {'p': 0, 'threshold': 0.5}}
 BYOL_VIEW_2 = dict(BYOL_VIEW_1, blur={'p': 0.1, 'sigma': (0.1, 2.0)}, solarize={'p': 0.2, 'threshold': 0.5})
 CLASSIFIER_VIEW = dict(IDENTITY_VIEW, crop={'scale': (0.25, 1.0), 'ratio': (3 / 4, 4 / 3)}, flipP=0.5)
+
+
+def byol_views(config):
+    """experiment.ts's byolViews: BYOL_VIEW_1/2 with the crop scale [byol.cropMinScale, 1] and, with byol.blur
+    off, no blur."""
+    b = config['byol']
+    return [dict(v, crop={'scale': (b['cropMinScale'], 1.0), 'ratio': v['crop']['ratio']},
+                 blur=v['blur'] if b['blur'] else dict(v['blur'], p=0)) for v in (BYOL_VIEW_1, BYOL_VIEW_2)]
+
+
+def evaluates_after(epoch, epochs, evaluations):
+    """experiment.ts's evaluatesAfter: whether a classifier arm evaluates on the test images after `epoch`
+    (1-based): every ceil(epochs / evaluations) epochs, and always after the last."""
+    if epoch >= epochs:
+        return True
+    return epoch % max(1, math.ceil(epochs / max(1, evaluations))) == 0
 
 FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker',
                          'Bag', 'Ankle boot']
@@ -232,7 +286,22 @@ def phase_seed(seed, phase, *more):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Data: Fashion-MNIST / MNIST IDX files, the semi-supervised split and prepareData.
+# Data (src/data/open.ts and its readers): Fashion-MNIST / MNIST IDX files, CIFAR-10's binary release and
+# image folders; then the semi-supervised split and prepareData.
+#
+# A dataset here is a dict: name (open.ts's OpenedDataset.name), train_x / test_x (N×H×W uint8 for one
+# channel, N×3×H×W for RGB: the TypeScript datasets' CHW pixels), train_y / test_y (int64), classes.
+
+DATASET_FOLDERS = {'fashion-mnist': 'fashion-mnist', 'mnist': 'mnist', 'stl10': 'stl10_binary',
+                   'cifar10': 'cifar-10-batches-bin'}
+IDX_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']
+CIFAR10_TRAIN_FILES = [f'data_batch_{i}.bin' for i in range(1, 6)]
+CIFAR10_TEST_FILE = 'test_batch.bin'
+CIFAR10_RECORD_BYTES = 1 + 3 * 32 * 32
+CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']
+REQUIRED_FILES = {'fashion-mnist': IDX_FILES, 'mnist': IDX_FILES, 'cifar10': CIFAR10_TRAIN_FILES + [CIFAR10_TEST_FILE],
+                  'stl10': ['train_X.bin', 'train_y.bin', 'test_X.bin', 'test_y.bin', 'unlabeled_X.bin']}
+
 
 def read_idx(path, magic):
     with open(path, 'rb') as f:
@@ -247,46 +316,251 @@ def read_idx(path, magic):
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
+def default_data_dir():
+    """open.ts's defaultDataDir: $BYOL_DATA_DIR, else $XDG_CACHE_HOME/byol-webgpu/data, else ~/.cache/…"""
+    return os.environ.get('BYOL_DATA_DIR') or os.path.join(
+        os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache'), 'byol-webgpu', 'data')
+
+
+def _idx_path(d, f):
+    """open.ts's findIdx: the gzipped copy first; None if neither exists."""
+    for candidate in (f + '.gz', f):
+        if os.path.isfile(os.path.join(d, candidate)):
+            return os.path.join(d, candidate)
+    return None
+
+
 def locate_dataset(name, data_dir):
-    files = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']
-    if data_dir is None:
-        data_dir = os.environ.get('BYOL_DATA_DIR') or os.path.join(
-            os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache'), 'byol-webgpu', 'data')
-    for d in [os.path.join(data_dir, name)] + SYSTEM_DATASET_DIRS.get(name, []):
-        if all(os.path.isfile(os.path.join(d, f)) or os.path.isfile(os.path.join(d, f + '.gz')) for f in files):
+    """open.ts's locateDataset: DATA_DIR/<its folder> if every required file is there, else the first complete
+    system folder; a SystemExit naming where it looked otherwise."""
+    data_dir = data_dir or default_data_dir()
+    idx = name in ('fashion-mnist', 'mnist')
+    for d in [os.path.join(data_dir, DATASET_FOLDERS[name])] + SYSTEM_DATASET_DIRS.get(name, []):
+        if all((_idx_path(d, f) is not None) if idx else os.path.isfile(os.path.join(d, f))
+               for f in REQUIRED_FILES[name]):
             return d
-    raise SystemExit(f'dataset {name} not found (looked in {data_dir}/{name} and the system folders)')
+    hint = 'place the four IDX files there' if name == 'mnist' else f'run `npm run data -- {name}`'
+    raise SystemExit(f'dataset {name} not found (looked in {os.path.join(data_dir, DATASET_FOLDERS[name])}); {hint}')
 
 
 def load_idx_dataset(name, data_dir):
-    if name not in ('fashion-mnist', 'mnist'):
-        raise SystemExit(f'the reference reads fashion-mnist and mnist only, not {name}')
     d = locate_dataset(name, data_dir)
-
-    def path(f):
-        return os.path.join(d, f + '.gz') if os.path.isfile(os.path.join(d, f + '.gz')) else os.path.join(d, f)
-
     return {
-        'train_x': read_idx(path('train-images-idx3-ubyte'), 0x803),
-        'train_y': read_idx(path('train-labels-idx1-ubyte'), 0x801).astype(np.int64),
-        'test_x': read_idx(path('t10k-images-idx3-ubyte'), 0x803),
-        'test_y': read_idx(path('t10k-labels-idx1-ubyte'), 0x801).astype(np.int64),
+        'name': name,
+        'train_x': read_idx(_idx_path(d, 'train-images-idx3-ubyte'), 0x803),
+        'train_y': read_idx(_idx_path(d, 'train-labels-idx1-ubyte'), 0x801).astype(np.int64),
+        'test_x': read_idx(_idx_path(d, 't10k-images-idx3-ubyte'), 0x803),
+        'test_y': read_idx(_idx_path(d, 't10k-labels-idx1-ubyte'), 0x801).astype(np.int64),
         'classes': FASHION_MNIST_CLASSES if name == 'fashion-mnist' else [str(i) for i in range(10)],
     }
 
 
+def read_cifar10_batches(paths):
+    """cifar10.ts's Cifar10BinaryDataset.load: 3073-byte records (label 0–9, then R, G, B planes of 32×32)."""
+    records = []
+    for path in paths:
+        raw = np.fromfile(path, dtype=np.uint8)
+        if raw.size == 0 or raw.size % CIFAR10_RECORD_BYTES:
+            raise SystemExit(f'{path}: size {raw.size} bytes, expected a positive multiple of {CIFAR10_RECORD_BYTES}')
+        rec = raw.reshape(-1, CIFAR10_RECORD_BYTES)
+        bad = np.nonzero(rec[:, 0] > 9)[0]
+        if bad.size:
+            raise SystemExit(f'{path}: record {bad[0]} has label {rec[bad[0], 0]}, expected 0–9 '
+                             '(not a CIFAR-10 batch file?)')
+        records.append(rec)
+    rec = records[0] if len(records) == 1 else np.concatenate(records)
+    return np.ascontiguousarray(rec[:, 1:]).reshape(-1, 3, 32, 32), rec[:, 0].astype(np.int64)
+
+
+def load_cifar10(data_dir):
+    d = locate_dataset('cifar10', data_dir)
+    classes = CIFAR10_CLASSES
+    meta = os.path.join(d, 'batches.meta.txt')
+    if os.path.isfile(meta):   # cifar10.ts's parseCifarMeta: one name a line, blank lines ignored
+        with open(meta, encoding='utf-8') as f:
+            classes = [line.strip() for line in f.read().splitlines() if line.strip()]
+        if len(classes) != len(CIFAR10_CLASSES):
+            raise SystemExit(f'{meta}: {len(classes)} class names, expected {len(CIFAR10_CLASSES)}')
+    train_x, train_y = read_cifar10_batches([os.path.join(d, f) for f in CIFAR10_TRAIN_FILES])
+    test_x, test_y = read_cifar10_batches([os.path.join(d, CIFAR10_TEST_FILE)])
+    return {'name': 'cifar10', 'train_x': train_x, 'train_y': train_y, 'test_x': test_x, 'test_y': test_y,
+            'classes': classes}
+
+
+IMAGE_EXTENSIONS = re.compile(r'\.(png|jpe?g)\Z', re.IGNORECASE | re.ASCII)   # node-files.ts's /\.(png|jpe?g)$/i
+
+
+def js_sorted(names):
+    """Array.prototype.sort's default order: by UTF-16 code units (Python's sorted goes by code points)."""
+    return sorted(names, key=lambda s: s.encode('utf-16-be', 'surrogatepass'))
+
+
+def list_image_folder(root):
+    """node-files.ts's listImageFolder: the class sub-folders (not hidden, not symbolic links), sorted; in each,
+    the files (not hidden, not symbolic links) named *.png / *.jpg / *.jpeg in any case, sorted. Returns
+    [(class name, path)] in dataset order."""
+    try:
+        with os.scandir(root) as it:
+            entries = list(it)
+    except OSError as e:
+        raise SystemExit(f'{root}: cannot read folder ({e.strerror})')
+    classes = js_sorted(e.name for e in entries if e.is_dir(follow_symlinks=False) and not e.name.startswith('.'))
+    if not classes:
+        raise SystemExit(f'{root}: no class sub-folders found')
+    files = []
+    for c in classes:
+        with os.scandir(os.path.join(root, c)) as it:
+            names = js_sorted(e.name for e in it if e.is_file(follow_symlinks=False)
+                              and not e.name.startswith('.') and IMAGE_EXTENSIONS.search(e.name))
+        files.extend((c, os.path.join(root, c, n)) for n in names)
+    if not files:
+        raise SystemExit(f'{root}: no PNG or JPEG images in the class sub-folders')
+    return files
+
+
+def jpeg_components(b):
+    """image-codecs.ts's jpegComponents: the colour components of the first start-of-frame segment."""
+    p = 2
+    while p + 4 <= len(b):
+        if b[p] != 0xFF:
+            return None
+        marker = b[p + 1]
+        if marker == 0xFF:
+            p += 1
+            continue
+        if marker == 0xD8 or 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            p += 2
+            continue
+        length = (b[p + 2] << 8) | b[p + 3]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return b[p + 9] if p + 9 < len(b) else None
+        if marker == 0xDA or length < 2:
+            return None
+        p += 2 + length
+    return None
+
+
+def decode_image(path):
+    """image-codecs.ts's decodeImage with PIL: H×W (one channel) or H×W×3 uint8. By signature, not name.
+    PNG: grey and grey + alpha give one channel, colour and palette images three (the colour bit of the
+    header's colour type, as pngjs); alpha dropped; 16-bit grey scaled as pngjs (round(v·255/65535)); an 8-bit
+    tRNS colour becomes black, as pngjs makes it. JPEG: one-component files give one channel, others three.
+    Not bit-exact with the TypeScript decoders: JPEG's inverse DCT and chroma upsampling (jpeg-js against
+    libjpeg) can move pixel values by a few levels; 16-bit colour PNGs come out of PIL truncated, not rounded."""
+    if Image is None:
+        raise SystemExit('folder datasets need PIL (Debian: apt-get install python3-pil)')
+    with open(path, 'rb') as f:
+        b = f.read()
+    try:
+        if b[:4] == b'\x89PNG':
+            color_type = b[25] if len(b) > 25 else 0
+            im = Image.open(io.BytesIO(b))
+            im.load()
+            trns = im.info.get('transparency')
+            if color_type & 2:
+                if im.mode == 'P':
+                    return np.asarray(im.convert('RGBA'))[:, :, :3].copy()
+                a = np.asarray(im.convert('RGB')).copy()
+                if im.mode == 'RGB' and isinstance(trns, tuple) and len(trns) == 3:
+                    a[(a == np.array(trns, dtype=np.uint8)).all(axis=2)] = 0
+                return a
+            if im.mode in ('I', 'I;16', 'I;16B', 'I;16L'):
+                return np.floor(np.asarray(im, dtype=np.float64) * 255 / 65535 + 0.5).astype(np.uint8)
+            if im.mode == 'LA':
+                return np.asarray(im)[:, :, 0].copy()
+            a = np.asarray(im.convert('L')).copy()
+            if im.mode == 'L' and isinstance(trns, int):
+                a[a == trns] = 0
+            return a
+        if b[:3] == b'\xff\xd8\xff':
+            components = jpeg_components(b)
+            if components is None:
+                raise SystemExit(f'{path}: JPEG without a frame header')
+            im = Image.open(io.BytesIO(b))
+            return np.asarray(im.convert('L' if components == 1 else 'RGB')).copy()
+    except (OSError, ValueError, SyntaxError) as e:
+        raise SystemExit(f'{path}: cannot decode image ({e})')
+    raise SystemExit(f'{path}: not a PNG or JPEG file (unrecognised signature)')
+
+
+def load_image_folder(root, class_names=None):
+    """image-folder.ts's ImageFolderDataset.load over listImageFolder: classes numbered in the order of
+    class_names (default: the sorted distinct class names of the files); every image of the size and channel
+    count of the first. Returns (N×H×W or N×3×H×W uint8, labels, class names)."""
+    files = list_image_folder(root)
+    names = class_names if class_names is not None else js_sorted(set(c for c, _ in files))
+    index = {n: i for i, n in enumerate(names)}
+    labels = np.empty(len(files), dtype=np.int64)
+    for i, (c, path) in enumerate(files):
+        if c not in index:
+            raise SystemExit(f'{path}: class "{c}" is not one of {", ".join(names)}')
+        labels[i] = index[c]
+    first = decode_image(files[0][1])
+    pixels = np.empty((len(files),) + (first.shape if first.ndim == 2 else (3,) + first.shape[:2]), dtype=np.uint8)
+
+    def describe(a):
+        return f'{a.shape[1]}×{a.shape[0]} {"L" if a.ndim == 2 else "RGB"}'
+
+    for i, (_, path) in enumerate(files):
+        a = first if i == 0 else decode_image(path)
+        if a.shape != first.shape:
+            raise SystemExit(f'{path}: image is {describe(a)}, expected {describe(first)} (as {files[0][1]}); '
+                             'all images of a folder dataset must have the same size and mode')
+        pixels[i] = a if a.ndim == 2 else a.transpose(2, 0, 1)
+    return pixels, labels, names
+
+
+def load_folder_dataset(path):
+    """open.ts's openImageFolder: PATH/train (and PATH/test, numbered with train's classes) when PATH/train is
+    a folder (a symbolic link to one counts), else PATH itself as the training split, without a test split."""
+    name = f'folder:{path}'
+    if os.path.isdir(os.path.join(path, 'train')):
+        train_x, train_y, classes = load_image_folder(os.path.join(path, 'train'))
+        test_dir = os.path.join(path, 'test')
+        if os.path.isdir(test_dir):
+            test_x, test_y, _ = load_image_folder(test_dir, classes)
+        else:
+            test_x, test_y = None, None
+    else:
+        train_x, train_y, classes = load_image_folder(path)
+        test_x, test_y = None, None
+    return {'name': name, 'train_x': train_x, 'train_y': train_y, 'test_x': test_x, 'test_y': test_y,
+            'classes': classes}
+
+
+def load_dataset(spec, data_dir):
+    """open.ts's openDataset: 'fashion-mnist', 'mnist', 'cifar10' (from the data folder; Fashion-MNIST also from
+    the system package), or 'folder:PATH'."""
+    if spec.startswith('folder:'):
+        return load_folder_dataset(spec[len('folder:'):])
+    if spec in ('fashion-mnist', 'mnist'):
+        return load_idx_dataset(spec, data_dir)
+    if spec == 'cifar10':
+        return load_cifar10(data_dir)
+    if spec == 'stl10':
+        raise SystemExit('the reference does not read stl10 (use fashion-mnist, mnist, cifar10 or folder:PATH)')
+    raise SystemExit(f'unknown dataset "{spec}"; expected one of fashion-mnist, mnist, stl10, cifar10 or folder:PATH')
+
+
 def channel_stats(images):
-    """augment.ts's channelStats of N×H×W uint8 (one channel), as three equal values, in [0, 1] units."""
-    v = images.astype(np.float64) / 255.0
-    mean = float(v.sum() / v.size)
-    sq = float((v * v).sum() / v.size)
-    std = math.sqrt(max(0.0, sq - mean * mean)) or 1.0
-    return {'mean': [mean] * 3, 'std': [std] * 3}
+    """augment.ts's channelStats of N×H×W (one channel: three equal values) or N×3×H×W uint8, in [0, 1] units,
+    summed in the same order (image by image, pixel by pixel, in float64) so the values agree to the bit."""
+    x = images.reshape(images.shape[0], 1 if images.ndim == 3 else images.shape[1], -1)
+    mean, std = [], []
+    for ch in range(x.shape[1]):
+        v = x[:, ch].reshape(-1).astype(np.float64) / 255.0
+        m = float(np.cumsum(v)[-1]) / v.size             # cumsum: sequential, as the TypeScript loop sums
+        sq = float(np.cumsum(v * v)[-1]) / v.size
+        mean.append(m)
+        std.append(math.sqrt(max(0.0, sq - m ** 2)) or 1.0)
+    return {'mean': mean * 3, 'std': std * 3} if len(mean) == 1 else {'mean': mean, 'std': std}
 
 
 def prepare_data(ds, config):
     """semiSupervisedSplit + prepareData: every index is into the dataset's train or test split."""
     seed = config['seed']
+    if ds['test_y'] is None:
+        raise SystemExit(f'{ds["name"]}: the dataset has no test split; the experiment evaluates on one')
     labeled = stratified_sample(ds['train_y'].tolist(), len(ds['classes']), config['labelsPerClass'], seed)
     is_labeled = np.zeros(len(ds['train_y']), dtype=bool)
     is_labeled[labeled] = True
@@ -297,7 +571,8 @@ def prepare_data(ds, config):
     rest = np.nonzero(~held)[0]
     pool_pos = rest[seeded_pick(len(rest), config['unlabeledImages'], derive_seed(seed, 102))]
     if len(pool_pos) < config['batch']:
-        raise SystemExit(f'the pretraining pool has {len(pool_pos)} images, fewer than one batch of {config["batch"]}')
+        raise SystemExit(f'{ds["name"]}: the pretraining pool has {len(pool_pos)} images, fewer than one batch of '
+                         f'{config["batch"]}')
     test = seeded_pick(len(ds['test_y']), config['testImages'], derive_seed(seed, 103))
     pool = unlabeled[pool_pos]
     return {
@@ -306,13 +581,29 @@ def prepare_data(ds, config):
     }
 
 
-def split_fingerprint(splits):
-    """sha256 (first 16 hex digits) and first indices of each index list, int32 little-endian."""
+def _sha16(a):
+    return hashlib.sha256(np.ascontiguousarray(a, dtype='<i4').tobytes()).hexdigest()[:16]
+
+
+def split_fingerprint(splits, ds=None):
+    """sha256 (first 16 hex digits) and first indices of each index list, int32 little-endian; the
+    normalization statistics (one value each for a one-channel dataset, else per channel); with `ds`, the
+    dataset's sizes, image shape, class names and label sequences (file and class order of a folder dataset).
+    The TypeScript side computes the same from its own data code (test/byol/reference-splits.test.ts)."""
     out = {}
     for k in ('labeled', 'pool', 'heldOut', 'test'):
         a = np.asarray(splits[k], dtype='<i4')
-        out[k] = {'n': int(a.size), 'sha256': hashlib.sha256(a.tobytes()).hexdigest()[:16], 'first': a[:5].tolist()}
-    out['stats'] = {'mean': splits['stats']['mean'][0], 'std': splits['stats']['std'][0]}
+        out[k] = {'n': int(a.size), 'sha256': _sha16(a), 'first': a[:5].tolist()}
+    m, s = splits['stats']['mean'], splits['stats']['std']
+    grey = len(set(m)) == 1 and len(set(s)) == 1
+    out['stats'] = {'mean': m[0], 'std': s[0]} if grey else {'mean': list(m), 'std': list(s)}
+    if ds is not None:
+        x = ds['train_x']
+        out['dataset'] = {
+            'name': ds['name'], 'train': int(len(ds['train_y'])), 'test': int(len(ds['test_y'])),
+            'shape': [1] + list(x.shape[1:]) if x.ndim == 3 else list(x.shape[1:]),
+            'classes': list(ds['classes']), 'trainLabels': _sha16(ds['train_y']), 'testLabels': _sha16(ds['test_y']),
+        }
     return out
 
 
@@ -716,6 +1007,213 @@ def knn_accuracy(train_f, train_y, test_f, test_y, num_classes, k):
 
 
 # ---------------------------------------------------------------------------------------------------------
+# The linear probe (src/byol/probe.ts): standardized frozen features, L2-regularized multinomial logistic
+# regression fitted by L-BFGS in float64, λ by stratified k-fold cross-validation on the labeled rows.
+
+def feature_scaling(x):
+    """probe.ts's featureScaling: per-dimension mean and 1/sqrt(population variance + 1e-6)."""
+    n = max(1, x.shape[0])
+    mean = x.sum(axis=0) / n
+    var = ((x - mean) ** 2).sum(axis=0) / n
+    return mean, 1.0 / np.sqrt(var + 1e-6)
+
+
+def logistic_objective(params, x, y, c, lam):
+    """mean CE + λ/2·‖W‖² of softmax regression (bias not regularized) and its gradient; params packed as
+    [W (C×D row-major), b (C)], as probe.ts's logisticObjective."""
+    n, d = x.shape
+    w = params[:c * d].reshape(c, d)
+    b = params[c * d:]
+    logits = x @ w.T + b
+    m = logits.max(axis=1, keepdims=True)
+    e = np.exp(logits - m)
+    s = e.sum(axis=1, keepdims=True)
+    rows = np.arange(n)
+    loss = float((np.log(s[:, 0]) + m[:, 0] - logits[rows, y]).sum())
+    g = e / s
+    g[rows, y] -= 1.0
+    g /= n
+    grad = np.concatenate([(g.T @ x + lam * w).reshape(-1), g.sum(axis=0)])
+    return loss / n + 0.5 * lam * float((w * w).sum()), grad
+
+
+def lbfgs(f, x0, max_iterations, tolerance, memory=10):
+    """probe.ts's lbfgs, step for step: memory 10, backtracking Armijo (c1 = 1e-4, halving, 40 tries), the
+    first step scaled by 1/max(1, ‖g‖), restart from steepest descent on a non-descent direction; stops when
+    ‖g‖∞ < tolerance or progress ≤ 1e-13·|f|. x0 is updated in place."""
+    x = x0
+    fx, g = f(x)
+    s_hist, y_hist, rho = [], [], []
+
+    def norm_inf(v):
+        return float(np.abs(v).max()) if v.size else 0.0
+
+    for it in range(max_iterations):
+        if norm_inf(g) < tolerance:
+            return {'iterations': it, 'converged': True, 'value': fx}
+        q = -g
+        alpha = [0.0] * len(s_hist)
+        for k in range(len(s_hist) - 1, -1, -1):
+            alpha[k] = rho[k] * float(s_hist[k] @ q)
+            q = q - alpha[k] * y_hist[k]
+        if s_hist:
+            q = q * (float(s_hist[-1] @ y_hist[-1]) / float(y_hist[-1] @ y_hist[-1]))
+        else:
+            q = q / max(1.0, math.sqrt(float(g @ g)))
+        for k in range(len(s_hist)):
+            beta = rho[k] * float(y_hist[k] @ q)
+            q = q + s_hist[k] * (alpha[k] - beta)
+        direction = q
+        slope = float(g @ direction)
+        if not slope < 0:
+            s_hist, y_hist, rho = [], [], []
+            direction = -g
+            slope = -float(g @ g)
+        step = 1.0
+        f_new, g_new, x_new = math.inf, None, None
+        for _ in range(40):
+            x_new = x + step * direction
+            f_new, g_new = f(x_new)
+            if f_new <= fx + 1e-4 * step * slope:
+                break
+            step *= 0.5
+        if not f_new < fx and not f_new == fx:
+            return {'iterations': it, 'converged': False, 'value': fx}
+        s = x_new - x
+        yv = g_new - g
+        sy = float(s @ yv)
+        x[:] = x_new
+        g = g_new
+        progress = fx - f_new
+        fx = f_new
+        if sy > 1e-12:
+            s_hist.append(s)
+            y_hist.append(yv)
+            rho.append(1.0 / sy)
+            if len(s_hist) > memory:
+                s_hist.pop(0)
+                y_hist.pop(0)
+                rho.pop(0)
+        if progress <= 1e-13 * abs(fx):
+            return {'iterations': it + 1, 'converged': norm_inf(g) < tolerance, 'value': fx}
+    return {'iterations': max_iterations, 'converged': norm_inf(g) < tolerance, 'value': fx}
+
+
+def lbfgs_torch(x, y, c, lam, max_iterations, tolerance):
+    """The same fit by torch.optim.LBFGS with the strong-Wolfe line search (--self-test checks that both reach
+    the same minimizer; the problem is strictly convex)."""
+    n, d = x.shape
+    xt = torch.from_numpy(x)
+    yt = torch.from_numpy(np.asarray(y, dtype=np.int64))
+    w = torch.zeros(c, d, dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(c, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([w, b], lr=1, max_iter=max_iterations, max_eval=4 * max_iterations,
+                            tolerance_grad=tolerance, tolerance_change=1e-15, history_size=10,
+                            line_search_fn='strong_wolfe')
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(xt @ w.T + b, yt) + 0.5 * lam * (w * w).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return np.concatenate([w.detach().numpy().reshape(-1), b.detach().numpy()])
+
+
+def predict(params, x, y, c):
+    """probe.ts's predictAccuracy: accuracy (argmax, the first of equal logits) and mean cross-entropy."""
+    n, d = x.shape
+    if n == 0:
+        return 0.0, 0.0
+    logits = x @ params[:c * d].reshape(c, d).T + params[c * d:]
+    m = logits.max(axis=1)
+    loss = np.log(np.exp(logits - m[:, None]).sum(axis=1)) + m - logits[np.arange(n), y]
+    return float((logits.argmax(axis=1) == y).sum()) / n, float(loss.sum()) / n
+
+
+def fit_path(x, y, c, lambdas, max_iterations, tolerance):
+    """The probe along the λ path (strongest first), each fit warm-started from the previous one."""
+    params = np.zeros(c * x.shape[1] + c)
+    out = []
+    for lam in lambdas:
+        r = lbfgs(lambda p: logistic_objective(p, x, y, c, lam), params, max_iterations, tolerance)
+        out.append(dict(r, params=params.copy()))
+    return out
+
+
+def linear_probe(train_f, train_y, test_f, test_y, num_classes, options=None):
+    """probe.ts's linearProbe on float64 features [n, d]: λ from options['lambdas'] by stratified
+    options['folds']-fold cross-validation on the labeled rows (fold of a row: its rank within its class in
+    row order, mod folds): the lowest mean held-out cross-entropy, ties (within 1e-12) to the stronger λ;
+    refitted on all of them; the test accuracy and mean cross-entropy. weight [C, D] and bias act on the raw
+    features (the standardization folded in)."""
+    o = dict(BASE['probe'], tolerance=1e-5)
+    o.update(options or {})
+    x_raw = np.asarray(train_f, dtype=np.float64)
+    y = np.asarray(train_y, dtype=np.int64)
+    c = num_classes
+    n, d = x_raw.shape
+    lambdas = list(o['lambdas'])
+    mean, inv_std = feature_scaling(x_raw)
+    x = (x_raw - mean) * inv_std
+    fold = np.zeros(n, dtype=np.int64)
+    seen = np.zeros(c, dtype=np.int64)
+    for i in range(n):
+        fold[i] = seen[y[i]] % o['folds']
+        seen[y[i]] += 1
+    cv_accuracy = [0.0] * len(lambdas)
+    cv_loss = [0.0] * len(lambdas)
+    folds = min(o['folds'], int(seen.max()) if n else 0)
+    if len(lambdas) > 1 and folds >= 2:
+        for f in range(folds):
+            tr, va = fold != f, fold == f
+            path = fit_path(x[tr], y[tr], c, lambdas, o['maxIterations'], o['tolerance'])
+            for k, p in enumerate(path):
+                acc, loss = predict(p['params'], x[va], y[va], c)
+                cv_accuracy[k] += acc / folds
+                cv_loss[k] += loss / folds
+    best = 0
+    for k, loss in enumerate(cv_loss):
+        if loss < cv_loss[best] - 1e-12:
+            best = k
+    final = fit_path(x, y, c, lambdas[:best + 1], o['maxIterations'], o['tolerance'])[-1]
+    xt = (np.asarray(test_f, dtype=np.float64) - mean) * inv_std
+    acc, loss = predict(final['params'], xt, np.asarray(test_y, dtype=np.int64), c)
+    # The standardization folded in: W·((f − μ)·s) + b = (W·s)·f + (b − W·s·μ).
+    w = final['params'][:c * d].reshape(c, d) * inv_std
+    b = final['params'][c * d:] - w @ mean
+    return {'accuracy': acc, 'loss': loss, 'lambda': lambdas[best], 'cvLoss': cv_loss, 'cvAccuracy': cv_accuracy,
+            'weight': w, 'bias': b, 'iterations': final['iterations'], 'converged': final['converged']}
+
+
+def probe_self_test():
+    """The L-BFGS port against torch.optim.LBFGS (strong Wolfe) on a small synthetic problem: the same
+    minimizer, so the same objective to ~1e-10 and the same parameters to ~1e-4."""
+    rng = np.random.default_rng(0)
+    n, d, c = 120, 24, 4
+    centers = rng.normal(size=(c, d))
+    y = np.arange(n) % c
+    x = centers[y] + 1.5 * rng.normal(size=(n, d))
+    mean, inv_std = feature_scaling(x)
+    xs = (x - mean) * inv_std
+    worst = 0.0
+    for lam in (1e-1, 1e-2, 1e-3):
+        p = np.zeros(c * d + c)
+        r = lbfgs(lambda q: logistic_objective(q, xs, y, c, lam), p, 1000, 1e-7)
+        pt = lbfgs_torch(xs, y, c, lam, 1000, 1e-7)
+        ft = logistic_objective(pt, xs, y, c, lam)[0]
+        dp = float(np.abs(p - pt).max() / max(1e-12, np.abs(pt).max()))
+        print(f'probe λ={lam:g}: port f={r["value"]:.12f} ({r["iterations"]} it, converged {r["converged"]}), '
+              f'torch LBFGS f={ft:.12f}; max |Δparams|/max|params| = {dp:.2g}')
+        worst = max(worst, abs(r['value'] - ft), dp * 1e-5)
+    res = linear_probe(x[:80], y[:80], x[80:], y[80:], c)
+    print(f'linear_probe: λ={res["lambda"]:g}, cv loss {[round(a, 4) for a in res["cvLoss"]]}, test accuracy '
+          f'{res["accuracy"]:.4f}, loss {res["loss"]:.4f}')
+    return worst
+
+
+# ---------------------------------------------------------------------------------------------------------
 # The experiment.
 
 class Experiment:
@@ -730,7 +1228,7 @@ class Experiment:
         size = config['imageSize']
         stats = splits['stats']
         self.train_view = ViewAugment(CLASSIFIER_VIEW, size, stats)
-        self.byol_views = [ViewAugment(BYOL_VIEW_1, size, stats), ViewAugment(BYOL_VIEW_2, size, stats)]
+        self.byol_views = [ViewAugment(v, size, stats) for v in byol_views(config)]
         identity = ViewAugment(IDENTITY_VIEW, size, stats)    # deterministic: computed once
         self.labeled_x = ds['train_x'][splits['labeled']]
         self.labeled_y = torch.from_numpy(ds['train_y'][splits['labeled']])
@@ -754,21 +1252,72 @@ class Experiment:
 
     def run(self):
         self.classifier_phase('supervised', None)
-        encoder = self.byol_phase()
-        self.classifier_phase('finetune', encoder)
+        encoder, probe = self.byol_phase()
+        self.classifier_phase('finetune', encoder, probe=probe)
         return self.metrics
 
-    def classifier_phase(self, phase, encoder, label=None):
+    @torch.no_grad()
+    def precise_batch_norm(self, model):
+        """experiment.ts's recomputeBatchNorm: every batch norm's running statistics re-estimated from the current
+        weights as the plain average of the batches' own (momentum None: the cumulative average, the TypeScript
+        side's momentum 1/(k + 1)), over the labeled images unaugmented, in loader order (no shuffle), batches of
+        config.batch, those of fewer than 2 images skipped; momentum back to 0.1 after."""
+        norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if not norms:
+            return
+        was_training = model.training
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None
+        model.train(True)
+        try:
+            for idx in batches_of(len(self.labeled_y), self.c['batch'], 0, 0, False, False):
+                if len(idx) < 2:
+                    continue
+                model(self.labeled_eval[idx])
+        finally:
+            for m in norms:
+                m.momentum = 0.1
+            model.train(was_training)
+
+    def evaluate_encoder(self, encoder):
+        """experiment.ts's evaluateEncoder: kNN accuracy and the linear probe of the encoder's features (eval mode,
+        unaugmented images) of the labeled and test images."""
+        tr = features(encoder, self.labeled_eval, self.c['batch'])
+        te = features(encoder, self.test_eval, self.c['batch'])
+        knn = knn_accuracy(tr, self.labeled_y, te, self.test_y, self.num_classes, self.c['knnK'])
+        probe = linear_probe(tr.double().numpy(), self.labeled_y.numpy(), te.double().numpy(), self.test_y.numpy(),
+                             self.num_classes, self.c['probe'])
+        return knn, probe
+
+    def classifier_phase(self, phase, encoder, label=None, probe=None):
         """Trains a classifier from scratch (encoder None) or from a copy of the encoder. `label` names the
         records (default: the phase); the seeds always come from `phase`, so a fine-tune recorded as
-        'finetune@E' draws exactly what the final fine-tune would draw from the same encoder."""
+        'finetune@E' draws exactly what the final fine-tune would draw from the same encoder. With
+        finetune.headInit 'probe', fc starts as the encoder's linear probe (`probe`, that encoder's
+        evaluate_encoder result, else fitted here); the fine-tuning arm's learning rate is finetune.lr ×
+        finetune.pretrainedLrScale."""
         c = self.c
         f = c['finetune']
         label = label or phase
         torch.manual_seed(phase_seed(c['seed'], phase))
         if encoder is not None:
             model = copy.deepcopy(encoder)
+            if f['headInit'] == 'probe':
+                # experiment.ts's probeHead: the probe is fitted on features taken with batch-norm statistics
+                # re-estimated on the labeled images, as the fine-tuning's training steps will see them.
+                model.fc = nn.Identity()
+                self.precise_batch_norm(model)
+                probe = self.evaluate_encoder(model)[1]
             model.fc = nn.Linear(model.feature_dim, self.num_classes)
+            if f['headInit'] == 'probe':
+                with torch.no_grad():
+                    model.fc.weight.copy_(torch.from_numpy(probe['weight']).float())
+                    model.fc.bias.copy_(torch.from_numpy(probe['bias']).float())
+                self.log(f'{label}: fc starts as the linear probe of the pretrained encoder (test accuracy '
+                         f'{100 * probe["accuracy"]:.2f}%, λ {probe["lambda"]:g})')
+            elif f['headInit'] != 'random':
+                raise SystemExit(f"unknown finetune.headInit '{f['headInit']}': use probe or random")
             if f['mode'] == 'linear':
                 for p in model.parameters():
                     p.requires_grad_(False)
@@ -776,7 +1325,8 @@ class Experiment:
                     p.requires_grad_(True)
         else:
             model = NarrowResNet(c['width'], self.num_classes, c['stem'] == 'small')
-        opt = make_optimizer('sgd', model.parameters(), f['lr'], f['weightDecay'], f['momentum'])
+        base_lr = f['lr'] * f['pretrainedLrScale'] if phase == 'finetune' else f['lr']
+        opt = make_optimizer('sgd', model.parameters(), base_lr, f['weightDecay'], f['momentum'])
         n = len(self.labeled_y)
         steps = -(-n // c['batch'])
         total = f['epochs'] * steps
@@ -794,7 +1344,7 @@ class Experiment:
             for idx in batches_of(n, c['batch'], phase_seed(c['seed'], phase, 7), epoch, True, False):
                 if len(idx) < 2:
                     continue  # batch norm needs two samples
-                lr = warmup_cosine(step, f['lr'], f['warmupEpochs'] * steps, total)
+                lr = warmup_cosine(step, base_lr, f['warmupEpochs'] * steps, total)
                 x = self.train_view(self.labeled_x[idx])
                 opt.zero_grad()
                 loss = F.cross_entropy(model(x), self.labeled_y[idx])
@@ -805,16 +1355,19 @@ class Experiment:
                 step += 1
             seconds = time.time() - t0
             train_loss = check_finite(losses, f'{phase} epoch {epoch + 1}')
+            if not evaluates_after(epoch + 1, f['epochs'], f['evaluations']):
+                self.record({'phase': label, 'epoch': epoch + 1, 'trainLoss': train_loss, 'lr': lr,
+                             'imagesPerSecond': seen / seconds, 'seconds': seconds})
+                self.log(f'{label} epoch {epoch + 1}/{f["epochs"]}: train loss {train_loss:.4f}, '
+                         f'{seen / seconds:.1f} images/s')
+                continue
+            if not (f['mode'] == 'linear' and phase == 'finetune'):
+                self.precise_batch_norm(model)
             acc, test_loss = evaluate_classifier(model, self.test_eval, self.test_y, c['batch'])
             self.record({'phase': label, 'epoch': epoch + 1, 'trainLoss': train_loss, 'testLoss': test_loss,
                          'testAccuracy': acc, 'lr': lr, 'imagesPerSecond': seen / seconds, 'seconds': seconds})
             self.log(f'{label} epoch {epoch + 1}/{f["epochs"]}: train loss {train_loss:.4f}, test accuracy '
-                     f'{100 * acc:.2f}%, {seen / seconds:.1f} images/s')
-
-    def knn(self, encoder):
-        tr = features(encoder, self.labeled_eval, self.c['batch'])
-        te = features(encoder, self.test_eval, self.c['batch'])
-        return knn_accuracy(tr, self.labeled_y, te, self.test_y, self.num_classes, self.c['knnK'])
+                     f'{100 * acc:.2f}% (loss {test_loss:.3f}), {seen / seconds:.1f} images/s')
 
     def eval_views(self, images, seed):
         """The two views of every image for the eval-mode BYOL loss: drawn once from a fixed key, so every
@@ -853,9 +1406,11 @@ class Experiment:
         eval_seed = phase_seed(c['seed'], 'byol', 13)
         held_views = self.eval_views(self.held_x, eval_seed)
         test_views = self.eval_views(self.test_x, eval_seed)
-        acc = self.knn(byol.online.encoder)
-        self.record({'phase': 'byol', 'epoch': 0, 'knnAccuracy': acc})
-        self.log(f'byol: kNN accuracy of the random encoder {100 * acc:.2f}%')
+        acc, probe = self.evaluate_encoder(byol.online.encoder)
+        self.record({'phase': 'byol', 'epoch': 0, 'knnAccuracy': acc, 'probeAccuracy': probe['accuracy'],
+                     'probeLoss': probe['loss']})
+        self.log(f'byol: the random encoder: linear probe {100 * probe["accuracy"]:.2f}% (λ {probe["lambda"]:g}), '
+                 f'kNN {100 * acc:.2f}%')
         torch.manual_seed(phase_seed(c['seed'], 'byol', 11))
         for epoch in range(b['epochs']):
             byol.train(True)
@@ -885,19 +1440,21 @@ class Experiment:
             train_loss = check_finite(losses, f'byol epoch {epoch + 1}')
             held = self.byol_eval_loss(byol, held_views)
             val = self.byol_eval_loss(byol, test_views)
-            acc = self.knn(byol.online.encoder)
+            acc, probe = self.evaluate_encoder(byol.online.encoder)
             self.record({'phase': 'byol', 'epoch': epoch + 1, 'trainLoss': train_loss, 'heldOutLoss': held,
-                         'valLoss': val, 'knnAccuracy': acc, 'lr': rate, 'tau': tau,
+                         'valLoss': val, 'knnAccuracy': acc, 'probeAccuracy': probe['accuracy'],
+                         'probeLoss': probe['loss'], 'lr': rate, 'tau': tau,
                          'imagesPerSecond': seen / seconds, 'seconds': seconds})
             self.log(f'byol epoch {epoch + 1}/{b["epochs"]}: loss {train_loss:.4f} (held out {held:.4f}, test {val:.4f}), '
-                     f'kNN {100 * acc:.2f}%, {seen / seconds:.1f} images/s')
+                     f'linear probe {100 * probe["accuracy"]:.2f}% (λ {probe["lambda"]:g}), kNN {100 * acc:.2f}%, '
+                     f'{seen / seconds:.1f} images/s')
             if epoch + 1 in self.finetune_at and epoch + 1 < b['epochs']:
                 # A scale study in one run: fine-tune a copy of the encoder as it stands after this epoch (of a
                 # schedule planned for all the epochs), then go on pretraining with the RNG state unchanged.
                 with torch.random.fork_rng():
-                    self.classifier_phase('finetune', byol.online.encoder, f'finetune@{epoch + 1}')
+                    self.classifier_phase('finetune', byol.online.encoder, f'finetune@{epoch + 1}', probe)
                 byol.train(True)
-        return byol.online.encoder
+        return byol.online.encoder, probe
 
 
 def check_finite(losses, what):
@@ -909,8 +1466,104 @@ def check_finite(losses, what):
     return sum(losses) / len(losses)
 
 
+RESULT_NAMES = {
+    'supervised': 'supervised only',
+    'finetuned': 'BYOL + fine-tune',
+    'probeRandom': 'linear probe, random encoder',
+    'probePretrained': 'linear probe, pretrained encoder',
+    'knnRandom': 'kNN, random encoder',
+    'knnPretrained': 'kNN, pretrained encoder',
+}
+DIFFERENCES = [
+    ('fine-tuned − supervised', 'finetuned', 'supervised'),
+    ('linear probe: pretrained − random', 'probePretrained', 'probeRandom'),
+    ('kNN: pretrained − random', 'knnPretrained', 'knnRandom'),
+]
+
+
+def _last_with(rs, k):
+    v = [r[k] for r in rs if r.get(k) is not None]
+    return v[-1] if v else None
+
+
+def run_results(records):
+    """report.ts's runResults: each arm's final test accuracy (the last evaluated epoch, never the best) and the
+    encoder's linear probe and kNN before (BYOL epoch 0) and after BYOL."""
+    by = [r for r in records if r['phase'] == 'byol']
+    random_enc = next((r for r in by if r['epoch'] == 0), {})
+    trained = [r for r in by if r['epoch'] > 0]
+    return {
+        'supervised': _last_with([r for r in records if r['phase'] == 'supervised'], 'testAccuracy'),
+        'finetuned': _last_with([r for r in records if r['phase'] == 'finetune'], 'testAccuracy'),
+        'probeRandom': random_enc.get('probeAccuracy'),
+        'probePretrained': _last_with(trained, 'probeAccuracy'),
+        'knnRandom': random_enc.get('knnAccuracy'),
+        'knnPretrained': _last_with(trained, 'knnAccuracy'),
+    }
+
+
+def spread(values):
+    """stats.ts's spread: mean and sample standard deviation (None for one value)."""
+    n = len(values)
+    m = sum(values) / n if n else float('nan')
+    sd = math.sqrt(sum((x - m) ** 2 for x in values) / (n - 1)) if n > 1 else None
+    return {'values': list(values), 'mean': m, 'sd': sd}
+
+
+def paired_difference(a, b):
+    """stats.ts's pairedDifference: the per-seed differences a − b, their spread, standard error sd/√n, and a
+    verdict ('gain' / 'loss' when |mean| > 2·SE over at least 3 seeds, else 'within noise')."""
+    s = spread([x - y for x, y in zip(a, b)])
+    se = None if s['sd'] is None else s['sd'] / math.sqrt(len(a))
+    verdict = ('gain' if s['mean'] > 0 else 'loss') if se is not None and len(a) >= 3 and abs(s['mean']) > 2 * se \
+        else 'within noise'
+    return dict(s, se=se, verdict=verdict)
+
+
+def aggregate(seeds, results):
+    """report.ts's aggregate: every arm's spread over seeds and the paired differences."""
+    def numbers(v):
+        return all(isinstance(x, (int, float)) for x in v)
+
+    arms = {k: spread([r[k] for r in results]) for k in RESULT_NAMES if numbers([r[k] for r in results])}
+    differences = {}
+    for name, a, b in DIFFERENCES:
+        va, vb = [r[a] for r in results], [r[b] for r in results]
+        if numbers(va) and numbers(vb):
+            differences[name] = paired_difference(va, vb)
+    return {'seeds': list(seeds), 'arms': arms, 'differences': differences}
+
+
+def _pct(v):
+    return 'n/a' if v is None or (isinstance(v, float) and math.isnan(v)) else f'{100 * v:.2f} %'
+
+
+def report_lines(agg):
+    """report.ts's reportLines (without recorded noise: the reference keeps none)."""
+    n = len(agg['seeds'])
+    seeds = ', '.join(map(str, agg['seeds']))
+    lines = [f'over {n} seeds ({seeds}), mean ± sd:' if n > 1 else f'seed {agg["seeds"][0]}:']
+    for k, name in RESULT_NAMES.items():
+        sp = agg['arms'].get(k)
+        if sp:
+            v = _pct(sp['mean']) if sp['sd'] is None else f'{100 * sp["mean"]:.2f} ± {100 * sp["sd"]:.2f} %'
+            lines.append(f'  {name:34s} {v}')
+    lines.append('differences (paired by seed):')
+    for name, _, _ in DIFFERENCES:
+        d = agg['differences'].get(name)
+        if not d:
+            continue
+        pts = f'{"+" if d["mean"] >= 0 else "−"}{abs(100 * d["mean"]):.2f} points'
+        if d['se'] is not None:
+            pts += f' (SE {100 * d["se"]:.2f}, {len(d["values"])} seeds): {d["verdict"]}'
+        elif n == 1:
+            pts += ': one seed, noise not measured here (run --seeds 0,1,2 to measure it)'
+        lines.append(f'  {name:34s} {pts}')
+    return lines
+
+
 def summarize(records, splits, config, name, num_classes, extra):
-    """src/cli/train-byol.ts's summarize."""
+    """src/byol/report.ts's summarize."""
     def of(p):
         return [r for r in records if r['phase'] == p]
 
@@ -920,18 +1573,19 @@ def summarize(records, splits, config, name, num_classes, extra):
 
     def per_epoch(rs):
         return [{'epoch': r['epoch'], 'testAccuracy': r.get('testAccuracy'), 'testLoss': r.get('testLoss'),
-                 'trainLoss': r.get('trainLoss')} for r in rs]
+                 'trainLoss': r.get('trainLoss')} for r in rs if r.get('testAccuracy') is not None]
 
     sup, ft, by = of('supervised'), of('finetune'), of('byol')
     trained = [r for r in by if r['epoch'] > 0]
+    results = run_results(records)
     return dict({
         'dataset': name,
         'preset': config['preset'],
         'settings': config,
         'splits': {'labeled': len(splits['labeled']), 'unlabeledPool': len(splits['pool']),
                    'heldOut': len(splits['heldOut']), 'test': len(splits['test']), 'classes': num_classes},
-        'supervised': {'finalTestAccuracy': sup[-1]['testAccuracy'] if sup else None, 'perEpoch': per_epoch(sup)},
-        'semiSupervised': {'finalTestAccuracy': ft[-1]['testAccuracy'] if ft else None, 'perEpoch': per_epoch(ft)},
+        'supervised': {'finalTestAccuracy': results['supervised'], 'perEpoch': per_epoch(sup)},
+        'semiSupervised': {'finalTestAccuracy': results['finetuned'], 'perEpoch': per_epoch(ft)},
         'byol': {
             'lossPerEpoch': [r.get('trainLoss') for r in trained],
             'heldOutLossPerEpoch': [r.get('heldOutLoss') for r in trained],
@@ -940,9 +1594,16 @@ def summarize(records, splits, config, name, num_classes, extra):
         'knn': {
             'k': config['knnK'],
             'before': next((r.get('knnAccuracy') for r in by if r['epoch'] == 0), None),
-            'after': trained[-1].get('knnAccuracy') if trained else None,
+            'after': _last_with(trained, 'knnAccuracy'),
             'perEpoch': [{'epoch': r['epoch'], 'accuracy': r.get('knnAccuracy')} for r in by],
         },
+        'linearProbe': {
+            'before': next((r.get('probeAccuracy') for r in by if r['epoch'] == 0), None),
+            'after': _last_with(trained, 'probeAccuracy'),
+            'perEpoch': [{'epoch': r['epoch'], 'accuracy': r.get('probeAccuracy'), 'loss': r.get('probeLoss')}
+                         for r in by],
+        },
+        'results': results,
         'imagesPerSecond': {'supervised': mean([r.get('imagesPerSecond') for r in sup]),
                             'byol': mean([r.get('imagesPerSecond') for r in by]),
                             'finetune': mean([r.get('imagesPerSecond') for r in ft])},
@@ -974,6 +1635,8 @@ def parse_args(argv):
     a.add_argument('--stem', choices=['imagenet', 'small'])
     a.add_argument('--width', type=int)
     a.add_argument('--seed', type=int)
+    a.add_argument('--seeds', default='', help='comma-separated seeds: one run per seed into OUT/seed-N, then every '
+                                               'arm\'s mean ± sd and the paired differences (OUT/summary.json)')
     a.add_argument('--out')
     a.add_argument('--data-dir')
     a.add_argument('--finetune-at', default='', help='comma-separated BYOL epochs after which a copy of the encoder '
@@ -990,7 +1653,7 @@ def config_from_args(args):
     if args.settings:
         with open(args.settings) as f:
             raw = json.load(f)
-        c = copy.deepcopy(raw.get('settings', raw))
+        c = with_defaults(raw.get('settings', raw))
         if args.preset:
             c['preset'] = args.preset
     else:
@@ -1014,6 +1677,51 @@ def config_from_args(args):
     return c
 
 
+def adapter_name():
+    return (f'pytorch cpu (torch {torch.__version__}, torchvision {torchvision.__version__}, '
+            f'{torch.get_num_threads()} threads)')
+
+
+def run_one(config, ds, args, out, log):
+    """One run of the protocol (one seed) in `out`: metrics.jsonl and summary.json, as train-byol.ts's runSeed."""
+    t0 = time.time()
+    splits = prepare_data(ds, config)
+    os.makedirs(out, exist_ok=True)
+    log(f'{ds["name"]}: {len(splits["labeled"])} labeled, {len(splits["pool"])} unlabeled for pretraining, '
+        f'{len(splits["heldOut"])} held out, {len(splits["test"])} test images; {config["imageSize"]}×'
+        f'{config["imageSize"]}, batch {config["batch"]}, seed {config["seed"]}; torch {torch.__version__}, '
+        f'{torch.get_num_threads()} threads')
+    log(f'splits: {json.dumps(split_fingerprint(splits))}')
+    log(f'writing to {out}')
+    finetune_at = [int(e) for e in args.finetune_at.split(',') if e.strip()]
+    exp = Experiment(config, ds, splits, log, out, finetune_at)
+    metrics = exp.run()
+    results = run_results(metrics)
+    agg = aggregate([config['seed']], [results])
+    summary = summarize(metrics, splits, config, ds['name'], len(ds['classes']), {
+        'adapter': adapter_name(),
+        'durationSeconds': time.time() - t0,
+        'finished': True,
+        'differences': agg['differences'],
+        'noise': None,
+        'splitsFingerprint': split_fingerprint(splits, ds),
+    })
+    write_json(os.path.join(out, 'summary.json'), summary)
+    log(f'seed {config["seed"]} done in {(time.time() - t0) / 60:.1f} min')
+    for line in report_lines(agg):
+        log(line)
+    log(f'wrote {os.path.join(out, "summary.json")}, {os.path.join(out, "metrics.jsonl")}')
+    return {'seed': config['seed'], 'dir': out, 'results': results, 'summary': summary}
+
+
+def write_json(path, value):
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(value, f, indent=2)
+        f.write('\n')
+    os.replace(tmp, path)
+
+
 def main(argv):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -1021,43 +1729,41 @@ def main(argv):
     config = config_from_args(args)
     if args.self_test:
         worst = self_test({'mean': [0.286] * 3, 'std': [0.355] * 3}, config['imageSize'])
-        return 0 if worst < 1e-5 else 1
-    ds = load_idx_dataset(config['dataset'], args.data_dir)
-    splits = prepare_data(ds, config)
+        worst_probe = probe_self_test()
+        return 0 if worst < 1e-5 and worst_probe < 1e-6 else 1
+    seeds = [int(x) for x in args.seeds.split(',') if x.strip()] if args.seeds else None
+    if seeds is not None and len(set(seeds)) != len(seeds):
+        raise SystemExit(f'--seeds lists a value twice: "{args.seeds}"')
+    ds = load_dataset(config['dataset'], args.data_dir)
     if args.print_splits:
-        print(json.dumps(split_fingerprint(splits)))
+        for seed in seeds or [config['seed']]:
+            print(json.dumps(split_fingerprint(prepare_data(ds, dict(config, seed=seed)), ds)))
         return 0
-    out = args.out or os.path.join('runs', f'reference-{config["preset"]}-{config["dataset"]}-seed{config["seed"]}')
-    os.makedirs(out, exist_ok=True)
 
     def log(line):
         print(line, flush=True)
 
-    log(f'{config["dataset"]}: {len(splits["labeled"])} labeled, {len(splits["pool"])} unlabeled for pretraining, '
-        f'{len(splits["heldOut"])} held out, {len(splits["test"])} test images; {config["imageSize"]}×'
-        f'{config["imageSize"]}, batch {config["batch"]}; torch {torch.__version__}, {torch.get_num_threads()} threads')
-    log(f'splits: {json.dumps(split_fingerprint(splits))}')
-    finetune_at = [int(e) for e in args.finetune_at.split(',') if e.strip()]
-    exp = Experiment(config, ds, splits, log, out, finetune_at)
-    metrics = exp.run()
-    summary = summarize(metrics, splits, config, config['dataset'], len(ds['classes']), {
-        'adapter': f'pytorch cpu (torch {torch.__version__}, torchvision {torchvision.__version__}, '
-                   f'{torch.get_num_threads()} threads)',
-        'durationSeconds': time.time() - t_start,
-        'finished': True,
-        'splitsFingerprint': split_fingerprint(splits),
+    slug = re.sub(r'[^A-Za-z0-9._-]+', '_', re.sub(r'^folder:', 'folder-', config['dataset']))[:60]
+    out = args.out or os.path.join('runs', f'reference-{config["preset"]}-{slug}' +
+                                   ('-seeds' if seeds is not None else f'-seed{config["seed"]}'))
+    if seeds is None:
+        run_one(config, ds, args, out, log)
+        log(f'done in {(time.time() - t_start) / 60:.1f} min')
+        return 0
+    runs = [run_one(dict(config, seed=seed), ds, args, os.path.join(out, f'seed-{seed}'), log) for seed in seeds]
+    agg = aggregate(seeds, [r['results'] for r in runs])
+    first = runs[0]['summary']
+    write_json(os.path.join(out, 'summary.json'), {
+        'dataset': first['dataset'], 'preset': config['preset'], 'settings': dict(config, seed=None),
+        'splits': first['splits'], 'seeds': seeds,
+        'perSeed': [{'seed': r['seed'], 'folder': r['dir'], 'results': r['results']} for r in runs],
+        'arms': agg['arms'], 'differences': agg['differences'],
+        'adapter': adapter_name(), 'durationSeconds': time.time() - t_start,
     })
-    with open(os.path.join(out, 'summary.json'), 'w') as f:
-        json.dump(summary, f, indent=2)
-        f.write('\n')
-
-    def pct(v):
-        return 'n/a' if v is None else f'{100 * v:.2f}%'
-
-    log(f'done in {(time.time() - t_start) / 60:.1f} min: supervised {pct(summary["supervised"]["finalTestAccuracy"])}, '
-        f'BYOL + fine-tune {pct(summary["semiSupervised"]["finalTestAccuracy"])}; kNN {pct(summary["knn"]["before"])} '
-        f'→ {pct(summary["knn"]["after"])}')
-    log(f'wrote {os.path.join(out, "summary.json")}, {os.path.join(out, "metrics.jsonl")}')
+    log(f'done in {(time.time() - t_start) / 60:.1f} min')
+    for line in report_lines(agg):
+        log(line)
+    log(f'wrote {os.path.join(out, "summary.json")} and one folder per seed')
     return 0
 
 
