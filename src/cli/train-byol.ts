@@ -172,7 +172,7 @@ async function runSeed(config: ExperimentConfig, opened: OpenedDataset, dir: str
   const records = result.state.metrics;
   const results = runResults(records);
   const agg = aggregate([config.seed], [results]);
-  const noise = recordedNoise(config.preset);
+  const noise = recordedNoise(config);
   const summary = summarize(records, data, config, {
     adapter,
     durationSeconds: (Date.now() - t0) / 1000,
@@ -184,7 +184,7 @@ async function runSeed(config: ExperimentConfig, opened: OpenedDataset, dir: str
   const png = await renderPng(curvesSpec(curvePoints(records), `${data.name}: ${data.labeled.length} labels, supervised only vs BYOL + fine-tune`, ARM_ORDER));
   writeFileAtomic(join(dir, 'curves.png'), png);
   console.log(`seed ${config.seed} done in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
-  for (const line of reportLines(agg, config.preset)) console.log(line);
+  for (const line of reportLines(agg, config)) console.log(line);
   console.log(`wrote ${join(dir, 'summary.json')}, ${join(dir, 'metrics.jsonl')}, ${join(dir, 'curves.png')}`);
   return result.stopped ? null : { seed: config.seed, dir, records, results, summary };
 }
@@ -242,7 +242,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const png = await renderPng(curvesSpec(points, `${first.dataset}: supervised only vs BYOL + fine-tune, ${seeds.length} seeds (mean ± sd)`, ARM_ORDER));
   writeFileAtomic(join(out, 'curves.png'), png);
   console.log(`done in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
-  for (const line of reportLines(agg, config.preset)) console.log(line);
+  for (const line of reportLines(agg, config)) console.log(line);
   console.log(`wrote ${join(out, 'summary.json')}, ${join(out, 'curves.png')} and one folder per seed`);
   return 0;
 }

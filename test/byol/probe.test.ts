@@ -8,6 +8,8 @@ import { featureScaling, lbfgs, linearProbe, logisticObjective } from '../../src
 import { formatDifference, pairedDifference, spread } from '../../src/byol/stats.js';
 import { aggregate, reportLines, runResults } from '../../src/byol/report.js';
 import { rand, seedNote } from '../helpers.js';
+import { presetConfig } from '../../src/byol/config.js';
+import { recordedNoise } from '../../src/byol/noise.js';
 
 /** Gaussian blobs: `c` classes in `d` dimensions, `sep` apart, through a ReLU (as pooled features are). */
 function blobs(n: number, d: number, c: number, sep: number, centers?: Float64Array[]): { x: Float32Array; y: Int32Array; centers: Float64Array[] } {
@@ -174,6 +176,27 @@ describe('repeated runs', () => {
     expect(() => pairedDifference([1], [1, 2])).toThrow(/1 and 2 values/);
   });
 
+  it("sets a single seed's differences against the noise recorded for its preset, only on the preset's own settings", () => {
+    const r = { supervised: 0.6, finetuned: 0.62, probeRandom: 0.5, probePretrained: 0.4, knnRandom: 0.5, knnPretrained: 0.5 };
+    for (const [preset, dataset] of [
+      ['quick', 'fashion-mnist'],
+      ['cifar', 'cifar10'],
+      ['cifar', 'folder:/data/cifar10-jpg'],
+    ] as const) {
+      const c = { ...presetConfig(preset), dataset, seed: 5 };
+      const noise = recordedNoise(c);
+      expect(noise, `${preset} on ${dataset}`).toBeDefined();
+      expect(noise!.source).toMatch(/^results\/byol-/);
+      const lines = reportLines(aggregate([5], [r]), c).join('\n');
+      const sd = noise!.sd['linear probe: pretrained − random']!;
+      const verdict = 0.1 > 2 * sd ? 'a loss larger than the noise' : 'within noise';
+      expect(lines).toContain(`linear probe: pretrained − random  −10.00 points: ${verdict} (one seed; this difference varies by ${(100 * sd).toFixed(2)} points sd between seeds, ${noise!.source})`);
+    }
+    expect(recordedNoise({ ...presetConfig('quick'), dataset: 'cifar10' })).toBeUndefined();
+    expect(recordedNoise({ ...presetConfig('cifar'), batch: 32 })).toBeUndefined();
+    expect(recordedNoise(presetConfig('smoke'))).toBeUndefined();
+  });
+
   it('takes each arm at its last epoch, never its best, and prints every difference with its noise', () => {
     const records = [
       { phase: 'supervised' as const, epoch: 1, testAccuracy: 0.5 },
@@ -185,11 +208,12 @@ describe('repeated runs', () => {
     ];
     const r = runResults(records);
     expect(r).toEqual({ supervised: 0.4, finetuned: 0.45, probeRandom: 0.25, probePretrained: 0.35, knnRandom: 0.2, knnPretrained: 0.3 });
-    const one = reportLines(aggregate([0], [r]), 'no-such-preset');
-    expect(one.join('\n')).toMatch(/fine-tuned − supervised\s+\+5\.00 points: one seed, noise not measured/);
+    const changed = { ...presetConfig('quick'), byol: { ...presetConfig('quick').byol, epochs: 3 } };
+    const one = reportLines(aggregate([0], [r]), changed);
+    expect(one.join('\n')).toMatch(/fine-tuned − supervised\s+\+5\.00 points: one seed, and the noise of these settings is not recorded/);
     const three = aggregate([0, 1, 2], [r, { ...r, finetuned: 0.47 }, { ...r, finetuned: 0.44 }]);
     expect(three.arms.finetuned!.mean).toBeCloseTo(0.4533333, 6);
-    expect(reportLines(three, 'quick').join('\n')).toMatch(/linear probe: pretrained − random\s+\+10\.00 points \(SE 0\.00, 3 seeds\): gain/);
+    expect(reportLines(three, presetConfig('quick')).join('\n')).toMatch(/linear probe: pretrained − random\s+\+10\.00 points \(SE 0\.00, 3 seeds\): gain/);
   });
 
 });
