@@ -30,6 +30,15 @@ const RECORDED: Recorded[] = [
     seeds: 3,
     sd: { 'fine-tuned − supervised': 0.0191, 'linear probe: pretrained − random': 0.0241, 'kNN: pretrained − random': 0.022 },
   },
+  {
+    // npm run train:byol -- --preset cifar --dataset folder:../shared/data/cifar10-jpg --seeds 0,1,2 (2026-12-01):
+    // differences −0.10, −0.50, −1.20; −0.80, −0.95, −4.45; +1.25, +1.10, −1.30 points.
+    preset: 'cifar',
+    datasets: (spec) => spec === 'cifar10' || spec.startsWith('folder:'),
+    source: 'results/byol-cifar',
+    seeds: 3,
+    sd: { 'fine-tuned − supervised': 0.0056, 'linear probe: pretrained − random': 0.0207, 'kNN: pretrained − random': 0.0143 },
+  },
 ];
 
 /** The settings that decide a run's numbers, without the seed and the dataset's location. */
