@@ -301,22 +301,23 @@ export async function recomputeBatchNorm(model: Module, data: ImageDataset, prep
   }
 }
 
-/** kNN accuracy and the linear probe of an encoder (eval mode, unaugmented images). */
+/** kNN accuracy (unless `knn` is false: NaN) and the linear probe of an encoder (eval mode, unaugmented images). */
 export async function evaluateEncoder(
   encoder: ResNet,
   data: { labeled: ImageDataset; test: ImageDataset; numClasses: number },
   prep: ByolAugment,
   config: Pick<ExperimentConfig, 'batch' | 'knnK' | 'probe'>,
+  knn = true,
 ): Promise<{ knn: number; probe: ProbeResult }> {
   const trainLabels = await labelsOf(data.labeled);
   const testLabels = await labelsOf(data.test);
   const tr = await features(encoder, data.labeled, prep, config.batch);
   const te = await features(encoder, data.test, prep, config.batch);
   try {
-    const knn = await knnAccuracy(tr, trainLabels, te, testLabels, data.numClasses, { k: config.knnK });
+    const knnAcc = knn ? await knnAccuracy(tr, trainLabels, te, testLabels, data.numClasses, { k: config.knnK }) : NaN;
     const [trF, teF] = [(await tr.data()) as Float32Array, (await te.data()) as Float32Array];
     const probe = linearProbe(trF, trainLabels, teF, testLabels, data.numClasses, tr.shape[1], config.probe);
-    return { knn, probe };
+    return { knn: knnAcc, probe };
   } finally {
     tr.dispose();
     te.dispose();
@@ -513,7 +514,7 @@ export class Experiment {
    */
   private async probeHead(model: ResNet): Promise<void> {
     await recomputeBatchNorm(model, this.data.labeled, this.evalPrep, this.config.batch);
-    const { probe } = await evaluateEncoder(model, this.data, this.evalPrep, this.config);
+    const { probe } = await evaluateEncoder(model, this.data, this.evalPrep, this.config, false);
     const fc = model.fc as Linear;
     const w = Float32Array.from(probe.weight);
     const b = Float32Array.from(probe.bias);

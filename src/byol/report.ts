@@ -106,6 +106,7 @@ export function reportLines(agg: Aggregate, config: ExperimentConfig): string[] 
 }
 
 export function summarize(records: readonly MetricRecord[], data: ExperimentData, config: ExperimentConfig, extra: Record<string, unknown>): Record<string, unknown> {
+  const results = runResults(records);
   const of = (p: Phase) => records.filter((r) => r.phase === p);
   const last = <T>(a: T[]): T | undefined => a[a.length - 1];
   const sup = of('supervised');
@@ -121,11 +122,11 @@ export function summarize(records: readonly MetricRecord[], data: ExperimentData
     settings: config,
     splits: { labeled: data.labeled.length, unlabeledPool: data.pool.length, heldOut: data.heldOut.length, test: data.test.length, classes: data.numClasses },
     supervised: {
-      finalTestAccuracy: runResults(records).supervised,
+      finalTestAccuracy: results.supervised,
       perEpoch: sup.filter((r) => r.testAccuracy !== undefined).map((r) => ({ epoch: r.epoch, testAccuracy: r.testAccuracy, testLoss: r.testLoss, trainLoss: r.trainLoss })),
     },
     semiSupervised: {
-      finalTestAccuracy: runResults(records).finetuned,
+      finalTestAccuracy: results.finetuned,
       perEpoch: ft.filter((r) => r.testAccuracy !== undefined).map((r) => ({ epoch: r.epoch, testAccuracy: r.testAccuracy, testLoss: r.testLoss, trainLoss: r.trainLoss })),
     },
     byol: {
@@ -144,7 +145,7 @@ export function summarize(records: readonly MetricRecord[], data: ExperimentData
       after: last(by.filter((r) => r.epoch > 0 && r.probeAccuracy !== undefined))?.probeAccuracy ?? null,
       perEpoch: by.map((r) => ({ epoch: r.epoch, accuracy: r.probeAccuracy, loss: r.probeLoss })),
     },
-    results: runResults(records),
+    results,
     imagesPerSecond: { supervised: mean(sup.map((r) => r.imagesPerSecond)), byol: mean(by.map((r) => r.imagesPerSecond)), finetune: mean(ft.map((r) => r.imagesPerSecond)) },
     trainingSeconds: records.reduce((s, r) => s + (r.seconds ?? 0), 0),
     ...extra,
