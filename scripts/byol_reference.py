@@ -1086,7 +1086,9 @@ def lbfgs(f, x0, max_iterations, tolerance, memory=10):
         g = g_new
         progress = fx - f_new
         fx = f_new
-        if sy > 1e-12:
+        # Positive curvature relative to the pair's own size (an absolute threshold drops every pair once
+        # steps get small).
+        if sy > 1e-10 * float(np.sqrt((s @ s) * (yv @ yv))):
             s_hist.append(s)
             y_hist.append(yv)
             rho.append(1.0 / sy)

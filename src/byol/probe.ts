@@ -195,16 +195,22 @@ export function lbfgs(
     const s = new Float64Array(n);
     const yv = new Float64Array(n);
     let sy = 0;
+    let ss = 0;
+    let yy = 0;
     for (let i = 0; i < n; i++) {
       s[i] = xNew[i] - x[i];
       yv[i] = gNew[i] - g[i];
       sy += s[i] * yv[i];
+      ss += s[i] * s[i];
+      yy += yv[i] * yv[i];
     }
     x.set(xNew);
     [g, gNew] = [gNew, g];
     const progress = fx - fNew;
     fx = fNew;
-    if (sy > 1e-12) {
+    // Keep the pair when its curvature is positive relative to its own size: an absolute threshold drops
+    // every pair once steps get small and leaves steepest descent crawling along an ill-conditioned valley.
+    if (sy > 1e-10 * Math.sqrt(ss * yy)) {
       sHist.push(s);
       yHist.push(yv);
       rho.push(1 / sy);
