@@ -20,6 +20,11 @@ export interface Prepared {
   /** Releases the inputs made by setup. */
   dispose(): void;
   /**
+   * A row that measures something other than the time to finish its work (e.g. the host time of a step)
+   * times one run itself and returns its milliseconds; the harness then does no waiting of its own.
+   */
+  time?(): Promise<number>;
+  /**
    * After timing: a line of facts about one more run (e.g. dispatches and peak GPU bytes of a training
    * step), added to the row's notes. Not timed.
    */

@@ -57,6 +57,7 @@ function message(e: unknown): string {
 
 async function timeOnce(b: Backend, p: Prepared, sync: SyncMode): Promise<number> {
   await b.activate();
+  if (p.time) return p.time();
   const t0 = performance.now();
   const out = await p.run();
   await b.wait(out, sync);

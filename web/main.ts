@@ -21,7 +21,7 @@ import { ByolAugment, BYOL_VIEW_1, BYOL_VIEW_2 } from '../src/byol/augment.js';
 import { curvesSpec, type CurvePoint } from '../src/byol/curves.js';
 import { BatchLoader, deriveSeed, semiSupervisedSplit, type DatasetSplits } from '../src/data/index.js';
 import { fetchServerDatasets, filesFromDrop, loadServerSample, loadUserFiles, type PickedFile, type ServerDataset } from './datasets.js';
-import { runSelfTest } from './selftest.js';
+import { runReplayTest, runSelfTest } from './selftest.js';
 
 type DemoState = 'starting' | 'no-webgpu' | 'ready' | 'loading' | 'training' | 'pausing' | 'paused' | 'done' | 'error';
 
@@ -161,10 +161,12 @@ declare global {
   interface Window {
     __demo: typeof demo;
     __selfTest: typeof runSelfTest;
+    __replayTest: typeof runReplayTest;
   }
 }
 window.__demo = demo;
 window.__selfTest = runSelfTest;
+window.__replayTest = runReplayTest;
 
 function log(line: string): void {
   demo.lines.push(line);

@@ -1,14 +1,16 @@
 /**
  * byol-step row: one BYOL training step as the experiment runs it (src/byol/experiment.ts), batch 32 at
  * 32×32, the 'quick' preset's networks (ResNet-18 with the ImageNet stem, projector 512 → 4096 → 256,
- * predictor 256 → 4096 → 256): upload of the packed uint8 batch, ByolAugment's two views, online forward on
- * both views, target forward on both (no gradients), the symmetric loss, backward, LARS (lr 0.2·32/256,
- * weight decay 1.5e-6, momentum 0.9, η 0.001) and the EMA update of the target (τ 0.996), all in one scope.
+ * predictor 256 → 4096 → 256): upload of the packed uint8 batch, then the experiment's byolStep: ByolAugment's
+ * two views, online forward on both views, target forward on both (no gradients), the symmetric loss,
+ * backward, LARS (lr 0.2·32/256, weight decay 1.5e-6, momentum 0.9, η 0.001) and the EMA update of the target
+ * (τ 0.996); replayed from its record after its first two calls.
  *
  * Ours only: a TensorFlow.js BYOL would need the augmentation pipeline (which tf.image lacks, see
  * augment.ts) and LARS written by hand; not built.
  */
-import { backward, fromArray, LARS, scope } from '../../src/index.js';
+import { fromArray, LARS, scope } from '../../src/index.js';
+import { byolStep } from '../../src/byol/step.js';
 import { ByolAugment } from '../../src/byol/augment.js';
 import { presetConfig } from '../../src/byol/config.js';
 import { Byol } from '../../src/byol/model.js';
@@ -38,19 +40,15 @@ registerRows({
         const aug = new ByolAugment({ size: SIZE }, { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
         const shape = { n: BATCH, c: 3, h: SIZE, w: SIZE };
         const words = packedBatch(BATCH, 3, SIZE, SIZE, 99);
+        // The experiment's step (byolStep): eager on its first call, recorded on its second, replayed after.
+        const trainStep = byolStep(byol, opt, aug, { c: shape.c, h: shape.h, w: shape.w }, { seed: 11 });
         let step = 0;
         const run = () =>
           scope(() => {
             const pixels = fromArray(words, [words.length], 'uint32');
-            const [v1, v2] = aug.views(pixels, shape, step++, 11);
-            opt.zeroGrad();
-            const loss = byol.loss(v1, v2);
-            backward(loss);
-            opt.step();
-            byol.updateTarget(config.byol.tauBase);
-            return loss;
+            return trainStep.run([pixels], { lr, tau: config.byol.tauBase, step: step++ });
           });
-        return { run, report: () => stepStats(run), dispose: () => (opt.dispose(), byol.dispose()) };
+        return { run, report: () => stepStats(run), dispose: () => (trainStep.dispose(), opt.dispose(), byol.dispose()) };
       },
     },
   },

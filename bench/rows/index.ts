@@ -8,3 +8,4 @@ import './pool.js';
 import './reduce.js';
 import './optim.js';
 import './augment.js';
+import './step-host.js';

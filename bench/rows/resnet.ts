@@ -4,8 +4,9 @@
  *
  *  - 'resnet18-step': one training step, forward + cross-entropy + backward + SGD (lr 0.1, momentum 0.9),
  *    batch norm in training mode (batch statistics, running-statistics update).
- *      ours: resnet18 + flattenParameters + SGD; step = zeroGrad, forward, crossEntropy, backward, opt.step,
- *            inside scope(); the harness awaits getRuntime().sync().
+ *      ours: resnet18 + flattenParameters + SGD; the experiment's classifierStep (zeroGrad, forward,
+ *            crossEntropy, backward, opt.step), replayed from its record after its first two calls; the
+ *            harness awaits getRuntime().sync().
  *      tfjs-webgpu: the same network built with tf.layers (bench/tfjs-resnet.ts, NHWC), trained with
  *            tf.train.momentum(0.1, 0.9).minimize(() => tf.losses.softmaxCrossEntropy(onehot, logits)).
  *      tfjs-wasm: none (its backend has no Conv2DBackpropFilter kernel, so it cannot train a convnet).
@@ -18,18 +19,17 @@
  * These rows take seconds per run on a software adapter: they cap the runs at 1 warm-up + 3 timed (maxRuns).
  */
 import {
-  backward,
-  crossEntropy,
+  captureStep,
   flattenParameters,
   fromArray,
   Generator,
   noGrad,
   resnet18,
-  scope,
   SGD,
   type ResNet,
 } from '../../src/index.js';
 import type { TF } from '../backends.js';
+import { classifierStep } from '../../src/nn/train-step.js';
 import { stepStats } from '../step-stats.js';
 import { registerRows, uniformData, type BenchRow } from '../registry.js';
 import { loadTorchParams, tfjsResnet18, trainableParameterCount, type TorchParam } from '../tfjs-resnet.js';
@@ -134,20 +134,15 @@ function stepRow(): BenchRow {
           const d = resnetInputs();
           const x = fromArray(d.x, d.shape);
           const labels = fromArray(d.labels, [RESNET_BATCH], 'int32');
-          const run = () =>
-            scope(() => {
-              opt.zeroGrad();
-              const logits = model.forward(x);
-              const loss = crossEntropy(logits, labels);
-              logits.dispose();
-              backward(loss);
-              opt.step();
-              return loss;
-            });
+          // The experiment's step (classifierStep): eager on its first call (the correctness check), recorded
+          // on its second, replayed after.
+          const step = classifierStep(model, opt, { name: 'resnet18-step' });
+          const run = () => step.run([x, labels], { lr: 0.1 });
           return {
             run,
             report: () => stepStats(run),
             dispose: () => {
+              step.dispose();
               opt.dispose();
               model.dispose();
               x.dispose();
@@ -207,9 +202,11 @@ function inferRow(): BenchRow {
           model.eval();
           const d = resnetInputs();
           const x = fromArray(d.x, d.shape);
+          const step = captureStep(([xi]) => model.forward(xi!), { name: 'resnet18-infer' });
           return {
-            run: () => noGrad(() => scope(() => model.forward(x))),
+            run: () => noGrad(() => step.run([x])),
             dispose: () => {
+              step.dispose();
               model.dispose();
               x.dispose();
             },

@@ -20,7 +20,8 @@ import blurWgsl from '../../shaders/augment_blur.wgsl';
 import blurVWgsl from '../../shaders/augment_blur_v.wgsl';
 import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
-import { empty, fromArray, shapeString, type Tensor } from '../tensor/tensor.js';
+import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
+import { perStep, valueOf, type Scalar } from '../tensor/capture.js';
 import { Params, WG } from '../kernels/util.js';
 import {
   BYOL_VIEW_1,
@@ -60,6 +61,9 @@ export interface AugmentConfig {
 }
 
 /** Options of {@link augmentBatch}, the parameter-driven launcher. */
+/** Draws the parameters of every view of a step (`[view][sample]`). */
+export type ViewDraw = () => readonly (readonly SampleParams[])[];
+
 export interface AugmentOptions {
   outH: number;
   outW: number;
@@ -147,23 +151,40 @@ function checkParams(views: readonly (readonly SampleParams[])[], shape: ImageSh
  * Augments a batch with given per-sample parameters: `views[v][i]` for image i of view v. Returns one
  * float32 tensor [n, 3, outH, outW] per view. Records the dispatches; nothing is read back.
  */
-export function augmentBatch(pixels: Tensor, shape: ImageShape, views: readonly (readonly SampleParams[])[], options: AugmentOptions): Tensor[] {
+export function augmentBatch(
+  pixels: Tensor,
+  shape: ImageShape,
+  views: readonly (readonly SampleParams[])[] | ViewDraw,
+  options: AugmentOptions,
+): Tensor[] {
   const op = 'augment';
   checkShape(pixels, shape);
-  if (views.length < 1) throw new RangeError('augment: at least one view is needed');
-  checkParams(views, shape);
+  const draw = typeof views === 'function' ? views : () => views;
+  const first = draw();
+  if (first.length < 1) throw new RangeError('augment: at least one view is needed');
+  checkParams(first, shape);
   const { outH, outW } = options;
   if (!Number.isInteger(outH) || !Number.isInteger(outW) || outH < 1 || outW < 1) throw new RangeError(`augment: output size must be positive integers, got ${outH}×${outW}`);
   const mean = threeChannels(options.stats.mean, 'stats.mean');
   const std = threeChannels(options.stats.std, 'stats.std');
   if (std.some((s) => !(s > 0))) throw new RangeError(`augment: stats.std must be positive, got [${options.stats.std.join(', ')}]`);
-  const { rows, stride } = packParams(views, options.kernelSizes, options.thresholds);
+  const { stride } = packParams(first, options.kernelSizes, options.thresholds);
 
   const n = shape.n;
-  const samples = views.length * n;
+  const samples = first.length * n;
   const plane = outH * outW;
   const rt = getRuntime();
-  const params = fromArray(rows, [samples, stride]);
+  const params = empty([samples, stride], 'float32', 'augment.params');
+  const target = { buffer: params.storage.buffer, offset: params.byteOffset };
+  // The draws (CPU) and their upload: redone for every step, also when the step is replayed.
+  let drawn: readonly (readonly SampleParams[])[] | null = first;
+  perStep(() => {
+    const v = drawn ?? draw();
+    drawn = null;
+    if (v.length !== first.length) throw new RangeError(`augment: ${v.length} views drawn, ${first.length} when the step was recorded`);
+    checkParams(v, shape);
+    rt.upload(target.buffer, target.offset, packParams(v, options.kernelSizes, options.thresholds).rows, 'augment.params');
+  });
   const a = empty([samples, 3, outH, outW], 'float32', 'augment.tmp');
   const b = empty([samples, 3, outH, outW], 'float32', 'augment.tmp');
   const means = empty([samples], 'float32', 'augment.means');
@@ -178,7 +199,7 @@ export function augmentBatch(pixels: Tensor, shape: ImageShape, views: readonly 
   rt.dispatch({ op: 'augment.mean', shader: MEAN, constants: { WG: MEAN_WG }, uniforms: all, storage: [P, a.binding(op), means.binding(op)], workgroups: grid(samples) });
   rt.dispatch({ op: 'augment.color', shader: COLOR, constants: { WG }, uniforms: all, storage: [P, means.binding(op), a.binding(op)], workgroups: grid(Math.ceil((samples * plane) / WG)) });
   rt.dispatch({ op: 'augment.blur', shader: BLUR, entry: 'blur_h', constants: { WG }, uniforms: all, storage: [P, a.binding(op), b.binding(op)], workgroups: grid(Math.ceil((samples * 3 * plane) / WG)) });
-  const outs = views.map((_, v) => {
+  const outs = first.map((_, v) => {
     const out = empty([n, 3, outH, outW], 'float32', 'augment');
     rt.dispatch({ op: 'augment.blur', shader: BLUR_V, constants: { WG }, uniforms: uniforms(v * n, n), storage: [P, a.binding(op), b.binding(op), out.binding(op)], workgroups: grid(Math.ceil((n * 3 * plane) / WG)) });
     return out;
@@ -242,8 +263,11 @@ export class ByolAugment {
     return this.viewConfigs.map((config, v) => Array.from({ length: shape.n }, (_, i) => drawParams(config, shape.h, shape.w, seed, step, i, v)));
   }
 
-  /** Augments with given parameters (`[view][sample]`); one tensor [n, 3, outH, outW] per view. */
-  apply(pixels: Tensor, shape: ImageShape, params: readonly (readonly SampleParams[])[]): Tensor[] {
+  /**
+   * Augments with given parameters (`[view][sample]`, or a function drawing them, called once per step, also
+   * when a captured step is replayed); one tensor [n, 3, outH, outW] per view.
+   */
+  apply(pixels: Tensor, shape: ImageShape, params: readonly (readonly SampleParams[])[] | ViewDraw): Tensor[] {
     return augmentBatch(pixels, shape, params, {
       outH: this.outH,
       outW: this.outW,
@@ -253,9 +277,17 @@ export class ByolAugment {
     });
   }
 
+  /**
+   * Every configured view of a packed uint8 batch at training step `step` (in a captured step, its StepValue:
+   * each replay draws for the step it is given).
+   */
+  augment(pixels: Tensor, shape: ImageShape, step: Scalar, seed: number): Tensor[] {
+    return this.apply(pixels, shape, () => this.drawBatch(shape, valueOf(step), seed));
+  }
+
   /** The two views of BYOL (or as many as configured) of a packed uint8 batch at training step `step`. */
-  views(pixels: Tensor, shape: ImageShape, step: number, seed: number): [Tensor, Tensor, ...Tensor[]] {
+  views(pixels: Tensor, shape: ImageShape, step: Scalar, seed: number): [Tensor, Tensor, ...Tensor[]] {
     if (this.viewConfigs.length < 2) throw new RangeError('ByolAugment.views: configured with fewer than two views; use apply()');
-    return this.apply(pixels, shape, this.drawBatch(shape, step, seed)) as [Tensor, Tensor, ...Tensor[]];
+    return this.augment(pixels, shape, step, seed) as [Tensor, Tensor, ...Tensor[]];
   }
 }

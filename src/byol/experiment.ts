@@ -14,12 +14,14 @@
  * Environment-free: files, progress bars and logging come through ExperimentIO (src/cli/train-byol.ts gives
  * the Node one; the demo page its own).
  */
-import { backward, noGrad } from '../autograd/tape.js';
+import { noGrad } from '../autograd/tape.js';
 import { accuracy, crossEntropy } from '../autograd/nn.js';
 import { concatKernel } from '../kernels/copy.js';
 import { Generator } from '../kernels/creation.js';
 import { getRuntime, scope, keep } from '../tensor/engine.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { empty, type Tensor } from '../tensor/tensor.js';
+import { classifierStep } from '../nn/train-step.js';
+import { byolStep } from './step.js';
 import { Linear } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import { resnet18, type ResNet } from '../nn/resnet.js';
@@ -446,6 +448,17 @@ export class Experiment {
     if (restore) loadCheckpoint(restore, { model, optimizer: opt }, 'checkpoint');
     const steps = Math.ceil(this.data.labeled.length / c.batch);
     const totalSteps = epochs * steps;
+    const labeled = this.data.labeled;
+    const prepSeed = phaseSeed(c.seed, phase, 11);
+    const perImage = labeled.channels * labeled.height * labeled.width;
+    const trainStep = classifierStep(model, opt, {
+      name: `${phase} step`,
+      prepare: (pixels, at) => {
+        const shape = shapeOf(labeled, Math.floor((pixels.size * 4) / perImage));
+        const [x] = this.trainPrep.apply(pixels, shape, () => this.trainPrep.drawBatch(shape, at.value, prepSeed));
+        return x!;
+      },
+    });
     try {
       for (let epoch = startEpoch; epoch < epochs; epoch++) {
         model.train(true);
@@ -463,12 +476,7 @@ export class Experiment {
           lr = warmupCosine(step, { baseLr, warmupSteps: f.warmupEpochs * steps, totalSteps });
           const loss = scope(() => {
             const gb = uploadBatch(b);
-            const [x] = this.trainPrep.apply(gb.pixels, shapeOf(this.data.labeled, gb.count), this.trainPrep.drawBatch(shapeOf(this.data.labeled, gb.count), step, phaseSeed(c.seed, phase, 11)));
-            opt.zeroGrad();
-            const l = crossEntropy(model.forward(x), gb.labels);
-            backward(l);
-            opt.step(lr);
-            return l;
+            return trainStep.run([gb.pixels, gb.labels], { lr, step });
           });
           await losses.push(loss, step);
           seen += b.indices.length;
@@ -499,6 +507,7 @@ export class Experiment {
       // The trained network alone, with torchvision's names (loads into resnet18 with fc = Linear(512, k)).
       await this.io.saveCheckpoint(`${phase === 'supervised' ? 'supervised' : 'finetuned'}-resnet18.safetensors`, await encodeCheckpoint({ model }));
     } finally {
+      trainStep.dispose();
       opt.dispose();
       model.dispose();
     }
@@ -540,6 +549,8 @@ export class Experiment {
     if (restore) loadCheckpoint(restore, { model: state, optimizer: opt }, 'checkpoint');
     const steps = Math.floor(this.data.pool.length / c.batch);
     const totalSteps = b.epochs * steps;
+    const pool = this.data.pool;
+    const trainStep = byolStep(byol, opt, this.byolAug, { c: pool.channels, h: pool.height, w: pool.width }, { seed: phaseSeed(c.seed, 'byol', 11) });
     try {
       if (startEpoch === 0 && !this.state.metrics.some((m) => m.phase === 'byol' && m.epoch === 0)) {
         const ev = await evaluateEncoder(byol.online.encoder, this.data, this.evalPrep, c);
@@ -560,13 +571,7 @@ export class Experiment {
           tau = b.tauConstant ? b.tauBase : byolTau(step, totalSteps, b.tauBase);
           const loss = scope(() => {
             const gb = uploadBatch(batch);
-            const [v1, v2] = this.byolAug.views(gb.pixels, shapeOf(this.data.pool, gb.count), step, phaseSeed(c.seed, 'byol', 11));
-            opt.zeroGrad();
-            const l = byol.loss(v1, v2);
-            backward(l);
-            opt.step(rate);
-            byol.updateTarget(tau);
-            return l;
+            return trainStep.run([gb.pixels], { lr: rate, tau, step });
           });
           await losses.push(loss, step);
           seen += batch.indices.length;
@@ -607,6 +612,7 @@ export class Experiment {
       // The pretrained encoder alone, with torchvision's names (loads into resnet18 with fc = Identity).
       await this.io.saveCheckpoint('byol-encoder.safetensors', await encodeCheckpoint({ model: byol.online.encoder }));
     } finally {
+      trainStep.dispose();
       opt.dispose();
       byol.dispose();
     }
@@ -659,7 +665,11 @@ class LossTracker {
   ) {}
 
   async push(loss: Tensor, step: number): Promise<void> {
-    this.pending.push({ loss: keep(loss), step });
+    // A replayed step's loss lives in a buffer the next replay overwrites: keep a copy (a buffer copy, no dispatch).
+    const own = keep(empty([1], 'float32', 'loss'));
+    getRuntime().copy(loss.storage.buffer, loss.byteOffset, own.storage.buffer, 0, 4, 'loss.keep');
+    loss.dispose();
+    this.pending.push({ loss: own, step });
     if (this.pending.length >= this.every) await this.drain();
   }
 

@@ -13,6 +13,7 @@ import { resnet18, type ResNet } from '../nn/resnet.js';
 import { MLPHead } from '../nn/mlp.js';
 import { emaUpdate, flattenParameters } from '../nn/flat.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { Scalar } from '../tensor/capture.js';
 import type { ExperimentConfig } from './config.js';
 
 /** encoder → projector (→ predictor, online only). Registration order makes the target a prefix of the online. */
@@ -77,8 +78,8 @@ export class Byol {
     return total;
   }
 
-  /** ξ ← τ·ξ + (1 − τ)·θ over the target's parameters: one dispatch. */
-  updateTarget(tau: number): void {
+  /** ξ ← τ·ξ + (1 − τ)·θ over the target's parameters: one dispatch (τ may be a captured step's value). */
+  updateTarget(tau: Scalar): void {
     emaUpdate(this.target, this.online, tau);
   }
 

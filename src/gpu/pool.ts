@@ -43,6 +43,17 @@ export function sizeClass(bytes: number): number {
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private sizes = new WeakMap<GPUBuffer, number>();
+  /**
+   * Buffers a replay plan keeps (see record.ts): a release does not put them back in a free list while the
+   * plan lives; `released` says whether their last holder has let go (then `disown` frees them).
+   */
+  private owned = new Map<GPUBuffer, { plans: number; released: boolean }>();
+  /** Buffers replay plans bind without owning, with how many plans do. */
+  private pins = new Map<GPUBuffer, number>();
+  /** Counts releases of pinned buffers: a plan recorded at another count may bind a buffer someone else now holds. */
+  pinEpoch = 0;
+  /** Told of every buffer handed out (set while a step is recorded). */
+  onAcquire: ((buffer: GPUBuffer) => void) | null = null;
   private stats: PoolStats = {
     allocatedBytes: 0,
     inUseBytes: 0,
@@ -72,10 +83,13 @@ export class BufferPool {
       this.stats.pooledBytes -= size;
       this.stats.inUseBytes += size;
       this.stats.peakInUseBytes = Math.max(this.stats.peakInUseBytes, this.stats.inUseBytes);
+      this.onAcquire?.(reused);
       return reused;
     }
     this.stats.misses++;
-    return this.create(size, bytes, label);
+    const made = this.create(size, bytes, label);
+    this.onAcquire?.(made);
+    return made;
   }
 
   private create(size: number, requested: number, label: string): GPUBuffer {
@@ -104,11 +118,58 @@ export class BufferPool {
   release(buffer: GPUBuffer): void {
     const size = this.sizes.get(buffer);
     if (size === undefined) throw new Error('BufferPool.release: this buffer was not made by the pool');
+    if (this.pins.has(buffer)) this.pinEpoch++;
+    const own = this.owned.get(buffer);
+    if (own) {
+      own.released = true;
+      return;
+    }
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
     list.push(buffer);
     this.stats.inUseBytes -= size;
     this.stats.pooledBytes += size;
+  }
+
+  /**
+   * Keeps `buffer` for a replay plan: taken out of its free list if it waits there, and not put back by a
+   * release until every plan that owns it has disowned it.
+   */
+  own(buffer: GPUBuffer): void {
+    const e = this.owned.get(buffer);
+    if (e) {
+      e.plans++;
+      return;
+    }
+    const size = this.sizes.get(buffer);
+    if (size === undefined) throw new Error('BufferPool.own: this buffer was not made by the pool');
+    const list = this.free.get(size);
+    const i = list ? list.indexOf(buffer) : -1;
+    if (i >= 0) {
+      list!.splice(i, 1);
+      this.stats.pooledBytes -= size;
+      this.stats.inUseBytes += size;
+    }
+    this.owned.set(buffer, { plans: 1, released: i >= 0 });
+  }
+
+  /** Ends a plan's hold on `buffer`; a buffer its holder has already released goes back to its free list. */
+  disown(buffer: GPUBuffer): void {
+    const e = this.owned.get(buffer);
+    if (!e || --e.plans > 0) return;
+    this.owned.delete(buffer);
+    if (e.released) this.release(buffer);
+  }
+
+  pin(buffer: GPUBuffer): void {
+    this.pins.set(buffer, (this.pins.get(buffer) ?? 0) + 1);
+  }
+
+  unpin(buffer: GPUBuffer): void {
+    const n = this.pins.get(buffer);
+    if (n === undefined) return;
+    if (n <= 1) this.pins.delete(buffer);
+    else this.pins.set(buffer, n - 1);
   }
 
   /** Destroys every buffer in the free lists. */

@@ -12,6 +12,7 @@
 import { acquireDevice, type AdapterReport, type DeviceRequest } from './device.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { awaitGpu } from './poll.js';
+import { compileRecording, encodePlan, patchUniforms, Recording, uniformPatches, type ReplayPlan } from './record.js';
 
 export interface ShaderSource {
   /** A short name for labels, errors and profiles, e.g. 'matmul'. */
@@ -117,6 +118,11 @@ export class GpuRuntime {
   private dispatches = 0;
   private clears = 0;
   private readStaging = new Map<number, GPUBuffer[]>();
+  /** The step being recorded, if any (see record.ts). */
+  private recording: Recording | null = null;
+  /** While a replay runs its hooks: the hook uploads still to come, in order. */
+  private replayUploads: { list: ReplayPlan['hookUploads']; next: number; plan: string } | null = null;
+  private replays = 0;
 
   // Profiling with timestamp queries.
   private profiling = false;
@@ -179,8 +185,9 @@ export class GpuRuntime {
     return rows.sort((a, b) => b.ms - a.ms);
   }
 
-  counters(): { submits: number; dispatches: number; clears: number } {
-    return { submits: this.submits, dispatches: this.dispatches, clears: this.clears };
+  /** Submits, dispatches (replayed ones included), clears, and replays of captured steps so far. */
+  counters(): { submits: number; dispatches: number; clears: number; replays: number } {
+    return { submits: this.submits, dispatches: this.dispatches, clears: this.clears, replays: this.replays };
   }
 
   poolStats(): PoolStats {
@@ -330,6 +337,20 @@ export class GpuRuntime {
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
+    const rec = this.recording;
+    if (rec && !rec.inHook) {
+      const u = spec.uniforms;
+      const bytes = !u ? null : u instanceof ArrayBuffer ? new Uint8Array(u.slice(0)) : new Uint8Array(u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength));
+      rec.commands.push({
+        kind: 'dispatch',
+        op: spec.op,
+        pipeline,
+        uniform: bytes,
+        patches: (u instanceof ArrayBuffer && uniformPatches.get(u)) || [],
+        storage: spec.storage.map((b) => ({ buffer: b.buffer, offset: b.offset, size: b.size })),
+        workgroups: [x, y, z],
+      });
+    }
     this.batchOps.push(spec.op);
     this.dispatches++;
     if (this.profiling) this.endPass();
@@ -347,12 +368,20 @@ export class GpuRuntime {
     const encoder = this.openBatch();
     this.endPass();
     encoder.clearBuffer(dst, offset, size);
+    if (this.recording && !this.recording.inHook) this.recording.commands.push({ kind: 'clear', op, buffer: dst, offset, size });
     this.clears++;
     this.batchOps.push(op);
   }
 
   /** Records a buffer-to-buffer copy in order with the dispatches around it. */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number, op = 'copy'): void {
+    if (size > 0 && this.recording && !this.recording.inHook) {
+      this.recording.commands.push({ kind: 'copy', op, src, srcOffset, dst, dstOffset, size });
+    }
+    this.encodeCopy(src, srcOffset, dst, dstOffset, size, op);
+  }
+
+  private encodeCopy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number, op: string): void {
     this.assertAlive(op);
     if (size === 0) return;
     const encoder = this.openBatch();
@@ -370,6 +399,17 @@ export class GpuRuntime {
     const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
     const size = Math.ceil(bytes.byteLength / 4) * 4;
     if (size === 0) return;
+    const replaying = this.replayUploads;
+    if (replaying) {
+      // A hook of a replayed step: its upload goes to the staging buffer the record copies from.
+      const u = replaying.list[replaying.next++];
+      if (!u || u.dst !== dst || u.dstOffset !== dstOffset || u.size !== size) {
+        throw new Error(`${replaying.plan}: a replayed step's hook uploaded other data than when it was recorded (${op}); record the step again`);
+      }
+      this.device.queue.writeBuffer(u.staging, 0, bytes.byteLength === size ? (bytes as Uint8Array<ArrayBuffer>) : padTo(bytes, size));
+      return;
+    }
+    if (this.recording) this.recording.commands.push({ kind: 'upload', op, dst, dstOffset, bytes: bytes.slice(), hook: this.recording.inHook });
     if (!this.encoder) {
       if (size === bytes.byteLength) this.device.queue.writeBuffer(dst, dstOffset, bytes);
       else {
@@ -382,7 +422,7 @@ export class GpuRuntime {
     const staging = this.device.createBuffer({ size, usage: COPY_SRC, mappedAtCreation: true, label: `${op}:staging` });
     new Uint8Array(staging.getMappedRange()).set(bytes);
     staging.unmap();
-    this.copy(staging, 0, dst, dstOffset, size, op);
+    this.encodeCopy(staging, 0, dst, dstOffset, size, op);
     // Destroying now is allowed: WebGPU keeps a buffer alive until the submitted work that uses it is done.
     this.afterSubmit.push(() => staging.destroy());
   }
@@ -487,11 +527,14 @@ export class GpuRuntime {
   /** Copies bytes out of a buffer after all recorded work; resolves with a fresh ArrayBuffer. */
   async read(src: GPUBuffer, offset: number, size: number, op = 'read'): Promise<ArrayBuffer> {
     this.assertAlive(op);
+    if (this.recording) {
+      throw new Error(`${op}: a step being captured (${this.recording.name}) cannot read from the GPU; return the tensor from the step and read it afterwards`);
+    }
     if (size === 0) return new ArrayBuffer(0);
     const padded = Math.ceil(size / 4) * 4;
     const classSize = Math.max(256, 2 ** Math.ceil(Math.log2(padded)));
     const staging = this.stagingFor(classSize);
-    this.copy(src, offset, staging, 0, padded, op);
+    this.encodeCopy(src, offset, staging, 0, padded, op);
     try {
       await awaitGpu(() => {
         this.flush();
@@ -510,10 +553,124 @@ export class GpuRuntime {
     return out;
   }
 
+  // ---------------------------------------------------------------------------------------------------------
+  // Step capture (record.ts; the user-facing API is captureStep in src/tensor/capture.ts).
+
+  /** Whether dispatches are being recorded, or must run eagerly (profiling and debug mode need them to). */
+  get canRecord(): boolean {
+    return !this.profiling && !this.debug;
+  }
+
+  get isRecording(): boolean {
+    return this.recording !== null;
+  }
+
+  /** Starts recording everything recorded through this runtime until `endRecording`. */
+  beginRecording(name: string): Recording {
+    if (this.recording) throw new Error(`${name}: another step (${this.recording.name}) is being captured; captured steps cannot nest`);
+    const rec = new Recording(name);
+    this.recording = rec;
+    this.pool.onAcquire = (b) => rec.acquired.add(b);
+    return rec;
+  }
+
+  endRecording(): Recording | null {
+    const rec = this.recording;
+    this.recording = null;
+    this.pool.onAcquire = null;
+    return rec;
+  }
+
+  /**
+   * Runs host code that a replayed step must run again every time (a step counter, the draws of an
+   * augmentation): now, and, while a step is recorded, again on every replay of it, before its commands.
+   * Its uploads are remade on replay; it must not dispatch.
+   */
+  runHook(fn: () => void): void {
+    const rec = this.recording;
+    if (!rec) {
+      fn();
+      return;
+    }
+    rec.hooks.push(fn);
+    const prev = rec.inHook;
+    rec.inHook = true;
+    try {
+      fn();
+    } finally {
+      rec.inHook = prev;
+    }
+  }
+
+  /**
+   * Compiles a recording into a plan. `owned`: the buffers the plan keeps out of the pool (everything the
+   * step acquired); every other buffer it binds is pinned, so releasing one marks the plan stale.
+   */
+  compile(rec: Recording, owned: Iterable<GPUBuffer>): ReplayPlan & { pinEpoch: number } {
+    const ownedList = [...new Set(owned)];
+    for (const b of ownedList) this.pool.own(b);
+    const plan = compileRecording(this.device, rec, this.uniformAlignment, ownedList);
+    for (const b of plan.external) this.pool.pin(b);
+    return { ...plan, pinEpoch: this.pool.pinEpoch };
+  }
+
+  /** Whether a plan may still be replayed: none of the buffers it binds without owning was released since. */
+  planValid(plan: ReplayPlan & { pinEpoch: number }): boolean {
+    return plan.pinEpoch === this.pool.pinEpoch && !this.lostInfo;
+  }
+
+  /** Gives a plan's buffers back (owned ones to the pool, made ones destroyed). */
+  releasePlan(plan: ReplayPlan): void {
+    for (const b of plan.external) this.pool.unpin(b);
+    for (const b of plan.owned) this.pool.disown(b);
+    const destroy = () => plan.made.forEach((b) => b.destroy());
+    if (this.encoder) this.afterSubmit.push(destroy);
+    else destroy();
+  }
+
+  /**
+   * Replays a plan: copies `inputs` into the buffers the recorded step read them from, runs its hooks,
+   * writes its parameter blocks with the current StepValues, encodes its commands and submits them.
+   */
+  replay(plan: ReplayPlan, inputs: readonly { src: StorageBinding; dst: StorageBinding }[], u32: Uint32Array, f32: Float32Array): void {
+    this.assertAlive(plan.name);
+    if (this.recording) throw new Error(`${plan.name}: cannot replay a step while another is being captured`);
+    this.replayUploads = { list: plan.hookUploads, next: 0, plan: plan.name };
+    try {
+      for (const h of plan.hooks) h();
+    } finally {
+      const done = this.replayUploads.next;
+      this.replayUploads = null;
+      if (done !== plan.hookUploads.length) {
+        // eslint-disable-next-line no-unsafe-finally
+        throw new Error(`${plan.name}: a replayed step's hooks made ${done} uploads, ${plan.hookUploads.length} when recorded; record the step again`);
+      }
+    }
+    if (plan.uniformBuffer) {
+      patchUniforms(plan, u32, f32);
+      this.device.queue.writeBuffer(plan.uniformBuffer, 0, plan.mirror);
+    }
+    const encoder = this.openBatch();
+    this.endPass();
+    for (const { src, dst } of inputs) encoder.copyBufferToBuffer(src.buffer, src.offset, dst.buffer, dst.offset, Math.ceil(src.size / 4) * 4);
+    encodePlan(encoder, plan);
+    for (const op of plan.opNames) this.batchOps.push(op);
+    this.dispatches += plan.dispatches;
+    this.replays++;
+    // Its own submit: the next replay rewrites the uniform and staging buffers this one reads.
+    this.flush();
+  }
+
   /** Destroys the device. Everything made on it becomes unusable. */
   destroy(): void {
     this.encoder = null;
     this.pass = null;
     this.device.destroy();
   }
+}
+
+function padTo(bytes: Uint8Array, size: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(size);
+  out.set(bytes);
+  return out;
 }

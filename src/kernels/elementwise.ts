@@ -1,4 +1,5 @@
 /** Elementwise kernels: unary ops, binary ops with broadcasting, and where(). */
+import type { Scalar } from '../gpu/record.js';
 import unaryOpsWgsl from '../../shaders/unary_ops.wgsl';
 import unaryWgsl from '../../shaders/unary.wgsl';
 import unaryVec4Wgsl from '../../shaders/unary_vec4.wgsl';
@@ -136,7 +137,7 @@ const AXPY = { name: 'axpy', code: axpyWgsl };
 const AXPY_VEC4 = { name: 'axpy_vec4', code: axpyVec4Wgsl };
 
 /** In place: y = alpha * y + beta * x (same shapes). */
-export function axpyInPlace(y: Tensor, x: Tensor, alpha = 1, beta = 1, op = 'axpy'): void {
+export function axpyInPlace(y: Tensor, x: Tensor, alpha: Scalar = 1, beta: Scalar = 1, op = 'axpy'): void {
   assertFloat(op, x, y);
   if (!sameShape(x.shape, y.shape)) throw new Error(`${op}: shapes ${shapeString(y.shape)} and ${shapeString(x.shape)} differ`);
   if (x.size === 0) return;

@@ -1,26 +1,33 @@
 /** Helpers shared by the kernel launchers: parameter blocks, shapes, strides, broadcasting. */
 import { shapeString, type Shape, type Tensor } from '../tensor/tensor.js';
+import { StepValue, uniformPatches, type Scalar, type UniformPatch } from '../gpu/record.js';
 
 export const MAX_RANK = 8;
 
-/** Builds a uniform block field by field with WGSL's layout: 4-byte scalars, 16-byte-aligned vec4 arrays. */
+/**
+ * Builds a uniform block field by field with WGSL's layout: 4-byte scalars, 16-byte-aligned vec4 arrays.
+ * A field given as a StepValue is written with its current value and remembered (uniformPatches), so a
+ * replayed step writes the value it has then.
+ */
 export class Params {
   private words: number[] = [];
   private types: ('u' | 'f')[] = [];
+  private patches: UniformPatch[] | null = null;
 
-  u32(...values: number[]): this {
-    for (const v of values) {
-      this.words.push(v >>> 0);
-      this.types.push('u');
-    }
+  private push(v: Scalar, type: 'u' | 'f'): void {
+    if (v instanceof StepValue) (this.patches ??= []).push({ word: this.words.length, type, value: v });
+    const n = typeof v === 'number' ? v : v.value;
+    this.words.push(type === 'u' ? n >>> 0 : n);
+    this.types.push(type);
+  }
+
+  u32(...values: Scalar[]): this {
+    for (const v of values) this.push(v, 'u');
     return this;
   }
 
-  f32(...values: number[]): this {
-    for (const v of values) {
-      this.words.push(v);
-      this.types.push('f');
-    }
+  f32(...values: Scalar[]): this {
+    for (const v of values) this.push(v, 'f');
     return this;
   }
 
@@ -41,6 +48,7 @@ export class Params {
       if (this.types[i] === 'u') u[i] = w;
       else f[i] = w;
     });
+    if (this.patches) uniformPatches.set(buf, this.patches);
     return buf;
   }
 }

@@ -13,6 +13,7 @@
 import { getRuntime, keep } from '../tensor/engine.js';
 import { empty, shapeString, type Shape, type Tensor } from '../tensor/tensor.js';
 import { emaKernel, zeroFlat } from './kernels.js';
+import { perStep, StepValue, valueOf, type Scalar } from '../tensor/capture.js';
 import type { Module, Parameter } from './module.js';
 
 export interface FlatSegment {
@@ -136,12 +137,23 @@ export function flatOf(module: Module, op: string): FlatParameters {
  * target's flat layout must equal the online model's, or be a prefix of it (an online model whose extra
  * parameters, e.g. the predictor's, come last).
  */
-export function emaUpdate(target: Module | FlatParameters, online: Module | FlatParameters, tau: number): void {
-  if (!(tau >= 0 && tau <= 1)) throw new RangeError(`emaUpdate: tau must be in [0, 1], got ${tau}`);
+export function emaUpdate(target: Module | FlatParameters, online: Module | FlatParameters, tau: Scalar): void {
+  const check = (v: number) => {
+    if (!(v >= 0 && v <= 1)) throw new RangeError(`emaUpdate: tau must be in [0, 1], got ${v}`);
+  };
+  check(valueOf(tau));
   const t = target instanceof FlatParameters ? target : flatOf(target, 'emaUpdate');
   const o = online instanceof FlatParameters ? online : flatOf(online, 'emaUpdate');
   t.assertSameLayout(o, 'emaUpdate', true);
   const src = o.length === t.length ? o.params : o.params.view([t.length], o.params.byteOffset);
-  emaKernel(t.params, src, tau);
+  // 1 − τ in float64 on the host, as before; a replayed step recomputes it from τ's value.
+  const oneMinus = typeof tau === 'number' ? 1 - tau : new StepValue(1 - tau.value);
+  if (typeof tau !== 'number') {
+    perStep(() => {
+      check(tau.value);
+      (oneMinus as StepValue).value = 1 - tau.value;
+    });
+  }
+  emaKernel(t.params, src, tau, oneMinus);
   if (src !== o.params) src.dispose();
 }

@@ -14,6 +14,7 @@ import larsUpdateWgsl from '../../shaders/optim_lars_update.wgsl';
 import { grid } from '../gpu/runtime.js';
 import { clearTensor } from '../kernels/creation.js';
 import { Params } from '../kernels/util.js';
+import type { Scalar } from '../gpu/record.js';
 import { getRuntime } from '../tensor/engine.js';
 import { subgroupsUsable } from '../kernels/subgroups.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -63,26 +64,27 @@ export function zeroFlat(t: Tensor, op = 'zeroGrad'): void {
 }
 
 /** target ← τ·target + (1 − τ)·online over equal-length flat buffers (one dispatch). */
-export function emaKernel(target: Tensor, online: Tensor, tau: number): void {
+export function emaKernel(target: Tensor, online: Tensor, tau: Scalar, oneMinusTau: Scalar): void {
   const n4 = vec4Count('emaUpdate', target, online);
   if (n4 === 0) return;
   getRuntime().dispatch({
     op: 'emaUpdate',
     shader: EMA,
     constants: { WG },
-    uniforms: new Params().u32(n4, 0).f32(tau, 1 - tau).build(),
+    uniforms: new Params().u32(n4, 0).f32(tau, oneMinusTau).build(),
     storage: [online.binding('emaUpdate'), target.binding('emaUpdate')],
     workgroups: grid(Math.ceil(n4 / WG)),
   });
 }
 
 export interface SgdKernelArgs {
-  lr: number;
+  lr: Scalar;
   momentum: number;
   dampening: number;
   weightDecay: number;
   nesterov: boolean;
-  first: boolean;
+  /** 1 on the first step (the momentum buffer starts as the gradient), else 0. */
+  first: Scalar;
 }
 
 export function sgdKernel(table: Tensor, w: Tensor, g: Tensor, buf: Tensor, a: SgdKernelArgs): void {
@@ -93,7 +95,7 @@ export function sgdKernel(table: Tensor, w: Tensor, g: Tensor, buf: Tensor, a: S
     shader: SGD,
     constants: { WG },
     uniforms: new Params()
-      .u32(n4, a.first ? 1 : 0, a.nesterov ? 1 : 0, 0)
+      .u32(n4, a.first, a.nesterov ? 1 : 0, 0)
       .f32(a.lr, a.momentum, a.dampening, a.weightDecay)
       .build(),
     storage: [table.binding('sgd.step'), g.binding('sgd.step'), w.binding('sgd.step'), buf.binding('sgd.step')],
@@ -102,27 +104,26 @@ export function sgdKernel(table: Tensor, w: Tensor, g: Tensor, buf: Tensor, a: S
 }
 
 export interface AdamwKernelArgs {
-  lr: number;
+  lr: Scalar;
   weightDecay: number;
   beta1: number;
   beta2: number;
   eps: number;
-  /** 1-based step count (after this step). */
-  step: number;
+  /** lr / (1 − β1^t) and sqrt(1 − β2^t) for the 1-based step count t after this step. */
+  lrOverBc1: Scalar;
+  sqrtBc2: Scalar;
 }
 
 export function adamwKernel(table: Tensor, w: Tensor, g: Tensor, m: Tensor, v: Tensor, a: AdamwKernelArgs): void {
   const n4 = vec4Count('adamw.step', w, g, m, v);
   if (n4 === 0) return;
-  const bc1 = 1 - a.beta1 ** a.step;
-  const bc2 = 1 - a.beta2 ** a.step;
   getRuntime().dispatch({
     op: 'adamw.step',
     shader: ADAMW,
     constants: { WG },
     uniforms: new Params()
       .u32(n4, 0, 0, 0)
-      .f32(a.lr, a.weightDecay, a.beta1, a.beta2, a.eps, a.lr / bc1, Math.sqrt(bc2), 0)
+      .f32(a.lr, a.weightDecay, a.beta1, a.beta2, a.eps, a.lrOverBc1, a.sqrtBc2, 0)
       .build(),
     storage: [table.binding('adamw.step'), g.binding('adamw.step'), w.binding('adamw.step'), m.binding('adamw.step'), v.binding('adamw.step')],
     workgroups: grid(Math.ceil(n4 / WG)),
@@ -144,7 +145,7 @@ export interface LarsTables {
 }
 
 export interface LarsKernelArgs {
-  lr: number;
+  lr: Scalar;
   momentum: number;
   weightDecay: number;
   eta: number;

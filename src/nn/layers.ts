@@ -7,6 +7,7 @@ import { add, flatten, matmul, relu, reshape } from '../autograd/ops.js';
 import { batchNorm, conv2d, globalAvgPool, maxPool2d } from '../autograd/nn.js';
 import type { Generator } from '../kernels/creation.js';
 import { shapeString, type Tensor } from '../tensor/tensor.js';
+import { perStep } from '../tensor/capture.js';
 import { constant, defaultBias, defaultGenerator, fans, kaimingNormalFanOut, kaimingUniformDefault } from './init.js';
 import { Counter, Module, type Parameter } from './module.js';
 
@@ -88,7 +89,12 @@ abstract class BatchNormBase extends Module {
       const want = this.rank === 4 ? `[N, ${this.numFeatures}, H, W]` : `[N, ${this.numFeatures}]`;
       throw new Error(`${this.constructor.name}: expected input ${want}, got ${shapeString(x.shape)}`);
     }
-    if (this.training) this.numBatchesTracked.value++;
+    if (this.training) {
+      const counter = this.numBatchesTracked;
+      perStep(() => {
+        counter.value++;
+      });
+    }
     return batchNorm(x, this.weight.value, this.bias.value, {
       training: this.training,
       runningMean: this.runningMean,

@@ -21,6 +21,7 @@ import {
 } from './kernels.js';
 import type { Module, Parameter } from './module.js';
 import { empty } from '../tensor/tensor.js';
+import { perStep, StepValue, valueOf, type Scalar } from '../tensor/capture.js';
 
 /** Chooses parameters by name and parameter (e.g. biases and batch-norm weights: p.shape.length === 1). */
 export type ParamFilter = (name: string, p: Parameter) => boolean;
@@ -44,15 +45,35 @@ export abstract class Optimizer {
   private table: Tensor | null = null;
   private tableKey = '';
 
+  /** The learning rate step() uses when it is not given one; a replayed step reads it afresh. */
+  protected readonly lrValue: StepValue;
+
   constructor(
     model: Module | FlatParameters,
-    /** The learning rate step() uses when it is not given one. */
-    public lr: number,
+    lr: number,
     protected readonly noDecay: ParamFilter | null,
     protected readonly noAdapt: ParamFilter | null,
   ) {
     this.flat = model instanceof FlatParameters ? model : flatOf(model, 'optimizer');
     if (!(lr >= 0)) throw new RangeError(`optimizer: learning rate must be ≥ 0, got ${lr}`);
+    this.lrValue = new StepValue(lr);
+  }
+
+  /** The learning rate step() uses when it is not given one. */
+  get lr(): number {
+    return this.lrValue.value;
+  }
+
+  set lr(v: number) {
+    this.lrValue.value = v;
+  }
+
+  /** The rate of this step: the one given (a number, or a captured step's value), else this.lr. */
+  protected rate(lr: Scalar | undefined): Scalar {
+    if (lr === undefined) return this.lrValue;
+    const v = valueOf(lr);
+    if (!(v >= 0)) throw new RangeError(`${this.kind}.step: learning rate must be ≥ 0, got ${v}`);
+    return lr;
   }
 
   protected addSlot(name: string): Tensor {
@@ -99,8 +120,11 @@ export abstract class Optimizer {
     this.flat.zeroGrad();
   }
 
-  /** One update with learning rate `lr` (default: this.lr). */
-  abstract step(lr?: number): void;
+  /**
+   * One update with learning rate `lr` (default: this.lr). In a captured step pass the step's StepValue (or
+   * nothing): a plain number would be baked into the record.
+   */
+  abstract step(lr?: Scalar): void;
 
   /** Hyperparameters, for checkpoints. */
   abstract hyperparameters(): Record<string, number | boolean | string>;
@@ -170,18 +194,24 @@ export class SGD extends Optimizer {
     this.buf = this.addSlot('momentum_buffer');
   }
 
-  step(lr = this.lr): void {
+  private readonly first = new StepValue(1);
+
+  step(lr?: Scalar): void {
+    const rate = this.rate(lr);
     const { flags, changed } = this.currentFlags();
     const table = this.chunkTable(flags, changed);
+    perStep(() => {
+      this.first.value = this.stepCount === 0 ? 1 : 0;
+      this.stepCount++;
+    });
     sgdKernel(table, this.flat.params, this.flat.grads, this.buf, {
-      lr,
+      lr: rate,
       momentum: this.momentum,
       dampening: this.dampening,
       weightDecay: this.weightDecay,
       nesterov: this.nesterov,
-      first: this.stepCount === 0,
+      first: this.first,
     });
-    this.stepCount++;
   }
 
   hyperparameters(): Record<string, number | boolean> {
@@ -216,17 +246,26 @@ export class AdamW extends Optimizer {
     this.v = this.addSlot('exp_avg_sq');
   }
 
-  step(lr = this.lr): void {
+  private readonly lrOverBc1 = new StepValue(0);
+  private readonly sqrtBc2 = new StepValue(0);
+
+  step(lr?: Scalar): void {
+    const rate = this.rate(lr);
     const { flags, changed } = this.currentFlags();
     const table = this.chunkTable(flags, changed);
-    this.stepCount++;
+    perStep(() => {
+      this.stepCount++;
+      this.lrOverBc1.value = valueOf(rate) / (1 - this.beta1 ** this.stepCount);
+      this.sqrtBc2.value = Math.sqrt(1 - this.beta2 ** this.stepCount);
+    });
     adamwKernel(table, this.flat.params, this.flat.grads, this.m, this.v, {
-      lr,
+      lr: rate,
       weightDecay: this.weightDecay,
       beta1: this.beta1,
       beta2: this.beta2,
       eps: this.eps,
-      step: this.stepCount,
+      lrOverBc1: this.lrOverBc1,
+      sqrtBc2: this.sqrtBc2,
     });
   }
 
@@ -308,11 +347,14 @@ export class LARS extends Optimizer {
     return this.tables;
   }
 
-  step(lr = this.lr): void {
+  step(lr?: Scalar): void {
+    const rate = this.rate(lr);
     const { flags, changed } = this.currentFlags();
     const tables = this.larsTables(flags, changed);
-    larsKernel(tables, this.flat.params, this.flat.grads, this.mu, { lr, momentum: this.momentum, weightDecay: this.weightDecay, eta: this.eta });
-    this.stepCount++;
+    larsKernel(tables, this.flat.params, this.flat.grads, this.mu, { lr: rate, momentum: this.momentum, weightDecay: this.weightDecay, eta: this.eta });
+    perStep(() => {
+      this.stepCount++;
+    });
   }
 
   hyperparameters(): Record<string, number> {

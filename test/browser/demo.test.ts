@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { init } from '../../src/index.js';
 import { decodeSafetensors } from '../../src/nn/safetensors.js';
-import { runSelfTest, type SelfTestResult } from '../../web/selftest.js';
+import { runSelfTest, type ReplayTestResult, type SelfTestResult } from '../../web/selftest.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -271,4 +271,15 @@ describe('the demo page in Chromium', () => {
       expect(worst).toBeLessThan(1e-5);
     }
   });
+
+  it('replays captured training steps in the page bit-identically to the eager steps', async () => {
+    const r = (await page!.evaluate(() => window.__replayTest())) as ReplayTestResult;
+    expect(r.cases.map((c) => c.name)).toEqual(['resnet18 (width 8) + SGD', 'byol (width 8) + LARS']);
+    for (const c of r.cases) {
+      console.log(`replay in the page, ${c.name}: ${c.replayed} replays, identical: ${c.identical}`);
+      expect(c.replayed, c.name).toBe(18);
+      expect(c.firstDifference, c.name).toBeNull();
+      expect(c.identical, c.name).toBe(true);
+    }
+  }, 300_000);
 });

@@ -1,0 +1,237 @@
+/**
+ * What step capture records and how a record is replayed (see src/tensor/capture.ts for the user-facing
+ * `captureStep`). The runtime appends every dispatch, clear, copy and upload of a step to a `Recording`
+ * while the step runs eagerly once; `compileRecording` turns it into a `ReplayPlan` whose commands can be
+ * encoded again with no JavaScript beyond three encoder calls per dispatch: pipelines and bind groups made
+ * once, every dispatch's parameter block at its own offset of one uniform buffer, the values that change per
+ * step (`StepValue`s) patched into that buffer's mirror before it is written, host-side bookkeeping
+ * (`perStep` hooks: step counters, augmentation draws) run again, and the uploads those hooks make written
+ * into staging buffers that the record copies from at the point where the eager step uploaded.
+ */
+import type { StorageBinding } from './runtime.js';
+
+/**
+ * A number that a recorded step reads afresh on every replay: learning rate, τ, a step counter. Kernel
+ * launchers take `number | StepValue` where such values enter a parameter block; a plain number is baked
+ * into the record.
+ */
+export class StepValue {
+  constructor(public value: number) {}
+}
+
+export type Scalar = number | StepValue;
+
+export function valueOf(s: Scalar): number {
+  return typeof s === 'number' ? s : s.value;
+}
+
+/** Where a StepValue sits in a parameter block: its 32-bit word and how it is stored. */
+export interface UniformPatch {
+  word: number;
+  type: 'u' | 'f';
+  value: StepValue;
+}
+
+/** The StepValues of each parameter block built by `Params` (kernels/util.ts), by the block's bytes. */
+export const uniformPatches = new WeakMap<ArrayBuffer, UniformPatch[]>();
+
+export type Command =
+  | {
+      kind: 'dispatch';
+      op: string;
+      pipeline: GPUComputePipeline;
+      uniform: Uint8Array | null;
+      patches: readonly UniformPatch[];
+      storage: StorageBinding[];
+      workgroups: [number, number, number];
+    }
+  | { kind: 'clear'; op: string; buffer: GPUBuffer; offset: number; size: number }
+  | { kind: 'copy'; op: string; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
+  | { kind: 'upload'; op: string; dst: GPUBuffer; dstOffset: number; bytes: Uint8Array; hook: boolean };
+
+/** The commands of one step as it ran, with the host hooks it registered and the buffers it acquired. */
+export class Recording {
+  readonly commands: Command[] = [];
+  readonly hooks: (() => void)[] = [];
+  /** Buffers the pool handed out while recording (the step's intermediates and outputs). */
+  readonly acquired = new Set<GPUBuffer>();
+  /** Set while a hook runs: its uploads are re-made on every replay, its other commands are not recorded. */
+  inHook = false;
+  constructor(readonly name: string) {}
+}
+
+const enum Kind {
+  Dispatch = 0,
+  Clear = 1,
+  Copy = 2,
+}
+
+/** A compiled recording: everything a replay encodes, made once. */
+export interface ReplayPlan {
+  readonly name: string;
+  readonly kinds: Uint8Array;
+  readonly pipelines: (GPUComputePipeline | null)[];
+  readonly groups: (GPUBindGroup | null)[];
+  readonly workgroups: Uint32Array;
+  /** For clears and copies: [buffer or src, offset, dst, dstOffset, size]. */
+  readonly transfers: ([GPUBuffer, number, GPUBuffer | null, number, number] | null)[];
+  readonly uniformBuffer: GPUBuffer | null;
+  readonly mirror: Uint8Array<ArrayBuffer>;
+  /** Patches as (word index into the mirror, type, value). */
+  readonly patches: readonly { word: number; type: 'u' | 'f'; value: StepValue }[];
+  readonly hooks: readonly (() => void)[];
+  /** The uploads made by hooks, in order: each replay writes them into their staging buffers. */
+  readonly hookUploads: readonly { dst: GPUBuffer; dstOffset: number; size: number; staging: GPUBuffer }[];
+  /** Buffers the plan keeps out of the pool while it lives. */
+  readonly owned: readonly GPUBuffer[];
+  /** Buffers made for the plan (uniforms, staging), destroyed with it. */
+  readonly made: readonly GPUBuffer[];
+  /** Buffers the plan binds but does not own (parameters, optimizer state, ...). */
+  readonly external: readonly GPUBuffer[];
+  readonly dispatches: number;
+  readonly opNames: readonly string[];
+}
+
+const UNIFORM = 0x0040;
+const COPY_DST = 0x0008;
+const COPY_SRC = 0x0004;
+
+/**
+ * Builds the plan of a recording: one uniform buffer holding every dispatch's block at an aligned offset,
+ * a bind group per dispatch (against that buffer), a staging buffer per upload (copied from at the upload's
+ * place in the stream; hook uploads are rewritten on every replay, the others hold their recorded bytes).
+ */
+export function compileRecording(
+  device: GPUDevice,
+  rec: Recording,
+  uniformAlignment: number,
+  owned: readonly GPUBuffer[],
+): ReplayPlan {
+  const cmds = rec.commands;
+  let uniformBytes = 0;
+  for (const c of cmds) {
+    if (c.kind === 'dispatch' && c.uniform) uniformBytes = Math.ceil(uniformBytes / uniformAlignment) * uniformAlignment + Math.max(16, c.uniform.byteLength);
+  }
+  const mirror = new Uint8Array(Math.max(16, Math.ceil(uniformBytes / 16) * 16));
+  const uniformBuffer = uniformBytes > 0 ? device.createBuffer({ size: mirror.byteLength, usage: UNIFORM | COPY_DST, label: `${rec.name}:uniforms` }) : null;
+  const made: GPUBuffer[] = uniformBuffer ? [uniformBuffer] : [];
+  const kinds: number[] = [];
+  const pipelines: (GPUComputePipeline | null)[] = [];
+  const groups: (GPUBindGroup | null)[] = [];
+  const workgroups: number[] = [];
+  const transfers: ([GPUBuffer, number, GPUBuffer | null, number, number] | null)[] = [];
+  const patches: { word: number; type: 'u' | 'f'; value: StepValue }[] = [];
+  const hookUploads: { dst: GPUBuffer; dstOffset: number; size: number; staging: GPUBuffer }[] = [];
+  const external = new Set<GPUBuffer>();
+  const ownedSet = new Set(owned);
+  const note = (b: GPUBuffer) => {
+    if (!ownedSet.has(b)) external.add(b);
+  };
+  const opNames = new Set<string>();
+  let offset = 0;
+  let dispatches = 0;
+  for (const c of cmds) {
+    opNames.add(c.op);
+    if (c.kind === 'dispatch') {
+      const entries: GPUBindGroupEntry[] = [];
+      if (c.uniform) {
+        offset = Math.ceil(offset / uniformAlignment) * uniformAlignment;
+        mirror.set(c.uniform, offset);
+        const size = Math.max(16, Math.ceil(c.uniform.byteLength / 16) * 16);
+        entries.push({ binding: 0, resource: { buffer: uniformBuffer!, offset, size } });
+        for (const p of c.patches) patches.push({ word: offset / 4 + p.word, type: p.type, value: p.value });
+        offset += size;
+      }
+      for (const s of c.storage) {
+        entries.push({ binding: entries.length, resource: { buffer: s.buffer, offset: s.offset, size: s.size } });
+        note(s.buffer);
+      }
+      kinds.push(Kind.Dispatch);
+      pipelines.push(c.pipeline);
+      groups.push(device.createBindGroup({ layout: c.pipeline.getBindGroupLayout(0), entries, label: `${rec.name}:${c.op}` }));
+      workgroups.push(...c.workgroups);
+      transfers.push(null);
+      dispatches++;
+      continue;
+    }
+    kinds.push(c.kind === 'clear' ? Kind.Clear : Kind.Copy);
+    pipelines.push(null);
+    groups.push(null);
+    workgroups.push(0, 0, 0);
+    if (c.kind === 'clear') {
+      note(c.buffer);
+      transfers.push([c.buffer, c.offset, null, 0, c.size]);
+    } else if (c.kind === 'copy') {
+      note(c.src);
+      note(c.dst);
+      transfers.push([c.src, c.srcOffset, c.dst, c.dstOffset, c.size]);
+    } else {
+      note(c.dst);
+      const size = Math.ceil(c.bytes.byteLength / 4) * 4;
+      const staging = device.createBuffer({ size, usage: COPY_SRC | COPY_DST, label: `${rec.name}:${c.op}:staging` });
+      const padded = new Uint8Array(size);
+      padded.set(c.bytes);
+      device.queue.writeBuffer(staging, 0, padded);
+      made.push(staging);
+      if (c.hook) hookUploads.push({ dst: c.dst, dstOffset: c.dstOffset, size, staging });
+      transfers.push([staging, 0, c.dst, c.dstOffset, size]);
+    }
+  }
+  return {
+    name: rec.name,
+    kinds: Uint8Array.from(kinds),
+    pipelines,
+    groups,
+    workgroups: Uint32Array.from(workgroups),
+    transfers,
+    uniformBuffer,
+    mirror,
+    patches,
+    hooks: [...rec.hooks],
+    hookUploads,
+    owned,
+    made,
+    external: [...external],
+    dispatches,
+    opNames: [...opNames],
+  };
+}
+
+/** Encodes a plan's commands into `encoder` (one compute pass between transfers). */
+export function encodePlan(encoder: GPUCommandEncoder, plan: ReplayPlan): void {
+  const { kinds, pipelines, groups, workgroups, transfers } = plan;
+  let pass: GPUComputePassEncoder | null = null;
+  let last: GPUComputePipeline | null = null;
+  for (let i = 0; i < kinds.length; i++) {
+    if (kinds[i] === Kind.Dispatch) {
+      if (!pass) {
+        pass = encoder.beginComputePass();
+        last = null;
+      }
+      const p = pipelines[i]!;
+      if (p !== last) {
+        pass.setPipeline(p);
+        last = p;
+      }
+      pass.setBindGroup(0, groups[i]!);
+      pass.dispatchWorkgroups(workgroups[3 * i]!, workgroups[3 * i + 1]!, workgroups[3 * i + 2]!);
+      continue;
+    }
+    if (pass) {
+      pass.end();
+      pass = null;
+    }
+    const [a, aOff, b, bOff, size] = transfers[i]!;
+    if (kinds[i] === Kind.Clear) encoder.clearBuffer(a, aOff, size);
+    else encoder.copyBufferToBuffer(a, aOff, b!, bOff, size);
+  }
+  if (pass) pass.end();
+}
+
+/** Writes the current StepValues into the plan's uniform mirror. */
+export function patchUniforms(plan: ReplayPlan, u32: Uint32Array, f32: Float32Array): void {
+  for (const p of plan.patches) {
+    if (p.type === 'u') u32[p.word] = p.value.value >>> 0;
+    else f32[p.word] = p.value.value;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The training step of a classifier, written once for every loop that trains one (the experiment's
+ * supervised and fine-tuning arms, the benchmark, the demo page), as a captured step: recorded on its second
+ * call and replayed after (src/tensor/capture.ts), or eager throughout with `replay: false`.
+ */
+import { crossEntropy } from '../autograd/nn.js';
+import { backward } from '../autograd/tape.js';
+import { captureStep, type CapturedStep, type StepValue } from '../tensor/capture.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Module } from './module.js';
+import type { Optimizer } from './optim.js';
+
+/** A string that changes whenever a module's train/eval modes or frozen parameters change: part of a record's key. */
+export function modeKey(model: Module): string {
+  let s = '';
+  for (const [, m] of model.namedModules()) s += m.training ? '1' : '0';
+  s += '|';
+  for (const p of model.parameters()) s += p.requiresGrad ? '1' : '0';
+  return s;
+}
+
+export interface ClassifierStepOptions {
+  /** Turns the step's first input into the network's input (e.g. an augmentation of packed pixels). */
+  prepare?: (input: Tensor, step: StepValue) => Tensor;
+  /** false: every call eager. Default true. */
+  replay?: boolean;
+  name?: string;
+}
+
+/**
+ * zeroGrad, forward, cross-entropy, backward, optimizer step. `run([input, labels], { lr, step })` returns the
+ * loss (overwritten by the next replay: read or copy it first); `step` is handed to `prepare`.
+ */
+export function classifierStep(model: Module, opt: Optimizer, options: ClassifierStepOptions = {}): CapturedStep<Tensor> {
+  const { prepare } = options;
+  return captureStep(
+    ([input, labels], { lr, step }) => {
+      const x = prepare ? prepare(input!, step!) : input!;
+      opt.zeroGrad();
+      const logits = model.forward(x);
+      const loss = crossEntropy(logits, labels!);
+      logits.dispose();
+      backward(loss);
+      opt.step(lr);
+      return loss;
+    },
+    { name: options.name ?? 'classifier step', replay: options.replay, key: () => modeKey(model) },
+  );
+}

@@ -1,0 +1,240 @@
+/**
+ * Step capture and replay: record what a training step encodes once, then encode the record again on
+ * later calls, with no autograd graph, no tensor objects and no parameter blocks built in JavaScript.
+ *
+ *   const step = captureStep(([x, labels], { lr }) => {
+ *     opt.zeroGrad();
+ *     const loss = crossEntropy(model.forward(x), labels);
+ *     backward(loss);
+ *     opt.step(lr);
+ *     return loss;
+ *   }, { name: 'train' });
+ *   for (...) { const loss = step.run([x, labels], { lr: schedule(i) }); ... }
+ *
+ * The first `warmup` calls (default 1) run eagerly, as plain code does, so that state made lazily on a first
+ * step (optimizer tables, cached constants) exists; the next call runs eagerly while the runtime records its
+ * dispatches, clears, copies and uploads; later calls with the same input shapes and dtypes, the same value
+ * names and the same `key()` replay the record. Another shape (a short last batch, say) or key records again.
+ *
+ * What a step may do, and what it gets on replay:
+ *  - Tensor inputs are copied into the buffers the recorded step read; `values` (numbers) reach the step as
+ *    StepValues, which the kernels read afresh on every replay (learning rate, τ, step counter).
+ *  - Everything else that enters a kernel's parameters is baked in: shapes, constants, hyperparameters.
+ *  - Host-side bookkeeping that must happen on every step goes through `perStep(fn)` (optimizers' step
+ *    counters, batch norm's num_batches_tracked, the augmentation's random draws and their upload).
+ *  - A captured step must not read from the GPU, and must be synchronous.
+ *  - Its outputs are views of buffers the next replay overwrites: read or copy them before the next call.
+ *  - If a buffer the record binds without owning (a parameter, an optimizer slot) is released, the record is
+ *    dropped and the step is recorded again on its next call.
+ *
+ * Eager mode stays the default of the engine; profiling and BYOL_GPU_DEBUG=1 run captured steps eagerly.
+ */
+import type { ReplayPlan } from '../gpu/record.js';
+import { StepValue } from '../gpu/record.js';
+import { isGradEnabled } from '../autograd/tape.js';
+import { getRuntime, keep, scope } from './engine.js';
+import { empty, Storage, Tensor } from './tensor.js';
+
+export { StepValue, valueOf, type Scalar } from '../gpu/record.js';
+
+/** Whether captured steps replay unless told otherwise: yes, except with BYOL_EAGER=1 in the environment (Node). */
+export function replayByDefault(): boolean {
+  const env = typeof process !== 'undefined' ? process.env?.BYOL_EAGER : undefined;
+  return !(env === '1' || env === 'true');
+}
+
+/**
+ * Runs `fn` now and, when a step is being captured, again before every replay of it: host-side state a
+ * replayed step must still update (counters, random draws and the uploads made from them). `fn` may upload
+ * (tensor data) but not dispatch.
+ */
+export function perStep(fn: () => void): void {
+  getRuntime().runHook(fn);
+}
+
+export type StepOutputs = Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>> | void;
+
+export interface CaptureOptions {
+  /** A name for errors and profiles. */
+  name?: string;
+  /** Calls that run eagerly before the step is recorded. Default 1. */
+  warmup?: number;
+  /** false runs every call eagerly (for comparisons and debugging). Default true (false with BYOL_EAGER=1). */
+  replay?: boolean;
+  /** Anything else a record depends on (e.g. the model's train/eval mode); a new key records again. */
+  key?: () => string;
+}
+
+interface OutputSlot {
+  name: string | number | null;
+  buffer: GPUBuffer;
+  byteOffset: number;
+  byteLength: number;
+  shape: readonly number[];
+  dtype: Tensor['dtype'];
+}
+
+interface Entry {
+  calls: number;
+  values: Record<string, StepValue>;
+  plan: (ReplayPlan & { pinEpoch: number }) | null;
+  inputs: Tensor[];
+  outputs: OutputSlot[];
+  shape: 'tensor' | 'array' | 'object' | 'none';
+  u32: Uint32Array;
+  f32: Float32Array;
+}
+
+export interface CaptureStats {
+  /** Calls that ran eagerly (warm-up, profiling, replay off). */
+  eager: number;
+  /** Calls that ran eagerly while recording. */
+  recorded: number;
+  /** Calls replayed from a record. */
+  replayed: number;
+}
+
+export class CapturedStep<Out extends StepOutputs> {
+  readonly name: string;
+  readonly stats: CaptureStats = { eager: 0, recorded: 0, replayed: 0 };
+  private readonly warmup: number;
+  private readonly replayOn: boolean;
+  private readonly entries = new Map<string, Entry>();
+  private disposed = false;
+
+  constructor(
+    private readonly fn: (inputs: readonly Tensor[], values: Readonly<Record<string, StepValue>>) => Out,
+    private readonly options: CaptureOptions = {},
+  ) {
+    this.name = options.name ?? 'step';
+    this.warmup = options.warmup ?? 1;
+    this.replayOn = options.replay ?? replayByDefault();
+    if (!Number.isInteger(this.warmup) || this.warmup < 0) throw new RangeError(`captureStep: warmup must be a whole number ≥ 0, got ${options.warmup}`);
+  }
+
+  /** Runs one step on `inputs` with `values` (eagerly, recording, or replayed); returns its outputs. */
+  run(inputs: readonly Tensor[], values: Readonly<Record<string, number>> = {}): Out {
+    if (this.disposed) throw new Error(`${this.name}: the captured step was disposed`);
+    const rt = getRuntime();
+    const names = Object.keys(values).sort();
+    let key = inputs.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(';') + `|${names.join(',')}|${isGradEnabled()}`;
+    if (this.options.key) key += `|${this.options.key()}`;
+    let e = this.entries.get(key);
+    if (!e) {
+      e = { calls: 0, values: {}, plan: null, inputs: [], outputs: [], shape: 'none', u32: new Uint32Array(0), f32: new Float32Array(0) };
+      for (const n of names) e.values[n] = new StepValue(0);
+      this.entries.set(key, e);
+    }
+    for (const n of names) {
+      const v = values[n]!;
+      if (typeof v !== 'number') throw new TypeError(`${this.name}: value '${n}' must be a number, got ${typeof v}`);
+      e.values[n]!.value = v;
+    }
+    if (e.plan && !rt.planValid(e.plan)) this.drop(e);
+    if (e.plan && rt.canRecord) return this.replay(e, inputs);
+    e.calls++;
+    if (!this.replayOn || !rt.canRecord || e.calls <= this.warmup) {
+      this.stats.eager++;
+      return scope(() => this.fn(inputs, e.values));
+    }
+    return this.record(e, inputs);
+  }
+
+  private record(e: Entry, inputs: readonly Tensor[]): Out {
+    const rt = getRuntime();
+    // The record reads its inputs from buffers of its own, filled before each replay.
+    e.inputs = inputs.map((t) => {
+      t.assertAlive(this.name);
+      const own = keep(empty(t.shape, t.dtype, `${this.name}.input`));
+      rt.copy(t.storage.buffer, t.byteOffset, own.storage.buffer, 0, Math.ceil(t.byteLength / 4) * 4, `${this.name}.input`);
+      return own;
+    });
+    const rec = rt.beginRecording(this.name);
+    let out: Out;
+    try {
+      out = scope(() => this.fn(e.inputs, e.values));
+    } catch (err) {
+      rt.endRecording();
+      for (const t of e.inputs) t.dispose();
+      e.inputs = [];
+      throw err;
+    }
+    rt.endRecording();
+    const outs: [string | number | null, Tensor][] =
+      out instanceof Tensor
+        ? [[null, out]]
+        : Array.isArray(out)
+          ? (out as Tensor[]).map((t, i) => [i, t])
+          : out && typeof out === 'object'
+            ? Object.entries(out as Record<string, Tensor>)
+            : [];
+    for (const [, t] of outs) {
+      if (!(t instanceof Tensor)) throw new TypeError(`${this.name}: a captured step returns tensors (one, an array or an object of them)`);
+    }
+    e.shape = out instanceof Tensor ? 'tensor' : Array.isArray(out) ? 'array' : out ? 'object' : 'none';
+    e.outputs = outs.map(([name, t]) => ({ name, buffer: t.storage.buffer, byteOffset: t.byteOffset, byteLength: t.byteLength, shape: t.shape, dtype: t.dtype }));
+    const owned = [...rec.acquired, ...e.inputs.map((t) => t.storage.buffer)];
+    e.plan = rt.compile(rec, owned);
+    e.u32 = new Uint32Array(e.plan.mirror.buffer);
+    e.f32 = new Float32Array(e.plan.mirror.buffer);
+    this.stats.recorded++;
+    return out;
+  }
+
+  private replay(e: Entry, inputs: readonly Tensor[]): Out {
+    const rt = getRuntime();
+    const plan = e.plan!;
+    const copies = inputs.map((t, i) => {
+      t.assertAlive(this.name);
+      return { src: t.binding(this.name), dst: e.inputs[i]!.binding(this.name) };
+    });
+    rt.replay(plan, copies, e.u32, e.f32);
+    this.stats.replayed++;
+    const wrap = (o: OutputSlot) => new Tensor(o.shape, o.dtype, new Storage(o.buffer, o.byteLength, rt, false), o.byteOffset);
+    if (e.shape === 'tensor') return wrap(e.outputs[0]!) as Out;
+    if (e.shape === 'array') return e.outputs.map(wrap) as unknown as Out;
+    if (e.shape === 'object') return Object.fromEntries(e.outputs.map((o) => [o.name, wrap(o)])) as unknown as Out;
+    return undefined as Out;
+  }
+
+  private drop(e: Entry): void {
+    if (e.plan) getRuntime().releasePlan(e.plan);
+    e.plan = null;
+    for (const t of e.inputs) t.dispose();
+    e.inputs = [];
+    e.calls = this.warmup;
+  }
+
+  /** Records held, for tests and statistics. */
+  get records(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.plan) n++;
+    return n;
+  }
+
+  /** Dispatches of the most recent record (0 before one is made). */
+  get dispatchesPerReplay(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.plan) n = e.plan.dispatches;
+    return n;
+  }
+
+  /** Frees every record (its buffers go back to the pool). The step can still run; it records again. */
+  reset(): void {
+    for (const e of this.entries.values()) this.drop(e);
+    this.entries.clear();
+  }
+
+  dispose(): void {
+    this.reset();
+    this.disposed = true;
+  }
+}
+
+/** Wraps a step function for capture and replay; see the file's comment. */
+export function captureStep<Out extends StepOutputs>(
+  fn: (inputs: readonly Tensor[], values: Readonly<Record<string, StepValue>>) => Out,
+  options: CaptureOptions = {},
+): CapturedStep<Out> {
+  return new CapturedStep(fn, options);
+}
