@@ -5,9 +5,10 @@
  * per dispatch, and keeps its buffers away from eager work between replays.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { crossEntropy } from '../../src/autograd/nn.js';
 import { add, matmul, mean, mul, square, sub } from '../../src/autograd/ops.js';
 import { Byol } from '../../src/byol/model.js';
+import { byolStep } from '../../src/byol/step.js';
+import { classifierStep } from '../../src/nn/train-step.js';
 import { ByolAugment } from '../../src/byol/augment.js';
 import { presetConfig } from '../../src/byol/config.js';
 import { Generator, uniform, zeros } from '../../src/kernels/creation.js';
@@ -73,16 +74,8 @@ describe('captured ResNet-18 step with SGD', () => {
       flattenParameters(model);
       model.train(true);
       const opt = new SGD(model, { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
-      const step = captureStep(
-        ([x, y], { lr }) => {
-          opt.zeroGrad();
-          const loss = crossEntropy(model.forward(x!), y!);
-          backward(loss);
-          opt.step(lr);
-          return loss;
-        },
-        { name: 'resnet-step', replay: capture },
-      );
+      // The experiment's own classifier step (without augmentation).
+      const step = classifierStep(model, opt, { replay: capture });
       const losses: number[] = [];
       for (let i = 0; i < 20; i++) {
         const b = inputs[i % 3]!;
@@ -119,24 +112,13 @@ describe('captured BYOL step with LARS', () => {
     const config = { ...base, width: 8, batch: 4, imageSize: 16, byol: { ...base.byol, projectorHidden: 32, predictorHidden: 32, projectionDim: 16 } };
     const n = config.batch;
     const batches = [0, 1].map(() => fromArray(Uint32Array.from({ length: (n * 3 * 20 * 20) / 4 }, () => Math.floor(rand() * 2 ** 32)), undefined, 'uint32'));
-    const shape = { n, c: 3, h: 20, w: 20 };
     const train = async (capture: boolean) => {
       const byol = Byol.create(config, 3);
       byol.train(true);
       const opt = new LARS(byol.online, { lr: 0.1, weightDecay: 1.5e-6 });
       const aug = new ByolAugment({ size: 16 }, { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
-      const step = captureStep(
-        ([pixels], { lr, tau, step }) => {
-          const [v1, v2] = aug.views(pixels!, shape, step!, 11);
-          opt.zeroGrad();
-          const loss = byol.loss(v1, v2);
-          backward(loss);
-          opt.step(lr);
-          byol.updateTarget(tau!);
-          return loss;
-        },
-        { name: 'byol-step', replay: capture },
-      );
+      // The experiment's own step.
+      const step = byolStep(byol, opt, aug, { c: 3, h: 20, w: 20 }, { seed: 11, replay: capture });
       const losses: number[] = [];
       for (let i = 0; i < 20; i++) {
         const loss = step.run([batches[i % 2]!], { lr: 0.1 + 0.01 * i, tau: 0.9 + 0.004 * i, step: i });
