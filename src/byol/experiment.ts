@@ -38,7 +38,7 @@ import { knnAccuracy } from './knn.js';
 import { linearProbe, type ProbeResult } from './probe.js';
 import { BatchNorm1d, BatchNorm2d } from '../nn/layers.js';
 import { Byol, ByolState } from './model.js';
-import type { ExperimentConfig } from './config.js';
+import { settingDifferences, type ExperimentConfig } from './config.js';
 import { findDivergence, resumeAdvice } from './divergence.js';
 
 export type Phase = 'supervised' | 'byol' | 'finetune';
@@ -389,14 +389,12 @@ export class Experiment {
     const s = JSON.parse(raw) as ExperimentState;
     // Learning rates may change on resume (the way out of a diverged run); anything else would make the
     // checkpoint's models and splits mean something else.
-    const comparable = (c: ExperimentConfig) =>
-      JSON.stringify({ ...c, preset: undefined, byol: { ...c.byol, lrPer256: undefined }, finetune: { ...c.finetune, lr: undefined } });
-    if (comparable(s.config) !== comparable(this.config)) {
-      const diff = Object.keys(this.config).filter(
-        (k) => JSON.stringify((s.config as unknown as Record<string, unknown>)[k]) !== JSON.stringify((this.config as unknown as Record<string, unknown>)[k]),
-      );
+    const free = new Set(['preset', 'byol.lrPer256', 'finetune.lr']);
+    const diff = settingDifferences(s.config, this.config).filter((d) => !free.has(d.path));
+    if (diff.length) {
+      const named = diff.map((d) => `${d.path}: ${JSON.stringify(d.before)} in the checkpoint, ${JSON.stringify(d.now)} now`);
       throw new ExperimentError(
-        `the checkpoint was written with other settings (${diff.join(', ')}); resume with the same flags (only --lr may change), or start afresh in another --out folder`,
+        `the checkpoint was written with other settings (${named.join('; ')}); resume with the same flags (only --lr and --finetune-lr may change), or start afresh in another --out folder`,
       );
     }
     for (const [what, before, now] of [
