@@ -37,10 +37,12 @@ const cpuCount = (a: Float32Array): number => a.reduce((s, v) => s + (Number.isF
 
 describe('countNonFinite', () => {
   it('counts NaN and ±Infinity per tensor as the CPU does, on awkward sizes and views', async () => {
-    const sizes = [1, 2, 3, 4, 5, 7, 63, 255, 1023, 1025, 4099, 70_001, 300_007];
+    // Lengths of any kind (read as scalars) and multiples of 4 (read as vec4s), ragged against the groups
+    // of four an invocation reads.
+    const sizes = [1, 2, 3, 5, 7, 63, 255, 1023, 1025, 4099, 70_001, 300_007, 4, 8, 12, 64, 1028, 65_540, 400_004];
     const arrays = sizes.map((n, k) => values(n, k % 4 === 0 ? 0 : [0.5, 0.01, 1e-5][k % 3]));
-    // One value of a large tensor alone, at its very end: the last invocation's partial group of four.
-    arrays.push(Float32Array.from({ length: 1_000_003 }, (_, i) => (i === 1_000_002 ? NaN : i)));
+    // One non-finite value of a large tensor alone, at its very end: the last invocation's partial group.
+    for (const n of [1_000_003, 1_000_004]) arrays.push(Float32Array.from({ length: n }, (_, i) => (i === n - 1 ? -Infinity : i)));
     const tensors: Tensor[] = arrays.map((a) => fromArray(a, [a.length]));
     // A view at an aligned offset into a larger buffer whose other elements are all NaN.
     const align = rt.storageAlignment / 4;
