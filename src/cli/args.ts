@@ -5,6 +5,8 @@
  * command touches anything.
  */
 
+import { existsSync, statSync } from 'node:fs';
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -36,6 +38,11 @@ export interface CommandSpec {
 }
 
 export type ParsedFlags = Record<string, string | number | boolean | undefined>;
+
+/** A check for flags that name a folder: refuses a path that is a file. */
+export function notAFile(path: string): string | null {
+  return existsSync(path) && !statSync(path).isDirectory() ? `must name a folder, but "${path}" is a file` : null;
+}
 
 export function parseFlags(argv: readonly string[], table: Record<string, FlagSpec>): { flags: ParsedFlags; help: boolean; positional: string[] } {
   const flags: ParsedFlags = {};

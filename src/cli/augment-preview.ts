@@ -4,7 +4,7 @@
  * display), so a person can see what the network sees. Prints each sample's drawn parameters.
  */
 import { constants } from 'node:fs';
-import { access, rename, writeFile } from 'node:fs/promises';
+import { access, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
@@ -80,8 +80,9 @@ async function main(args: Args): Promise<void> {
   const out = resolve(args.out);
   try {
     await access(dirname(out), constants.W_OK);
+    if (!(await stat(dirname(out))).isDirectory()) throw new Error('not a folder');
   } catch {
-    throw new Error(`cannot write ${out}: the folder ${dirname(out)} does not exist or is not writable`);
+    throw new Error(`cannot write ${out}: ${dirname(out)} is not a folder that exists and is writable`);
   }
   const opened = await openDataset(args.dataset);
   try {

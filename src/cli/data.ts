@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DOWNLOADABLE_DATASETS, type DownloadProgress, type DownloadableDataset, prepareDataset } from '../data/download.js';
 import { defaultDataDir } from '../data/open.js';
-import { parseCommandLine, type CommandSpec, type FlagSpec } from './args.js';
+import { notAFile, parseCommandLine, type CommandSpec, type FlagSpec } from './args.js';
 
 const USAGE = `usage: npm run data -- <${DOWNLOADABLE_DATASETS.join('|')}> [--dir DIR] [--mirror URL]
 
@@ -19,7 +19,7 @@ Fashion-MNIST is taken from Debian's dataset-fashion-mnist package when installe
   -h, --help     show this text`;
 
 const FLAGS: Record<string, FlagSpec> = {
-  dir: { kind: 'string' },
+  dir: { kind: 'string', check: notAFile },
   mirror: { kind: 'string', check: (v) => (/^https?:\/\/[^/]/.test(v) ? null : `must be an http(s) URL, got "${v}"`) },
 };
 

@@ -22,7 +22,7 @@ import { curvesSpec } from '../byol/curves.js';
 import { ARM_ORDER, aggregate, curvePoints, reportLines, runResults, summarize, type RunResults } from '../byol/report.js';
 import { recordedNoise } from '../byol/noise.js';
 import { renderPng } from './render-png.js';
-import { parseCommandLine, type CommandSpec, type FlagSpec } from './args.js';
+import { notAFile, parseCommandLine, type CommandSpec, type FlagSpec } from './args.js';
 
 const USAGE = `usage: npm run train:byol -- [options]
 
@@ -77,9 +77,9 @@ const FLAGS: Record<string, FlagSpec> = {
   width: { kind: 'int', min: 1 },
   seed: { kind: 'int', min: 0 },
   seeds: { kind: 'int-list', min: 0 },
-  out: { kind: 'string' },
+  out: { kind: 'string', check: notAFile },
   resume: { kind: 'boolean' },
-  'data-dir': { kind: 'string' },
+  'data-dir': { kind: 'string', check: notAFile },
 };
 
 /** The command line of `npm run train:byol`. */

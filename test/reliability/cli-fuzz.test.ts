@@ -47,12 +47,15 @@ interface Command {
 const NOT_INTEGER = ['x', '1.5', '1e3', '0x10', '', ' 7', 'NaN', 'Infinity', '9007199254740993', '3,'];
 const NOT_NUMBER = ['x', '', '0x10', 'NaN', 'Infinity', '-Infinity', '1e999', '1.2.3', '1,5', 'e5'];
 
+/** A file where a folder flag wants a folder (absolute: the real runs start in another folder). */
+const FILE = join(repo, 'package.json');
+
 /** Flag values the table alone cannot know: valid strings, and what each flag's check refuses. */
 const STRINGS: Record<string, { good: string[]; bad: string[] }> = {
   dataset: { good: ['fashion-mnist', 'mnist', 'stl10', 'cifar10', 'folder:images', 'folder:a/b c'], bad: ['nosuch', 'folder:', 'FASHION-MNIST', 'cifar-10', 'folder'] },
-  out: { good: ['run-out', 'a/b'], bad: [] },
-  'data-dir': { good: ['data-here'], bad: [] },
-  dir: { good: ['data-here'], bad: [] },
+  out: { good: ['run-out', 'a/b'], bad: [FILE] },
+  'data-dir': { good: ['data-here'], bad: [FILE] },
+  dir: { good: ['data-here'], bad: [FILE] },
   mirror: { good: ['http://mirror.example/x', 'https://m'], bad: ['ftp://m', 'http://', 'mirror.example', 'file:///tmp'] },
 };
 
