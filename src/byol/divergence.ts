@@ -2,8 +2,9 @@
  * When an epoch counts as finished: its weights, batch-norm statistics, optimizer state and evaluation
  * losses are all finite. BYOL's loss compares L2-normalized vectors, so it can stay finite while the weights
  * grow without bound and the running variances overflow; an epoch saved in that state could never be
- * resumed from, whatever the learning rate. The experiment checks after every epoch, before it evaluates,
- * records or saves anything, and stops with the advice below, keeping the previous checkpoint.
+ * resumed from, whatever the learning rate. The experiment checks the weights after each epoch's last step,
+ * before evaluating them, and the evaluation losses before recording or saving the epoch; it stops with the
+ * advice below, keeping the previous checkpoint.
  */
 import { nonFiniteTensors } from '../nn/finite.js';
 import type { Module } from '../nn/module.js';

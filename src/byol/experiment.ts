@@ -628,8 +628,8 @@ export class Experiment {
   }
 
   /**
-   * Stops the run, before this epoch is evaluated, recorded or saved, when `model` or `optimizer` holds NaN
-   * or ±Infinity or one of `losses` is not finite (`epoch` as the progress lines name it, `steps` per epoch).
+   * Stops the run, before this epoch is recorded or saved, when `model` or `optimizer` holds NaN or
+   * ±Infinity or one of `losses` is not finite (`epoch` as the progress lines name it, `steps` per epoch).
    */
   private async assertFinite(phase: Phase, epoch: string, steps: number, model: Module | null, optimizer: Optimizer | null, losses: Record<string, number> = {}): Promise<void> {
     const problem = await findDivergence(model, optimizer, losses);
