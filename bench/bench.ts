@@ -20,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
     opts = parseArgs(argv, families());
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    console.error(`bench: ${e.message}\n\n${usage(families())}`);
+    console.error(`error: ${e.message}\n\n${usage(families())}`);
     return 2;
   }
   if (opts.help) {
@@ -89,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {
-    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+    console.error(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     process.exit(1);
   },
 );

@@ -53,8 +53,8 @@ export class UsageError extends Error {
 }
 
 function count(flag: string, v: string | undefined, min: number): number {
-  if (v === undefined || !/^\d+$/.test(v)) throw new UsageError(`${flag} needs a whole number, got '${v ?? ''}'`);
   const n = Number(v);
+  if (v === undefined || !/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new UsageError(`${flag} needs a whole number, got '${v ?? ''}'`);
   if (n < min) throw new UsageError(`${flag} must be at least ${min}`);
   return n;
 }

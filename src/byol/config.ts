@@ -156,3 +156,19 @@ export function presetConfig(name: PresetName): ExperimentConfig {
   if (!p) throw new Error(`unknown preset '${name}': use smoke, quick, cifar or full`);
   return { ...p, byol: { ...p.byol }, finetune: { ...p.finetune }, probe: { ...p.probe, lambdas: [...p.probe.lambdas] } };
 }
+
+/**
+ * The settings in which two configs differ, as dotted paths into the config (`byol.epochs`) with both
+ * values; arrays count as one setting.
+ */
+export function settingDifferences(before: ExperimentConfig, now: ExperimentConfig): { path: string; before: unknown; now: unknown }[] {
+  const out: { path: string; before: unknown; now: unknown }[] = [];
+  const plain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const walk = (a: unknown, b: unknown, path: string): void => {
+    if (plain(a) && plain(b)) {
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) walk(a[k], b[k], path ? `${path}.${k}` : k);
+    } else if (JSON.stringify(a) !== JSON.stringify(b)) out.push({ path, before: a, now: b });
+  };
+  walk(before, now, '');
+  return out;
+}

@@ -40,7 +40,8 @@ import { knnAccuracy } from './knn.js';
 import { linearProbe, type ProbeResult } from './probe.js';
 import { BatchNorm1d, BatchNorm2d } from '../nn/layers.js';
 import { Byol, ByolState } from './model.js';
-import type { ExperimentConfig } from './config.js';
+import { settingDifferences, type ExperimentConfig } from './config.js';
+import { findDivergence, resumeAdvice } from './divergence.js';
 
 export type Phase = 'supervised' | 'byol' | 'finetune';
 export const PHASES: readonly Phase[] = ['supervised', 'byol', 'finetune'];
@@ -118,7 +119,10 @@ export class ExperimentError extends Error {
   override name = 'ExperimentError';
 }
 
-/** Raised when the loss becomes NaN or infinite; the last checkpoint is the last finished epoch's. */
+/**
+ * Raised when the loss becomes NaN or infinite, or an epoch ends with weights, batch-norm statistics,
+ * optimizer state or evaluation losses that are not finite; the last checkpoint is the last finished epoch's.
+ */
 export class NonFiniteLossError extends ExperimentError {
   override name = 'NonFiniteLossError';
 }
@@ -387,14 +391,12 @@ export class Experiment {
     const s = JSON.parse(raw) as ExperimentState;
     // Learning rates may change on resume (the way out of a diverged run); anything else would make the
     // checkpoint's models and splits mean something else.
-    const comparable = (c: ExperimentConfig) =>
-      JSON.stringify({ ...c, preset: undefined, byol: { ...c.byol, lrPer256: undefined }, finetune: { ...c.finetune, lr: undefined } });
-    if (comparable(s.config) !== comparable(this.config)) {
-      const diff = Object.keys(this.config).filter(
-        (k) => JSON.stringify((s.config as unknown as Record<string, unknown>)[k]) !== JSON.stringify((this.config as unknown as Record<string, unknown>)[k]),
-      );
+    const free = new Set(['preset', 'byol.lrPer256', 'finetune.lr']);
+    const diff = settingDifferences(s.config, this.config).filter((d) => !free.has(d.path));
+    if (diff.length) {
+      const named = diff.map((d) => `${d.path}: ${JSON.stringify(d.before)} in the checkpoint, ${JSON.stringify(d.now)} now`);
       throw new ExperimentError(
-        `the checkpoint was written with other settings (${diff.join(', ')}); resume with the same flags (only --lr may change), or start afresh in another --out folder`,
+        `the checkpoint was written with other settings (${named.join('; ')}); resume with the same flags (only --lr and --finetune-lr may change), or start afresh in another --out folder`,
       );
     }
     for (const [what, before, now] of [
@@ -468,7 +470,7 @@ export class Experiment {
         }
         const t0 = Date.now();
         let seen = 0;
-        const losses = new LossTracker(`${phase} epoch ${epoch + 1}`);
+        const losses = new LossTracker(`${phase} epoch ${epoch + 1}/${epochs}`, epoch * steps, steps, this.advice(phase));
         let step = epoch * steps;
         let lr = 0;
         for await (const b of batches(this.data.labeled, c.batch, phaseSeed(c.seed, phase, 7), epoch, true)) {
@@ -490,9 +492,11 @@ export class Experiment {
         }
         const trainLoss = await losses.mean();
         const seconds = (Date.now() - t0) / 1000;
+        await this.assertFinite(phase, `${phase} epoch ${epoch + 1}/${epochs}`, steps, model, opt);
         if (evaluatesAfter(epoch + 1, epochs, f.evaluations)) {
           if (!(f.mode === 'linear' && phase === 'finetune')) await recomputeBatchNorm(model, this.data.labeled, this.evalPrep, c.batch);
           const ev = await evaluateClassifier(model, this.data.test, this.evalPrep, c.batch);
+          await this.assertFinite(phase, `${phase} epoch ${epoch + 1}/${epochs}`, steps, model, null, { 'the test loss': ev.loss });
           this.record({ phase, epoch: epoch + 1, trainLoss, testLoss: ev.loss, testAccuracy: ev.accuracy, lr, imagesPerSecond: seen / seconds, seconds });
           this.io.log(
             `${phase} epoch ${epoch + 1}/${epochs}: train loss ${trainLoss.toFixed(4)}, test accuracy ${(100 * ev.accuracy).toFixed(2)}% (loss ${ev.loss.toFixed(3)}), ${(seen / seconds).toFixed(1)} images/s`,
@@ -562,7 +566,7 @@ export class Experiment {
         const t0 = Date.now();
         let seen = 0;
         let step = epoch * steps;
-        const losses = new LossTracker(`byol epoch ${epoch + 1}`);
+        const losses = new LossTracker(`byol epoch ${epoch + 1}/${b.epochs}`, epoch * steps, steps, this.advice('byol'));
         let rate = 0;
         let tau = 0;
         const loader = new BatchLoader(this.data.pool, { batchSize: c.batch, seed: phaseSeed(c.seed, 'byol', 7), shuffle: true, dropLast: true });
@@ -585,8 +589,13 @@ export class Experiment {
         }
         const trainLoss = await losses.mean();
         const seconds = (Date.now() - t0) / 1000;
+        await this.assertFinite('byol', `byol epoch ${epoch + 1}/${b.epochs}`, steps, state, opt);
         const heldOutLoss = await this.byolEvalLoss(byol, this.data.heldOut);
         const valLoss = await this.byolEvalLoss(byol, this.byolTestSample());
+        await this.assertFinite('byol', `byol epoch ${epoch + 1}/${b.epochs}`, steps, null, null, {
+          'the BYOL loss on the held-out images': heldOutLoss,
+          'the BYOL loss on the test images': valLoss,
+        });
         const ev = await evaluateEncoder(byol.online.encoder, this.data, this.evalPrep, c);
         this.record({
           phase: 'byol',
@@ -617,6 +626,22 @@ export class Experiment {
       byol.dispose();
     }
     return false;
+  }
+
+  /** The end of every divergence message of `phase`: what the checkpoint keeps and how to continue. */
+  private advice(phase: Phase): string {
+    return resumeAdvice(this.config, phase, this.state);
+  }
+
+  /**
+   * Stops the run, before this epoch is recorded or saved, when `model` or `optimizer` holds NaN or
+   * ±Infinity or one of `losses` is not finite (`epoch` as the progress lines name it, `steps` per epoch).
+   */
+  private async assertFinite(phase: Phase, epoch: string, steps: number, model: Module | null, optimizer: Optimizer | null, losses: Record<string, number> = {}): Promise<void> {
+    const problem = await findDivergence(model, optimizer, losses);
+    if (problem) {
+      throw new NonFiniteLossError(`${epoch}: training diverged by step ${steps}/${steps}, though its loss stayed finite: ${problem}. ${this.advice(phase)}`);
+    }
   }
 
   /** The test images the BYOL loss is reported on: the first 512 (the loss is a monitor; accuracy uses them all). */
@@ -660,7 +685,13 @@ class LossTracker {
   private count = 0;
 
   constructor(
+    /** The epoch as the progress lines name it ("byol epoch 2/3"). */
     private readonly what: string,
+    /** The global step of the epoch's first step, and the steps per epoch: errors count steps as the progress lines do. */
+    private readonly firstStep: number,
+    private readonly steps: number,
+    /** What the checkpoint keeps and how to continue, for the error. */
+    private readonly advice: string,
     private readonly every = 8,
   ) {}
 
@@ -684,9 +715,8 @@ class LossTracker {
     values.forEach((v, k) => {
       if (!Number.isFinite(v)) {
         throw new NonFiniteLossError(
-          `${this.what}: the loss became ${v} at step ${items[k].step + 1}. Training stopped; the checkpoint of the last finished epoch ` +
-            'is kept (continue from it with --resume). Likely causes: a learning rate too high for this batch size (try a lower --lr), ' +
-            'an unstable optimizer setting, or corrupt input images.',
+          `${this.what}: the loss became ${v} at step ${items[k].step - this.firstStep + 1}/${this.steps}. Likely causes: a learning rate too high ` +
+            `for this batch size, an unstable optimizer setting, or corrupt input images. ${this.advice}`,
         );
       }
       this.sum += v;

@@ -1,8 +1,11 @@
 /**
- * Command-line flags from a declarative table: `--name VALUE`, `--name=VALUE` and boolean `--name`.
- * Unknown flags, missing values and bad values throw UsageError (the caller prints the usage text and
- * exits with status 2).
+ * Command lines from a declarative table: `--name VALUE`, `--name=VALUE`, boolean `--name`, and positional
+ * words where a command takes them. Unknown flags, missing values, bad values and extra words throw
+ * UsageError; parseCommandLine prints it with the command's usage text and returns exit status 2, before the
+ * command touches anything.
  */
+
+import { existsSync, statSync } from 'node:fs';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -16,9 +19,30 @@ export interface FlagSpec {
   min?: number;
   /** For int and number: the largest value allowed. */
   max?: number;
+  /** For string: what is wrong with a value ("must name a .png file"), or null when it is fine. */
+  check?: (value: string) => string | null;
+}
+
+/** A command's command line: its usage text, its flags, and the positional words it takes (none by default). */
+export interface CommandSpec {
+  usage: string;
+  flags: Record<string, FlagSpec>;
+  positional?: {
+    /** As the usage text names it, e.g. "dataset". */
+    name: string;
+    /** The values allowed. */
+    values: readonly string[];
+    /** Whether the word must be given. */
+    required: boolean;
+  };
 }
 
 export type ParsedFlags = Record<string, string | number | boolean | undefined>;
+
+/** A check for flags that name a folder: refuses a path that is a file. */
+export function notAFile(path: string): string | null {
+  return existsSync(path) && !statSync(path).isDirectory() ? `must name a folder, but "${path}" is a file` : null;
+}
 
 export function parseFlags(argv: readonly string[], table: Record<string, FlagSpec>): { flags: ParsedFlags; help: boolean; positional: string[] } {
   const flags: ParsedFlags = {};
@@ -31,13 +55,13 @@ export function parseFlags(argv: readonly string[], table: Record<string, FlagSp
       continue;
     }
     if (!arg.startsWith('--')) {
-      if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
+      if (arg.startsWith('-') && arg.length > 1) throw new UsageError(`unknown option ${arg}`);
       positional.push(arg);
       continue;
     }
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const spec = table[name];
+    const spec = Object.hasOwn(table, name) ? table[name] : undefined;
     if (!spec) throw new UsageError(`unknown option --${name}`);
     if (spec.kind === 'boolean') {
       if (eq >= 0) {
@@ -54,6 +78,9 @@ export function parseFlags(argv: readonly string[], table: Record<string, FlagSp
   return { flags, help, positional };
 }
 
+const INTEGER = /^[+-]?\d+$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 function convert(name: string, raw: string, spec: FlagSpec): string | number {
   const kind = spec.kind;
   if (Array.isArray(kind)) {
@@ -62,13 +89,15 @@ function convert(name: string, raw: string, spec: FlagSpec): string | number {
   }
   if (kind === 'string') {
     if (raw === '') throw new UsageError(`--${name} needs a non-empty value`);
+    const problem = spec.check?.(raw);
+    if (problem) throw new UsageError(`--${name} ${problem}`);
     return raw;
   }
   if (kind === 'int-list') {
     const parts = raw.split(',').map((p) => p.trim());
     for (const p of parts) {
       const v = Number(p);
-      if (p === '' || !Number.isInteger(v) || (spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)) {
+      if (!INTEGER.test(p) || !Number.isSafeInteger(v) || (spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)) {
         throw new UsageError(`--${name} must be a comma-separated list of integers${spec.min !== undefined ? ` of at least ${spec.min}` : ''}, got "${raw}"`);
       }
     }
@@ -76,33 +105,52 @@ function convert(name: string, raw: string, spec: FlagSpec): string | number {
     return parts.map(Number).join(',');
   }
   const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v) || (kind === 'int' && !Number.isInteger(v))) {
-    throw new UsageError(`--${name} must be ${kind === 'int' ? 'an integer' : 'a number'}, got "${raw}"`);
-  }
+  const ok = kind === 'int' ? INTEGER.test(raw) && Number.isSafeInteger(v) : DECIMAL.test(raw) && Number.isFinite(v);
+  if (!ok) throw new UsageError(`--${name} must be ${kind === 'int' ? 'an integer' : 'a number'}, got "${raw}"`);
   if (spec.min !== undefined && v < spec.min) throw new UsageError(`--${name} must be at least ${spec.min}, got ${v}`);
   if (spec.max !== undefined && v > spec.max) throw new UsageError(`--${name} must be at most ${spec.max}, got ${v}`);
   return v;
 }
 
+export interface ParsedCommand {
+  flags: ParsedFlags;
+  /** The positional word, when the command takes one. */
+  positional: string | undefined;
+  help: boolean;
+}
+
+/** Parses a command line against its spec; throws UsageError naming what is wrong. */
+export function parseCommand(argv: readonly string[], spec: CommandSpec): ParsedCommand {
+  const parsed = parseFlags(argv, spec.flags);
+  const words = parsed.positional;
+  const p = spec.positional;
+  if (!p || words.length > 1) {
+    const extra = p ? words[1] : words[0];
+    if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
+  }
+  if (p && words.length === 1 && !p.values.includes(words[0])) throw new UsageError(`unknown ${p.name} "${words[0]}" (one of ${p.values.join(', ')})`);
+  if (p?.required && words.length === 0 && !parsed.help) throw new UsageError(`no ${p.name} given (one of ${p.values.join(', ')})`);
+  return { flags: parsed.flags, positional: words[0], help: parsed.help };
+}
+
 /**
- * A command's flags, or the exit status when there is nothing more to do: 0 after printing the usage for
- * --help, 2 after printing a usage error. Positional arguments are refused.
+ * A command's parsed command line, or the exit status when there is nothing more to do: 0 after printing the
+ * usage for --help, 2 after printing a usage error and the usage.
  */
-export function parseCommandLine(argv: readonly string[], table: Record<string, FlagSpec>, usage: string): ParsedFlags | number {
+export function parseCommandLine(argv: readonly string[], spec: CommandSpec): ParsedCommand | number {
   let parsed;
   try {
-    parsed = parseFlags(argv, table);
-    if (parsed.positional.length) throw new UsageError(`unexpected argument "${parsed.positional[0]}"`);
+    parsed = parseCommand(argv, spec);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`error: ${e.message}\n\n${usage}\n`);
+      process.stderr.write(`error: ${e.message}\n\n${spec.usage}\n`);
       return 2;
     }
     throw e;
   }
   if (parsed.help) {
-    process.stdout.write(`${usage}\n`);
+    process.stdout.write(`${spec.usage}\n`);
     return 0;
   }
-  return parsed.flags;
+  return parsed;
 }

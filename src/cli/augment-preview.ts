@@ -4,14 +4,16 @@
  * display), so a person can see what the network sees. Prints each sample's drawn parameters.
  */
 import { constants } from 'node:fs';
-import { access, rename, writeFile } from 'node:fs/promises';
+import { access, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
 import { ByolAugment, channelStats, type ImageShape, type SampleParams } from '../byol/augment.js';
-import { DEFAULT_DATASET, openDataset } from '../data/open.js';
+import { DEFAULT_DATASET, datasetSpecProblem, openDataset } from '../data/open.js';
 import { Rng, deriveSeed } from '../data/prng.js';
 import { init } from '../tensor/engine.js';
 import { fromBytes } from '../tensor/tensor.js';
+import { parseCommandLine, type CommandSpec, type FlagSpec, type ParsedFlags } from './args.js';
 
 const USAGE = `usage: npm run augment:preview -- [--dataset SPEC] [--out FILE.png] [--count N] [--seed S] [--step N] [--size N]
 
@@ -26,7 +28,17 @@ columns original | view 1 (τ: blur always, no solarize) | view 2 (τ′: blur 1
   --size N        output size of the views (default: the dataset's image size)
   -h, --help      show this text`;
 
-class UsageError extends Error {}
+const FLAGS: Record<string, FlagSpec> = {
+  dataset: { kind: 'string', check: datasetSpecProblem },
+  out: { kind: 'string', check: (v) => (v.toLowerCase().endsWith('.png') ? null : `must name a .png file, got "${v}"`) },
+  count: { kind: 'int', min: 1, max: 64 },
+  seed: { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER },
+  step: { kind: 'int', min: 0, max: 2 ** 48 - 1 },
+  size: { kind: 'int', min: 8, max: 512 },
+};
+
+/** The command line of `npm run augment:preview`. */
+export const AUGMENT_PREVIEW: CommandSpec = { usage: USAGE, flags: FLAGS };
 
 interface Args {
   dataset: string;
@@ -37,43 +49,16 @@ interface Args {
   size: number | null;
 }
 
-function parseArgs(argv: readonly string[]): Args | 'help' {
-  const args: Args = { dataset: DEFAULT_DATASET, out: 'augment-preview.png', count: 8, seed: 0, step: 0, size: null };
-  const integer = (flag: string, value: string, min: number, max: number): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer in ${min}..${max}, got "${value}"`);
-    return n;
+function argsOf(flags: ParsedFlags): Args {
+  const int = (k: string): number | undefined => flags[k] as number | undefined;
+  return {
+    dataset: (flags.dataset as string | undefined) ?? DEFAULT_DATASET,
+    out: (flags.out as string | undefined) ?? 'augment-preview.png',
+    count: int('count') ?? 8,
+    seed: int('seed') ?? 0,
+    step: int('step') ?? 0,
+    size: int('size') ?? null,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '-h' || arg === '--help') return 'help';
-    const m = /^(--dataset|--out|--count|--seed|--step|--size)(?:=(.*))?$/.exec(arg);
-    if (m === null) throw new UsageError(arg.startsWith('-') ? `unknown option ${arg}` : `unexpected argument "${arg}"`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined || value === '' || (m[2] === undefined && value.startsWith('--'))) throw new UsageError(`${m[1]} needs a value`);
-    switch (m[1]) {
-      case '--dataset':
-        args.dataset = value;
-        break;
-      case '--out':
-        if (!value.toLowerCase().endsWith('.png')) throw new UsageError(`--out must name a .png file, got "${value}"`);
-        args.out = value;
-        break;
-      case '--count':
-        args.count = integer('--count', value, 1, 64);
-        break;
-      case '--seed':
-        args.seed = integer('--seed', value, 0, Number.MAX_SAFE_INTEGER);
-        break;
-      case '--step':
-        args.step = integer('--step', value, 0, 2 ** 48 - 1);
-        break;
-      case '--size':
-        args.size = integer('--size', value, 8, 512);
-        break;
-    }
-  }
-  return args;
 }
 
 function describe(p: SampleParams): string {
@@ -95,8 +80,9 @@ async function main(args: Args): Promise<void> {
   const out = resolve(args.out);
   try {
     await access(dirname(out), constants.W_OK);
+    if (!(await stat(dirname(out))).isDirectory()) throw new Error('not a folder');
   } catch {
-    throw new Error(`cannot write ${out}: the folder ${dirname(out)} does not exist or is not writable`);
+    throw new Error(`cannot write ${out}: ${dirname(out)} is not a folder that exists and is writable`);
   }
   const opened = await openDataset(args.dataset);
   try {
@@ -156,22 +142,16 @@ async function main(args: Args): Promise<void> {
   }
 }
 
-let parsed: Args | 'help';
-try {
-  parsed = parseArgs(process.argv.slice(2));
-} catch (err) {
-  if (!(err instanceof UsageError)) throw err;
-  console.error(`augment:preview: ${err.message}\n\n${USAGE}`);
-  process.exit(2);
-}
-if (parsed === 'help') {
-  console.log(USAGE);
-  process.exit(0);
-}
-try {
-  await main(parsed);
-  process.exit(0);
-} catch (err) {
-  console.error(`augment:preview: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-  process.exit(1);
+/** Runs as the command when it is the entry point (imported, e.g. by the tests of its command line, it only exports). */
+const entry = process.argv[1];
+if (entry && import.meta.url === pathToFileURL(entry).href) {
+  const parsed = parseCommandLine(process.argv.slice(2), AUGMENT_PREVIEW);
+  if (typeof parsed === 'number') process.exit(parsed);
+  try {
+    await main(argsOf(parsed.flags));
+    process.exit(0);
+  } catch (err) {
+    console.error(`error: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    process.exit(1);
+  }
 }

@@ -3,8 +3,10 @@
  * downloading its official release if needed.
  */
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DOWNLOADABLE_DATASETS, type DownloadProgress, type DownloadableDataset, prepareDataset } from '../data/download.js';
 import { defaultDataDir } from '../data/open.js';
+import { notAFile, parseCommandLine, type CommandSpec, type FlagSpec } from './args.js';
 
 const USAGE = `usage: npm run data -- <${DOWNLOADABLE_DATASETS.join('|')}> [--dir DIR] [--mirror URL]
 
@@ -16,41 +18,13 @@ Fashion-MNIST is taken from Debian's dataset-fashion-mnist package when installe
                  (default: $BYOL_DATA_MIRROR)
   -h, --help     show this text`;
 
-class UsageError extends Error {}
+const FLAGS: Record<string, FlagSpec> = {
+  dir: { kind: 'string', check: notAFile },
+  mirror: { kind: 'string', check: (v) => (/^https?:\/\/[^/]/.test(v) ? null : `must be an http(s) URL, got "${v}"`) },
+};
 
-interface Args {
-  dataset: DownloadableDataset;
-  dir?: string;
-  mirror?: string;
-}
-
-function parseArgs(argv: readonly string[]): Args | 'help' {
-  let dataset: DownloadableDataset | undefined;
-  let dir: string | undefined;
-  let mirror: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '-h' || arg === '--help') return 'help';
-    const flag = /^(--dir|--mirror)(?:=(.*))?$/.exec(arg);
-    if (flag !== null) {
-      const value = flag[2] ?? argv[++i];
-      if (value === undefined || value === '' || (flag[2] === undefined && value.startsWith('-'))) throw new UsageError(`${flag[1]} needs a value`);
-      if (flag[1] === '--dir') dir = resolve(value);
-      else {
-        if (!/^https?:\/\/[^/]/.test(value)) throw new UsageError(`--mirror must be an http(s) URL, got "${value}"`);
-        mirror = value;
-      }
-      continue;
-    }
-    if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
-    if (dataset !== undefined) throw new UsageError(`unexpected argument "${arg}"`);
-    const known = DOWNLOADABLE_DATASETS.find((d) => d === arg);
-    if (known === undefined) throw new UsageError(`unknown dataset "${arg}"`);
-    dataset = known;
-  }
-  if (dataset === undefined) throw new UsageError('no dataset given');
-  return { dataset, ...(dir !== undefined ? { dir } : {}), ...(mirror !== undefined ? { mirror } : {}) };
-}
+/** The command line of `npm run data`. */
+export const DATA: CommandSpec = { usage: USAGE, flags: FLAGS, positional: { name: 'dataset', values: DOWNLOADABLE_DATASETS, required: true } };
 
 function formatBytes(n: number): string {
   const units = ['B', 'KB', 'MB', 'GB'];
@@ -87,23 +61,16 @@ function progressPrinter(): { update(p: DownloadProgress): void; finish(): void 
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  let args: Args | 'help';
-  try {
-    args = parseArgs(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`error: ${err.message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (args === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandLine(argv, DATA);
+  if (typeof parsed === 'number') return parsed;
+  const dataset = parsed.positional as DownloadableDataset;
+  const dir = parsed.flags.dir as string | undefined;
+  const mirror = parsed.flags.mirror as string | undefined;
   const progress = progressPrinter();
   try {
-    const result = await prepareDataset(args.dataset, {
-      ...(args.dir !== undefined ? { dataDir: args.dir } : {}),
-      ...(args.mirror !== undefined ? { mirror: args.mirror } : {}),
+    const result = await prepareDataset(dataset, {
+      ...(dir !== undefined ? { dataDir: resolve(dir) } : {}),
+      ...(mirror !== undefined ? { mirror } : {}),
       onProgress: (p) => progress.update(p),
       log: (line) => {
         progress.finish();
@@ -123,4 +90,6 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+/** Runs as the command when it is the entry point (imported, e.g. by the tests of its command line, it only exports). */
+const entry = process.argv[1];
+if (entry && import.meta.url === pathToFileURL(entry).href) process.exitCode = await main(process.argv.slice(2));

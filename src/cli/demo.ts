@@ -22,7 +22,7 @@ import { openDataset, locateDataset, type OpenedDataset } from '../data/open.js'
 import { FASHION_MNIST_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../data/idx.js';
 import { Rng } from '../data/prng.js';
 import { imageBytes, type ImageDataset } from '../data/dataset.js';
-import { parseCommandLine, type FlagSpec } from './args.js';
+import { notAFile, parseCommandLine, type CommandSpec, type FlagSpec } from './args.js';
 
 const USAGE = `usage: npm run demo -- [options]
 
@@ -39,8 +39,11 @@ Open the printed address in a browser with WebGPU (Chrome/Edge 113+; on Linux st
 
 const FLAGS: Record<string, FlagSpec> = {
   port: { kind: 'int', min: 0, max: 65535 },
-  'data-dir': { kind: 'string' },
+  'data-dir': { kind: 'string', check: notAFile },
 };
+
+/** The command line of `npm run demo`. */
+export const DEMO: CommandSpec = { usage: USAGE, flags: FLAGS };
 
 const MAX_SAMPLE = 20_000;
 
@@ -281,8 +284,9 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const flags = parseCommandLine(argv, FLAGS, USAGE);
-  if (typeof flags === 'number') return flags;
+  const parsed = parseCommandLine(argv, DEMO);
+  if (typeof parsed === 'number') return parsed;
+  const flags = parsed.flags;
   const port = (flags.port as number | undefined) ?? 8080;
   let server: DemoServer;
   try {

@@ -6,12 +6,13 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SingleBar, Presets } from 'cli-progress';
 import { init } from '../tensor/engine.js';
 import { NoAdapterError } from '../gpu/device.js';
 import { GpuError } from '../gpu/runtime.js';
 import { OutOfMemoryError } from '../gpu/pool.js';
-import { openDataset, type OpenedDataset } from '../data/open.js';
+import { datasetSpecProblem, openDataset, type OpenedDataset } from '../data/open.js';
 import { semiSupervisedSplit } from '../data/splits.js';
 import { DatasetError } from '../data/errors.js';
 import { writeFileAtomic } from '../nn/checkpoint-node.js';
@@ -21,14 +22,14 @@ import { curvesSpec } from '../byol/curves.js';
 import { ARM_ORDER, aggregate, curvePoints, reportLines, runResults, summarize, type RunResults } from '../byol/report.js';
 import { recordedNoise } from '../byol/noise.js';
 import { renderPng } from './render-png.js';
-import { parseCommandLine, type FlagSpec } from './args.js';
+import { notAFile, parseCommandLine, type CommandSpec, type FlagSpec } from './args.js';
 
 const USAGE = `usage: npm run train:byol -- [options]
 
 Runs the semi-supervised experiment: a supervised ResNet-18 on the labeled images only, BYOL pretraining on
 the unlabeled pool, then fine-tuning of the pretrained encoder on the same labels; compares the two arms.
 
-  --dataset SPEC           fashion-mnist (the quick preset's) | stl10 | cifar10 | folder:PATH
+  --dataset SPEC           fashion-mnist (the quick preset's) | mnist | stl10 | cifar10 | folder:PATH
   --preset NAME            smoke | quick (default: Fashion-MNIST, under 15 min on 2 CPU cores) |
                            cifar (CIFAR-10, under 40 min per seed on 2 CPU cores) | full (STL-10 at 96×96)
   --epochs N               BYOL pretraining epochs
@@ -40,6 +41,7 @@ the unlabeled pool, then fine-tuning of the pretrained encoder on the same label
   --test-images N          test images for every evaluation (0: the whole test split)
   --optimizer NAME         lars (default) | adamw | sgd, for BYOL pretraining
   --lr X                   BYOL base learning rate per 256 images
+  --finetune-lr X          learning rate of the supervised baseline (the fine-tuning takes a tenth of it)
   --warmup-epochs N        BYOL epochs of linear learning-rate warm-up before the cosine decay
   --tau X                  BYOL's base EMA rate τ (default 0.996)
   --tau-constant           keep τ constant instead of the cosine schedule
@@ -55,7 +57,7 @@ the unlabeled pool, then fine-tuning of the pretrained encoder on the same label
   -h, --help               show this text`;
 
 const FLAGS: Record<string, FlagSpec> = {
-  dataset: { kind: 'string' },
+  dataset: { kind: 'string', check: datasetSpecProblem },
   preset: { kind: ['smoke', 'quick', 'cifar', 'full'] },
   epochs: { kind: 'int', min: 0 },
   'finetune-epochs': { kind: 'int', min: 0 },
@@ -66,6 +68,7 @@ const FLAGS: Record<string, FlagSpec> = {
   'test-images': { kind: 'int', min: 0 },
   optimizer: { kind: ['lars', 'adamw', 'sgd'] },
   lr: { kind: 'number', min: 0 },
+  'finetune-lr': { kind: 'number', min: 0 },
   'warmup-epochs': { kind: 'int', min: 0 },
   tau: { kind: 'number', min: 0, max: 1 },
   'tau-constant': { kind: 'boolean' },
@@ -74,10 +77,13 @@ const FLAGS: Record<string, FlagSpec> = {
   width: { kind: 'int', min: 1 },
   seed: { kind: 'int', min: 0 },
   seeds: { kind: 'int-list', min: 0 },
-  out: { kind: 'string' },
+  out: { kind: 'string', check: notAFile },
   resume: { kind: 'boolean' },
-  'data-dir': { kind: 'string' },
+  'data-dir': { kind: 'string', check: notAFile },
 };
+
+/** The command line of `npm run train:byol`. */
+export const TRAIN_BYOL: CommandSpec = { usage: USAGE, flags: FLAGS };
 
 export function configFromFlags(flags: Record<string, string | number | boolean | undefined>): ExperimentConfig {
   const c = presetConfig((flags.preset as PresetName | undefined) ?? 'quick');
@@ -92,6 +98,7 @@ export function configFromFlags(flags: Record<string, string | number | boolean 
   if (num('test-images') !== undefined) c.testImages = num('test-images')!;
   if (flags.optimizer !== undefined) c.byol.optimizer = flags.optimizer as ExperimentConfig['byol']['optimizer'];
   if (num('lr') !== undefined) c.byol.lrPer256 = num('lr')!;
+  if (num('finetune-lr') !== undefined) c.finetune.lr = num('finetune-lr')!;
   if (num('warmup-epochs') !== undefined) c.byol.warmupEpochs = num('warmup-epochs')!;
   if (num('tau') !== undefined) c.byol.tauBase = num('tau')!;
   if (flags['tau-constant']) c.byol.tauConstant = true;
@@ -190,8 +197,9 @@ async function runSeed(config: ExperimentConfig, opened: OpenedDataset, dir: str
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const flags = parseCommandLine(argv, FLAGS, USAGE);
-  if (typeof flags === 'number') return flags;
+  const parsed = parseCommandLine(argv, TRAIN_BYOL);
+  if (typeof parsed === 'number') return parsed;
+  const flags = parsed.flags;
   const config = configFromFlags(flags);
   running = config;
   const many = flags.seeds !== undefined;
@@ -205,14 +213,16 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const t0 = Date.now();
-  const rt = await init();
-  console.log(`adapter: ${rt.report.name}`);
+  // The dataset first: a missing or broken one is reported before the GPU is started or a folder made.
   const opened = await openDataset(config.dataset, flags['data-dir'] ? { dataDir: flags['data-dir'] as string } : {});
-  mkdirSync(out, { recursive: true });
   const runs: SeedRun[] = [];
+  let adapter = '';
   try {
+    adapter = (await init()).report.name;
+    console.log(`adapter: ${adapter}`);
+    mkdirSync(out, { recursive: true });
     for (const seed of seeds) {
-      const run = await runSeed({ ...config, seed }, opened, dirOf(seed), resume, rt.report.name);
+      const run = await runSeed({ ...config, seed }, opened, dirOf(seed), resume, adapter);
       if (!run) return 1;
       runs.push(run);
     }
@@ -234,7 +244,7 @@ async function main(argv: readonly string[]): Promise<number> {
     perSeed: runs.map((r) => ({ seed: r.seed, folder: r.dir, results: r.results })),
     arms: agg.arms,
     differences: agg.differences,
-    adapter: rt.report.name,
+    adapter,
     durationSeconds: (Date.now() - t0) / 1000,
   };
   writeFileAtomic(join(out, 'summary.json'), new TextEncoder().encode(JSON.stringify(summary, null, 2) + '\n'));
@@ -250,25 +260,29 @@ async function main(argv: readonly string[]): Promise<number> {
 /** The settings of the run in progress, for error messages. */
 let running: ExperimentConfig | null = null;
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    const err = e as Error;
-    if (err instanceof NoAdapterError || err instanceof DatasetError || err instanceof ExperimentError) {
-      process.stderr.write(`error: ${err.message}\n`);
-    } else if (err instanceof OutOfMemoryError || (err instanceof GpuError && err.kind === 'out-of-memory')) {
-      const c = running;
-      const at = c ? ` at batch size ${c.batch} and image size ${c.imageSize}` : '';
-      const half = c ? ` (e.g. --batch ${Math.max(2, Math.floor(c.batch / 2))})` : '';
-      process.stderr.write(
-        `error: out of GPU memory${at}: ${err.message}\nTry a smaller --batch${half} or --image-size. Nothing was written for the failed epoch; ` +
-          'finished epochs are in the checkpoint (--resume).\n',
-      );
-    } else if (err instanceof GpuError && err.kind === 'device-lost') {
-      process.stderr.write(`error: ${err.message}\nThe last finished epoch is in the checkpoint: run the same command with --resume.\n`);
-    } else {
-      process.stderr.write(`error: ${err.stack ?? err.message}\n`);
-    }
-    process.exit(1);
-  },
-);
+/** Runs as the command when it is the entry point (imported, e.g. by the tests of its command line, it only exports). */
+const entry = process.argv[1];
+if (entry && import.meta.url === pathToFileURL(entry).href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      const err = e as Error;
+      if (err instanceof NoAdapterError || err instanceof DatasetError || err instanceof ExperimentError) {
+        process.stderr.write(`error: ${err.message}\n`);
+      } else if (err instanceof OutOfMemoryError || (err instanceof GpuError && err.kind === 'out-of-memory')) {
+        const c = running;
+        const at = c ? ` at batch size ${c.batch} and image size ${c.imageSize}` : '';
+        const half = c ? ` (e.g. --batch ${Math.max(2, Math.floor(c.batch / 2))})` : '';
+        process.stderr.write(
+          `error: out of GPU memory${at}: ${err.message}\nTry a smaller --batch${half} or --image-size. Nothing was written for the failed epoch; ` +
+            'finished epochs are in the checkpoint (--resume).\n',
+        );
+      } else if (err instanceof GpuError && err.kind === 'device-lost') {
+        process.stderr.write(`error: ${err.message}\nThe last finished epoch is in the checkpoint: run the same command with --resume.\n`);
+      } else {
+        process.stderr.write(`error: ${err.stack ?? err.message}\n`);
+      }
+      process.exit(1);
+    },
+  );
+}

@@ -76,7 +76,8 @@ const IMAGE_EXTENSIONS = /\.(png|jpe?g)$/i;
 
 /**
  * Lists an image folder: one sub-folder per class (sorted by name), the PNG and JPEG files in each
- * (sorted by name). Hidden entries and other files are ignored.
+ * (sorted by name). Hidden entries and other files are ignored; a class folder without images is an error (it
+ * would otherwise be dropped, and the run would train on one class fewer).
  */
 export async function listImageFolder(root: string): Promise<ImageFile[]> {
   let entries;
@@ -93,8 +94,10 @@ export async function listImageFolder(root: string): Promise<ImageFile[]> {
       .filter((e) => e.isFile() && !e.name.startsWith('.') && IMAGE_EXTENSIONS.test(e.name))
       .map((e) => e.name)
       .sort();
+    if (names.length === 0) {
+      throw new DatasetError('this class folder holds no PNG or JPEG images; add its images, or remove the folder if it is not a class', { file: join(root, className) });
+    }
     for (const name of names) files.push({ className, source: new PathByteSource(join(root, className, name)) });
   }
-  if (files.length === 0) throw new DatasetError('no PNG or JPEG images in the class sub-folders', { file: root });
   return files;
 }

@@ -26,6 +26,16 @@ export const DEFAULT_DATASET = 'fashion-mnist';
 export const NAMED_DATASETS = ['fashion-mnist', 'mnist', 'stl10', 'cifar10'] as const;
 export type NamedDataset = (typeof NAMED_DATASETS)[number];
 
+/**
+ * What is wrong with a dataset spec as written (null when it names a dataset `openDataset` knows: one of
+ * NAMED_DATASETS, or "folder:PATH" with a path); whether the files are there is for `openDataset` to say.
+ */
+export function datasetSpecProblem(spec: string): string | null {
+  if ((NAMED_DATASETS as readonly string[]).includes(spec)) return null;
+  if (spec.startsWith('folder:')) return spec.length > 'folder:'.length ? null : 'needs a path after "folder:"';
+  return `must be one of ${NAMED_DATASETS.join(', ')} or folder:PATH, got "${spec}"`;
+}
+
 /** Sub-folder of the data folder each named dataset lives in. */
 export const DATASET_FOLDERS: Record<NamedDataset, string> = {
   'fashion-mnist': 'fashion-mnist',

@@ -19,6 +19,7 @@ export { ResNet, BasicBlock, resnet18, type ResNetOptions } from './resnet.js';
 export { MLPHead, type MlpOptions } from './mlp.js';
 export { fans, kaimingNormalFanOut, kaimingUniformDefault, defaultBias } from './init.js';
 export { FlatParameters, flattenParameters, flatOf, emaUpdate, type FlatSegment } from './flat.js';
+export { nonFiniteTensors, type NonFiniteTensor } from './finite.js';
 export {
   Optimizer,
   SGD,

@@ -129,6 +129,11 @@ export abstract class Optimizer {
   /** Hyperparameters, for checkpoints. */
   abstract hyperparameters(): Record<string, number | boolean | string>;
 
+  /** The state's flat buffers (momentum, Adam moments) by slot name, laid out as `flat`; read them, never dispose them. */
+  stateBuffers(): ReadonlyMap<string, Tensor> {
+    return this.slots;
+  }
+
   /** The state per parameter and slot, read back to the CPU (for checkpoints). */
   async stateTensors(): Promise<OptimizerStateTensor[]> {
     const out: OptimizerStateTensor[] = [];

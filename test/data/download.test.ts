@@ -244,7 +244,7 @@ describe('data CLI', () => {
     for (const args of [['--frobnicate', 'stl10'], ['mnist'], [], ['cifar10', '--dir'], ['cifar10', '--mirror', 'ftp://x']]) {
       const result = await cli(...args);
       expect(result.code, args.join(' ')).toBe(2);
-      expect(result.stderr).toMatch(/^error: .*\nusage: npm run data/);
+      expect(result.stderr).toMatch(/^error: .*\n\nusage: npm run data/);
     }
   });
 

@@ -1,6 +1,9 @@
 /** Every command answers --help, and rejects unknown flags and bad values with its usage text (status 2). */
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 function run(entry: string, args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
@@ -38,3 +41,18 @@ describe('command-line flags', () => {
     }, 60_000);
   }
 });
+
+it('train:byol --dataset nosuch: a usage error (exit 2) before the GPU starts or --out is made', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'byol-flags-'));
+  try {
+    const out = join(root, 'y');
+    const r = await run('src/cli/train-byol.ts', ['--dataset', 'nosuch', '--out', out]);
+    expect(r.code, r.output).toBe(2);
+    expect(r.output).toMatch(/^error: --dataset must be one of fashion-mnist, mnist, stl10, cifar10 or folder:PATH, got "nosuch"$/m);
+    expect(r.output.toLowerCase()).toContain('usage: npm run train:byol');
+    expect(r.output).not.toMatch(/^adapter:/m);
+    expect(existsSync(out)).toBe(false);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}, 60_000);
