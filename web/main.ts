@@ -22,6 +22,7 @@ import { curvesSpec, type CurvePoint } from '../src/byol/curves.js';
 import { BatchLoader, deriveSeed, semiSupervisedSplit, type DatasetSplits } from '../src/data/index.js';
 import { fetchServerDatasets, filesFromDrop, loadServerSample, loadUserFiles, type PickedFile, type ServerDataset } from './datasets.js';
 import { runSelfTest } from './selftest.js';
+import { clearPictures, showPictures, type PicturesResult } from './pictures.js';
 
 type DemoState = 'starting' | 'no-webgpu' | 'ready' | 'loading' | 'training' | 'pausing' | 'paused' | 'done' | 'error';
 
@@ -151,6 +152,9 @@ const demo = {
   speed: [] as { epoch: number; step: number; steps: number; imagesPerSecond: number }[],
   previewsDrawn: 0,
   chartsDrawn: 0,
+  /** The evaluation shown with the pictures after pretraining, and how many times they were drawn. */
+  pictures: null as PicturesResult | null,
+  picturesDrawn: 0,
   lines: [] as string[],
   hasEncoder: false,
   pause: (): void => undefined,
@@ -569,6 +573,7 @@ async function runExperiment(resume: boolean): Promise<void> {
       log(`paused; ${done} BYOL epoch(s) finished (resume continues from the end of epoch ${done})`);
       setState('paused', `Paused after ${done} finished epoch(s)`);
     } else {
+      await drawPictures();
       const secs = (performance.now() - runStarted) / 1000;
       log(`done: ${config.byol.epochs} BYOL epochs in ${secs.toFixed(1)} s`);
       setState('done', `Done: ${config.byol.epochs} epochs in ${secs.toFixed(1)} s`);
@@ -579,9 +584,26 @@ async function runExperiment(resume: boolean): Promise<void> {
   }
 }
 
+/** What the encoder learned: the evaluation, its nearest neighbours and the map (web/pictures.ts). */
+async function drawPictures(): Promise<void> {
+  if (!byolCheckpoint || !config || !data) return;
+  setState('training', "Drawing the encoder's nearest neighbours and map…");
+  try {
+    demo.pictures = await showPictures(byolCheckpoint.bytes, config, data, demo.records, log);
+    demo.picturesDrawn++;
+    for (const e of demo.pictures.encoders) {
+      log(`${e.name}: the ${demo.pictures.k} nearest labeled images share the test image's class ${(100 * e.neighbourMatch).toFixed(1)}% of the time (kNN ${(100 * e.knnAccuracy).toFixed(1)}%)`);
+    }
+  } catch (e) {
+    log(`pictures: ${(e as Error).message}`);
+  }
+}
+
 async function start(): Promise<void> {
   try {
     setState('loading', 'Loading data…');
+    clearPictures();
+    demo.pictures = null;
     config = readSettings();
     const splits = await loadChosenData(config);
     demo.dataset = splits.name;
