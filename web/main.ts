@@ -3,7 +3,8 @@
  * The run is the same Experiment class `npm run train:byol` drives, configured BYOL-only (the supervised and
  * fine-tuning phases get 0 epochs), with a browser ExperimentIO: checkpoints stay in memory, shouldStop() is
  * the pause button, and resume is Experiment.run(true) from the in-memory checkpoint of the last finished
- * epoch. The curves are the Vega-Lite spec of src/byol/curves.ts, rendered by vega in the page.
+ * epoch. The curves are the Vega-Lite spec of src/byol/curves.ts, rendered by vega in the page; after
+ * pretraining, web/pictures.ts shows both encoders' evaluation, nearest neighbours and embedding map.
  *
  * Query parameters (all optional): preset=demo|tiny, dataset=<server id>, size, width, batch, epochs,
  * unlabeled, labels (per class), test, heldout, optimizer=lars|adamw|sgd, lr (per 256 images), seed,

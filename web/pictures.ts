@@ -104,8 +104,9 @@ export async function showPictures(
   const random = randomEncoder(config);
   try {
     loadCheckpoint(byolCheckpoint, { model: new ByolState(byol) }, 'BYOL checkpoint');
+    // Two square maps and the legend across the panel (hidden until now, so its width may read 0).
     const box = $('embedding');
-    const size = Math.max(220, Math.min(380, Math.floor((box.clientWidth || 1000) - 260) / 2));
+    const size = Math.max(220, Math.min(380, Math.floor(((box.clientWidth || 1000) - 260) / 2)));
     const p = await encoderPictures(
       [
         { name: 'random encoder', encoder: random },

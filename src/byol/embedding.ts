@@ -84,6 +84,9 @@ export function embeddingSpec(
   const classes = classNames.length ? [...classNames] : [...new Set(values.map((v) => v.class))];
   const marks = classes.map((_, c) => classMark(c));
   const hidden = { axis: null, scale: { zero: false, nice: false, padding: 8 } };
+  // Points shrink as they get many (area 26 px² at 500 points per panel), so a crowded map keeps its shape.
+  const perPanel = panels.length ? values.length / panels.length : 0;
+  const pointSize = Math.max(10, Math.min(40, Math.round(26 * Math.sqrt(500 / Math.max(1, perPanel)))));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: { text: title, subtitle, fontSize: 15, subtitleFontSize: 12, subtitleColor: '#444' },
@@ -92,7 +95,7 @@ export function embeddingSpec(
     spec: {
       width: size.width,
       height: size.height,
-      mark: { type: 'point', filled: true, size: 26, opacity: 0.85, stroke: '#222', strokeWidth: 0.4 },
+      mark: { type: 'point', filled: true, size: pointSize, opacity: 0.85, stroke: '#222', strokeWidth: 0.4 },
       encoding: {
         x: { field: 'x', type: 'quantitative', ...hidden },
         y: { field: 'y', type: 'quantitative', ...hidden },

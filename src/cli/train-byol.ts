@@ -186,7 +186,9 @@ async function runSeed(config: ExperimentConfig, opened: OpenedDataset, dir: str
   const png = await renderPng(curvesSpec(curvePoints(records), `${data.name}: ${data.labeled.length} labels, supervised only vs BYOL + fine-tune`, ARM_ORDER));
   writeFileAtomic(join(dir, 'curves.png'), png);
   // What the encoder learned, in pictures: its nearest neighbours and embedding map beside the random encoder's.
+  const tPictures = Date.now();
   const pictures = result.stopped ? null : await drawEncoderPictures(loadEncoderFile(join(dir, 'byol-encoder.safetensors')), data, config, dir);
+  if (pictures) console.log(`drew the encoder pictures in ${((Date.now() - tPictures) / 1000).toFixed(1)} s`);
   console.log(`seed ${config.seed} done in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
   for (const line of reportLines(agg, config)) console.log(line);
   for (const line of pictures?.lines ?? []) console.log(line);
