@@ -3,7 +3,8 @@
  * The run is the same Experiment class `npm run train:byol` drives, configured BYOL-only (the supervised and
  * fine-tuning phases get 0 epochs), with a browser ExperimentIO: checkpoints stay in memory, shouldStop() is
  * the pause button, and resume is Experiment.run(true) from the in-memory checkpoint of the last finished
- * epoch. The curves are the Vega-Lite spec of src/byol/curves.ts, rendered by vega in the page.
+ * epoch. The curves are the Vega-Lite spec of src/byol/curves.ts, rendered by vega in the page; after
+ * pretraining, web/pictures.ts shows both encoders' evaluation, nearest neighbours and embedding map.
  *
  * Query parameters (all optional): preset=demo|tiny, dataset=<server id>, size, width, batch, epochs,
  * unlabeled, labels (per class), test, heldout, optimizer=lars|adamw|sgd, lr (per 256 images), seed,
@@ -22,6 +23,7 @@ import { curvesSpec, type CurvePoint } from '../src/byol/curves.js';
 import { BatchLoader, deriveSeed, semiSupervisedSplit, type DatasetSplits } from '../src/data/index.js';
 import { fetchServerDatasets, filesFromDrop, loadServerSample, loadUserFiles, type PickedFile, type ServerDataset } from './datasets.js';
 import { runReplayTest, runSelfTest } from './selftest.js';
+import { clearPictures, showPictures, type PicturesResult } from './pictures.js';
 
 type DemoState = 'starting' | 'no-webgpu' | 'ready' | 'loading' | 'training' | 'pausing' | 'paused' | 'done' | 'error';
 
@@ -151,6 +153,9 @@ const demo = {
   speed: [] as { epoch: number; step: number; steps: number; imagesPerSecond: number }[],
   previewsDrawn: 0,
   chartsDrawn: 0,
+  /** The evaluation shown with the pictures after pretraining, and how many times they were drawn. */
+  pictures: null as PicturesResult | null,
+  picturesDrawn: 0,
   lines: [] as string[],
   hasEncoder: false,
   pause: (): void => undefined,
@@ -571,6 +576,7 @@ async function runExperiment(resume: boolean): Promise<void> {
       log(`paused; ${done} BYOL epoch(s) finished (resume continues from the end of epoch ${done})`);
       setState('paused', `Paused after ${done} finished epoch(s)`);
     } else {
+      await drawPictures();
       const secs = (performance.now() - runStarted) / 1000;
       log(`done: ${config.byol.epochs} BYOL epochs in ${secs.toFixed(1)} s`);
       setState('done', `Done: ${config.byol.epochs} epochs in ${secs.toFixed(1)} s`);
@@ -581,9 +587,26 @@ async function runExperiment(resume: boolean): Promise<void> {
   }
 }
 
+/** What the encoder learned: the evaluation, its nearest neighbours and the map (web/pictures.ts). */
+async function drawPictures(): Promise<void> {
+  if (!byolCheckpoint || !config || !data) return;
+  setState('training', "Drawing the encoder's nearest neighbours and map…");
+  try {
+    demo.pictures = await showPictures(byolCheckpoint.bytes, config, data, demo.records, log);
+    demo.picturesDrawn++;
+    for (const e of demo.pictures.encoders) {
+      log(`${e.name}: the ${demo.pictures.k} nearest labeled images share the test image's class ${(100 * e.neighbourMatch).toFixed(1)}% of the time (kNN ${(100 * e.knnAccuracy).toFixed(1)}%)`);
+    }
+  } catch (e) {
+    log(`pictures: ${(e as Error).message}`);
+  }
+}
+
 async function start(): Promise<void> {
   try {
     setState('loading', 'Loading data…');
+    clearPictures();
+    demo.pictures = null;
     config = readSettings();
     const splits = await loadChosenData(config);
     demo.dataset = splits.name;

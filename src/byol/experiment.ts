@@ -251,7 +251,7 @@ async function evaluateClassifier(model: Module, data: ImageDataset, prep: ByolA
 }
 
 /** Encoder features [N, D] of a dataset (ResNet up to the global pool, whatever its fc), in eval mode. */
-async function features(encoder: ResNet, data: ImageDataset, prep: ByolAugment, batch: number): Promise<Tensor> {
+export async function features(encoder: ResNet, data: ImageDataset, prep: ByolAugment, batch: number): Promise<Tensor> {
   encoder.eval();
   const parts: Tensor[] = [];
   for await (const b of batches(data, batch, 0, 0, false)) {
@@ -618,8 +618,9 @@ export class Experiment {
         await this.checkpoint(state, opt, 'byol', epoch + 1);
       }
       if (b.epochs === 0 || startEpoch >= b.epochs) await this.checkpoint(state, opt, 'byol', b.epochs);
-      // The pretrained encoder alone, with torchvision's names (loads into resnet18 with fc = Identity).
-      await this.io.saveCheckpoint('byol-encoder.safetensors', await encodeCheckpoint({ model: byol.online.encoder }));
+      // The pretrained encoder alone, with torchvision's names (loads into resnet18 with fc = Identity); the
+      // settings in its metadata let `npm run embed` rebuild the run's splits and random encoder.
+      await this.io.saveCheckpoint('byol-encoder.safetensors', await encodeCheckpoint({ model: byol.online.encoder, metadata: { 'byol.config': JSON.stringify(c) } }));
     } finally {
       trainStep.dispose();
       opt.dispose();

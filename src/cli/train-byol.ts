@@ -1,7 +1,8 @@
 /**
  * `npm run train:byol`: the whole semi-supervised experiment (supervised baseline, BYOL pretraining,
  * fine-tuning) on one dataset, headless in Node. Writes OUT/metrics.jsonl, OUT/summary.json,
- * OUT/curves.png, the resume checkpoint and each phase's network with torchvision's names;
+ * OUT/curves.png, OUT/neighbours.png and OUT/embedding.png (src/cli/encoder-pictures.ts), the resume
+ * checkpoint and each phase's network with torchvision's names;
  * `--resume` continues a killed run from its last epoch.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { curvesSpec } from '../byol/curves.js';
 import { ARM_ORDER, aggregate, curvePoints, reportLines, runResults, summarize, type RunResults } from '../byol/report.js';
 import { recordedNoise } from '../byol/noise.js';
 import { renderPng } from './render-png.js';
+import { drawEncoderPictures, loadEncoderFile } from './encoder-pictures.js';
 import { notAFile, parseCommandLine, type CommandSpec, type FlagSpec } from './args.js';
 
 const USAGE = `usage: npm run train:byol -- [options]
@@ -190,9 +192,14 @@ async function runSeed(config: ExperimentConfig, opened: OpenedDataset, dir: str
   writeFileAtomic(join(dir, 'summary.json'), new TextEncoder().encode(JSON.stringify(summary, null, 2) + '\n'));
   const png = await renderPng(curvesSpec(curvePoints(records), `${data.name}: ${data.labeled.length} labels, supervised only vs BYOL + fine-tune`, ARM_ORDER));
   writeFileAtomic(join(dir, 'curves.png'), png);
+  // What the encoder learned, in pictures: its nearest neighbours and embedding map beside the random encoder's.
+  const tPictures = Date.now();
+  const pictures = result.stopped ? null : await drawEncoderPictures(loadEncoderFile(join(dir, 'byol-encoder.safetensors')), data, config, dir);
+  if (pictures) console.log(`drew the encoder pictures in ${((Date.now() - tPictures) / 1000).toFixed(1)} s`);
   console.log(`seed ${config.seed} done in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
   for (const line of reportLines(agg, config)) console.log(line);
-  console.log(`wrote ${join(dir, 'summary.json')}, ${join(dir, 'metrics.jsonl')}, ${join(dir, 'curves.png')}`);
+  for (const line of pictures?.lines ?? []) console.log(line);
+  console.log(`wrote ${[join(dir, 'summary.json'), join(dir, 'metrics.jsonl'), join(dir, 'curves.png'), ...(pictures?.paths ?? [])].join(', ')}`);
   return result.stopped ? null : { seed: config.seed, dir, records, results, summary };
 }
 

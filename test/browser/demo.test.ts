@@ -1,7 +1,8 @@
 /**
  * The demo page in a real browser: Debian's Chromium, headless, driven by playwright-core. The page is served
  * by `src/cli/demo.ts` (started as `npm run demo` would, on a free port), trains BYOL with the tiny preset on
- * a WebGPU adapter, draws its curves and augmented views, pauses and resumes, saves the encoder, and its
+ * a WebGPU adapter, draws its curves and augmented views and, after pretraining, the random and pretrained
+ * encoders' evaluation, nearest neighbours and embedding map, pauses and resumes, saves the encoder, and its
  * fixed-seed matmul and conv2d match Node's.
  *
  * The adapter: Chromium's compatibility mode on OpenGL ES (llvmpipe) — about ten times faster here than its
@@ -9,7 +10,8 @@
  * to run on the core adapter (SwiftShader without a GPU) instead.
  *
  * Nothing is skipped: without Chromium the suite fails and says how to install it.
- * Artifact: test-artifacts/browser/demo.png (a full-page screenshot after training).
+ * Artifacts: test-artifacts/browser/demo.png (a full-page screenshot after training) and pictures.png (the
+ * panel with the encoders' evaluation, nearest neighbours and embedding map).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -159,6 +161,34 @@ describe('the demo page in Chromium', () => {
     const views = await canvasesDrawn(p, '#views canvas');
     expect(views.count).toBe(18); // 6 images × (image, view 1, view 2)
     expect(views.drawn).toBeGreaterThanOrEqual(12);
+
+    // After pretraining: the evaluation of both encoders, the nearest-neighbour grid and the embedding map.
+    const pics = await p.evaluate(() => ({ drawn: window.__demo.picturesDrawn, pictures: window.__demo.pictures }));
+    expect(pics.drawn).toBe(1);
+    expect(pics.pictures!.encoders.map((e) => e.name)).toEqual(['random encoder', 'pretrained encoder']);
+    // The kNN accuracy beside the pictures is the experiment's own: epoch 0 for the random encoder, the last epoch for the pretrained one.
+    const knnOf = (epoch: number) => firstRun.find((r) => r.phase === 'byol' && r.epoch === epoch)!.knnAccuracy!;
+    expect(pics.pictures!.encoders[0]!.knnAccuracy).toBeCloseTo(knnOf(0), 6);
+    expect(pics.pictures!.encoders[1]!.knnAccuracy).toBeCloseTo(knnOf(8), 6);
+    for (const e of pics.pictures!.encoders) {
+      for (const v of [e.neighbourMatch, e.queryMatch]) {
+        expect(v).toBeGreaterThanOrEqual(0);
+        expect(v).toBeLessThanOrEqual(1);
+      }
+    }
+    expect(await p.isVisible('#pictures-panel')).toBe(true);
+    const rows = await p.$$eval('#evaluation tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    expect(rows).toHaveLength(2);
+    for (const row of rows) for (const cell of row.slice(1)) expect(cell).toMatch(/^\d+\.\d %$/);
+    const grid = await canvasesDrawn(p, '#neighbours canvas');
+    expect(grid).toEqual({ count: 1, drawn: 1 });
+    // The grid is the SVG drawn at its own size: two panels of the 10 queries' rows, wider than tall.
+    const gridSize = await p.$eval('#neighbours canvas', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
+    expect(gridSize[0]!).toBeGreaterThan(gridSize[1]!);
+    const map = await canvasesDrawn(p, '#embedding canvas');
+    expect(map.count).toBe(1);
+    expect(map.drawn).toBe(1);
+    await p.locator('#pictures-panel').screenshot({ path: resolve(ARTIFACTS, 'pictures.png') });
     await p.waitForTimeout(300);
     await p.screenshot({ path: resolve(ARTIFACTS, 'demo.png'), fullPage: true });
     expect(pageErrors).toEqual([]);

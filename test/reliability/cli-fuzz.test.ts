@@ -16,6 +16,7 @@ import { TRAIN_BYOL } from '../../src/cli/train-byol.js';
 import { AUGMENT_PREVIEW } from '../../src/cli/augment-preview.js';
 import { DATA } from '../../src/cli/data.js';
 import { DEMO } from '../../src/cli/demo.js';
+import { EMBED } from '../../src/cli/embed.js';
 import { parseArgs as parseBenchArgs, UsageError as BenchUsageError } from '../../bench/cli.js';
 import { BACKENDS } from '../../bench/backends.js';
 
@@ -56,6 +57,7 @@ const STRINGS: Record<string, { good: string[]; bad: string[] }> = {
   out: { good: ['run-out', 'a/b'], bad: [FILE] },
   'data-dir': { good: ['data-here'], bad: [FILE] },
   dir: { good: ['data-here'], bad: [FILE] },
+  checkpoint: { good: ['byol-encoder.safetensors', 'runs/x/enc.safetensors'], bad: [] },
   mirror: { good: ['http://mirror.example/x', 'https://m'], bad: ['ftp://m', 'http://', 'mirror.example', 'file:///tmp'] },
 };
 
@@ -118,6 +120,7 @@ const COMMANDS: Command[] = [
   fromSpec('augment:preview', 'src/cli/augment-preview.ts', AUGMENT_PREVIEW),
   fromSpec('data', 'src/cli/data.ts', DATA),
   fromSpec('demo', 'src/cli/demo.ts', DEMO),
+  fromSpec('embed', 'src/cli/embed.ts', EMBED),
   bench,
 ];
 
