@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * Getting a WebGPU device, in Node (Dawn through the npm package `webgpu`) or in a browser (`navigator.gpu`).
  * This file and its neighbours in src/gpu are the only code that knows which of the two it runs in.
@@ -72,12 +73,13 @@ async function getGpu(dawnFlags: string[]): Promise<GPU> {
   if (nodeGpu) return nodeGpu;
   if (!process.env.XDG_RUNTIME_DIR) {
     // Mesa warns on every start without it; any writable folder will do.
-    const { tmpdir } = await import('node:os');
+    // Variable specifiers here and below keep the bundlers of pages from following these Node-only imports.
+    const os = 'node:os';
+    const { tmpdir } = (await import(/* @vite-ignore */ os)) as { tmpdir: () => string };
     process.env.XDG_RUNTIME_DIR = tmpdir();
   }
   let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   try {
-    // A variable specifier keeps bundlers for the browser from following it.
     const name = 'webgpu';
     mod = (await import(/* @vite-ignore */ name)) as typeof mod;
   } catch (e) {
