@@ -21,6 +21,11 @@ export class NoAdapterError extends Error {
 export interface DeviceRequest {
   /** Ask for the low-power or high-performance adapter where there is a choice. */
   powerPreference?: GPUPowerPreference;
+  /**
+   * 'compatibility' accepts an adapter of WebGPU's compatibility mode (browsers on OpenGL ES backends, for
+   * example Chrome started with --use-webgpu-adapter=opengles), where a core one may be missing. Default: core.
+   */
+  featureLevel?: 'core' | 'compatibility';
   /** Ask for timestamp-query where the adapter has it (per-op GPU timing). Default true. */
   timestamps?: boolean;
   /** Options passed to Dawn in Node, e.g. ['enable-dawn-features=allow_unsafe_apis']. */
@@ -121,7 +126,9 @@ function describeAdapter(adapter: GPUAdapter): AdapterReport {
 /** Requests an adapter and a device with the adapter's full limits and the features the engine can use. */
 export async function acquireDevice(request: DeviceRequest = {}): Promise<AcquiredDevice> {
   const gpu = await getGpu(request.dawnFlags ?? []);
-  const adapter = await gpu.requestAdapter({ powerPreference: request.powerPreference ?? 'high-performance' });
+  const options: GPURequestAdapterOptions = { powerPreference: request.powerPreference ?? 'high-performance' };
+  if (request.featureLevel) options.featureLevel = request.featureLevel;
+  const adapter = await gpu.requestAdapter(options);
   if (!adapter) throw new NoAdapterError(noAdapterHelp());
   const report = describeAdapter(adapter);
   const wanted: GPUFeatureName[] = [];
