@@ -3,7 +3,7 @@
  * (Fashion-MNIST, MNIST, CIFAR-10, STL-10, folders of PNG and JPEG images), downloads of the official
  * releases, and checkpoint files written atomically. Everything else is in the main entry (`byol-webgpu`),
  * which runs in Node and in browsers; both entries share one engine.
- * @module
+ * @module byol-webgpu/node
  */
 export {
   openDataset,
@@ -24,6 +24,7 @@ export {
   DOWNLOADABLE_DATASETS,
   RELEASES,
   type DownloadableDataset,
+  type DownloadOptions,
   type DownloadProgress,
   type PrepareOptions,
   type PreparedDataset,

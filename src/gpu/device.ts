@@ -4,20 +4,30 @@
  * This file and its neighbours in src/gpu are the only code that knows which of the two it runs in.
  */
 
+/** What the engine learned about the adapter it runs on (`getRuntime().report`). */
 export interface AdapterReport {
   /** A human-readable name: vendor, architecture, device and description as far as the adapter tells. */
   name: string;
   /** True for software adapters (lavapipe, SwiftShader) where the adapter says so or its name gives it away. */
   software: boolean;
+  /** The adapter's WebGPU features, sorted (e.g. 'shader-f16', 'subgroups', 'timestamp-query'). */
   features: string[];
+  /** The adapter's limits by name (maxStorageBufferBindingSize, maxComputeWorkgroupStorageSize, ...). */
   limits: Record<string, number>;
+  /** Whether the engine runs in Node (Dawn) or in a browser (`navigator.gpu`). */
   runtime: 'node' | 'browser';
 }
 
+/** Thrown when no WebGPU adapter can be had; the message says how to get one on this platform. */
 export class NoAdapterError extends Error {
+  /** Always "NoAdapterError". */
   override name = 'NoAdapterError';
 }
 
+/**
+ * What to ask the adapter and device for (the options of {@link init} and {@link acquireDevice} besides the
+ * runtime's own).
+ */
 export interface DeviceRequest {
   /** Ask for the low-power or high-performance adapter where there is a choice. */
   powerPreference?: GPUPowerPreference;
@@ -32,9 +42,13 @@ export interface DeviceRequest {
   dawnFlags?: string[];
 }
 
+/** A device with the adapter it came from and what the engine learned about that adapter. */
 export interface AcquiredDevice {
+  /** The WebGPU device, with the features and limits the engine asked for. */
   device: GPUDevice;
+  /** The adapter the device was requested from. */
   adapter: GPUAdapter;
+  /** The adapter's name, kind, features and limits. */
   report: AdapterReport;
 }
 
