@@ -132,6 +132,7 @@ describe('the packed package', () => {
   it("resolves the browser bundle for a page's bundler", async () => {
     const r = await build({
       stdin: { contents: "export { init } from 'byol-webgpu';", resolveDir: project },
+      absWorkingDir: project,
       bundle: true,
       format: 'esm',
       platform: 'browser',
