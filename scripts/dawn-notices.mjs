@@ -1,5 +1,6 @@
 // Dawn's native code prints notices about limits it lowers straight to the process's stderr (file descriptor
-// 2) when the first adapter is requested, for example on Mesa's lavapipe and on RADV:
+// 2) when the first adapter is requested on Vulkan drivers that report very large limits, Mesa's lavapipe
+// among them:
 //   Warning: maxDynamicUniformBuffersPerPipelineLayout artificially reduced from 1000000 to 16 to fit dynamic offset allocation limit.
 //   Warning: maxDynamicStorageBuffersPerPipelineLayout artificially reduced from 1000000 to 16 to fit dynamic offset allocation limit.
 // No Dawn option turns them off (they are printed while Dawn normalizes the adapter's limits, before any
