@@ -29,7 +29,8 @@ if ! node scripts/check-adapter.mjs >/dev/null 2>&1; then
     apt_install mesa-vulkan-drivers libvulkan1
   fi
 fi
-echo "setup: WebGPU adapter: $(node scripts/check-adapter.mjs)"
+# (without Dawn's notices about the limits it lowers, which its native code prints on stderr)
+echo "setup: WebGPU adapter: $(node scripts/check-adapter.mjs 2>&1 | grep -v 'BuffersPerPipelineLayout artificially reduced')"
 
 # Debian's Chromium for the browser test of the demo page (never a browser download: the network is closed).
 if ! command -v chromium >/dev/null && have_apt; then

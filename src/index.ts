@@ -1,16 +1,24 @@
-/** The engine's public API. */
-export { acquireDevice, noAdapterHelp, NoAdapterError, type AdapterReport } from './gpu/device.js';
-export { GpuRuntime, GpuError, type OpProfile, type RuntimeOptions } from './gpu/runtime.js';
+/**
+ * The engine's public API, the same in Node and in browsers: tensors on WebGPU, differentiable ops and
+ * autograd, layers and ResNet-18, optimizers, checkpoints in the safetensors format, and the browser-safe
+ * datasets and batch loader. Node-only parts (datasets from disk, checkpoint files) are in `byol-webgpu/node`.
+ * @module byol-webgpu
+ */
+export { acquireDevice, noAdapterHelp, NoAdapterError, type AdapterReport, type AcquiredDevice, type DeviceRequest } from './gpu/device.js';
+export { GpuRuntime, GpuError, grid, type OpProfile, type RuntimeOptions, type DispatchSpec, type ShaderSource, type StorageBinding } from './gpu/runtime.js';
 export { awaitGpu, pollStats, pollTuning } from './gpu/poll.js';
-export type { PoolStats } from './gpu/pool.js';
+export { BufferPool, OutOfMemoryError, type PoolStats } from './gpu/pool.js';
 export { init, getRuntime, scope, beginScope, endScope, keep, memory, type MemoryStats } from './tensor/engine.js';
-export { Tensor, empty, fromArray, fromBytes, type DType, type Shape } from './tensor/tensor.js';
+export { Tensor, Storage, empty, fromArray, fromBytes, type ArrayInput, type DType, type GradNode, type Shape, type TypedArrayFor } from './tensor/tensor.js';
 export { captureStep, CapturedStep, perStep, StepValue, valueOf, type Scalar, type CaptureOptions, type CaptureStats, type StepOutputs } from './tensor/capture.js';
 export { zeros, ones, full, arange, uniform, normal, Generator } from './kernels/creation.js';
 export { clone } from './kernels/copy.js';
 export { axpyInPlace } from './kernels/elementwise.js';
 export * from './autograd/ops.js';
-export { backward, noGrad, isGradEnabled, setGradEnabled, requireGrad, detach, type BackwardOptions } from './autograd/tape.js';
-export { gradcheck } from './autograd/gradcheck.js';
+export { backward, noGrad, isGradEnabled, setGradEnabled, requireGrad, detach, record, type BackwardOptions, type BackwardRule } from './autograd/tape.js';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
+export { arr, relativeError, type Arr } from './autograd/reference.js';
 export * from './autograd/nn.js';
+export type { BatchNormForwardOptions } from './kernels/batchnorm.js';
 export * from './nn/index.js';
+export * from './data/index.js';

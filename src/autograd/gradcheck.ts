@@ -8,16 +8,21 @@ import { fromArray, type Tensor } from '../tensor/tensor.js';
 import { arr, numericGrad, relativeError, type Arr } from './reference.js';
 import { backward, requireGrad } from './tape.js';
 
+/** How far a GPU function is from its float64 reference ({@link gradcheck}). */
 export interface GradcheckResult {
+  /** Normwise relative error of the forward result. */
   forwardError: number;
   /** One relative error per input. */
   gradErrors: number[];
 }
 
+/** Options of {@link gradcheck}. */
 export interface GradcheckOptions {
+  /** Step of the central differences. Default 1e-6. */
   eps?: number;
   /** Inputs (by position) to check; default all. */
   check?: number[];
+  /** Seed of the random upstream gradient. Default 12345. */
   seed?: number;
 }
 
@@ -29,6 +34,12 @@ function lcg(seed: number): () => number {
   };
 }
 
+/**
+ * Checks a differentiable GPU function against a float64 reference: runs `gpuFn` on `inputs` (as float32
+ * tensors), compares its result with `refFn(inputs)`, back-propagates a random upstream gradient and compares
+ * each input's gradient with central differences of the reference. Returns normwise relative errors; float32
+ * kernels typically land below 1e-5 (forward) and 1e-4 (gradients).
+ */
 export async function gradcheck(
   gpuFn: (...xs: Tensor[]) => Tensor,
   refFn: (xs: Arr[]) => Arr,

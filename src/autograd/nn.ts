@@ -61,6 +61,7 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, options
 // ---------------------------------------------------------------------------------------------------------
 // Batch norm
 
+/** The options of {@link batchNorm}. */
 export type BatchNormOptions = BatchNormForwardOptions;
 
 /**

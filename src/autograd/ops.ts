@@ -12,6 +12,7 @@ import { broadcastShapes, normalizeAxes, sameShape } from '../kernels/util.js';
 import { checkShape, shapeString, sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
 import { record } from './tape.js';
 
+/** A tensor, or a number that broadcasts as a scalar. */
 export type Operand = Tensor | number;
 
 function scalarTensor(v: number): Tensor {
@@ -40,18 +41,22 @@ function unary(op: UnaryOpName, x: Tensor, rule: (g: Tensor, x: Tensor, out: Ten
   return record(op, [x], out, (g, [xs, os]) => [rule(g, xs, os)], saveOut ? [x, out] : [x]);
 }
 
+/** −x, elementwise. */
 export function neg(x: Tensor): Tensor {
   return unary('neg', x, (g) => unaryKernel('neg', g));
 }
 
+/** eˣ, elementwise. */
 export function exp(x: Tensor): Tensor {
   return unary('exp', x, (g, _x, out) => binaryKernel('mul', g, out), 0, 0, true);
 }
 
+/** Natural logarithm, elementwise. */
 export function log(x: Tensor): Tensor {
   return unary('log', x, (g, xs) => binaryKernel('div', g, xs));
 }
 
+/** √x, elementwise. */
 export function sqrt(x: Tensor): Tensor {
   // d sqrt(x) = g / (2 sqrt(x))
   return unary(
@@ -69,6 +74,7 @@ export function sqrt(x: Tensor): Tensor {
   );
 }
 
+/** 1/√x, elementwise. */
 export function rsqrt(x: Tensor): Tensor {
   // d x^(-1/2) = -1/2 x^(-3/2) = -1/2 out^3
   return unary(
@@ -88,6 +94,7 @@ export function rsqrt(x: Tensor): Tensor {
   );
 }
 
+/** |x|, elementwise (gradient sign(x), 0 at 0). */
 export function abs(x: Tensor): Tensor {
   return unary('abs', x, (g, xs) => {
     const s = unaryKernel('sign', xs);
@@ -97,10 +104,12 @@ export function abs(x: Tensor): Tensor {
   });
 }
 
+/** max(x, 0), elementwise (gradient 0 at 0, as PyTorch). */
 export function relu(x: Tensor): Tensor {
   return unary('relu', x, (g, xs) => binaryKernel('reluBackward', g, xs));
 }
 
+/** x², elementwise. */
 export function square(x: Tensor): Tensor {
   return unary('square', x, (g, xs) => {
     const two = unaryKernel('affine', xs, 2, 0);
@@ -110,6 +119,7 @@ export function square(x: Tensor): Tensor {
   });
 }
 
+/** 1/x, elementwise. */
 export function reciprocal(x: Tensor): Tensor {
   // d 1/x = -1/x² = -out²
   return unary(
@@ -197,6 +207,7 @@ function finish(out: Tensor, temps: Tensor[]): Tensor {
   return out;
 }
 
+/** a + b, broadcasting (numpy rules); either may be a number. */
 export function add(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number' && typeof a !== 'number') return affine(a, 1, b);
   if (typeof a === 'number' && typeof b !== 'number') return affine(b, 1, a);
@@ -207,6 +218,7 @@ export function add(a: Operand, b: Operand): Tensor {
   );
 }
 
+/** a − b, broadcasting; either may be a number. */
 export function sub(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number' && typeof a !== 'number') return affine(a, 1, -b);
   if (typeof a === 'number' && typeof b !== 'number') return affine(b, -1, a);
@@ -217,6 +229,7 @@ export function sub(a: Operand, b: Operand): Tensor {
   );
 }
 
+/** a · b elementwise, broadcasting; either may be a number. */
 export function mul(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number' && typeof a !== 'number') return affine(a, b, 0);
   if (typeof a === 'number' && typeof b !== 'number') return affine(b, a, 0);
@@ -227,6 +240,7 @@ export function mul(a: Operand, b: Operand): Tensor {
   );
 }
 
+/** a / b elementwise, broadcasting; either may be a number. */
 export function div(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number' && typeof a !== 'number') return affine(a, 1 / b, 0);
   const [ta, tb, temps] = withScalar(a, b, 'div');
@@ -264,14 +278,17 @@ function minMax(op: 'maximum' | 'minimum', a: Operand, b: Operand): Tensor {
   );
 }
 
+/** The larger of a and b elementwise, broadcasting; ties split the gradient evenly (as PyTorch). */
 export function maximum(a: Operand, b: Operand): Tensor {
   return minMax('maximum', a, b);
 }
 
+/** The smaller of a and b elementwise, broadcasting; ties split the gradient evenly (as PyTorch). */
 export function minimum(a: Operand, b: Operand): Tensor {
   return minMax('minimum', a, b);
 }
 
+/** aᵇ elementwise, broadcasting; the gradient with respect to b is 0 where a = 0 (as PyTorch). */
 export function pow(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number' && typeof a !== 'number') return powScalar(a, b);
   const [ta, tb, temps] = withScalar(a, b, 'pow');
@@ -300,12 +317,18 @@ function compare(op: BinaryOpName, a: Operand, b: Operand): Tensor {
   return finish(binaryKernel(op, ta, tb), temps);
 }
 
-/** Comparisons give 1.0 where true and 0.0 where false; they have no gradient. */
+// Comparisons give 1.0 where true and 0.0 where false, broadcasting; they have no gradient.
+/** a = b elementwise: 1.0 where true, 0.0 where false (no gradient). */
 export const equal = (a: Operand, b: Operand): Tensor => compare('equal', a, b);
+/** a ≠ b elementwise: 1.0 where true, 0.0 where false (no gradient). */
 export const notEqual = (a: Operand, b: Operand): Tensor => compare('notEqual', a, b);
+/** a < b elementwise: 1.0 where true, 0.0 where false (no gradient). */
 export const less = (a: Operand, b: Operand): Tensor => compare('less', a, b);
+/** a ≤ b elementwise: 1.0 where true, 0.0 where false (no gradient). */
 export const lessEqual = (a: Operand, b: Operand): Tensor => compare('lessEqual', a, b);
+/** a > b elementwise: 1.0 where true, 0.0 where false (no gradient). */
 export const greater = (a: Operand, b: Operand): Tensor => compare('greater', a, b);
+/** a ≥ b elementwise: 1.0 where true, 0.0 where false (no gradient). */
 export const greaterEqual = (a: Operand, b: Operand): Tensor => compare('greaterEqual', a, b);
 
 /** cond ≠ 0 ? a : b, broadcasting all three. */
@@ -347,12 +370,14 @@ function expandReduced(g: Tensor, inShape: Shape, axes: number[]): Tensor {
   return e;
 }
 
+/** Sum over `axes` (all by default); `keepDims` keeps them as size 1. */
 export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
   const ax = normalizeAxes('sum', axes, x.rank);
   const out = reduceKernel('sum', x, ax, keepDims);
   return record('sum', [x], out, (g) => [expandReduced(g, x.shape, ax)]);
 }
 
+/** Mean over `axes` (all by default); `keepDims` keeps them as size 1. */
 export function mean(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
   const ax = normalizeAxes('mean', axes, x.rank);
   const n = ax.reduce((acc, a) => acc * x.shape[a], 1);
@@ -365,6 +390,7 @@ export function mean(x: Tensor, axes?: number | readonly number[], keepDims = fa
   });
 }
 
+/** Maximum over `axes` (all by default); the gradient goes to the maxima, split evenly among ties. */
 export function max(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
   const ax = normalizeAxes('max', axes, x.rank);
   const out = reduceKernel('max', x, ax, keepDims);
@@ -418,10 +444,12 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   return record('reshape', [x], out, (g) => [g.view(inShape)]);
 }
 
+/** Merges the axes from `startAxis` on into one (a view, as torch.flatten). */
 export function flatten(x: Tensor, startAxis = 1): Tensor {
   return reshape(x, [...x.shape.slice(0, startAxis), -1]);
 }
 
+/** Reorders the axes: output axis i is input axis perm[i] (materialized). */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const out = permuteKernel(x, perm);
   const axes = perm.map((p) => (p < 0 ? p + x.rank : p));
@@ -447,6 +475,7 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
   return record('slice', [x], out, (g) => [padKernel(g, inShape, bounds.begin)]);
 }
 
+/** Joins tensors along `axis`; the other dimensions must agree. */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   const out = concatKernel(xs, axis);
   const ax = axis < 0 ? axis + xs[0].rank : axis;

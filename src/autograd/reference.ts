@@ -4,11 +4,15 @@
  * gradient against the reference backward, and the reference backward against central differences.
  */
 
+/** A float64 array on the CPU with a shape, row-major: what references and {@link gradcheck} work on. */
 export interface Arr {
+  /** Dimensions, outermost first. */
   shape: number[];
+  /** The elements, row-major. */
   data: Float64Array;
 }
 
+/** An {@link Arr} of `shape`, from `data` (zeros when omitted). */
 export function arr(shape: readonly number[], data?: ArrayLike<number>): Arr {
   const n = shape.reduce((a, b) => a * b, 1);
   const d = data ? Float64Array.from(data) : new Float64Array(n);

@@ -19,6 +19,7 @@ export type BackwardRule = (grad: Tensor, saved: readonly Tensor[]) => (Tensor |
 
 let gradEnabled = true;
 
+/** Whether ops are being recorded for backward (false inside {@link noGrad}). */
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }
@@ -34,6 +35,7 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** Turns recording on or off until turned back (prefer {@link noGrad}, which restores it). */
 export function setGradEnabled(on: boolean): void {
   gradEnabled = on;
 }
@@ -105,6 +107,7 @@ export function detach(t: Tensor): Tensor {
   return t.view(t.shape);
 }
 
+/** Options of {@link backward}. */
 export interface BackwardOptions {
   /** Keep the graph's saved tensors so backward can run through it again. */
   retainGraph?: boolean;

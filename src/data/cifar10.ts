@@ -15,6 +15,7 @@ export const CIFAR10_RECORD_BYTES = 1 + 3 * CIFAR10_SIDE * CIFAR10_SIDE;
 export const CIFAR10_RECORDS_PER_FILE = 10000;
 /** File names of the training batches, in order. */
 export const CIFAR10_TRAIN_FILES: readonly string[] = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`);
+/** File name of the test batch. */
 export const CIFAR10_TEST_FILE = 'test_batch.bin';
 /** Class names of CIFAR-10, as in batches.meta.txt. */
 export const CIFAR10_CLASSES: readonly string[] = [

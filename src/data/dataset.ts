@@ -15,7 +15,9 @@ export interface ImageDataset {
   readonly name: string;
   /** Number of images. */
   readonly length: number;
+  /** Image height in pixels. */
   readonly height: number;
+  /** Image width in pixels. */
   readonly width: number;
   /** 1 (grey) or 3 (RGB). */
   readonly channels: number;
@@ -83,10 +85,15 @@ export function checkLabels(labels: Int32Array, numClasses: number, file: string
 
 /** Shape and classes of an image dataset, as passed to the constructors below. */
 export interface DatasetInfo {
+  /** Human-readable name, e.g. "fashion-mnist/train". */
   name: string;
+  /** Image height in pixels. */
   height: number;
+  /** Image width in pixels. */
   width: number;
+  /** 1 (grey) or 3 (RGB). */
   channels: number;
+  /** One name per class. */
   classNames: readonly string[];
 }
 
@@ -103,7 +110,12 @@ export class InMemoryImageDataset implements ImageDataset {
   /**
    * `pixels` is N×C×H×W uint8 (kept, not copied); `labels` has one entry per image (−1 = unlabeled) or is null.
    */
-  constructor(info: DatasetInfo, readonly pixels: Uint8Array, readonly labels: Int32Array | null) {
+  constructor(
+    info: DatasetInfo,
+    /** Every image's pixels, N×C×H×W uint8. */
+    readonly pixels: Uint8Array,
+    readonly labels: Int32Array | null,
+  ) {
     this.name = info.name;
     this.height = info.height;
     this.width = info.width;
@@ -135,6 +147,7 @@ export class InMemoryImageDataset implements ImageDataset {
 export class Subset implements ImageDataset {
   readonly name: string;
   readonly labels: Int32Array | null;
+  /** Indices into `base`, in this subset's order. */
   readonly indices: Int32Array;
 
   /**
@@ -142,6 +155,7 @@ export class Subset implements ImageDataset {
    * (`labels === null`), as for the unlabeled pool of a semi-supervised split.
    */
   constructor(
+    /** The dataset this is a subset of. */
     readonly base: ImageDataset,
     indices: ArrayLike<number>,
     options: { name?: string; withholdLabels?: boolean } = {},
@@ -160,9 +174,11 @@ export class Subset implements ImageDataset {
   get length(): number {
     return this.indices.length;
   }
+  /** As the base dataset's. */
   get height(): number {
     return this.base.height;
   }
+  /** As the base dataset's. */
   get width(): number {
     return this.base.width;
   }
@@ -197,7 +213,11 @@ export class ConcatDataset implements ImageDataset {
   private readonly starts: number[];
 
   /** Class names come from the part with the most classes; parts without labels contribute −1 labels. */
-  constructor(readonly parts: readonly ImageDataset[], name?: string) {
+  constructor(
+    /** The datasets joined, in order. */
+    readonly parts: readonly ImageDataset[],
+    name?: string,
+  ) {
     const first = parts[0];
     if (first === undefined) throw new RangeError('ConcatDataset needs at least one dataset');
     for (const part of parts) {

@@ -16,11 +16,14 @@ import { TarReader } from './tar.js';
 
 /** Datasets `prepareDataset` can download. */
 export const DOWNLOADABLE_DATASETS = ['fashion-mnist', 'stl10', 'cifar10'] as const;
+/** A dataset `prepareDataset` can download. */
 export type DownloadableDataset = (typeof DOWNLOADABLE_DATASETS)[number];
 
 /** One file of an official release. */
 export interface RemoteFile {
+  /** File name in the release (appended to the base URL). */
   name: string;
+  /** MD5 (hex) of the file, as published. */
   md5: string;
 }
 
@@ -28,11 +31,13 @@ export interface RemoteFile {
 export interface RemoteRelease {
   /** Canonical base URL; each file is fetched from base + name. */
   baseUrl: string;
+  /** The release's files. */
   files: readonly RemoteFile[];
   /** A .tar.gz whose top folder is the dataset folder (true), or the dataset's files themselves (false). */
   archive: boolean;
 }
 
+/** The official releases: where each downloadable dataset is fetched from, and the published checksums. */
 export const RELEASES: Record<DownloadableDataset, RemoteRelease> = {
   stl10: {
     baseUrl: 'http://ai.stanford.edu/~acoates/stl10/',
@@ -58,6 +63,7 @@ export const RELEASES: Record<DownloadableDataset, RemoteRelease> = {
 
 /** Progress of one file's download. */
 export interface DownloadProgress {
+  /** The file being downloaded. */
   file: string;
   /** Bytes of the file on disk so far (including a resumed part). */
   received: number;
@@ -67,9 +73,11 @@ export interface DownloadProgress {
   bytesPerSecond: number;
 }
 
+/** Options of one file's download. */
 export interface DownloadOptions {
   /** Expected MD5 (hex) of the complete file. */
   md5: string;
+  /** Called as bytes arrive. */
   onProgress?: (progress: DownloadProgress) => void;
   /** Requests tried before giving up when a connection breaks (default 3); each resumes the last. */
   attempts?: number;
@@ -77,11 +85,13 @@ export interface DownloadOptions {
   retryDelayMs?: number;
 }
 
+/** Options of {@link prepareDataset}. */
 export interface PrepareOptions extends OpenDatasetOptions {
   /** Base URL replacing every release's canonical one; default `$BYOL_DATA_MIRROR`. */
   mirror?: string;
   /** Replaces the built-in description in {@link RELEASES} (a repackaged release, test fixtures). */
   release?: RemoteRelease;
+  /** Called as bytes arrive, per file. */
   onProgress?: (progress: DownloadProgress) => void;
   /** One-line status messages (verifying, extracting, …). */
   log?: (line: string) => void;
@@ -93,6 +103,7 @@ export interface PrepareOptions extends OpenDatasetOptions {
 
 /** Result of {@link prepareDataset}. */
 export interface PreparedDataset {
+  /** The dataset. */
   name: DownloadableDataset;
   /** Folder holding the dataset. */
   dir: string;

@@ -4,6 +4,7 @@
  * `DatasetError` whose message names the file and, where it applies, the expected and the actual value.
  */
 export class DatasetError extends Error {
+  /** Always "DatasetError". */
   override readonly name = 'DatasetError';
   /** The file (path or name) the error is about, when there is one. */
   readonly file: string | undefined;

@@ -25,7 +25,9 @@ export const FASHION_MNIST_CLASSES: readonly string[] = [
 
 /** A parsed IDX uint8 array. */
 export interface IdxArray {
+  /** The dimensions, outermost first (e.g. [60000, 28, 28] for images, [60000] for labels). */
   dims: number[];
+  /** The elements, row-major. */
   data: Uint8Array;
 }
 

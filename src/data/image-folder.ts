@@ -8,7 +8,9 @@ import { DatasetError } from './errors.js';
 
 /** A decoded image: interleaved pixels (HWC), one or three channels. */
 export interface DecodedImage {
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
   /** 1 (grey, mode "L") or 3 (RGB). */
   channels: 1 | 3;

@@ -22,10 +22,10 @@ export {
   imageBytes,
 } from './dataset.js';
 export { DatasetError } from './errors.js';
-export { FASHION_MNIST_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IdxDataset, parseIdx, readIdx } from './idx.js';
+export { FASHION_MNIST_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IdxDataset, parseIdx, readIdx, type IdxArray } from './idx.js';
 export { type DecodedImage, type ImageDecoder, type ImageFile, ImageFolderDataset } from './image-folder.js';
 export { type Batch, BatchLoader, type BatchLoaderOptions } from './loader.js';
 export { Rng, deriveSeed } from './prng.js';
 export { type SemiSupervisedSplit, type SplitOptions, semiSupervisedSplit, stratifiedSample } from './splits.js';
-export { STL10_CLASSES, STL10_FILES, STL10_IMAGE_BYTES, StlBinaryDataset, parseStlClassNames, parseStlFolds } from './stl10.js';
+export { STL10_CLASSES, STL10_FILES, type Stl10SplitFiles, STL10_IMAGE_BYTES, StlBinaryDataset, parseStlClassNames, parseStlFolds } from './stl10.js';
 export { uploadBatch, type GpuBatch } from './gpu-batch.js';

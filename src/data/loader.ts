@@ -24,6 +24,7 @@ export interface Batch {
   readonly labels: Int32Array;
 }
 
+/** Options of {@link BatchLoader}. */
 export interface BatchLoaderOptions {
   /** Images per batch. */
   batchSize: number;
@@ -40,14 +41,22 @@ export interface BatchLoaderOptions {
  * `dropLast`); while the consumer handles one batch, the next one is already being read.
  */
 export class BatchLoader {
+  /** Images per batch. */
   readonly batchSize: number;
+  /** Seed of the shuffles. */
   readonly seed: number;
+  /** Whether every epoch is shuffled. */
   readonly shuffle: boolean;
+  /** Whether the last, smaller batch of an epoch is dropped. */
   readonly dropLast: boolean;
   /** Batches in every epoch. */
   readonly batchesPerEpoch: number;
 
-  constructor(readonly dataset: ImageDataset, options: BatchLoaderOptions) {
+  constructor(
+    /** The dataset it reads. */
+    readonly dataset: ImageDataset,
+    options: BatchLoaderOptions,
+  ) {
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
       throw new RangeError(`batch size must be a positive integer, got ${options.batchSize}`);
     }

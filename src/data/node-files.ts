@@ -2,7 +2,8 @@
  * Byte sources over files on disk, and image-folder listing, for Node entry points only (browsers use
  * byte-source.ts's Blob and memory sources).
  */
-import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { type FileHandle, open, readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ByteSource } from './byte-source.js';
 import { DatasetError } from './errors.js';
@@ -75,9 +76,46 @@ export class PathByteSource implements ByteSource {
 const IMAGE_EXTENSIONS = /\.(png|jpe?g)$/i;
 
 /**
+ * What a folder entry is, following symbolic links (splits are often built as folders of links): 'file',
+ * 'dir' or 'other'. A link whose target is missing is a `DatasetError` naming the link.
+ */
+async function entryKind(dir: string, entry: Dirent): Promise<'file' | 'dir' | 'other'> {
+  if (entry.isFile()) return 'file';
+  if (entry.isDirectory()) return 'dir';
+  if (!entry.isSymbolicLink()) return 'other';
+  const path = join(dir, entry.name);
+  try {
+    const target = await stat(path);
+    return target.isFile() ? 'file' : target.isDirectory() ? 'dir' : 'other';
+  } catch (err) {
+    let to = '?';
+    try {
+      to = await readlink(path);
+    } catch {
+      // keep '?'
+    }
+    throw new DatasetError(`a symbolic link to ${to}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, {
+      file: path,
+      cause: err,
+    });
+  }
+}
+
+async function entriesOfKind(dir: string, entries: Dirent[], kind: 'file' | 'dir'): Promise<string[]> {
+  const names: string[] = [];
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    if (kind === 'file' && !IMAGE_EXTENSIONS.test(e.name)) continue;
+    if ((await entryKind(dir, e)) === kind) names.push(e.name);
+  }
+  return names.sort();
+}
+
+/**
  * Lists an image folder: one sub-folder per class (sorted by name), the PNG and JPEG files in each
- * (sorted by name). Hidden entries and other files are ignored; a class folder without images is an error (it
- * would otherwise be dropped, and the run would train on one class fewer).
+ * (sorted by name). Symbolic links to class folders and to images are followed. Hidden entries and other
+ * files are ignored; a class folder without images is an error (it would otherwise be dropped, and the run
+ * would train on one class fewer).
  */
 export async function listImageFolder(root: string): Promise<ImageFile[]> {
   let entries;
@@ -86,18 +124,16 @@ export async function listImageFolder(root: string): Promise<ImageFile[]> {
   } catch (err) {
     throw new DatasetError(`cannot read folder (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { file: root, cause: err });
   }
-  const classes = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const classes = await entriesOfKind(root, entries, 'dir');
   if (classes.length === 0) throw new DatasetError('no class sub-folders found', { file: root });
   const files: ImageFile[] = [];
   for (const className of classes) {
-    const names = (await readdir(join(root, className), { withFileTypes: true }))
-      .filter((e) => e.isFile() && !e.name.startsWith('.') && IMAGE_EXTENSIONS.test(e.name))
-      .map((e) => e.name)
-      .sort();
+    const dir = join(root, className);
+    const names = await entriesOfKind(dir, await readdir(dir, { withFileTypes: true }), 'file');
     if (names.length === 0) {
-      throw new DatasetError('this class folder holds no PNG or JPEG images; add its images, or remove the folder if it is not a class', { file: join(root, className) });
+      throw new DatasetError('this class folder holds no PNG or JPEG images; add its images, or remove the folder if it is not a class', { file: dir });
     }
-    for (const name of names) files.push({ className, source: new PathByteSource(join(root, className, name)) });
+    for (const name of names) files.push({ className, source: new PathByteSource(join(dir, name)) });
   }
   return files;
 }

@@ -24,6 +24,7 @@ export const DEFAULT_DATASET = 'fashion-mnist';
 
 /** Dataset names `openDataset` knows, besides "folder:PATH". */
 export const NAMED_DATASETS = ['fashion-mnist', 'mnist', 'stl10', 'cifar10'] as const;
+/** A dataset `openDataset` knows by name. */
 export type NamedDataset = (typeof NAMED_DATASETS)[number];
 
 /**
@@ -58,6 +59,7 @@ export const REQUIRED_FILES: Record<NamedDataset, readonly string[]> = {
   cifar10: [...CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE],
 };
 
+/** Where {@link openDataset} looks. */
 export interface OpenDatasetOptions {
   /** Data folder; default {@link defaultDataDir}. */
   dataDir?: string;
@@ -69,6 +71,7 @@ export interface OpenDatasetOptions {
 export interface OpenedDataset extends DatasetSplits {
   /** The folder it was read from. */
   readonly dir: string;
+  /** Closes the files it keeps open. */
   close(): Promise<void>;
 }
 

@@ -75,7 +75,13 @@ export class Rng {
   }
 
   /** Shuffles `array` in place (Fisher–Yates) and returns it. */
-  shuffle<T extends { length: number; [i: number]: unknown }>(array: T): T {
+  shuffle<
+    T extends {
+      /** Elements to shuffle. */
+      length: number;
+      [i: number]: unknown;
+    },
+  >(array: T): T {
     for (let i = array.length - 1; i > 0; i--) {
       const j = this.nextInt(i + 1);
       const tmp = array[i];

@@ -49,6 +49,7 @@ export interface SemiSupervisedSplit {
   readonly test: ImageDataset | null;
 }
 
+/** Options of {@link semiSupervisedSplit}. */
 export interface SplitOptions {
   /** Labeled images per class. */
   labeledPerClass: number;

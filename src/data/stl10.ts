@@ -16,12 +16,27 @@ export const STL10_IMAGE_BYTES = 3 * STL10_SIDE * STL10_SIDE;
 export const STL10_CLASSES: readonly string[] = [
   'airplane', 'bird', 'car', 'cat', 'deer', 'dog', 'horse', 'monkey', 'ship', 'truck',
 ];
+/** The files of one STL-10 split. */
+export interface Stl10SplitFiles {
+  /** The images (X) file. */
+  readonly images: string;
+  /** The labels (y) file, or null for the unlabeled split. */
+  readonly labels: string | null;
+}
+
 /** The file names of each split of the binary release. */
-export const STL10_FILES = {
+export const STL10_FILES: {
+  /** The labeled training split (5,000 images). */
+  readonly train: Stl10SplitFiles;
+  /** The test split (8,000 images). */
+  readonly test: Stl10SplitFiles;
+  /** The unlabeled split (100,000 images, no labels file). */
+  readonly unlabeled: Stl10SplitFiles;
+} = {
   train: { images: 'train_X.bin', labels: 'train_y.bin' },
   test: { images: 'test_X.bin', labels: 'test_y.bin' },
   unlabeled: { images: 'unlabeled_X.bin', labels: null },
-} as const;
+};
 
 /** Longest run of consecutive images fetched in one read. */
 const MAX_RUN = 64;
@@ -70,7 +85,9 @@ export function parseStlFolds(text: string, file: string, trainLength: number): 
 
 /** One split of STL-10, read by random access from its X file (and labels from its y file). */
 export class StlBinaryDataset implements ImageDataset {
+  /** 96. */
   readonly height = STL10_SIDE;
+  /** 96. */
   readonly width = STL10_SIDE;
   readonly channels = 3;
   readonly numClasses: number;

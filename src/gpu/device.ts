@@ -1,34 +1,54 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * Getting a WebGPU device, in Node (Dawn through the npm package `webgpu`) or in a browser (`navigator.gpu`).
  * This file and its neighbours in src/gpu are the only code that knows which of the two it runs in.
  */
 
+/** What the engine learned about the adapter it runs on (`getRuntime().report`). */
 export interface AdapterReport {
   /** A human-readable name: vendor, architecture, device and description as far as the adapter tells. */
   name: string;
   /** True for software adapters (lavapipe, SwiftShader) where the adapter says so or its name gives it away. */
   software: boolean;
+  /** The adapter's WebGPU features, sorted (e.g. 'shader-f16', 'subgroups', 'timestamp-query'). */
   features: string[];
+  /** The adapter's limits by name (maxStorageBufferBindingSize, maxComputeWorkgroupStorageSize, ...). */
   limits: Record<string, number>;
+  /** Whether the engine runs in Node (Dawn) or in a browser (`navigator.gpu`). */
   runtime: 'node' | 'browser';
 }
 
+/** Thrown when no WebGPU adapter can be had; the message says how to get one on this platform. */
 export class NoAdapterError extends Error {
+  /** Always "NoAdapterError". */
   override name = 'NoAdapterError';
 }
 
+/**
+ * What to ask the adapter and device for (the options of {@link init} and {@link acquireDevice} besides the
+ * runtime's own).
+ */
 export interface DeviceRequest {
   /** Ask for the low-power or high-performance adapter where there is a choice. */
   powerPreference?: GPUPowerPreference;
+  /**
+   * 'compatibility' accepts an adapter of WebGPU's compatibility mode (browsers on OpenGL ES backends, for
+   * example Chrome started with --use-webgpu-adapter=opengles), where a core one may be missing. Default: core.
+   */
+  featureLevel?: 'core' | 'compatibility';
   /** Ask for timestamp-query where the adapter has it (per-op GPU timing). Default true. */
   timestamps?: boolean;
   /** Options passed to Dawn in Node, e.g. ['enable-dawn-features=allow_unsafe_apis']. */
   dawnFlags?: string[];
 }
 
+/** A device with the adapter it came from and what the engine learned about that adapter. */
 export interface AcquiredDevice {
+  /** The WebGPU device, with the features and limits the engine asked for. */
   device: GPUDevice;
+  /** The adapter the device was requested from. */
   adapter: GPUAdapter;
+  /** The adapter's name, kind, features and limits. */
   report: AdapterReport;
 }
 
@@ -72,12 +92,13 @@ async function getGpu(dawnFlags: string[]): Promise<GPU> {
   if (nodeGpu) return nodeGpu;
   if (!process.env.XDG_RUNTIME_DIR) {
     // Mesa warns on every start without it; any writable folder will do.
-    const { tmpdir } = await import('node:os');
+    // Variable specifiers here and below keep the bundlers of pages from following these Node-only imports.
+    const os = 'node:os';
+    const { tmpdir } = (await import(/* @vite-ignore */ os)) as { tmpdir: () => string };
     process.env.XDG_RUNTIME_DIR = tmpdir();
   }
   let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   try {
-    // A variable specifier keeps bundlers for the browser from following it.
     const name = 'webgpu';
     mod = (await import(/* @vite-ignore */ name)) as typeof mod;
   } catch (e) {
@@ -119,7 +140,9 @@ function describeAdapter(adapter: GPUAdapter): AdapterReport {
 /** Requests an adapter and a device with the adapter's full limits and the features the engine can use. */
 export async function acquireDevice(request: DeviceRequest = {}): Promise<AcquiredDevice> {
   const gpu = await getGpu(request.dawnFlags ?? []);
-  const adapter = await gpu.requestAdapter({ powerPreference: request.powerPreference ?? 'high-performance' });
+  const options: GPURequestAdapterOptions = { powerPreference: request.powerPreference ?? 'high-performance' };
+  if (request.featureLevel) options.featureLevel = request.featureLevel;
+  const adapter = await gpu.requestAdapter(options);
   if (!adapter) throw new NoAdapterError(noAdapterHelp());
   const report = describeAdapter(adapter);
   const wanted: GPUFeatureName[] = [];

@@ -22,6 +22,10 @@
  * see it too.
  */
 
+/**
+ * How a wait on the GPU polls Dawn in Node: a short spin, then sleeps between polls that leave the CPU cores
+ * to the adapter (which matters on software adapters). Change only to measure.
+ */
 export const pollTuning = {
   /** How long (ms) Dawn's loop may spin at the start of a wait (0: no spin); Infinity turns the throttle off. */
   spinMs: 0.05,
@@ -31,6 +35,7 @@ export const pollTuning = {
    * `sleepMs`.
    */
   firstSleepMs: 0.02,
+  /** The longest sleep (ms) between two polls. */
   sleepMs: 0.2,
 };
 
@@ -38,7 +43,12 @@ export const pollTuning = {
 const sleeper = typeof SharedArrayBuffer === 'function' ? new Int32Array(new SharedArrayBuffer(4)) : null;
 
 /** Dawn polling callbacks seen during waits: let through at once (`spun`) or delayed (`throttled`). */
-export const pollStats = { spun: 0, throttled: 0 };
+export const pollStats = {
+  /** Polls let through at once, in the spin at the start of a wait. */
+  spun: 0,
+  /** Polls run after a sleep. */
+  throttled: 0,
+};
 
 type Immediate = typeof globalThis.setImmediate;
 

@@ -18,7 +18,9 @@ export interface PoolStats {
   peakBytes: number;
   /** The most bytes handed out at once since the pool was made or `resetPeakInUse` last ran. */
   peakInUseBytes: number;
+  /** Buffers the pool has created and not destroyed. */
   buffers: number;
+  /** Buffers handed out so far. */
   acquires: number;
   /** Acquires served from a free list. */
   hits: number;
@@ -28,11 +30,14 @@ export interface PoolStats {
 
 /** A buffer larger than the adapter allows, or an allocation the GPU refused. */
 export class OutOfMemoryError extends RangeError {
+  /** Always "OutOfMemoryError". */
   override name = 'OutOfMemoryError';
 }
 
+/** The usage of every pooled buffer: storage, copy source and copy destination. */
 export const STORAGE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
 
+/** The size of the class a request of `bytes` bytes rounds up to. */
 export function sizeClass(bytes: number): number {
   if (bytes <= 256) return 256;
   const pow = 2 ** Math.floor(Math.log2(bytes));
@@ -40,6 +45,11 @@ export function sizeClass(bytes: number): number {
   return pow + Math.ceil((bytes - pow) / quarter) * quarter;
 }
 
+/**
+ * Storage buffers pooled by size class (256 bytes, then four classes per power of two): a released buffer
+ * serves the next request of its class, so a training step that makes the same tensors every time allocates
+ * nothing after its first run. The runtime owns one.
+ */
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private sizes = new WeakMap<GPUBuffer, number>();
@@ -185,6 +195,7 @@ export class BufferPool {
     this.free.clear();
   }
 
+  /** A copy of the statistics. */
   getStats(): PoolStats {
     return { ...this.stats };
   }

@@ -14,50 +14,71 @@ import { BufferPool, type PoolStats } from './pool.js';
 import { awaitGpu } from './poll.js';
 import { compileRecording, encodePlan, patchUniforms, Recording, uniformPatches, type ReplayPlan } from './record.js';
 
+/** WGSL source for compute pipelines; pipelines are cached by its name, entry point and constants. */
 export interface ShaderSource {
   /** A short name for labels, errors and profiles, e.g. 'matmul'. */
   name: string;
+  /** The WGSL text. */
   code: string;
 }
 
+/** A range of a GPU buffer bound as a storage buffer (`tensor.binding(op)` gives one for a tensor). */
 export interface StorageBinding {
+  /** The buffer. */
   buffer: GPUBuffer;
   /** Byte offset; a multiple of the adapter's minStorageBufferOffsetAlignment (256 almost everywhere). */
   offset: number;
+  /** Bytes bound from `offset`. */
   size: number;
 }
 
+/** One compute dispatch for {@link GpuRuntime.dispatch}: shader, bindings and workgroup counts. */
 export interface DispatchSpec {
   /** The op this dispatch belongs to, for errors and profiles, e.g. 'matmul' or 'conv2d.backwardFilter'. */
   op: string;
+  /** The shader to run. */
   shader: ShaderSource;
+  /** The entry point; default 'main'. */
   entry?: string;
+  /** Values for the shader's `override` constants (tile and workgroup sizes, op codes). */
   constants?: Record<string, number | boolean>;
   /** The parameter block, bound at binding 0 as a uniform buffer. Omit for shaders without one. */
   uniforms?: ArrayBuffer | ArrayBufferView;
   /** Storage buffers, bound at 1, 2, ... (or 0, 1, ... when there are no uniforms), in the shader's order. */
   storage: StorageBinding[];
+  /** Workgroups in x, y and z (y and z default to 1); {@link grid} splits a large count over x and y. */
   workgroups: [number, number?, number?];
 }
 
+/**
+ * A WebGPU error (validation, out of memory, internal, device lost) turned into an exception naming the ops
+ * of the batch it came from.
+ */
 export class GpuError extends Error {
+  /** Always "GpuError". */
   override name = 'GpuError';
   constructor(
     message: string,
+    /** What kind of error WebGPU reported. */
     readonly kind: 'validation' | 'out-of-memory' | 'internal' | 'device-lost',
+    /** The ops recorded in the batch the error came from (exactly one with `debug`). */
     readonly ops: string[],
   ) {
     super(message);
   }
 }
 
+/** One op's GPU time from timestamp queries ({@link GpuRuntime.profile}). */
 export interface OpProfile {
+  /** The op's name, as given in its dispatches. */
   op: string;
+  /** Dispatches timed. */
   count: number;
   /** Total GPU time in milliseconds, from timestamp queries. */
   ms: number;
 }
 
+/** Options of {@link init}: the device request and how the runtime batches work. */
 export interface RuntimeOptions extends DeviceRequest {
   /** Dispatches per submit before a batch is sent without waiting for a readback. */
   maxDispatchesPerSubmit?: number;
@@ -88,8 +109,15 @@ export function grid(workgroups: number, maxPerDim = 65535): [number, number, nu
   return [Math.ceil(workgroups / y), y, 1];
 }
 
+/**
+ * The GPU runtime: one device, its buffer pool, a pipeline cache and the batching of dispatches into command
+ * buffers. {@link init} makes the one the engine uses; {@link getRuntime} returns it. Ops of one's own record
+ * work through {@link GpuRuntime.dispatch} (see examples/custom-op.ts).
+ */
 export class GpuRuntime {
+  /** The pool every tensor's storage comes from. */
   readonly pool: BufferPool;
+  /** The adapter's minStorageBufferOffsetAlignment: storage bindings must start at a multiple of it. */
   readonly storageAlignment: number;
   private readonly uniformAlignment: number;
   private readonly maxDispatches: number;
@@ -132,7 +160,9 @@ export class GpuRuntime {
   private pendingProfiles: Promise<void>[] = [];
 
   constructor(
+    /** The WebGPU device everything runs on. */
     readonly device: GPUDevice,
+    /** The adapter's name, kind, features and limits. */
     readonly report: AdapterReport,
     options: RuntimeOptions = {},
   ) {
@@ -152,15 +182,18 @@ export class GpuRuntime {
     });
   }
 
+  /** Requests a device as {@link acquireDevice} does and makes a runtime on it ({@link init} calls this). */
   static async create(options: RuntimeOptions = {}): Promise<GpuRuntime> {
     const { device, report } = await acquireDevice(options);
     return new GpuRuntime(device, report, options);
   }
 
+  /** Whether the device has timestamp-query (needed by {@link GpuRuntime.setProfiling}). */
   get hasTimestamps(): boolean {
     return this.device.features.has('timestamp-query');
   }
 
+  /** Whether the device was lost; every later call then throws a GpuError of kind device-lost. */
   get isLost(): boolean {
     return this.lostInfo !== null;
   }
@@ -185,11 +218,21 @@ export class GpuRuntime {
     return rows.sort((a, b) => b.ms - a.ms);
   }
 
-  /** Submits, dispatches (replayed ones included), clears, and replays of captured steps so far. */
-  counters(): { submits: number; dispatches: number; clears: number; replays: number } {
+  /** How much work was recorded since the runtime was made. */
+  counters(): {
+    /** Command buffers submitted. */
+    submits: number;
+    /** Compute dispatches recorded (replayed ones included). */
+    dispatches: number;
+    /** Buffer clears recorded (zero fills done by the encoder, not by a shader). */
+    clears: number;
+    /** Replays of captured steps. */
+    replays: number;
+  } {
     return { submits: this.submits, dispatches: this.dispatches, clears: this.clears, replays: this.replays };
   }
 
+  /** The buffer pool's statistics. */
   poolStats(): PoolStats {
     return this.pool.getStats();
   }

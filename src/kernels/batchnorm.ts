@@ -93,12 +93,17 @@ export interface BatchNormStats {
   invstd: Tensor;
 }
 
+/** Mode, running statistics and constants of {@link batchNorm}. */
 export interface BatchNormForwardOptions {
+  /** Batch statistics and running-statistics updates (true), or the running statistics (false). */
   training: boolean;
   /** Updated in place in training mode; read in eval mode. */
   runningMean?: Tensor | null;
+  /** As `runningMean`, for the (unbiased) variance. */
   runningVar?: Tensor | null;
+  /** Weight of the new batch in the running statistics' update. Default 0.1, as PyTorch. */
   momentum?: number;
+  /** Added to the variance before its square root. Default 1e-5. */
   eps?: number;
 }
 

@@ -143,6 +143,7 @@ const GATHER_WG = 64;
 /** The filter gradient splits its reduction over the batch until about this many invocations run. */
 const FILTER_TARGET_INVOCATIONS = 16384;
 
+/** Stride and zero padding of {@link conv2d}. */
 export interface Conv2dOptions {
   /** A number, or [along H, along W]. Default 1. */
   stride?: number | readonly [number, number];

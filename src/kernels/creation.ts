@@ -39,14 +39,17 @@ export function clearTensor(t: Tensor, op = 'clear'): void {
   getRuntime().clear(b.buffer, b.offset, t.byteLength, op);
 }
 
+/** A new tensor of zeros. */
 export function zeros(shape: Shape, dtype: DType = 'float32'): Tensor {
   return fillKernel(shape, 0, dtype);
 }
 
+/** A new tensor of ones. */
 export function ones(shape: Shape, dtype: DType = 'float32'): Tensor {
   return fillKernel(shape, 1, dtype);
 }
 
+/** A new tensor with every element `value`. */
 export function full(shape: Shape, value: number, dtype: DType = 'float32'): Tensor {
   return fillKernel(shape, value, dtype);
 }
@@ -74,16 +77,25 @@ export function arange(count: number, start = 0, step = 1, dtype: 'float32' | 'i
  */
 export class Generator {
   constructor(
+    /** The key of the generator: another seed gives independent numbers. */
     public seed: number,
+    /** The next unused counter (advances with every draw). */
     public offset = 0,
   ) {
     if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`Generator: seed must be a non-negative integer, got ${seed}`);
   }
 
-  state(): { seed: number; offset: number } {
+  /** The whole state, for checkpoints. */
+  state(): {
+    /** The seed. */
+    seed: number;
+    /** The next unused counter. */
+    offset: number;
+  } {
     return { seed: this.seed, offset: this.offset };
   }
 
+  /** Restores a state from {@link Generator.state}. */
   setState(s: { seed: number; offset: number }): void {
     this.seed = s.seed;
     this.offset = s.offset;
@@ -96,10 +108,12 @@ export class Generator {
     return start;
   }
 
+  /** Uniform numbers in [low, high). */
   uniform(shape: Shape, low = 0, high = 1): Tensor {
     return randomKernel(shape, 0, low, high, this);
   }
 
+  /** Normal numbers with this mean and standard deviation (Box-Muller). */
   normal(shape: Shape, mean = 0, std = 1): Tensor {
     return randomKernel(shape, 1, mean, std, this);
   }

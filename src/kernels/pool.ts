@@ -15,11 +15,13 @@ const MAX = { name: 'pool_max', code: maxCommonWgsl + maxWgsl };
 const MAX_BACKWARD = { name: 'pool_max_backward', code: maxCommonWgsl + maxBackwardWgsl };
 const AVG = { name: 'pool_avg', code: avgWgsl };
 
+/** Window, stride and padding of {@link maxPool2d}. */
 export interface MaxPool2dOptions {
   /** Window size: a number or [KH, KW]. */
   kernel: number | readonly [number, number];
   /** Default: the kernel size (as PyTorch). */
   stride?: number | readonly [number, number];
+  /** Implicit padding with −∞ on each side: a number or [along H, along W]. Default 0. */
   padding?: number | readonly [number, number];
 }
 

@@ -77,6 +77,7 @@ export async function saveCheckpointFile(path: string, contents: CheckpointConte
   writeFileAtomic(path, await encodeCheckpoint(contents));
 }
 
+/** The bytes of a checkpoint file. */
 export function readCheckpointFile(path: string): Uint8Array {
   const b = readFileSync(path);
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);

@@ -14,9 +14,12 @@ import { Counter, Module, Parameter } from './module.js';
 import type { Optimizer } from './optim.js';
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type SafeTensor } from './safetensors.js';
 
+/** Prefix of the optimizer-state entries in a checkpoint (`optim.<parameter>.<slot>`). */
 export const OPTIM_PREFIX = 'optim.';
 
+/** A checkpoint that does not fit: missing or unknown keys, shape mismatches, another optimizer's state. */
 export class CheckpointError extends Error {
+  /** Always "CheckpointError". */
   override name = 'CheckpointError';
 }
 
@@ -44,13 +47,23 @@ function asFloat32(name: string, t: SafeTensor): Float32Array {
   throw new CheckpointError(`checkpoint: '${name}' is ${t.dtype}; expected a float tensor`);
 }
 
+/** Options of {@link loadModelState}. */
 export interface LoadStateOptions {
   /** Every model key must be present and no unknown model key may appear (as torch's strict). Default true. */
   strict?: boolean;
 }
 
 /** Loads a state dict into a model in place (uploads into the existing tensors, flat views included). */
-export function loadModelState(model: Module, tensors: Map<string, SafeTensor>, options: LoadStateOptions = {}): { missing: string[]; unexpected: string[] } {
+export function loadModelState(
+  model: Module,
+  tensors: Map<string, SafeTensor>,
+  options: LoadStateOptions = {},
+): {
+  /** Model keys the file lacks (only without `strict`, which throws instead). */
+  missing: string[];
+  /** File keys the model lacks, optimizer state aside (only without `strict`). */
+  unexpected: string[];
+} {
   const strict = options.strict ?? true;
   const entries = model.stateEntries();
   const known = new Set(entries.map((e) => e.name));
@@ -93,8 +106,11 @@ export function loadModelState(model: Module, tensors: Map<string, SafeTensor>, 
   return { missing, unexpected };
 }
 
+/** What {@link encodeCheckpoint} writes. */
 export interface CheckpointContents {
+  /** The model: its state dict with torchvision's names. */
   model: Module;
+  /** The optimizer, whose state is saved under `optim.`. */
   optimizer?: Optimizer | null;
   /** Generators whose state (seed, offset) should be saved, by name. */
   generators?: Record<string, Generator>;
@@ -116,9 +132,13 @@ export async function encodeCheckpoint(c: CheckpointContents): Promise<Uint8Arra
   return encodeSafetensors(entries, metadata);
 }
 
+/** Where {@link loadCheckpoint} puts what it reads. */
 export interface LoadCheckpointOptions extends LoadStateOptions {
+  /** The model to load the state dict into (same names and shapes). */
   model: Module;
+  /** The optimizer to restore (must be of the saved kind). */
   optimizer?: Optimizer | null;
+  /** Generators to restore, by the names they were saved under. */
   generators?: Record<string, Generator>;
 }
 

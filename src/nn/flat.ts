@@ -16,12 +16,17 @@ import { emaKernel, zeroFlat } from './kernels.js';
 import { perStep, StepValue, valueOf, type Scalar } from '../tensor/capture.js';
 import type { Module, Parameter } from './module.js';
 
+/** Where one parameter lives in the flat buffers. */
 export interface FlatSegment {
+  /** The parameter's dotted name. */
   name: string;
+  /** The parameter. */
   param: Parameter;
+  /** The parameter's shape. */
   shape: Shape;
   /** First element in the flat buffers. */
   offset: number;
+  /** Elements of the parameter. */
   size: number;
 }
 
@@ -30,15 +35,28 @@ export function flatAlignmentElements(): number {
   return Math.max(64, getRuntime().storageAlignment / 4);
 }
 
+/**
+ * Every parameter of a module in one GPU buffer and every gradient in another, in `namedParameters()` order,
+ * each parameter starting at an aligned offset (a multiple of 64 floats; the padding stays zero). Made by
+ * {@link flattenParameters}; zeroing the gradients, an optimizer step and the EMA update are then one dispatch
+ * each. Buffers (running statistics) stay separate tensors.
+ */
 export class FlatParameters {
+  /** The flat parameter buffer: each parameter's `.value` is a view into it. */
   readonly params: Tensor;
+  /** The flat gradient buffer: each parameter's `.grad` is a view into it. */
   readonly grads: Tensor;
+  /** The parameters' places, in `namedParameters()` order. */
   readonly segments: readonly FlatSegment[];
   /** Length of the flat buffers in elements (a multiple of 64). */
   readonly length: number;
   private disposed = false;
 
-  constructor(readonly module: Module) {
+  /** Moves `module`'s parameters into new flat buffers (use {@link flattenParameters}). */
+  constructor(
+    /** The module whose parameters these are. */
+    readonly module: Module,
+  ) {
     if (module._flat) throw new Error('flattenParameters: this module is already flattened');
     const align = flatAlignmentElements();
     const segs: FlatSegment[] = [];
@@ -103,6 +121,7 @@ export class FlatParameters {
     return s;
   }
 
+  /** Throws an error naming `op` if the buffers were disposed. */
   assertAlive(op: string): void {
     if (this.disposed) throw new Error(`${op}: the flat parameter buffers were disposed`);
   }

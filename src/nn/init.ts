@@ -6,7 +6,12 @@ import { fillKernel, Generator } from '../kernels/creation.js';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 
 /** fan_in and fan_out of a weight [out, in, ...kernel] as torch.nn.init._calculate_fan_in_and_fan_out. */
-export function fans(shape: Shape): { fanIn: number; fanOut: number } {
+export function fans(shape: Shape): {
+  /** Inputs feeding one output: in × the kernel's size. */
+  fanIn: number;
+  /** Outputs fed by one input: out × the kernel's size. */
+  fanOut: number;
+} {
   if (shape.length < 2) throw new Error(`fans: a weight needs at least 2 dimensions, got [${shape.join(', ')}]`);
   let receptive = 1;
   for (let i = 2; i < shape.length; i++) receptive *= shape[i];
@@ -32,6 +37,7 @@ export function defaultBias(size: number, fanIn: number, gen: Generator): Tensor
   return gen.uniform([size], -bound, bound);
 }
 
+/** A new float32 tensor with every element `value` (for initializations). */
 export function constant(shape: Shape, value: number): Tensor {
   return fillKernel(shape, value);
 }

@@ -11,9 +11,13 @@ import { perStep } from '../tensor/capture.js';
 import { constant, defaultBias, defaultGenerator, fans, kaimingNormalFanOut, kaimingUniformDefault } from './init.js';
 import { Counter, Module, type Parameter } from './module.js';
 
+/** Options of {@link Conv2d}. */
 export interface Conv2dConfig {
+  /** Stride along H and W. Default 1. */
   stride?: number;
+  /** Zero padding on each side. Default 0. */
   padding?: number;
+  /** Whether there is a bias. Default true. */
   bias?: boolean;
   /** Draws the initialization. */
   generator?: Generator;
@@ -24,15 +28,26 @@ export interface Conv2dConfig {
   init?: 'default' | 'kaimingNormalFanOut';
 }
 
+/**
+ * A 2-d convolution over [N, C, H, W] with a square kernel, as torch.nn.Conv2d (weight [out, in, k, k], bias
+ * [out]).
+ */
 export class Conv2d extends Module {
+  /** The kernel, [outChannels, inChannels, kernelSize, kernelSize]. */
   readonly weight: Parameter;
+  /** The bias, [outChannels], or null. */
   readonly bias: Parameter | null;
+  /** Stride along H and W. */
   readonly stride: number;
+  /** Zero padding on each side. */
   readonly padding: number;
 
   constructor(
+    /** Input channels. */
     readonly inChannels: number,
+    /** Output channels. */
     readonly outChannels: number,
+    /** Kernel height and width. */
     readonly kernelSize: number,
     config: Conv2dConfig = {},
   ) {
@@ -54,23 +69,34 @@ export class Conv2d extends Module {
   }
 }
 
+/** Options of {@link BatchNorm1d} and {@link BatchNorm2d}. */
 export interface BatchNormConfig {
+  /** Added to the variance. Default 1e-5. */
   eps?: number;
+  /** Weight of a new batch in the running statistics. Default 0.1. */
   momentum?: number;
 }
 
 abstract class BatchNormBase extends Module {
+  /** The scale γ, [numFeatures], initialized to 1. */
   readonly weight: Parameter;
+  /** The shift β, [numFeatures], initialized to 0. */
   readonly bias: Parameter;
+  /** The running mean, [numFeatures] (buffer `running_mean`). */
   readonly runningMean: Tensor;
+  /** The running unbiased variance, [numFeatures] (buffer `running_var`). */
   readonly runningVar: Tensor;
+  /** Batches seen in training mode (buffer `num_batches_tracked`). */
   readonly numBatchesTracked: Counter;
+  /** Added to the variance. */
   readonly eps: number;
   /** Weight of a new batch in the running statistics; a precise re-estimate sets it per batch (1 / (k + 1)). */
   momentum: number;
+  /** Rank of the input: 2 ([N, C]) or 4 ([N, C, H, W]). */
   protected abstract readonly rank: number;
 
   constructor(
+    /** Channels (C). */
     readonly numFeatures: number,
     config: BatchNormConfig = {},
   ) {
@@ -105,26 +131,38 @@ abstract class BatchNormBase extends Module {
   }
 }
 
+/**
+ * Batch norm over [N, C, H, W], as torch.nn.BatchNorm2d: batch statistics and running-statistics updates in
+ * training mode, the running statistics in eval mode.
+ */
 export class BatchNorm2d extends BatchNormBase {
   protected readonly rank = 4;
 }
 
+/** Batch norm over [N, C], as torch.nn.BatchNorm1d. */
 export class BatchNorm1d extends BatchNormBase {
   protected readonly rank = 2;
 }
 
+/** Options of {@link Linear}. */
 export interface LinearConfig {
+  /** Whether there is a bias. Default true. */
   bias?: boolean;
+  /** Draws the initialization; default a Generator with seed 0. */
   generator?: Generator;
 }
 
 /** y = x·Wᵀ + b with W [out, in], as torch.nn.Linear. */
 export class Linear extends Module {
+  /** The weight, [outFeatures, inFeatures]. */
   readonly weight: Parameter;
+  /** The bias, [outFeatures], or null. */
   readonly bias: Parameter | null;
 
   constructor(
+    /** Input features. */
     readonly inFeatures: number,
+    /** Output features. */
     readonly outFeatures: number,
     config: LinearConfig = {},
   ) {
@@ -146,16 +184,21 @@ export class Linear extends Module {
   }
 }
 
+/** max(x, 0), as torch.nn.ReLU. */
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return relu(x);
   }
 }
 
+/** Max pooling over [N, C, H, W] with a square window, as torch.nn.MaxPool2d. */
 export class MaxPool2d extends Module {
   constructor(
+    /** Window height and width. */
     readonly kernelSize: number,
+    /** Stride; default the window size. */
     readonly stride = kernelSize,
+    /** Implicit −∞ padding on each side. */
     readonly padding = 0,
   ) {
     super();
@@ -168,7 +211,11 @@ export class MaxPool2d extends Module {
 
 /** Adaptive average pooling; only the 1×1 output (global average pooling) that ResNet needs: [N, C, H, W] → [N, C, 1, 1]. */
 export class AdaptiveAvgPool2d extends Module {
-  constructor(readonly outputSize: number | readonly [number, number] = 1) {
+  /** `outputSize` must be 1 (or [1, 1]). */
+  constructor(
+    /** The output's height and width: 1 (or [1, 1]). */
+    readonly outputSize: number | readonly [number, number] = 1,
+  ) {
     super();
     const [h, w] = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
     if (h !== 1 || w !== 1) throw new Error(`AdaptiveAvgPool2d: only output size 1 (global average pooling) is supported, got ${JSON.stringify(outputSize)}`);
@@ -184,7 +231,11 @@ export class AdaptiveAvgPool2d extends Module {
 
 /** Flattens axes startDim.. into one (torch.nn.Flatten's default start_dim = 1). */
 export class Flatten extends Module {
-  constructor(readonly startDim = 1) {
+  /** Flattens from axis `startDim` on. */
+  constructor(
+    /** The first axis merged. */
+    readonly startDim = 1,
+  ) {
     super();
   }
 
@@ -210,10 +261,12 @@ export class Sequential extends Module {
     layers.forEach((m, i) => this.registerModule(String(i), m));
   }
 
+  /** Number of layers. */
   get length(): number {
     return this._modules.size;
   }
 
+  /** The layer at index `i`. */
   at(i: number): Module {
     const m = this._modules.get(String(i));
     if (!m) throw new RangeError(`Sequential.at: index ${i} is out of range (length ${this.length})`);

@@ -6,16 +6,24 @@
 import { Generator } from '../kernels/creation.js';
 import { BatchNorm1d, Linear, ReLU, Sequential } from './layers.js';
 
+/** Sizes and initialization of {@link MLPHead}. */
 export interface MlpOptions {
+  /** Input features. Default 512. */
   inFeatures?: number;
+  /** Hidden features. Default 4096. */
   hidden?: number;
+  /** Output features. Default 256. */
   outFeatures?: number;
+  /** Draws the initialization; default a Generator with seed 0. */
   generator?: Generator;
 }
 
 export class MLPHead extends Sequential {
+  /** Input features. */
   readonly inFeatures: number;
+  /** Hidden features. */
   readonly hidden: number;
+  /** Output features. */
   readonly outFeatures: number;
 
   constructor(options: MlpOptions = {}) {

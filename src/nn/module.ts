@@ -13,19 +13,29 @@ import { keep } from '../tensor/engine.js';
 import { shapeString, type Shape, type Tensor } from '../tensor/tensor.js';
 import type { FlatParameters } from './flat.js';
 
+/**
+ * A trainable tensor of a {@link Module}: float32, gradient on by default. Layers read it through `.value`,
+ * which may be re-pointed into a flat buffer ({@link flattenParameters}).
+ */
 export class Parameter {
   private _requiresGrad = true;
 
-  constructor(public value: Tensor) {
+  /** Wraps `value` (kept out of every scope) as a parameter that requires gradients. */
+  constructor(
+    /** The parameter's tensor (a view into the flat buffer once the module is flattened). */
+    public value: Tensor,
+  ) {
     if (value.dtype !== 'float32') throw new TypeError(`Parameter: only float32 tensors can be parameters, got ${value.dtype}`);
     keep(value);
     value.requiresGrad = true;
   }
 
+  /** The tensor's shape. */
   get shape(): Shape {
     return this.value.shape;
   }
 
+  /** The tensor's number of elements. */
   get size(): number {
     return this.value.size;
   }
@@ -35,6 +45,7 @@ export class Parameter {
     return this.value.grad;
   }
 
+  /** Whether the parameter gets gradients and updates (false: frozen). */
   get requiresGrad(): boolean {
     return this._requiresGrad;
   }
@@ -56,30 +67,53 @@ export class Parameter {
 
 /** An int64 buffer kept on the CPU (num_batches_tracked). */
 export class Counter {
-  constructor(public value = 0) {}
+  /** A counter starting at `value`. */
+  constructor(
+    /** The count. */
+    public value = 0,
+  ) {}
 }
 
+/** What a module's buffer holds: a float32 tensor (running statistics) or a CPU-side counter. */
 export type BufferValue = Tensor | Counter;
 
+/** A parameter with its dotted name, as `namedParameters()` lists it. */
 export interface NamedParameter {
+  /** The dotted name, e.g. 'layer1.0.conv1.weight'. */
   name: string;
+  /** The parameter. */
   param: Parameter;
 }
 
+/** A buffer with its dotted name, as `namedBuffers()` lists it. */
 export interface NamedBuffer {
+  /** The dotted name, e.g. 'bn1.running_mean'. */
   name: string;
+  /** The buffer. */
   buffer: BufferValue;
 }
 
+/**
+ * A layer or a network, as torch.nn.Module: it owns named parameters, buffers and child modules in
+ * registration order, so names and order match PyTorch's state dict. Subclasses register their parts in the
+ * constructor and implement `forward`.
+ */
 export abstract class Module {
   /** Training mode (batch statistics in batch norm) or eval mode; set with train() / eval(). */
   training = true;
+  /** Own parameters by name, in registration order. */
   protected readonly _parameters = new Map<string, Parameter>();
+  /** Own buffers by name, in registration order. */
   protected readonly _buffers = new Map<string, BufferValue>();
+  /** Child modules by name, in registration order. */
   protected readonly _modules = new Map<string, Module>();
-  /** Set by flattenParameters() on the module it was called on. */
+  /**
+   * The flat parameter and gradient buffers, set by {@link flattenParameters} on the module it was called on.
+   * @internal
+   */
   _flat: FlatParameters | null = null;
 
+  /** Computes the module's output; differentiable ops record themselves for backward. */
   abstract forward(x: Tensor): Tensor;
 
   /** Same as forward(x). */
@@ -87,6 +121,9 @@ export abstract class Module {
     return this.forward(x);
   }
 
+  /**
+   * Registers a parameter under `name` (no dots) and returns it; call in the constructor, in PyTorch's order.
+   */
   protected registerParameter(name: string, t: Tensor): Parameter {
     this.checkName(name);
     const p = new Parameter(t);
@@ -94,6 +131,7 @@ export abstract class Module {
     return p;
   }
 
+  /** Registers a buffer (running statistics, a counter) under `name` and returns it. */
   protected registerBuffer<B extends BufferValue>(name: string, b: B): B {
     this.checkName(name);
     if (!(b instanceof Counter)) keep(b);
@@ -101,6 +139,7 @@ export abstract class Module {
     return b;
   }
 
+  /** Registers a child module under `name` and returns it. */
   protected registerModule<M extends Module>(name: string, m: M): M {
     this.checkName(name);
     this._modules.set(name, m);
@@ -128,6 +167,7 @@ export abstract class Module {
     return this._modules.get(name);
   }
 
+  /** The direct children with their names, in registration order. */
   *namedChildren(): Generator<[string, Module]> {
     yield* this._modules;
   }
@@ -138,6 +178,7 @@ export abstract class Module {
     for (const [n, m] of this._modules) yield* m.namedModules(prefix ? `${prefix}.${n}` : n);
   }
 
+  /** Every parameter with its dotted name, in torch's `named_parameters()` order. */
   namedParameters(prefix = ''): NamedParameter[] {
     const out: NamedParameter[] = [];
     for (const [n, m] of this.namedModules(prefix)) {
@@ -146,10 +187,12 @@ export abstract class Module {
     return out;
   }
 
+  /** Every parameter, in the order of `namedParameters()`. */
   parameters(): Parameter[] {
     return this.namedParameters().map((e) => e.param);
   }
 
+  /** Every buffer with its dotted name, in torch's `named_buffers()` order. */
   namedBuffers(prefix = ''): NamedBuffer[] {
     const out: NamedBuffer[] = [];
     for (const [n, m] of this.namedModules(prefix)) {
@@ -161,7 +204,12 @@ export abstract class Module {
   /**
    * The state dict's entries in torch's order: per module (depth first), its parameters then its buffers.
    */
-  stateEntries(prefix = ''): { name: string; value: Parameter | BufferValue }[] {
+  stateEntries(prefix = ''): {
+    /** The dotted name, e.g. 'layer1.0.bn1.running_mean'. */
+    name: string;
+    /** The parameter or buffer. */
+    value: Parameter | BufferValue;
+  }[] {
     const out: { name: string; value: Parameter | BufferValue }[] = [];
     for (const [n, m] of this.namedModules(prefix)) {
       for (const [pn, p] of m._parameters) out.push({ name: n ? `${n}.${pn}` : pn, value: p });
@@ -176,6 +224,7 @@ export abstract class Module {
     return this;
   }
 
+  /** Sets eval mode on this module and every descendant (running statistics in batch norm). */
   eval(): this {
     return this.train(false);
   }
@@ -186,6 +235,7 @@ export abstract class Module {
     return this;
   }
 
+  /** Number of parameter elements. */
   numParameters(): number {
     return this.parameters().reduce((s, p) => s + p.size, 0);
   }

@@ -29,18 +29,28 @@ export type ParamFilter = (name: string, p: Parameter) => boolean;
 /** Biases and batch-norm parameters: every one-dimensional parameter (as the common LARS implementations filter). */
 export const isBiasOrNorm: ParamFilter = (_name, p) => p.shape.length === 1;
 
+/** One parameter's state in one optimizer slot, read back for a checkpoint. */
 export interface OptimizerStateTensor {
   /** `<parameter name>.<slot>`, e.g. `layer1.0.conv1.weight.momentum_buffer`. */
   name: string;
+  /** The parameter's shape. */
   shape: readonly number[];
+  /** The values. */
   data: Float32Array;
 }
 
+/**
+ * An optimizer over a model's flat parameter buffer ({@link flattenParameters}): one dispatch per step for
+ * every parameter. Subclasses: {@link SGD}, {@link AdamW}, {@link LARS}.
+ */
 export abstract class Optimizer {
+  /** The flat buffers it updates. */
   readonly flat: FlatParameters;
   /** Steps taken so far. */
   stepCount = 0;
+  /** 'SGD', 'AdamW' or 'LARS' (recorded in checkpoints). */
   abstract readonly kind: string;
+  /** @internal */
   protected readonly slots = new Map<string, Tensor>();
   private table: Tensor | null = null;
   private tableKey = '';
@@ -50,8 +60,11 @@ export abstract class Optimizer {
 
   constructor(
     model: Module | FlatParameters,
+    /** The initial learning rate (see `lr`). */
     lr: number,
+    /** Parameters excluded from weight decay (null: none). */
     protected readonly noDecay: ParamFilter | null,
+    /** Parameters excluded from LARS's trust-ratio adaptation (null: none). */
     protected readonly noAdapt: ParamFilter | null,
   ) {
     this.flat = model instanceof FlatParameters ? model : flatOf(model, 'optimizer');
@@ -76,6 +89,7 @@ export abstract class Optimizer {
     return lr;
   }
 
+  /** @internal */
   protected addSlot(name: string): Tensor {
     const t = keep(empty([this.flat.length], 'float32', `optim.${name}`));
     zeroFlat(t, 'optim.init');
@@ -83,6 +97,7 @@ export abstract class Optimizer {
     return t;
   }
 
+  /** @internal */
   protected flagsOf(s: FlatSegment): number {
     let f = 0;
     if (!s.param.requiresGrad) f |= FLAG_FROZEN;
@@ -91,6 +106,7 @@ export abstract class Optimizer {
     return f;
   }
 
+  /** @internal */
   protected currentFlags(): { flags: number[]; changed: boolean } {
     const flags = this.flat.segments.map((s) => this.flagsOf(s));
     const key = flags.join(',');
@@ -99,7 +115,10 @@ export abstract class Optimizer {
     return { flags, changed };
   }
 
-  /** The chunk table (parameter index | flags << 24 per 64 floats), rebuilt when a flag changed. */
+  /**
+   * The chunk table (parameter index | flags << 24 per 64 floats), rebuilt when a flag changed.
+   * @internal
+   */
   protected chunkTable(flags: number[], changed: boolean): Tensor {
     if (this.table && !changed) return this.table;
     this.table?.dispose();
@@ -161,6 +180,7 @@ export abstract class Optimizer {
     this.stepCount = stepCount;
   }
 
+  /** Frees the optimizer's state buffers. */
   dispose(): void {
     for (const t of this.slots.values()) t.dispose();
     this.slots.clear();
@@ -170,11 +190,17 @@ export abstract class Optimizer {
   }
 }
 
+/** Options of {@link SGD}, as torch.optim.SGD's. */
 export interface SgdOptions {
+  /** Learning rate. */
   lr: number;
+  /** Momentum factor. Default 0. */
   momentum?: number;
+  /** Dampening of the momentum. Default 0. */
   dampening?: number;
+  /** L2 penalty added to the gradient. Default 0. */
   weightDecay?: number;
+  /** Nesterov momentum (needs momentum and zero dampening). Default false. */
   nesterov?: boolean;
   /** Parameters without weight decay (default: none, as torch with one parameter group). */
   noDecay?: ParamFilter | null;
@@ -183,9 +209,13 @@ export interface SgdOptions {
 /** torch.optim.SGD (momentum, dampening, Nesterov, weight decay), one dispatch per step. */
 export class SGD extends Optimizer {
   readonly kind = 'SGD';
+  /** Momentum factor. */
   readonly momentum: number;
+  /** Dampening of the momentum. */
   readonly dampening: number;
+  /** L2 penalty added to the gradient. */
   readonly weightDecay: number;
+  /** Whether the momentum is Nesterov's. */
   readonly nesterov: boolean;
   private readonly buf: Tensor;
 
@@ -224,20 +254,30 @@ export class SGD extends Optimizer {
   }
 }
 
+/** Options of {@link AdamW}, as torch.optim.AdamW's. */
 export interface AdamwOptions {
+  /** Learning rate. Default 0.001. */
   lr?: number;
+  /** Decay rates of the first and second moment estimates. Default [0.9, 0.999]. */
   betas?: [number, number];
+  /** Added to the denominator. Default 1e-8. */
   eps?: number;
+  /** Decoupled weight decay. Default 0.01. */
   weightDecay?: number;
+  /** Parameters without weight decay (default: none). */
   noDecay?: ParamFilter | null;
 }
 
 /** torch.optim.AdamW (bias-corrected, decoupled weight decay, amsgrad off), one dispatch per step. */
 export class AdamW extends Optimizer {
   readonly kind = 'AdamW';
+  /** Decay rate of the first moment estimate. */
   readonly beta1: number;
+  /** Decay rate of the second moment estimate. */
   readonly beta2: number;
+  /** Added to the denominator. */
   readonly eps: number;
+  /** Decoupled weight decay. */
   readonly weightDecay: number;
   private readonly m: Tensor;
   private readonly v: Tensor;
@@ -279,9 +319,13 @@ export class AdamW extends Optimizer {
   }
 }
 
+/** Options of {@link LARS}. */
 export interface LarsOptions {
+  /** Learning rate. */
   lr: number;
+  /** Momentum factor. Default 0.9. */
   momentum?: number;
+  /** Weight decay, added to the gradient before the trust ratio. Default 0. */
   weightDecay?: number;
   /** Trust coefficient η (default 0.001). */
   eta?: number;
@@ -305,8 +349,11 @@ export interface LarsOptions {
  */
 export class LARS extends Optimizer {
   readonly kind = 'LARS';
+  /** Momentum factor. */
   readonly momentum: number;
+  /** Weight decay. */
   readonly weightDecay: number;
+  /** Trust coefficient η. */
   readonly eta: number;
   private readonly mu: Tensor;
   private tables: LarsTables | null = null;

@@ -17,15 +17,27 @@ import type { Tensor } from '../tensor/tensor.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Identity, Linear, MaxPool2d, ReLU, Sequential } from './layers.js';
 import { Module } from './module.js';
 
+/**
+ * ResNet's basic block: two 3×3 convolutions with batch norm, added to the input (through `downsample` when
+ * the shape changes), then ReLU; torchvision's names.
+ */
 export class BasicBlock extends Module {
+  /** Output channels per `planes` (1 for the basic block). */
   static readonly expansion = 1;
+  /** The first 3×3 convolution (carries the stride). */
   readonly conv1: Conv2d;
+  /** Batch norm after conv1. */
   readonly bn1: BatchNorm2d;
+  /** ReLU, applied after bn1 and after the sum (registered as in torchvision). */
   readonly relu: ReLU;
+  /** The second 3×3 convolution. */
   readonly conv2: Conv2d;
+  /** Batch norm after conv2. */
   readonly bn2: BatchNorm2d;
+  /** 1×1 convolution and batch norm on the shortcut when stride or width change, else null. */
   readonly downsample: Sequential | null;
 
+  /** A block from `inplanes` to `planes` channels with this stride; `gen` draws the initialization. */
   constructor(inplanes: number, planes: number, stride: number, gen: Generator) {
     super();
     const init = 'kaimingNormalFanOut' as const;
@@ -63,6 +75,7 @@ export class BasicBlock extends Module {
   }
 }
 
+/** Options of {@link ResNet} and {@link resnet18}. */
 export interface ResNetOptions {
   /** Classes of the `fc` layer (Linear(512, k)); null replaces fc by Identity (512-d features). Default 1000. */
   numClasses?: number | null;
@@ -76,21 +89,37 @@ export interface ResNetOptions {
   layers?: readonly [number, number, number, number];
 }
 
+/**
+ * A ResNet of basic blocks with torchvision's structure, names and initialization; {@link resnet18} makes
+ * ResNet-18.
+ */
 export class ResNet extends Module {
+  /** The stem convolution (7×7/2, or 3×3/1 with the small stem). */
   readonly conv1: Conv2d;
+  /** Batch norm after the stem. */
   readonly bn1: BatchNorm2d;
+  /** ReLU after the stem. */
   readonly relu: ReLU;
+  /** 3×3/2 max pooling (Identity with the small stem). */
   readonly maxpool: MaxPool2d | Identity;
+  /** Stage 1 (width w, stride 1). */
   readonly layer1: Sequential;
+  /** Stage 2 (width 2w, stride 2). */
   readonly layer2: Sequential;
+  /** Stage 3 (width 4w, stride 2). */
   readonly layer3: Sequential;
+  /** Stage 4 (width 8w, stride 2). */
   readonly layer4: Sequential;
+  /** Global average pooling. */
   readonly avgpool: AdaptiveAvgPool2d;
+  /** The classifier, Linear(8w, numClasses), or Identity (features out). */
   fc: Module;
+  /** Flattens the pooled [N, C, 1, 1] to [N, C] (not a registered module, as in torchvision). */
   readonly flatten = new Flatten(1);
   /** Width of the features before fc (512 for ResNet-18). */
   readonly featureDim: number;
 
+  /** Builds the network; see {@link ResNetOptions}. */
   constructor(options: ResNetOptions = {}) {
     super();
     const gen = options.generator ?? new Generator(0);

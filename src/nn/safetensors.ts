@@ -12,20 +12,27 @@ export type SafeDType = 'F32' | 'I64' | 'F64' | 'I32';
 
 const DTYPE_BYTES: Record<SafeDType, number> = { F32: 4, I64: 8, F64: 8, I32: 4 };
 
+/** One tensor of a safetensors file, on the CPU. */
 export interface SafeTensor {
+  /** The element type. */
   dtype: SafeDType;
+  /** Dimensions, outermost first. */
   shape: readonly number[];
   /** F32: Float32Array; I64: BigInt64Array; F64: Float64Array; I32: Int32Array. */
   data: Float32Array | BigInt64Array | Float64Array | Int32Array;
 }
 
+/** A decoded safetensors file. */
 export interface SafetensorsFile {
   /** In the file's order. */
   tensors: Map<string, SafeTensor>;
+  /** The header's `__metadata__` strings. */
   metadata: Record<string, string>;
 }
 
+/** A malformed safetensors file: the message names the problem (header, offsets, sizes). */
 export class SafetensorsError extends Error {
+  /** Always "SafetensorsError". */
   override name = 'SafetensorsError';
 }
 

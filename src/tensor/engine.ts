@@ -8,6 +8,7 @@ import type { Tensor } from './tensor.js';
 
 let runtime: GpuRuntime | null = null;
 
+/** Live tensors and storages (read them with {@link memory}). */
 export const counts = { tensors: 0, storages: 0 };
 
 /** Starts the engine on the best adapter available (or installs a runtime made elsewhere). */
@@ -16,11 +17,13 @@ export async function init(options: RuntimeOptions | GpuRuntime = {}): Promise<G
   return runtime;
 }
 
+/** The runtime {@link init} started; throws if the engine is not started. */
 export function getRuntime(): GpuRuntime {
   if (!runtime) throw new Error('The engine is not started: call `await init()` before making tensors.');
   return runtime;
 }
 
+/** Whether {@link init} has run. */
 export function hasRuntime(): boolean {
   return runtime !== null;
 }
@@ -31,10 +34,12 @@ export function hasRuntime(): boolean {
 
 const scopes: Set<Tensor>[] = [];
 
+/** Puts a new tensor into the innermost open scope (the Tensor constructor calls this). */
 export function trackTensor(t: Tensor): void {
   if (scopes.length) scopes[scopes.length - 1].add(t);
 }
 
+/** Takes a tensor out of the scope holding it (dispose calls this). */
 export function untrackTensor(t: Tensor): void {
   for (let i = scopes.length - 1; i >= 0; i--) if (scopes[i].delete(t)) return;
 }
@@ -55,6 +60,10 @@ function collect(value: unknown, out: Set<Tensor>, depth = 0): void {
   else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, out, depth + 1);
 }
 
+/**
+ * Opens a scope: tensors made until the matching {@link endScope} belong to it. For async code; synchronous
+ * code uses {@link scope}.
+ */
 export function beginScope(): void {
   scopes.push(new Set());
 }
@@ -89,11 +98,18 @@ export function scope<T>(fn: () => T): T {
   }
 }
 
+/** The buffer pool's statistics and the tensors alive ({@link memory}). */
 export interface MemoryStats extends PoolStats {
+  /** Tensors made and not yet disposed. */
   liveTensors: number;
+  /** GPU storages held by live tensors. */
   liveStorages: number;
 }
 
+/**
+ * The buffer pool's statistics and the number of live tensors and storages: flat from step to step when
+ * nothing leaks.
+ */
 export function memory(): MemoryStats {
   return { ...getRuntime().poolStats(), liveTensors: counts.tensors, liveStorages: counts.storages };
 }

@@ -9,28 +9,43 @@
 import type { GpuRuntime, StorageBinding } from '../gpu/runtime.js';
 import { getRuntime, trackTensor, untrackTensor, counts } from './engine.js';
 
+/** Element types: 32-bit floats, and 32-bit signed or unsigned integers (labels, indices, packed bytes). */
 export type DType = 'float32' | 'int32' | 'uint32';
+/** The typed array `data()` returns for a dtype. */
 export type TypedArrayFor<D extends DType> = D extends 'float32' ? Float32Array : D extends 'int32' ? Int32Array : Uint32Array;
+/** Dimensions, outermost first (row-major). */
 export type Shape = readonly number[];
 
 /** What autograd attaches to a tensor made by a differentiable op (defined in src/autograd). */
 export interface GradNode {
+  /** The op that made the tensor. */
   readonly op: string;
+  /** Adds a reference (one per tensor or node that needs this node). */
   ref(): void;
+  /** Drops a reference; the last one frees what the node saved for backward. */
   unref(): void;
 }
 
+/**
+ * A GPU buffer shared by a tensor and its views, reference-counted; returned to the pool when the last one
+ * lets go.
+ */
 export class Storage {
+  /** Tensors holding this storage. */
   refs = 1;
   constructor(
+    /** The GPU buffer. */
     readonly buffer: GPUBuffer,
+    /** Usable bytes of the buffer. */
     readonly byteLength: number,
+    /** The runtime the buffer belongs to. */
     readonly runtime: GpuRuntime,
     private readonly pooled: boolean,
   ) {
     counts.storages++;
   }
 
+  /** Drops one reference; the last returns the buffer to the pool. */
   release(): void {
     if (--this.refs > 0) return;
     counts.storages--;
@@ -40,26 +55,38 @@ export class Storage {
 
 let nextId = 1;
 
+/** Elements in a tensor of this shape (1 for the scalar shape []). */
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
 }
 
+/** A shape as text for messages: `[2, 3]`. */
 export function shapeString(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
 
+/** Throws a TypeError naming `op` unless every dimension is a non-negative integer. */
 export function checkShape(shape: Shape, op: string): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new TypeError(`${op}: invalid shape ${shapeString(shape)}: dimensions must be non-negative integers`);
   }
 }
 
+/**
+ * A float32, int32 or uint32 array on the GPU: a shape, a dtype and a window onto pooled GPU storage. Make
+ * one with {@link fromArray}, {@link zeros}, {@link uniform} and the like, or as the result of an op; read it
+ * with `await t.data()`; free it with `dispose()` or by making it inside {@link scope}.
+ */
 export class Tensor {
+  /** A number unique to this tensor, for messages. */
   readonly id = nextId++;
+  /** Dimensions, outermost first. */
   readonly shape: Shape;
+  /** Number of elements. */
   readonly size: number;
+  /** Whether ops on this tensor are recorded for backward ({@link requireGrad} sets it on a leaf). */
   requiresGrad = false;
   /** The accumulated gradient of a leaf after backward(). */
   grad: Tensor | null = null;
@@ -74,7 +101,9 @@ export class Tensor {
 
   constructor(
     shape: Shape,
+    /** The element type. */
     readonly dtype: DType,
+    /** The GPU storage this tensor is a window onto. */
     readonly storage: Storage,
     /** Byte offset into the storage buffer. */
     readonly byteOffset = 0,
@@ -85,14 +114,17 @@ export class Tensor {
     trackTensor(this);
   }
 
+  /** Number of dimensions. */
   get rank(): number {
     return this.shape.length;
   }
 
+  /** Bytes of the elements (4 per element). */
   get byteLength(): number {
     return this.size * 4;
   }
 
+  /** Whether `dispose()` was called. */
   get disposed(): boolean {
     return this._disposed;
   }
@@ -107,6 +139,7 @@ export class Tensor {
     return { buffer: this.storage.buffer, offset: this.byteOffset, size: Math.max(4, this.byteLength) };
   }
 
+  /** Throws an error naming `op` if the tensor was disposed. */
   assertAlive(op: string): void {
     if (this._disposed) throw new Error(`${op}: tensor #${this.id} ${shapeString(this.shape)} was already disposed`);
   }
@@ -150,6 +183,7 @@ export class Tensor {
     this.storage.release();
   }
 
+  /** `Tensor([2, 3], float32)`, with `requiresGrad` when set. */
   toString(): string {
     return `Tensor(${shapeString(this.shape)}, ${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
@@ -164,7 +198,8 @@ export function empty(shape: Shape, dtype: DType = 'float32', label = 'tensor'):
   return new Tensor(shape, dtype, new Storage(buffer, bytes, rt, true));
 }
 
-type ArrayInput = ArrayLike<number> | Float32Array | Int32Array | Uint32Array;
+/** What {@link fromArray} uploads: a typed array or any array-like of numbers. */
+export type ArrayInput = ArrayLike<number> | Float32Array | Int32Array | Uint32Array;
 
 /** Uploads CPU data into a new tensor; `shape` defaults to the array's length. */
 export function fromArray(data: ArrayInput, shape?: Shape, dtype?: DType): Tensor {

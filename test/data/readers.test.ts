@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -255,6 +255,35 @@ describe('image-folder reader', () => {
     const opened = await openDataset(`folder:${join(tmp.dir, 'split')}`);
     expect(opened.train.length).toBe(2);
     expect(Array.from(opened.test!.labels!)).toEqual([1]);
+  });
+
+  it('follows symbolic links to images and to class folders (splits built as folders of links)', async () => {
+    const a0 = rgb(11), a1 = rgb(12), b0 = rgb(13), t0 = rgb(14);
+    const pool = join(tmp.dir, 'linkpool');
+    write('linkpool/a0.png', pngFile(w, h, 3, a0));
+    write('linkpool/a1.png', pngFile(w, h, 3, a1));
+    write('linkpool/b/0.png', pngFile(w, h, 3, b0));
+    write('linkpool/t0.png', pngFile(w, h, 3, t0));
+    const root = join(tmp.dir, 'linked');
+    mkdirSync(join(root, 'train/a'), { recursive: true });
+    mkdirSync(join(root, 'test/a'), { recursive: true });
+    // Relative and absolute links to files; a link to a whole class folder.
+    symlinkSync('../../../linkpool/a1.png', join(root, 'train/a/1.png'));
+    symlinkSync(join(pool, 'a0.png'), join(root, 'train/a/0.png'));
+    symlinkSync(join(pool, 'b'), join(root, 'train/b'));
+    symlinkSync(join(pool, 't0.png'), join(root, 'test/a/0.png'));
+    const opened = await openDataset(`folder:${root}`);
+    expect(opened.train.classNames).toEqual(['a', 'b']);
+    expect(Array.from(opened.train.labels!)).toEqual([0, 0, 1]);
+    expect(await opened.train.readImages([0, 1, 2])).toEqual(Uint8Array.from([...toChw(a0, 3), ...toChw(a1, 3), ...toChw(b0, 3)]));
+    expect(await opened.test!.readImages([0])).toEqual(toChw(t0, 3));
+  });
+
+  it('names a symbolic link whose target is missing', async () => {
+    write('dangling/a/0.png', pngFile(w, h, 3, rgb(1)));
+    const link = join(tmp.dir, 'dangling/a/1.png');
+    symlinkSync(join(tmp.dir, 'no-such-image.png'), link);
+    await expectDatasetError(openDataset(`folder:${join(tmp.dir, 'dangling')}`), link, 'symbolic link', 'no-such-image.png', 'ENOENT');
   });
 });
 

@@ -4,7 +4,8 @@
  * its own tiny safetensors writer) loads with strict names and gives PyTorch's eval- and train-mode logits;
  * (2) the same formula-weighted model encoded here gives byte for byte the file the Python writer makes
  * (header and SHA-256 from the fixture), and the Python writer's file loads into torch's load_state_dict
- * (strict) when the fixtures are made; (3) when /usr/bin/python3 has torch, the file written here is loaded by
+ * (strict) when the fixtures are made; (3) when /usr/bin/python3 has torch (always in CI, which installs it and sets
+ * BYOL_REQUIRE_TORCH=1), the file written here is loaded by
  * torch (load_state_dict strict) and gives the same logits (scripts/make_nn_fixtures.py --check);
  * (4) the full resnet18 names/shapes/dtypes equal torchvision's (resnet.test.ts); (5) atomic writes,
  * optimizer state and generator state round trips, strict-loading errors.
@@ -123,7 +124,10 @@ describe('interchange with PyTorch', () => {
       return false;
     }
   })();
-  it.skipIf(!hasTorch)('torch loads the file written here with load_state_dict(strict=True) and gets the same logits', () => {
+  // CI (.ci/run) installs PyTorch and sets BYOL_REQUIRE_TORCH=1: there the test runs, and fails without torch.
+  const requireTorch = process.env.BYOL_REQUIRE_TORCH === '1';
+  it.skipIf(!hasTorch && !requireTorch)('torch loads the file written here with load_state_dict(strict=True) and gets the same logits', () => {
+    expect(hasTorch, `BYOL_REQUIRE_TORCH=1, but ${python} cannot import torch and torchvision (apt-get install -y python3-torch python3-torchvision)`).toBe(true);
     const file = join(dir, 'ts_resnet18_w4.safetensors');
     expect(existsSync(file)).toBe(true);
     const script = fileURLToPath(new URL('../../scripts/make_nn_fixtures.py', import.meta.url));
