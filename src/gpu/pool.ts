@@ -60,9 +60,13 @@ export class BufferPool {
   private owned = new Map<GPUBuffer, { plans: number; released: boolean }>();
   /** Buffers replay plans bind without owning, with how many plans do. */
   private pins = new Map<GPUBuffer, number>();
-  /** Counts releases of pinned buffers: a plan recorded at another count may bind a buffer someone else now holds. */
+  /** Counts releases of pinned buffers: a plan recorded at another count may bind a buffer someone else now holds.
+   * @internal (replay plans)
+   */
   pinEpoch = 0;
-  /** Told of every buffer handed out (set while a step is recorded). */
+  /** Told of every buffer handed out (set while a step is recorded).
+   * @internal (replay plans)
+   */
   onAcquire: ((buffer: GPUBuffer) => void) | null = null;
   private stats: PoolStats = {
     allocatedBytes: 0,
@@ -144,6 +148,7 @@ export class BufferPool {
   /**
    * Keeps `buffer` for a replay plan: taken out of its free list if it waits there, and not put back by a
    * release until every plan that owns it has disowned it.
+   * @internal (replay plans)
    */
   own(buffer: GPUBuffer): void {
     const e = this.owned.get(buffer);
@@ -163,7 +168,9 @@ export class BufferPool {
     this.owned.set(buffer, { plans: 1, released: i >= 0 });
   }
 
-  /** Ends a plan's hold on `buffer`; a buffer its holder has already released goes back to its free list. */
+  /** Ends a plan's hold on `buffer`; a buffer its holder has already released goes back to its free list.
+   * @internal (replay plans)
+   */
   disown(buffer: GPUBuffer): void {
     const e = this.owned.get(buffer);
     if (!e || --e.plans > 0) return;
@@ -171,10 +178,16 @@ export class BufferPool {
     if (e.released) this.release(buffer);
   }
 
+  /** Marks `buffer` as bound by a replay plan that does not own it: releasing it then bumps pinEpoch.
+   * @internal (replay plans)
+   */
   pin(buffer: GPUBuffer): void {
     this.pins.set(buffer, (this.pins.get(buffer) ?? 0) + 1);
   }
 
+  /** Ends one plan's pin of `buffer`.
+   * @internal (replay plans)
+   */
   unpin(buffer: GPUBuffer): void {
     const n = this.pins.get(buffer);
     if (n === undefined) return;

@@ -16,11 +16,16 @@ import type { StorageBinding } from './runtime.js';
  * into the record.
  */
 export class StepValue {
-  constructor(public value: number) {}
+  constructor(
+    /** The value the next step (eager, recorded or replayed) uses. */
+    public value: number,
+  ) {}
 }
 
+/** A kernel parameter: baked into a record as a number, or read afresh on every replay as a StepValue. */
 export type Scalar = number | StepValue;
 
+/** The number a Scalar stands for now. */
 export function valueOf(s: Scalar): number {
   return typeof s === 'number' ? s : s.value;
 }

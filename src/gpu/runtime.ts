@@ -604,11 +604,16 @@ export class GpuRuntime {
     return !this.profiling && !this.debug;
   }
 
+  /** Whether a step is being recorded now.
+   * @internal (used by captureStep)
+   */
   get isRecording(): boolean {
     return this.recording !== null;
   }
 
-  /** Starts recording everything recorded through this runtime until `endRecording`. */
+  /** Starts recording everything recorded through this runtime until `endRecording`.
+   * @internal (used by captureStep)
+   */
   beginRecording(name: string): Recording {
     if (this.recording) throw new Error(`${name}: another step (${this.recording.name}) is being captured; captured steps cannot nest`);
     const rec = new Recording(name);
@@ -617,6 +622,9 @@ export class GpuRuntime {
     return rec;
   }
 
+  /** Stops recording; returns the recording (null when none was under way).
+   * @internal (used by captureStep)
+   */
   endRecording(): Recording | null {
     const rec = this.recording;
     this.recording = null;
@@ -628,6 +636,7 @@ export class GpuRuntime {
    * Runs host code that a replayed step must run again every time (a step counter, the draws of an
    * augmentation): now, and, while a step is recorded, again on every replay of it, before its commands.
    * Its uploads are remade on replay; it must not dispatch.
+   * @internal (used by captureStep)
    */
   runHook(fn: () => void): void {
     const rec = this.recording;
@@ -648,8 +657,9 @@ export class GpuRuntime {
   /**
    * Compiles a recording into a plan. `owned`: the buffers the plan keeps out of the pool (everything the
    * step acquired); every other buffer it binds is pinned, so releasing one marks the plan stale.
+   * @internal (used by captureStep)
    */
-  compile(rec: Recording, owned: Iterable<GPUBuffer>): ReplayPlan & { pinEpoch: number } {
+  compile(rec: Recording, owned: Iterable<GPUBuffer>): CompiledPlan {
     const ownedList = [...new Set(owned)];
     for (const b of ownedList) this.pool.own(b);
     const plan = compileRecording(this.device, rec, this.uniformAlignment, ownedList);
@@ -657,12 +667,16 @@ export class GpuRuntime {
     return { ...plan, pinEpoch: this.pool.pinEpoch };
   }
 
-  /** Whether a plan may still be replayed: none of the buffers it binds without owning was released since. */
-  planValid(plan: ReplayPlan & { pinEpoch: number }): boolean {
+  /** Whether a plan may still be replayed: none of the buffers it binds without owning was released since.
+   * @internal (used by captureStep)
+   */
+  planValid(plan: CompiledPlan): boolean {
     return plan.pinEpoch === this.pool.pinEpoch && !this.lostInfo;
   }
 
-  /** Gives a plan's buffers back (owned ones to the pool, made ones destroyed). */
+  /** Gives a plan's buffers back (owned ones to the pool, made ones destroyed).
+   * @internal (used by captureStep)
+   */
   releasePlan(plan: ReplayPlan): void {
     for (const b of plan.external) this.pool.unpin(b);
     for (const b of plan.owned) this.pool.disown(b);
@@ -674,6 +688,7 @@ export class GpuRuntime {
   /**
    * Replays a plan: copies `inputs` into the buffers the recorded step read them from, runs its hooks,
    * writes its parameter blocks with the current StepValues, encodes its commands and submits them.
+   * @internal (used by captureStep)
    */
   replay(plan: ReplayPlan, inputs: readonly { src: StorageBinding; dst: StorageBinding }[], u32: Uint32Array, f32: Float32Array): void {
     this.assertAlive(plan.name);
@@ -711,6 +726,12 @@ export class GpuRuntime {
     this.device.destroy();
   }
 }
+
+/** A plan with the pool's pin epoch when it was made (see BufferPool.pinEpoch). @internal */
+export type CompiledPlan = ReplayPlan & {
+  /** BufferPool.pinEpoch when the plan was made; another value later means a pinned buffer was released. */
+  pinEpoch: number;
+};
 
 function padTo(bytes: Uint8Array, size: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(size);

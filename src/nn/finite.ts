@@ -10,6 +10,7 @@ import type { FlatParameters } from './flat.js';
 import { Counter, type Module } from './module.js';
 import type { Optimizer } from './optim.js';
 
+/** A tensor found holding NaN or infinite values. */
 export interface NonFiniteTensor {
   /** The state-dict name (`online.encoder.bn1.running_var`), or `optimizer: <parameter>.<slot>`. */
   name: string;

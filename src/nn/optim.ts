@@ -77,6 +77,7 @@ export abstract class Optimizer {
     return this.lrValue.value;
   }
 
+  /** Sets the learning rate of the following steps (replayed ones included). */
   set lr(v: number) {
     this.lrValue.value = v;
   }

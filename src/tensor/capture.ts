@@ -52,8 +52,10 @@ export function perStep(fn: () => void): void {
   getRuntime().runHook(fn);
 }
 
+/** What a captured step returns: a tensor, an array or an object of tensors, or nothing. */
 export type StepOutputs = Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>> | void;
 
+/** How a step is captured (see captureStep). */
 export interface CaptureOptions {
   /** A name for errors and profiles. */
   name?: string;
@@ -85,6 +87,7 @@ interface Entry {
   f32: Float32Array;
 }
 
+/** How the calls of a captured step ran. */
 export interface CaptureStats {
   /** Calls that ran eagerly (warm-up, profiling, replay off). */
   eager: number;
@@ -94,8 +97,11 @@ export interface CaptureStats {
   replayed: number;
 }
 
+/** A step function with its records, made by captureStep: `run` it as the function itself would be called. */
 export class CapturedStep<Out extends StepOutputs> {
+  /** For errors and profiles. */
   readonly name: string;
+  /** How its calls ran so far. */
   readonly stats: CaptureStats = { eager: 0, recorded: 0, replayed: 0 };
   private readonly warmup: number;
   private readonly replayOn: boolean;
@@ -225,6 +231,7 @@ export class CapturedStep<Out extends StepOutputs> {
     this.entries.clear();
   }
 
+  /** Frees every record; the step cannot run after. */
   dispose(): void {
     this.reset();
     this.disposed = true;
