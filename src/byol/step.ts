@@ -6,7 +6,6 @@
  */
 import { backward } from '../autograd/tape.js';
 import type { Optimizer } from '../nn/optim.js';
-import { modeKey } from '../nn/train-step.js';
 import { captureStep, type CapturedStep } from '../tensor/capture.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ByolAugment, ImageShape } from './augment.js';
@@ -42,6 +41,6 @@ export function byolStep(
       byol.updateTarget(tau!);
       return loss;
     },
-    { name: 'byol step', replay: options.replay, key: () => `${modeKey(byol.online)}/${modeKey(byol.target)}` },
+    { name: 'byol step', replay: options.replay, key: () => `${byol.online.modeKey()}/${byol.target.modeKey()}` },
   );
 }

@@ -218,6 +218,17 @@ export abstract class Module {
     return out;
   }
 
+  /**
+   * A short string that changes whenever the train/eval mode of this module or a descendant, or whether one
+   * of their parameters requires gradients, changes: part of a captured step's key (see captureStep).
+   */
+  modeKey(): string {
+    let s = this.training ? 'T' : 'E';
+    for (const p of this._parameters.values()) s += p.requiresGrad ? 'g' : 'f';
+    for (const m of this._modules.values()) s += m.modeKey();
+    return s;
+  }
+
   /** Sets training mode on this module and every descendant. */
   train(on = true): this {
     for (const [, m] of this.namedModules()) m.training = on;

@@ -10,15 +10,6 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Module } from './module.js';
 import type { Optimizer } from './optim.js';
 
-/** A string that changes whenever a module's train/eval modes or frozen parameters change: part of a record's key. */
-export function modeKey(model: Module): string {
-  let s = '';
-  for (const [, m] of model.namedModules()) s += m.training ? '1' : '0';
-  s += '|';
-  for (const p of model.parameters()) s += p.requiresGrad ? '1' : '0';
-  return s;
-}
-
 export interface ClassifierStepOptions {
   /** Turns the step's first input into the network's input (e.g. an augmentation of packed pixels). */
   prepare?: (input: Tensor, step: StepValue) => Tensor;
@@ -44,6 +35,6 @@ export function classifierStep(model: Module, opt: Optimizer, options: Classifie
       opt.step(lr);
       return loss;
     },
-    { name: options.name ?? 'classifier step', replay: options.replay, key: () => modeKey(model) },
+    { name: options.name ?? 'classifier step', replay: options.replay, key: () => model.modeKey() },
   );
 }
