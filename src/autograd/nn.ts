@@ -61,38 +61,65 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, options
 // ---------------------------------------------------------------------------------------------------------
 // Batch norm
 
-export type BatchNormOptions = BatchNormForwardOptions;
+export type BatchNormOptions = Omit<BatchNormForwardOptions, 'residual' | 'relu'>;
+
+export interface BatchNormActOptions extends BatchNormOptions {
+  /** Added after the normalization, before the ReLU (a ResNet block's shortcut): same shape as x. */
+  residual?: Tensor | null;
+  /** ReLU after the normalization and the residual add. */
+  relu?: boolean;
+}
+
+function checkBatchNormShapes(op: string, x: Tensor, gamma: Tensor, beta: Tensor, options: BatchNormActOptions): void {
+  const c = x.shape[1];
+  const perChannel = [gamma, beta, options.runningMean, options.runningVar].filter((t): t is Tensor => !!t);
+  const r = options.residual;
+  if ((x.rank !== 2 && x.rank !== 4) || perChannel.some((t) => t.rank !== 1 || t.shape[0] !== c) || (r && r.shape.join() !== x.shape.join())) {
+    throw new Error(
+      `${op}: expects x [N, C] or [N, C, H, W], per-channel tensors [C] and a residual shaped as x; got x ${shapeString(x.shape)}, ` +
+        `gamma ${shapeString(gamma.shape)}, beta ${shapeString(beta.shape)}` +
+        (options.runningMean ? `, running stats ${shapeString(options.runningMean.shape)}` : '') +
+        (r ? `, residual ${shapeString(r.shape)}` : ''),
+    );
+  }
+}
 
 /**
  * Batch norm over [N, C] (BatchNorm1d) or [N, C, H, W] (BatchNorm2d) with per-channel gamma and beta.
  * Training mode normalizes with batch statistics and updates options.runningMean / runningVar in place
- * (momentum 0.1, unbiased variance, as PyTorch); eval mode uses the running statistics.
+ * (momentum 0.1, unbiased variance, as PyTorch); eval mode uses the running statistics. With `groups` G,
+ * the N samples form G consecutive groups, each normalized with its own statistics (the running
+ * statistics updated once per group, in order), as G separate calls would.
  */
 export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: BatchNormOptions): Tensor {
+  return batchNormAct(x, gamma, beta, { ...options, residual: null, relu: false }, 'batchNorm');
+}
+
+/**
+ * act(batchNorm(x) + residual) as one differentiable op, act = ReLU when options.relu: one forward kernel,
+ * and a backward that masks dy with the saved output's sign inside the batch-norm reductions and writes the
+ * residual's gradient from the same kernel. The results are batchNorm's, then add, then relu's, up to
+ * float32 rounding.
+ */
+export function batchNormAct(x: Tensor, gamma: Tensor, beta: Tensor, options: BatchNormActOptions, op = 'batchNormAct'): Tensor {
   // Shapes first, so a mistake costs no GPU work.
-  const c = x.shape[1];
-  const perChannel = [gamma, beta, options.runningMean, options.runningVar].filter((t): t is Tensor => !!t);
-  if ((x.rank !== 2 && x.rank !== 4) || perChannel.some((t) => t.rank !== 1 || t.shape[0] !== c)) {
-    throw new Error(
-      `batchNorm: expects x [N, C] or [N, C, H, W] and per-channel tensors [C]; got x ${shapeString(x.shape)}, ` +
-        `gamma ${shapeString(gamma.shape)}, beta ${shapeString(beta.shape)}` +
-        (options.runningMean ? `, running stats ${shapeString(options.runningMean.shape)}` : ''),
-    );
-  }
-  const { y, mean, invstd } = batchNormForward(x, gamma, beta, options);
+  checkBatchNormShapes(op, x, gamma, beta, options);
+  const residual = options.residual ?? null;
+  const relu = options.relu ?? false;
+  const { y, stats, groups } = batchNormForward(x, gamma, beta, options);
   const training = options.training;
+  const inputs = residual ? [x, gamma, beta, residual] : [x, gamma, beta];
   const out = record(
-    'batchNorm',
-    [x, gamma, beta],
+    op,
+    inputs,
     y,
-    (g, [xs, gs, ms, is]) => {
-      const { dx, dgamma, dbeta } = batchNormBackward(g, xs, gs, { mean: ms, invstd: is }, training);
-      return [dx, dgamma, dbeta];
+    (g, [xs, gs, st, ys]) => {
+      const r = batchNormBackward(g, xs, relu ? ys : null, gs, { stats: st, groups }, { training, relu, residual: !!residual });
+      return residual ? [r.dx, r.dgamma, r.dbeta, r.dresidual] : [r.dx, r.dgamma, r.dbeta];
     },
-    [x, gamma, mean, invstd],
+    relu ? [x, gamma, stats, y] : [x, gamma, stats],
   );
-  mean.dispose();
-  invstd.dispose();
+  stats.dispose();
   return out;
 }
 
