@@ -26,6 +26,7 @@ import {
   crossEntropyForward,
   l2NormalizeBackward,
   l2NormalizeForward,
+  type ByolPairing,
 } from '../kernels/loss.js';
 import { mean, square, sub } from './ops.js';
 import { record } from './tape.js';
@@ -182,13 +183,28 @@ export function l2Normalize(x: Tensor, axis = -1, eps = 1e-12): Tensor {
  * (detach z to keep the target network out of the graph).
  */
 export function byolLoss(p: Tensor, z: Tensor, mean = true, eps = 1e-12): Tensor {
-  const out = byolLossForward(p, z, mean, eps);
+  return byolLossPaired(p, z, mean, eps, {});
+}
+
+/**
+ * BYOL's symmetric loss of two views stacked along N: with p = [q(v1); q(v2)] and z = [z'(v1); z'(v2)]
+ * (N = 2B), L(p₁, z₂) + L(p₂, z₁), each term the mean of 2 − 2·cos over its B rows (a scalar, shape []):
+ * what byolLoss(p1, z2) + byolLoss(p2, z1) computes, in the same two kernels as one byolLoss.
+ */
+export function byolLossSymmetric(p: Tensor, z: Tensor, eps = 1e-12): Tensor {
+  const N = p.shape[0];
+  if (p.rank !== 2 || N % 2 !== 0) throw new Error(`byolLossSymmetric: expects two views stacked along N, [2B, D]; got ${shapeString(p.shape)}`);
+  return byolLossPaired(p, z, true, eps, { shift: N / 2, scale: 2 / N });
+}
+
+function byolLossPaired(p: Tensor, z: Tensor, mean: boolean, eps: number, pair: ByolPairing): Tensor {
+  const out = byolLossForward(p, z, mean, eps, pair);
   return record(
     'byolLoss',
     [p, z],
     out,
     (g, [ps, zs]) => {
-      const [dp, dz] = byolLossBackward(g, ps, zs, mean, eps);
+      const [dp, dz] = byolLossBackward(g, ps, zs, mean, eps, pair);
       return [dp, dz];
     },
     [p, z],
