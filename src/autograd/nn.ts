@@ -49,8 +49,9 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, options
     'conv2d',
     inputs,
     out,
-    (g, [xs, ws]) => {
-      const dx = needX ? conv2dBackwardInput(g, ws, xShape, options) : null;
+    (g, [xs, ws], into) => {
+      // Adds into a gradient already waiting for x where the kernel can (a ResNet block's shortcut).
+      const dx = needX ? conv2dBackwardInput(g, ws, xShape, options, into[0] ?? null) : null;
       const dw = needW ? conv2dBackwardFilter(g, xs, wShape, options) : null;
       const db = bias?.requiresGrad ? conv2dBackwardBias(g) : null;
       return bias ? [dx, dw, db] : [dx, dw];
