@@ -1,26 +1,37 @@
-// Batch-norm normalization, elementwise over x [N, C, HW]:
-//   y = (x − mean[c]) · invstd[c] · gamma[c] + beta[c]
-// (training and eval differ only in where mean and invstd come from; see batchnorm_stats.wgsl).
+// Batch-norm normalization on the 'planes' path, elementwise over x [N, C, HW], fused with an optional
+// residual add and ReLU:
+//   y = act((x − mean)·invstd·gamma + beta + residual), act = ReLU when RELU, else identity,
+// with mean and invstd those of the value's group (stats [2, G, C]: means, then invstds; sample n is in
+// group n / NG). Training and eval differ only in where the statistics come from (batchnorm_combine.wgsl,
+// batchnorm_stats.wgsl).
 
 struct Params {
-  total: u32, C: u32, HW: u32, _pad0: u32,
+  total: u32, C: u32, HW: u32, G: u32,
+  NG: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 override WG: u32 = 256u;
+override RELU: bool = false;
+override RESIDUAL: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> mean: array<f32>;
-@group(0) @binding(3) var<storage, read> invstd: array<f32>;
-@group(0) @binding(4) var<storage, read> gamma: array<f32>;
-@group(0) @binding(5) var<storage, read> beta: array<f32>;
+@group(0) @binding(2) var<storage, read> stats: array<f32>;
+@group(0) @binding(3) var<storage, read> gamma: array<f32>;
+@group(0) @binding(4) var<storage, read> beta: array<f32>;
+@group(0) @binding(5) var<storage, read> residual: array<f32>;
 @group(0) @binding(6) var<storage, read_write> y: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.total) { return; }
-  let c = (i / p.HW) % p.C;
-  let scale = invstd[c] * gamma[c];
-  y[i] = (x[i] - mean[c]) * scale + beta[c];
+  let plane = i / p.HW;
+  let c = plane % p.C;
+  let s = (plane / p.C / p.NG) * p.C + c;
+  let scale = stats[p.G * p.C + s] * gamma[c];
+  var o = (x[i] - stats[s]) * scale + beta[c];
+  if (RESIDUAL) { o += residual[i]; }
+  if (RELU) { o = max(o, 0.0); }
+  y[i] = o;
 }

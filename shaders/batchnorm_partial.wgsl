@@ -1,27 +1,43 @@
-// Batch-norm per-plane partial sums, the first of two steps of every training-mode reduction (the second is
-// batchnorm_combine.wgsl). One invocation per (n, c) plane of x [N, C, HW] walks its HW values in order
-// (as vec4 when VEC4, i.e. HW % 4 == 0): no workgroup memory and no barriers, which software adapters run
-// slowly, and N·C invocations to spread over the cores.
-// MODE 0 (statistics): part_a = the plane's mean, part_b = Σ (x − plane mean)² (two passes over the plane,
-//   so no cancellation; combined across planes by Chan's formula).
-// MODE 1 (backward):   part_a = Σ dy, part_b = Σ dy · (x − mean[c]).
+// Batch-norm per-plane partial sums, the first of two steps of a training-mode reduction on the 'planes'
+// path (the second is batchnorm_combine.wgsl). One invocation per (n, c) plane of x [N, C, HW] walks its HW
+// values in order (as vec4 when VEC4, i.e. HW % 4 == 0): no workgroup memory and no barriers, and N·C
+// invocations to spread over the cores.
+// MODE 0 (statistics): part[0] = the plane's mean, part[1] = Σ (x − plane mean)² (two passes over the
+//   plane, so no cancellation; combined across planes by Chan's formula).
+// MODE 1 (backward):   part[0] = Σ g, part[1] = Σ g · (x − mean), with g = dy·[y > 0] when RELU (y the
+//   forward's output) and g = dy otherwise, and mean that of the plane's group (stats [2, G, C]: means,
+//   then invstds; sample n is in group n / NG).
+// part is [2, N, C].
 
 struct Params {
   N: u32, C: u32, HW: u32, planes: u32,
+  NG: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 override WG: u32 = 64u;
 override MODE: u32 = 0u;
 override VEC4: bool = false;
+override RELU: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> x4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
 @group(0) @binding(4) var<storage, read> dy4: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> mean: array<f32>;
-@group(0) @binding(6) var<storage, read_write> part_a: array<f32>;
-@group(0) @binding(7) var<storage, read_write> part_b: array<f32>;
+@group(0) @binding(5) var<storage, read> y: array<f32>;
+@group(0) @binding(6) var<storage, read> y4: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> stats: array<f32>;
+@group(0) @binding(8) var<storage, read_write> part: array<f32>;
+
+fn up(j: u32) -> f32 {
+  if (RELU) { return select(0.0, dy[j], y[j] > 0.0); }
+  return dy[j];
+}
+
+fn up4(j: u32) -> vec4<f32> {
+  if (RELU) { return select(vec4<f32>(0.0), dy4[j], y4[j] > vec4<f32>(0.0)); }
+  return dy4[j];
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -53,17 +69,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         q = fma(d, d, q);
       }
     }
-    part_a[i] = m;
-    part_b[i] = q;
+    part[i] = m;
+    part[p.planes + i] = q;
   } else {
-    let m = mean[i % p.C];
+    let c = i % p.C;
+    let grp = (i / p.C) / p.NG;
+    let m = stats[grp * p.C + c];
     var g = 0.0;
     var gx = 0.0;
     if (VEC4) {
       var g4 = vec4<f32>(0.0);
       var gx4 = vec4<f32>(0.0);
       for (var j = base / 4u; j < (base + p.HW) / 4u; j++) {
-        let d = dy4[j];
+        let d = up4(j);
         g4 += d;
         gx4 = fma(d, x4[j] - vec4<f32>(m), gx4);
       }
@@ -71,12 +89,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       gx = gx4.x + gx4.y + gx4.z + gx4.w;
     } else {
       for (var j = base; j < base + p.HW; j++) {
-        let d = dy[j];
+        let d = up(j);
         g += d;
         gx = fma(d, x[j] - m, gx);
       }
     }
-    part_a[i] = g;
-    part_b[i] = gx;
+    part[i] = g;
+    part[p.planes + i] = gx;
   }
 }

@@ -9,6 +9,8 @@
 // Split reduction (few tiles, long K, on GPUs): workgroup z = split · ⌈C_in / 4⌉ + channel group; split s
 // sums output channels [s·co_chunk, (s + 1)·co_chunk) into slice s of `dx` ([splits, N, C_in, H, W]), which a
 // reduction then sums. One split (co_chunk = C_out) is the plain input gradient.
+// ACCUMULATE (one split only): dx += the gradient (dx holds another gradient of the same input, e.g. a
+// ResNet block's shortcut), instead of dx = the gradient.
 
 struct Params {
   N: u32, C_in: u32, H: u32, W: u32,
@@ -19,6 +21,7 @@ struct Params {
 }
 
 override WG: u32 = 64u;
+override ACCUMULATE: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -94,7 +97,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let base = ((split * p.N + n) * p.C_in + ci) * HW + ih * p.W;
     for (var j = 0u; j < 4u; j++) {
       let iw = iw_first + j * p.stride_w;
-      if (iw < p.W) { dx[base + iw] = cols[j][i]; }
+      if (iw < p.W) {
+        if (ACCUMULATE) { dx[base + iw] += cols[j][i]; } else { dx[base + iw] = cols[j][i]; }
+      }
     }
   }
 }

@@ -12,6 +12,8 @@
 // gathers dy for 4 of the rows and subgroupBroadcast shares them.
 // WDIRECT: the weights are read in place from `w` [C_out, C_in, KH, KW], 8 scalar gathers per step instead
 // of two vec4 loads, which saves the layout pass when there are too few rows to repay it.
+// ACCUMULATE: dx += the gradient (dx holds another gradient of the same input, e.g. a ResNet block's
+// shortcut), instead of dx = the gradient.
 
 struct Params {
   N: u32, C_in: u32, H: u32, W: u32,
@@ -24,6 +26,7 @@ struct Params {
 override WG: u32 = 8u;
 override WDIRECT: bool = false;
 override UNROLL4: bool = true;
+override ACCUMULATE: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -153,7 +156,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let v = acc[16u * r + 2u * j + h];
         for (var e = 0u; e < 4u; e++) {
           let ci = (c4 + h) * 4u + e;
-          if (ci < p.C_in) { dx[base + ci * HW] = v[e]; }
+          if (ci < p.C_in) {
+            let k = base + ci * HW;
+            if (ACCUMULATE) { dx[k] += v[e]; } else { dx[k] = v[e]; }
+          }
         }
       }
     }

@@ -1,9 +1,12 @@
 // BYOL's regression loss per row of p, z [N, D], fused: with p̂ = p / max(‖p‖, eps), ẑ likewise,
 //   loss[i] = 2 − 2·⟨p̂_i, ẑ_i⟩.
-// One invocation per row, one pass over the row (‖p‖², ‖z‖² and ⟨p, z⟩ together).
+// One invocation per row, one pass over the row (‖p‖², ‖z‖² and ⟨p, z⟩ together). Row i of p is paired with
+// row (i + shift) mod N of z (shift N/2: BYOL's two views stacked along N, each prediction against the other
+// view's projection).
 
 struct Params {
-  N: u32, D: u32, eps: f32, _pad0: u32,
+  N: u32, D: u32, eps: f32, shift: u32,
+  scale: f32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 override WG: u32 = 64u;
@@ -18,12 +21,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.N) { return; }
   let base = i * p.D;
+  let zbase = ((i + p.shift) % p.N) * p.D;
   var pp = 0.0;
   var zz = 0.0;
   var pz = 0.0;
   for (var d = 0u; d < p.D; d++) {
     let a = pred[base + d];
-    let b = proj[base + d];
+    let b = proj[zbase + d];
     pp += a * a;
     zz += b * b;
     pz += a * b;

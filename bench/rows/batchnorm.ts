@@ -59,7 +59,7 @@ function bnRow(N: number, C: number, H: number, from: number, kind: 'fwd' | 'bwd
             return {
               run: () => {
                 const o = batchNormForward(x, gamma, beta, { training: true });
-                return [o.y, o.mean, o.invstd];
+                return [o.y, o.stats];
               },
               dispose: () => (x.dispose(), gamma.dispose(), beta.dispose()),
             };
@@ -69,11 +69,11 @@ function bnRow(N: number, C: number, H: number, from: number, kind: 'fwd' | 'bwd
           f.y.dispose();
           return {
             run: () => {
-              const o = batchNormBackward(dy, x, gamma, f, true);
+              const o = batchNormBackward(dy, x, null, gamma, f, { training: true });
               return [o.dx, o.dgamma, o.dbeta];
             },
             dispose: () => {
-              for (const t of [x, gamma, beta, dy, f.mean, f.invstd]) t.dispose();
+              for (const t of [x, gamma, beta, dy, f.stats]) t.dispose();
             },
           };
         },

@@ -172,6 +172,83 @@ export function batchNormGrad(
   return [dx, dgamma, dbeta];
 }
 
+/** Samples [n0, n0 + count) of x along N. */
+function rows(x: Arr, n0: number, count: number): Arr {
+  const per = x.data.length / x.shape[0];
+  return arr([count, ...x.shape.slice(1)], x.data.subarray(n0 * per, (n0 + count) * per));
+}
+
+export interface BatchNormActRefOptions {
+  /** Added after the normalization, before the ReLU. */
+  residual?: Arr | null;
+  relu?: boolean;
+  /** G groups of N/G consecutive samples, each normalized by its own call to batchNorm, in order. */
+  groups?: number;
+  momentum?: number;
+  eps?: number;
+}
+
+/**
+ * act(batchNorm(x) + residual), with G groups along N each normalized by a separate batchNorm call, the
+ * running statistics passed from one call to the next (eval mode: the running statistics for all).
+ */
+export function batchNormAct(
+  x: Arr,
+  gamma: Arr,
+  beta: Arr,
+  runningMean: Arr,
+  runningVar: Arr,
+  training: boolean,
+  { residual = null, relu = false, groups = 1, momentum = 0.1, eps = 1e-5 }: BatchNormActRefOptions = {},
+): { y: Arr; runningMean: Arr; runningVar: Arr } {
+  const NG = x.shape[0] / groups;
+  const y = arr(x.shape);
+  let rm = runningMean;
+  let rv = runningVar;
+  for (let g = 0; g < groups; g++) {
+    const r = batchNorm(rows(x, g * NG, NG), gamma, beta, rm, rv, training, momentum, eps);
+    y.data.set(r.y.data, g * r.y.data.length);
+    rm = r.runningMean;
+    rv = r.runningVar;
+  }
+  for (let k = 0; k < y.data.length; k++) {
+    let v = y.data[k] + (residual ? residual.data[k] : 0);
+    if (relu) v = Math.max(v, 0);
+    y.data[k] = v;
+  }
+  return { y, runningMean: rm, runningVar: rv };
+}
+
+/**
+ * Gradients of sum(batchNormAct(x) · g): [dx, dgamma, dbeta, dresidual]. The ReLU's mask is taken where the
+ * pre-activation is positive; dresidual is the masked g (also without a residual).
+ */
+export function batchNormActGrad(
+  x: Arr,
+  gamma: Arr,
+  beta: Arr,
+  g: Arr,
+  runningMean: Arr,
+  runningVar: Arr,
+  training: boolean,
+  { residual = null, relu = false, groups = 1, eps = 1e-5 }: BatchNormActRefOptions = {},
+): [Arr, Arr, Arr, Arr] {
+  const pre = batchNormAct(x, gamma, beta, runningMean, runningVar, training, { residual, relu: false, groups, eps }).y;
+  const gm = arr(g.shape, g.data.map((v, k) => (!relu || pre.data[k] > 0 ? v : 0)));
+  const G = training ? groups : 1;
+  const NG = x.shape[0] / G;
+  const dx = arr(x.shape);
+  const dgamma = arr(gamma.shape);
+  const dbeta = arr(gamma.shape);
+  for (let k = 0; k < G; k++) {
+    const [dxg, dgg, dbg] = batchNormGrad(rows(x, k * NG, NG), gamma, rows(gm, k * NG, NG), runningMean, runningVar, training, eps);
+    dx.data.set(dxg.data, k * dxg.data.length);
+    dgg.data.forEach((v, c) => (dgamma.data[c] += v));
+    dbg.data.forEach((v, c) => (dbeta.data[c] += v));
+  }
+  return [dx, dgamma, dbeta, gm];
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Pooling
 

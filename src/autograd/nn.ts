@@ -26,6 +26,7 @@ import {
   crossEntropyForward,
   l2NormalizeBackward,
   l2NormalizeForward,
+  type ByolPairing,
 } from '../kernels/loss.js';
 import { mean, square, sub } from './ops.js';
 import { record } from './tape.js';
@@ -48,8 +49,9 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, options
     'conv2d',
     inputs,
     out,
-    (g, [xs, ws]) => {
-      const dx = needX ? conv2dBackwardInput(g, ws, xShape, options) : null;
+    (g, [xs, ws], into) => {
+      // Adds into a gradient already waiting for x where the kernel can (a ResNet block's shortcut).
+      const dx = needX ? conv2dBackwardInput(g, ws, xShape, options, into[0] ?? null) : null;
       const dw = needW ? conv2dBackwardFilter(g, xs, wShape, options) : null;
       const db = bias?.requiresGrad ? conv2dBackwardBias(g) : null;
       return bias ? [dx, dw, db] : [dx, dw];
@@ -62,38 +64,66 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, options
 // Batch norm
 
 /** The options of {@link batchNorm}. */
-export type BatchNormOptions = BatchNormForwardOptions;
+export type BatchNormOptions = Omit<BatchNormForwardOptions, 'residual' | 'relu'>;
+
+/** The options of {@link batchNormAct}: batch norm's, and what follows it in the same kernels. */
+export interface BatchNormActOptions extends BatchNormOptions {
+  /** Added after the normalization, before the ReLU (a ResNet block's shortcut): same shape as x. */
+  residual?: Tensor | null;
+  /** ReLU after the normalization and the residual add. */
+  relu?: boolean;
+}
+
+function checkBatchNormShapes(op: string, x: Tensor, gamma: Tensor, beta: Tensor, options: BatchNormActOptions): void {
+  const c = x.shape[1];
+  const perChannel = [gamma, beta, options.runningMean, options.runningVar].filter((t): t is Tensor => !!t);
+  const r = options.residual;
+  if ((x.rank !== 2 && x.rank !== 4) || perChannel.some((t) => t.rank !== 1 || t.shape[0] !== c) || (r && r.shape.join() !== x.shape.join())) {
+    throw new Error(
+      `${op}: expects x [N, C] or [N, C, H, W], per-channel tensors [C] and a residual shaped as x; got x ${shapeString(x.shape)}, ` +
+        `gamma ${shapeString(gamma.shape)}, beta ${shapeString(beta.shape)}` +
+        (options.runningMean ? `, running stats ${shapeString(options.runningMean.shape)}` : '') +
+        (r ? `, residual ${shapeString(r.shape)}` : ''),
+    );
+  }
+}
 
 /**
  * Batch norm over [N, C] (BatchNorm1d) or [N, C, H, W] (BatchNorm2d) with per-channel gamma and beta.
  * Training mode normalizes with batch statistics and updates options.runningMean / runningVar in place
- * (momentum 0.1, unbiased variance, as PyTorch); eval mode uses the running statistics.
+ * (momentum 0.1, unbiased variance, as PyTorch); eval mode uses the running statistics. With `groups` G,
+ * the N samples form G consecutive groups, each normalized with its own statistics (the running
+ * statistics updated once per group, in order), as G separate calls would.
  */
 export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: BatchNormOptions): Tensor {
+  return batchNormAct(x, gamma, beta, { ...options, residual: null, relu: false }, 'batchNorm');
+}
+
+/**
+ * act(batchNorm(x) + residual) as one differentiable op, act = ReLU when options.relu: one forward kernel,
+ * and a backward that masks dy with the saved output's sign inside the batch-norm reductions and writes the
+ * residual's gradient from the same kernel. The results are batchNorm's, then add, then relu's, up to
+ * float32 rounding.
+ */
+export function batchNormAct(x: Tensor, gamma: Tensor, beta: Tensor, options: BatchNormActOptions, op = 'batchNormAct'): Tensor {
   // Shapes first, so a mistake costs no GPU work.
-  const c = x.shape[1];
-  const perChannel = [gamma, beta, options.runningMean, options.runningVar].filter((t): t is Tensor => !!t);
-  if ((x.rank !== 2 && x.rank !== 4) || perChannel.some((t) => t.rank !== 1 || t.shape[0] !== c)) {
-    throw new Error(
-      `batchNorm: expects x [N, C] or [N, C, H, W] and per-channel tensors [C]; got x ${shapeString(x.shape)}, ` +
-        `gamma ${shapeString(gamma.shape)}, beta ${shapeString(beta.shape)}` +
-        (options.runningMean ? `, running stats ${shapeString(options.runningMean.shape)}` : ''),
-    );
-  }
-  const { y, mean, invstd } = batchNormForward(x, gamma, beta, options);
+  checkBatchNormShapes(op, x, gamma, beta, options);
+  const residual = options.residual ?? null;
+  const relu = options.relu ?? false;
+  const { y, stats, groups } = batchNormForward(x, gamma, beta, options);
   const training = options.training;
+  const inputs = residual ? [x, gamma, beta, residual] : [x, gamma, beta];
   const out = record(
-    'batchNorm',
-    [x, gamma, beta],
+    op,
+    inputs,
     y,
-    (g, [xs, gs, ms, is]) => {
-      const { dx, dgamma, dbeta } = batchNormBackward(g, xs, gs, { mean: ms, invstd: is }, training);
-      return [dx, dgamma, dbeta];
+    (g, [xs, gs, st, ys]) => {
+      const r = batchNormBackward(g, xs, relu ? ys : null, gs, { stats: st, groups }, { training, relu, residual: !!residual });
+      return residual ? [r.dx, r.dgamma, r.dbeta, r.dresidual] : [r.dx, r.dgamma, r.dbeta];
     },
-    [x, gamma, mean, invstd],
+    relu ? [x, gamma, stats, y] : [x, gamma, stats],
   );
-  mean.dispose();
-  invstd.dispose();
+  stats.dispose();
   return out;
 }
 
@@ -156,13 +186,28 @@ export function l2Normalize(x: Tensor, axis = -1, eps = 1e-12): Tensor {
  * (detach z to keep the target network out of the graph).
  */
 export function byolLoss(p: Tensor, z: Tensor, mean = true, eps = 1e-12): Tensor {
-  const out = byolLossForward(p, z, mean, eps);
+  return byolLossPaired(p, z, mean, eps, {});
+}
+
+/**
+ * BYOL's symmetric loss of two views stacked along N: with p = [q(v1); q(v2)] and z = [z'(v1); z'(v2)]
+ * (N = 2B), L(p₁, z₂) + L(p₂, z₁), each term the mean of 2 − 2·cos over its B rows (a scalar, shape []):
+ * what byolLoss(p1, z2) + byolLoss(p2, z1) computes, in the same two kernels as one byolLoss.
+ */
+export function byolLossSymmetric(p: Tensor, z: Tensor, eps = 1e-12): Tensor {
+  const N = p.shape[0];
+  if (p.rank !== 2 || N % 2 !== 0) throw new Error(`byolLossSymmetric: expects two views stacked along N, [2B, D]; got ${shapeString(p.shape)}`);
+  return byolLossPaired(p, z, true, eps, { shift: N / 2, scale: 2 / N });
+}
+
+function byolLossPaired(p: Tensor, z: Tensor, mean: boolean, eps: number, pair: ByolPairing): Tensor {
+  const out = byolLossForward(p, z, mean, eps, pair);
   return record(
     'byolLoss',
     [p, z],
     out,
     (g, [ps, zs]) => {
-      const [dp, dz] = byolLossBackward(g, ps, zs, mean, eps);
+      const [dp, dz] = byolLossBackward(g, ps, zs, mean, eps, pair);
       return [dp, dz];
     },
     [p, z],

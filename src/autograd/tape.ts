@@ -14,8 +14,13 @@ import { axpyInPlace, binaryKernel } from '../kernels/elementwise.js';
 import { getRuntime, keep } from '../tensor/engine.js';
 import { shapeString, type GradNode, type Tensor } from '../tensor/tensor.js';
 
-/** A backward rule: given the output's gradient and the saved tensors, one gradient (or null) per input. */
-export type BackwardRule = (grad: Tensor, saved: readonly Tensor[]) => (Tensor | null)[];
+/**
+ * A backward rule: given the output's gradient and the saved tensors, one gradient (or null) per input.
+ * `into[i]`, where not null, is a gradient already waiting for input i (from another of its consumers),
+ * owned by the tape alone: a rule may add its gradient for input i into it in place and return that very
+ * tensor, which saves the tape's add (a ResNet block's input gets its shortcut's gradient that way).
+ */
+export type BackwardRule = (grad: Tensor, saved: readonly Tensor[], into: readonly (Tensor | null)[]) => (Tensor | null)[];
 
 let gradEnabled = true;
 
@@ -72,14 +77,14 @@ export class Node implements GradNode {
     this.consumed = true;
   }
 
-  run(grad: Tensor): (Tensor | null)[] {
+  run(grad: Tensor, into: readonly (Tensor | null)[] = []): (Tensor | null)[] {
     if (this.consumed) {
       throw new Error(
         `backward: the graph through '${this.op}' was already used by an earlier backward(); ` +
           'pass { retainGraph: true } to the first backward() to run it twice',
       );
     }
-    return this.rule(grad, this.saved);
+    return this.rule(grad, this.saved, into);
   }
 }
 
@@ -185,7 +190,16 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
       const g = grads.get(node);
       if (!g) continue;
       grads.delete(node);
-      const inputGrads = node.run(g);
+      // Gradients already waiting for this node's inputs that the rule may add into in place: each at most
+      // once, and only where nothing else holds the storage.
+      const offered = new Set<Tensor>();
+      const into = node.parents.map((parent) => {
+        const t = parent instanceof Node ? grads.get(parent) : undefined;
+        if (!t || offered.has(t) || t.storage.refs !== 1 || t.byteOffset !== 0) return null;
+        offered.add(t);
+        return t;
+      });
+      const inputGrads = node.run(g, into);
       // A rule may hand the same tensor (or g itself) to several inputs: every use but the last of a
       // tensor gets a view of it, so each consumer owns what it receives and may dispose it.
       const uses = new Map<Tensor, number>();
@@ -201,6 +215,7 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
         const gi = raw === g || left > 0 ? raw.view(raw.shape) : raw;
         if (parent instanceof Node) {
           const prev = grads.get(parent);
+          if (prev === gi) return; // added into in place by the rule
           if (prev) {
             grads.set(parent, binaryKernel('add', prev, gi));
             prev.dispose();

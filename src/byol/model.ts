@@ -5,14 +5,15 @@
  * projection of the other view, each term 2 − 2·cos(p, z) averaged over the batch.
  */
 import { noGrad } from '../autograd/tape.js';
-import { add } from '../autograd/ops.js';
-import { byolLoss } from '../autograd/nn.js';
+import { byolLossSymmetric } from '../autograd/nn.js';
 import { Generator } from '../kernels/creation.js';
+import { setBatchNormGroups } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import { resnet18, type ResNet } from '../nn/resnet.js';
 import { MLPHead } from '../nn/mlp.js';
 import { emaUpdate, flattenParameters } from '../nn/flat.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { getRuntime } from '../tensor/engine.js';
+import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
 import type { Scalar } from '../tensor/capture.js';
 import type { ExperimentConfig } from './config.js';
 
@@ -65,17 +66,35 @@ export class Byol {
 
   /**
    * The symmetric loss of two views of one batch: L(q(v1), z'(v2)) + L(q(v2), z'(v1)). Records the online
-   * network on the tape; the target runs without gradients.
+   * network on the tape; the target runs without gradients. Both views go through each network in one
+   * pass (lossStacked).
    */
   loss(v1: Tensor, v2: Tensor): Tensor {
-    const p1 = this.online.forward(v1);
-    const p2 = this.online.forward(v2);
-    const [z1, z2] = noGrad(() => [this.target.forward(v1), this.target.forward(v2)]);
-    const l1 = byolLoss(p1, z2);
-    const l2 = byolLoss(p2, z1);
-    const total = add(l1, l2);
-    for (const t of [p1, p2, z1, z2, l1, l2]) t.dispose();
+    const x = stackViews(v1, v2);
+    const total = this.lossStacked(x);
+    x.dispose();
     return total;
+  }
+
+  /**
+   * loss() of two views stacked along N ([2B, C, H, W], view 1's samples first): each network runs once over
+   * the 2B samples with batch norm in two groups (each view normalized with its own statistics, the running
+   * statistics updated for view 1, then view 2), so the result is that of one pass per view and network, up
+   * to float32 summation order, in half the dispatches, and every online parameter receives one gradient.
+   */
+  lossStacked(x: Tensor): Tensor {
+    if (x.rank < 1 || x.shape[0] % 2 !== 0) throw new Error(`Byol.lossStacked: expects two views stacked along N, [2B, ...]; got ${shapeString(x.shape)}`);
+    const restore = [setBatchNormGroups(this.online, 2), setBatchNormGroups(this.target, 2)];
+    try {
+      const p = this.online.forward(x);
+      const z = noGrad(() => this.target.forward(x));
+      const total = byolLossSymmetric(p, z);
+      p.dispose();
+      z.dispose();
+      return total;
+    } finally {
+      for (const r of restore) r();
+    }
   }
 
   /** ξ ← τ·ξ + (1 − τ)·θ over the target's parameters: one dispatch (τ may be a captured step's value). */
@@ -92,6 +111,19 @@ export class Byol {
     this.online.dispose();
     this.target.dispose();
   }
+}
+
+/** v1 and v2 [B, ...] stacked along N into one [2B, ...] tensor by two buffer copies (no kernel). */
+export function stackViews(v1: Tensor, v2: Tensor): Tensor {
+  if (v1.dtype !== 'float32' || v2.dtype !== 'float32' || v1.rank < 1 || v1.shape.join() !== v2.shape.join()) {
+    throw new Error(`stackViews: the two views must be float32 tensors of one shape, got ${shapeString(v1.shape)} ${v1.dtype} and ${shapeString(v2.shape)} ${v2.dtype}`);
+  }
+  const out = empty([2 * v1.shape[0], ...v1.shape.slice(1)], 'float32', 'byol.views');
+  if (v1.size === 0) return out;
+  const rt = getRuntime();
+  rt.copy(v1.storage.buffer, v1.byteOffset, out.storage.buffer, out.byteOffset, v1.byteLength, 'byol.views');
+  rt.copy(v2.storage.buffer, v2.byteOffset, out.storage.buffer, out.byteOffset + v1.byteLength, v2.byteLength, 'byol.views');
+  return out;
 }
 
 /** Holds online and target under one root, so a checkpoint carries both with prefixed names. */

@@ -295,13 +295,22 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null = null, 
   return sum;
 }
 
-/** dx of a convolution: dy [N, C_out, H_out, W_out], w [C_out, C_in, KH, KW] → [N, C_in, H, W] (xShape). */
-export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly number[], options: Conv2dOptions = {}): Tensor {
+/**
+ * dx of a convolution: dy [N, C_out, H_out, W_out], w [C_out, C_in, KH, KW] → [N, C_in, H, W] (xShape).
+ * With `into` (a tensor of xShape holding another gradient of the same input), the kernels that can add
+ * their result into it in place do so and return `into` (the subgroup kernel, and the tiled kernel without
+ * a split reduction); the others return a new tensor, which the caller adds.
+ */
+export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly number[], options: Conv2dOptions = {}, into: Tensor | null = null): Tensor {
   const op = 'conv2d.backwardInput';
   assertFloat(op, dy, w);
   const g = conv2dGeometry(xShape, w.shape, options, op);
   const want = [g.N, g.C_out, g.H_out, g.W_out];
   if (dy.shape.join() !== want.join()) throw new Error(`${op}: dy must be ${shapeString(want)}, got ${shapeString(dy.shape)}`);
+  if (into) {
+    assertFloat(op, into);
+    if (into.shape.join() !== xShape.join()) throw new Error(`${op}: the gradient to add into is ${shapeString(into.shape)}, expected ${shapeString(xShape)}`);
+  }
   // Fewer than 8 input channels (the stem) on software adapters: a GEMM and a gather (measured on lavapipe,
   // 7×7/2 3→64 at batch 32: 10.4 ms at 32×32 and 103 ms at 96×96, the product 5.8 and 58 of them, against 32
   // and 230 ms for the tiled kernel, which loops over all C_out·KH·KW terms per pixel).
@@ -310,13 +319,14 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
     conv2dTuning.dx === 'gemm' ||
     (conv2dTuning.dx === 'auto' && g.C_in < 8 && subgroupTilesPreferred() && colsBytes <= getRuntime().report.limits.maxStorageBufferBindingSize);
   if (gemm && g.N > 0) return conv2dBackwardInputGemm(dy, w, g, op);
-  const dx = empty(xShape, 'float32', op);
-  if (g.N === 0) return dx;
+  if (g.N === 0) return into ?? empty(xShape, 'float32', op);
   // With fewer than 8 input channels (the stem) most of an invocation's 8 columns would be padding.
   if (conv2dTuning.dx === 'sg' || (conv2dTuning.dx === 'auto' && g.C_in >= 8 && subgroupTilesPreferred())) {
-    // Only phase (0, 0) has taps: clear dx, then the product over that phase alone.
+    const dx = into ?? empty(xShape, 'float32', op);
+    // Only phase (0, 0) has taps: clear dx (unless adding into another gradient), then the product over
+    // that phase alone.
     const zeroFill = conv2dTuning.dxZeroFill && onlyPhaseZeroHasTaps(g);
-    if (zeroFill) clearTensor(dx, op);
+    if (zeroFill && !into) clearTensor(dx, op);
     const ci4 = Math.ceil(g.C_in / 4);
     const KK = g.KH * g.KW;
     const SWG = conv2dTuning.WG;
@@ -332,7 +342,7 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
     getRuntime().dispatch({
       op,
       shader: BACKWARD_INPUT_SG,
-      constants: { WG: SWG, WDIRECT: direct, UNROLL4: conv2dTuning.unroll4 && g.C_out >= 4 },
+      constants: { WG: SWG, WDIRECT: direct, UNROLL4: conv2dTuning.unroll4 && g.C_out >= 4, ACCUMULATE: !!into },
       uniforms: new Params()
         .u32(g.N, g.C_in, g.H, g.W, g.C_out, g.H_out, g.W_out, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW)
         .u32(rows0, ci4, colGroups, imageFastest(g, g.H * g.W) ? 1 : 0, 0, 0, 0)
@@ -348,11 +358,13 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
   const tiles = g.N * g.H * tilesW;
   const ciGroups = Math.ceil(g.C_in / 4);
   const { splits, chunk } = tileSplits(tiles * ciGroups, g.C_out);
+  const accumulate = !!into && splits === 1;
+  const dx = accumulate ? into! : empty(xShape, 'float32', op);
   const dst = splits > 1 ? empty([splits, g.N, g.C_in, g.H, g.W], 'float32', op) : dx;
   getRuntime().dispatch({
     op,
     shader: BACKWARD_INPUT,
-    constants: { WG: conv2dTuning.tileWG },
+    constants: { WG: conv2dTuning.tileWG, ACCUMULATE: accumulate },
     uniforms: new Params()
       .u32(g.N, g.C_in, g.H, g.W, g.C_out, g.H_out, g.W_out, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW)
       .u32(tilesW, tiles, chunks, chunk, 0, 0, 0)

@@ -148,39 +148,59 @@ function checkPair(op: string, p: Tensor, z: Tensor): [number, number] {
   return [p.shape[0], p.shape[1]];
 }
 
-/** BYOL's loss 2 − 2·cos(p_i, z_i) per row of p, z [N, D]: shape [N], or its mean (shape []) when `mean`. */
-export function byolLossForward(p: Tensor, z: Tensor, mean = true, eps = 1e-12): Tensor {
+/**
+ * How rows of p meet rows of z in the BYOL loss: row i of p with row (i + shift) mod N of z (default 0), and
+ * the batch mean's factor (default 1/N).
+ */
+export interface ByolPairing {
+  shift?: number;
+  scale?: number;
+}
+
+function pairing(op: string, N: number, pair: ByolPairing): { shift: number; scale: number } {
+  const shift = pair.shift ?? 0;
+  if (!Number.isInteger(shift) || shift < 0 || shift >= Math.max(N, 1)) throw new RangeError(`${op}: row shift ${shift} must be an integer in [0, ${N})`);
+  return { shift, scale: pair.scale ?? 1 / N };
+}
+
+/**
+ * BYOL's loss 2 − 2·cos(p_i, z_{(i + shift) mod N}) per row of p, z [N, D]: shape [N], or their sum times
+ * `scale` (the mean by default; shape []) when `mean`.
+ */
+export function byolLossForward(p: Tensor, z: Tensor, mean = true, eps = 1e-12, pair: ByolPairing = {}): Tensor {
   const op = 'byolLoss';
   const [N, D] = checkPair(op, p, z);
   if (N === 0) throw new Error(`${op}: empty batch ${shapeString(p.shape)}`);
+  const { shift, scale } = pairing(op, N, pair);
   const rows = empty([N], 'float32', op);
   getRuntime().dispatch({
     op,
     shader: BYOL,
     constants: { WG: ROW_WG },
-    uniforms: new Params().u32(N, D).f32(eps).build(),
+    uniforms: new Params().u32(N, D).f32(eps).u32(shift).f32(scale).build(),
     storage: [p.binding(op), z.binding(op), rows.binding(op)],
     workgroups: grid(Math.ceil(N / ROW_WG)),
   });
   if (!mean) return rows;
-  const loss = reduceKernel('sum', rows, [0], false, 1 / N, op);
+  const loss = reduceKernel('sum', rows, [0], false, scale, op);
   rows.dispose();
   return loss;
 }
 
 /** [dp, dz] of the BYOL loss, g being the upstream gradient: 1 element when `mean`, else [N]. */
-export function byolLossBackward(g: Tensor, p: Tensor, z: Tensor, mean = true, eps = 1e-12): [Tensor, Tensor] {
+export function byolLossBackward(g: Tensor, p: Tensor, z: Tensor, mean = true, eps = 1e-12, pair: ByolPairing = {}): [Tensor, Tensor] {
   const op = 'byolLoss.backward';
   const [N, D] = checkPair(op, p, z);
   assertFloat(op, g);
   if (g.size !== (mean ? 1 : N)) throw new Error(`${op}: upstream gradient ${shapeString(g.shape)} does not match the loss`);
+  const { shift, scale } = pairing(op, N, pair);
   const dp = empty(p.shape, 'float32', op);
   const dz = empty(z.shape, 'float32', op);
   getRuntime().dispatch({
     op,
     shader: BYOL_BACKWARD,
     constants: { WG: ROW_WG, MEAN: mean },
-    uniforms: new Params().u32(N, D).f32(eps).build(),
+    uniforms: new Params().u32(N, D).f32(eps).u32(shift).f32(scale).build(),
     storage: [p.binding(op), z.binding(op), g.binding(op), dp.binding(op), dz.binding(op)],
     workgroups: grid(Math.ceil(N / ROW_WG)),
   });

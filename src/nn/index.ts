@@ -11,6 +11,7 @@ export {
   Flatten,
   Identity,
   Sequential,
+  setBatchNormGroups,
   type Conv2dConfig,
   type BatchNormConfig,
   type LinearConfig,

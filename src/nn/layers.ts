@@ -4,7 +4,7 @@
  * Activations are NCHW, as in PyTorch.
  */
 import { add, flatten, matmul, relu, reshape } from '../autograd/ops.js';
-import { batchNorm, conv2d, globalAvgPool, maxPool2d } from '../autograd/nn.js';
+import { batchNormAct, conv2d, globalAvgPool, maxPool2d } from '../autograd/nn.js';
 import type { Generator } from '../kernels/creation.js';
 import { shapeString, type Tensor } from '../tensor/tensor.js';
 import { perStep } from '../tensor/capture.js';
@@ -92,6 +92,8 @@ abstract class BatchNormBase extends Module {
   readonly eps: number;
   /** Weight of a new batch in the running statistics; a precise re-estimate sets it per batch (1 / (k + 1)). */
   momentum: number;
+  /** Groups along N normalized separately in training mode (see setBatchNormGroups); 1 is ordinary batch norm. */
+  groups = 1;
   /** Rank of the input: 2 ([N, C]) or 4 ([N, C, H, W]). */
   protected abstract readonly rank: number;
 
@@ -111,24 +113,56 @@ abstract class BatchNormBase extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.forwardAct(x);
+  }
+
+  /**
+   * act(this(x) + residual), act = ReLU when `relu`, as one op (batchNormAct): what this layer followed by an
+   * add and a ReLU computes, in one kernel each way.
+   */
+  forwardAct(x: Tensor, options: { residual?: Tensor | null; relu?: boolean } = {}): Tensor {
     if (x.rank !== this.rank || x.shape[1] !== this.numFeatures) {
       const want = this.rank === 4 ? `[N, ${this.numFeatures}, H, W]` : `[N, ${this.numFeatures}]`;
       throw new Error(`${this.constructor.name}: expected input ${want}, got ${shapeString(x.shape)}`);
     }
     if (this.training) {
       const counter = this.numBatchesTracked;
+      const groups = this.groups;
       perStep(() => {
-        counter.value++;
+        counter.value += groups;
       });
     }
-    return batchNorm(x, this.weight.value, this.bias.value, {
+    return batchNormAct(x, this.weight.value, this.bias.value, {
       training: this.training,
       runningMean: this.runningMean,
       runningVar: this.runningVar,
       momentum: this.momentum,
       eps: this.eps,
+      groups: this.groups,
+      residual: options.residual ?? null,
+      relu: options.relu ?? false,
     });
   }
+}
+
+/**
+ * Sets `groups` on every batch-norm layer of `module`: in training mode each layer then splits its batch
+ * into that many consecutive groups along N and normalizes each with its own statistics, updating the
+ * running statistics (and num_batches_tracked) once per group in order, so one pass over G concatenated
+ * batches computes what G passes would. Returns a function that restores each layer's previous setting.
+ */
+export function setBatchNormGroups(module: Module, groups: number): () => void {
+  if (!Number.isInteger(groups) || groups < 1) throw new Error(`setBatchNormGroups: groups must be a positive integer, got ${groups}`);
+  const previous: [BatchNormBase, number][] = [];
+  for (const [, m] of module.namedModules()) {
+    if (m instanceof BatchNormBase) {
+      previous.push([m, m.groups]);
+      m.groups = groups;
+    }
+  }
+  return () => {
+    for (const [m, g] of previous) m.groups = g;
+  };
 }
 
 /**

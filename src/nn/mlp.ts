@@ -4,6 +4,7 @@
  * `3.bias`, ... as for torch's nn.Sequential(Linear, BatchNorm1d, ReLU, Linear).
  */
 import { Generator } from '../kernels/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { BatchNorm1d, Linear, ReLU, Sequential } from './layers.js';
 
 /** Sizes and initialization of {@link MLPHead}. */
@@ -35,5 +36,15 @@ export class MLPHead extends Sequential {
     this.inFeatures = inF;
     this.hidden = hidden;
     this.outFeatures = outF;
+  }
+
+  /** Linear → BatchNorm1d + ReLU as one op (BatchNorm1d.forwardAct) → Linear. */
+  override forward(x: Tensor): Tensor {
+    const h = (this.at(0) as Linear).forward(x);
+    const a = (this.at(1) as BatchNorm1d).forwardAct(h, { relu: true });
+    h.dispose();
+    const out = (this.at(3) as Linear).forward(a);
+    a.dispose();
+    return out;
   }
 }

@@ -11,7 +11,6 @@
  * Initialization as torchvision: convolutions kaiming_normal_(mode='fan_out', nonlinearity='relu'),
  * batch norm weight 1 and bias 0, fc with Linear's default; drawn from the given Generator.
  */
-import { add, relu } from '../autograd/ops.js';
 import { Generator } from '../kernels/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Identity, Linear, MaxPool2d, ReLU, Sequential } from './layers.js';
@@ -55,22 +54,21 @@ export class BasicBlock extends Module {
         : null;
   }
 
+  /**
+   * relu(bn2(conv2(relu(bn1(conv1(x))))) + identity), with each batch norm, its add and its ReLU fused into
+   * one op (BatchNorm2d.forwardAct); `relu` stays registered (it holds nothing) so the modules line up with
+   * torchvision's.
+   */
   forward(x: Tensor): Tensor {
     const c1 = this.conv1.forward(x);
-    const b1 = this.bn1.forward(c1);
+    const r1 = this.bn1.forwardAct(c1, { relu: true });
     c1.dispose();
-    const r1 = relu(b1);
-    b1.dispose();
     const c2 = this.conv2.forward(r1);
     r1.dispose();
-    const b2 = this.bn2.forward(c2);
-    c2.dispose();
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    const sum = add(b2, identity);
-    b2.dispose();
+    const out = this.bn2.forwardAct(c2, { residual: identity, relu: true });
+    c2.dispose();
     if (identity !== x) identity.dispose();
-    const out = relu(sum);
-    sum.dispose();
     return out;
   }
 }
@@ -163,8 +161,10 @@ export class ResNet extends Module {
       h = next;
     };
     step(this.conv1);
-    step(this.bn1);
-    step(this.relu);
+    // bn1 + relu as one op.
+    const stem = this.bn1.forwardAct(h, { relu: true });
+    h.dispose();
+    h = stem;
     if (!(this.maxpool instanceof Identity)) step(this.maxpool);
     step(this.layer1);
     step(this.layer2);

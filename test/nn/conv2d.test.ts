@@ -9,7 +9,9 @@ import {
   onlyPhaseZeroHasTaps,
 } from '../../src/kernels/conv2d.js';
 import { getRuntime } from '../../src/tensor/engine.js';
-import { conv2d as convOp } from '../../src/autograd/nn.js';
+import { batchNormAct, conv2d as convOp } from '../../src/autograd/nn.js';
+import { relu } from '../../src/autograd/ops.js';
+import { subgroupTilesPreferred } from '../../src/kernels/subgroups.js';
 import * as nnRef from '../../src/autograd/nn-reference.js';
 import { arr, numericGrad, relativeError, type Arr } from '../../src/autograd/reference.js';
 import { backward, requireGrad } from '../../src/autograd/tape.js';
@@ -84,6 +86,19 @@ async function checkCase(c: Case): Promise<void> {
   expect(relativeError(await yt.data(), y.data), `forward ${seedNote}`).toBeLessThan(1e-4);
   const dxt = conv2dBackwardInput(gt, wt, x.shape, opts);
   expect(relativeError(await dxt.data(), dx.data), `dx ${seedNote}`).toBeLessThan(1e-4);
+  // Adding into another gradient of x (in place where the kernel can, else a new tensor of dx alone).
+  const other = f32(randomArr(x.shape));
+  const into = toTensor(other);
+  const sum = conv2dBackwardInput(gt, wt, x.shape, opts, into);
+  if (conv2dTuning.dx === 'sg') expect(sum, 'the subgroup kernel adds in place').toBe(into);
+  if (sum === into) {
+    expect(relativeError(await sum.data(), dx.data.map((v, i) => v + other.data[i])), `dx added into ${seedNote}`).toBeLessThan(1e-4);
+  } else {
+    expect(relativeError(await sum.data(), dx.data), `dx beside ${seedNote}`).toBeLessThan(1e-4);
+    expect(await into.data()).toEqual(Float32Array.from(other.data));
+    sum.dispose();
+  }
+  into.dispose();
   const dwt = conv2dBackwardFilter(gt, xt, w.shape, opts);
   expect(relativeError(await dwt.data(), dw.data), `dw ${seedNote}`).toBeLessThan(1e-4);
   const dbt = conv2dBackwardBias(gt);
@@ -187,6 +202,48 @@ describe('conv2d differentiable op', () => {
     expect(relativeError(await bt.grad!.data(), db.data), seedNote).toBeLessThan(1e-4);
     for (const t of [xt, wt, bt, gt, yt]) t.dispose();
   });
+
+  // A ResNet block's shape of graph: z feeds a convolution and, as the shortcut, the fused batch norm after
+  // it. The shortcut's gradient reaches z first; the convolution's input gradient is added into it in place.
+  for (const stride of [1, 2]) {
+    it(`adds the input gradient into the shortcut's gradient in place (stride ${stride}), without an add`, async () => {
+      const opts = { stride, padding: stride === 1 ? 1 : 0 };
+      const K = stride === 1 ? 3 : 1;
+      const x0 = f32(randomArr([3, 8, 5, 5]));
+      const w = f32(randomArr([8, 8, K, K]));
+      const gamma = f32(randomArr([8], 0.5, 1.5));
+      const beta = f32(randomArr([8]));
+      const z = arr(x0.shape, x0.data.map((v) => Math.max(v, 0)));
+      const c = nnRef.conv2d(z, w, null, opts);
+      // With stride 2 the shortcut is a second convolution of z (a downsample; the same weights here), so
+      // both gradients of z are input gradients and the second is added into the first.
+      const residual = stride === 1 ? z : c;
+      const ref = nnRef.batchNormAct(c, gamma, beta, arr([8]), arr([8]), true, { residual, relu: true });
+      const g = f32(randomArr(ref.y.shape));
+      const [dc, , , dres] = nnRef.batchNormActGrad(c, gamma, beta, g, arr([8]), arr([8]), true, { residual, relu: true });
+      const dz = nnRef.conv2dGrad(z, w, dc, opts)[0];
+      const dzShortcut = stride === 1 ? dres : nnRef.conv2dGrad(z, w, dres, opts)[0];
+      dz.data.forEach((_, i) => (dz.data[i] += dzShortcut.data[i]));
+      const dx0 = dz.data.map((v, i) => (x0.data[i] > 0 ? v : 0));
+      const [xt, wt, gmt, bt, gt] = [requireGrad(toTensor(x0)), requireGrad(toTensor(w)), toTensor(gamma), toTensor(beta), toTensor(g)];
+      const zt = relu(xt);
+      const ct = convOp(zt, wt, null, opts);
+      const sc = stride === 1 ? zt : convOp(zt, wt, null, opts);
+      const yt = batchNormAct(ct, gmt, bt, { training: true, residual: sc, relu: true });
+      const rt = getRuntime();
+      const ops: string[] = [];
+      const dispatch = rt.dispatch.bind(rt);
+      rt.dispatch = (spec) => (ops.push(spec.op), dispatch(spec));
+      try {
+        backward(yt, gt);
+      } finally {
+        rt.dispatch = dispatch;
+      }
+      expect(relativeError(await xt.grad!.data(), dx0), seedNote).toBeLessThan(1e-4);
+      if (getRuntime().device.features.has('subgroups') && subgroupTilesPreferred()) expect(ops).not.toContain('add');
+      for (const t of [xt, wt, gmt, bt, gt, zt, ct, sc, yt]) t.dispose();
+    });
+  }
 });
 
 describe('conv2d reference gradients against central differences', () => {

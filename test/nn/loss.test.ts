@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { accuracy, byolLoss, crossEntropy, l2Normalize, mse } from '../../src/autograd/nn.js';
+import { accuracy, byolLoss, byolLossSymmetric, crossEntropy, l2Normalize, mse } from '../../src/autograd/nn.js';
 import * as nnRef from '../../src/autograd/nn-reference.js';
 import { arr, numericGrad, relativeError, type Arr } from '../../src/autograd/reference.js';
 import { backward, requireGrad } from '../../src/autograd/tape.js';
@@ -152,6 +152,32 @@ describe('byolLoss', () => {
         for (const t of [pt, zt, gt, l]) t.dispose();
       });
     }
+  }
+
+  for (const [B, D] of [
+    [1, 3],
+    [5, 17],
+  ]) {
+    it(`symmetric over two stacked views [2·${B}, ${D}]: L(p1, z2) + L(p2, z1)`, async () => {
+      const p = f32(randomArr([2 * B, D]));
+      const z = f32(randomArr([2 * B, D]));
+      const half = (a: Arr, k: number) => arr([B, D], a.data.subarray(k * B * D, (k + 1) * B * D));
+      const [p1, p2, z1, z2] = [half(p, 0), half(p, 1), half(z, 0), half(z, 1)];
+      const want = nnRef.byolLoss(p1, z2).data[0] + nnRef.byolLoss(p2, z1).data[0];
+      const g = f32(randomArr([], 0.5, 2));
+      const [dp1, dz2] = nnRef.byolLossGrad(p1, z2, g, true);
+      const [dp2, dz1] = nnRef.byolLossGrad(p2, z1, g, true);
+      const pt = requireGrad(toTensor(p));
+      const zt = requireGrad(toTensor(z));
+      const gt = toTensor(g);
+      const l = byolLossSymmetric(pt, zt);
+      expect(l.shape).toEqual([]);
+      expect(relativeError(await l.data(), [want]), seedNote).toBeLessThan(1e-5);
+      backward(l, gt);
+      expect(relativeError(await pt.grad!.data(), [...dp1.data, ...dp2.data]), seedNote).toBeLessThan(1e-4);
+      expect(relativeError(await zt.grad!.data(), [...dz1.data, ...dz2.data]), seedNote).toBeLessThan(1e-4);
+      for (const t of [pt, zt, gt, l]) t.dispose();
+    });
   }
 
   it('reference gradients match central differences', () => {

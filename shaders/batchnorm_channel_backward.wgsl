@@ -1,0 +1,117 @@
+// Batch-norm backward in one dispatch (the forward is batchnorm_channel_forward.wgsl, whose walk over a
+// channel's values, Walk, this file repeats), fused with the forward's optional ReLU and residual add:
+//   g = dy·[y > 0] with RELU (y the forward's output), else dy;
+//   per group: Σg and Σg·x̂ with x̂ = (x − mean)·invstd (the group's statistics);
+//   dgamma = Σ_groups Σg·x̂, dbeta = Σ_groups Σg;
+//   dx = gamma·invstd·(g − (Σg + x̂·Σg·x̂)/M) in training (M = NG·HW, the group's values: the statistics
+//   depend on x), dx = gamma·invstd·g with TRAINING false (eval: constant running statistics);
+//   dresidual = g when RESIDUAL.
+// dgamma and dbeta share one buffer: dgb[c] and dgb[p.betaOffset + c].
+
+struct Params {
+  N: u32, C: u32, HWV: u32, G: u32,
+  NG: u32, count: u32, betaOffset: u32, _pad1: u32,
+}
+
+override WG: u32 = 8u;
+override PER_LANE: bool = false;
+override TRAINING: bool = true;
+override RELU: bool = false;
+override RESIDUAL: bool = false;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> dy: array<V>;
+@group(0) @binding(2) var<storage, read> x: array<V>;
+@group(0) @binding(3) var<storage, read> y: array<V>;
+@group(0) @binding(4) var<storage, read> gamma: array<f32>;
+@group(0) @binding(5) var<storage, read> stats: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<V>;
+@group(0) @binding(7) var<storage, read_write> dresidual: array<V>;
+@group(0) @binding(8) var<storage, read_write> dgb: array<f32>;
+
+struct Walk { n: u32, i: u32, k: u32, }
+
+fn walk_start(n0: u32, ch: u32, lane: u32) -> Walk {
+  let n = n0 + lane / p.HWV;
+  let i = lane % p.HWV;
+  return Walk(n, i, (n * p.C + ch) * p.HWV + i);
+}
+
+fn walk_step(w: ptr<function, Walk>, dn: u32, di: u32) {
+  let plane = p.C * p.HWV;
+  (*w).i += di;
+  (*w).n += dn;
+  (*w).k += di + dn * plane;
+  if ((*w).i >= p.HWV) {
+    (*w).i -= p.HWV;
+    (*w).n += 1u;
+    (*w).k += plane - p.HWV;
+  }
+}
+
+fn upstream(k: u32) -> V {
+  if (RELU) { return select(V(0.0), dy[k], y[k] > V(0.0)); }
+  return dy[k];
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let w = wid.x + wid.y * nwg.x;
+  var c = w;
+  var lane = lid;
+  var lanes = WG;
+  if (PER_LANE) {
+    c = w * WG + lid;
+    lane = 0u;
+    lanes = 1u;
+  }
+  let live = c < p.C;
+  let ch = min(c, p.C - 1u);
+  let dn = lanes / p.HWV;
+  let di = lanes % p.HWV;
+  let gm = gamma[ch];
+  let count = f32(p.count);
+  var dgamma = 0.0;
+  var dbeta = 0.0;
+  for (var g = 0u; g < p.G; g++) {
+    let n0 = g * p.NG;
+    let n1 = n0 + p.NG;
+    let m = stats[g * p.C + ch];
+    let inv = stats[(p.G + g) * p.C + ch];
+    var sg = V(0.0);
+    var sgx = V(0.0);
+    var it = walk_start(n0, ch, lane);
+    while (it.n < n1) {
+      let d = upstream(it.k);
+      sg += d;
+      sgx = fma(d, x[it.k] - V(m), sgx);
+      walk_step(&it, dn, di);
+    }
+    var tot = vec2<f32>(hsum(sg), hsum(sgx));
+    if (!PER_LANE) { tot = lane_sum(tot, lid); }
+    let sum_g = tot.x;
+    let sum_gx = tot.y * inv;
+    dbeta += sum_g;
+    dgamma += sum_gx;
+    let k = gm * inv;
+    it = walk_start(n0, ch, lane);
+    while (it.n < n1) {
+      let d = upstream(it.k);
+      var o = d;
+      if (TRAINING) {
+        let xhat = (x[it.k] - V(m)) * inv;
+        o = d - (V(sum_g) + xhat * sum_gx) / count;
+      }
+      if (live) {
+        dx[it.k] = k * o;
+        if (RESIDUAL) { dresidual[it.k] = d; }
+      }
+      walk_step(&it, dn, di);
+    }
+  }
+  if (live && lane == 0u) {
+    dgb[ch] = dgamma;
+    dgb[p.betaOffset + ch] = dbeta;
+  }
+}
