@@ -65,9 +65,9 @@ function channelShader(dir: 'forward' | 'backward', subgroups: boolean, vec4: bo
 
 /** Kernel choice, for tests and measurements. */
 export const batchNormTuning = {
-  /** 'channel': one dispatch each way; 'planes': partials + combine + elementwise; 'auto': by shape (usesChannelPath). */
+  /** 'channel': one dispatch each way; 'planes': partials + combine + elementwise; 'auto': by shape (channelPlan). */
   path: 'auto' as 'auto' | 'channel' | 'planes',
-  /** On the channel path: a workgroup per channel, or a lane per channel; 'auto': by shape (lanePerChannel). */
+  /** On the channel path: a workgroup per channel, or a lane per channel; 'auto': by shape (channelPlan). */
   lanes: 'auto' as 'auto' | 'workgroup' | 'lane',
   /** Whether the kernels may take four values of a channel at a time when HW % 4 == 0. */
   vec4: true,

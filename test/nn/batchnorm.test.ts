@@ -21,14 +21,16 @@ const shapes = [
 
 /**
  * Kernel variants: the default (by shape), the channel path with a workgroup per channel (subgroup sum where
- * the device has subgroups, and the workgroup-memory tree) and with a lane per channel, and the planes path
- * with vec4 and with scalar kernels.
+ * the device has subgroups, and the workgroup-memory tree that hardware GPUs take) and with a lane per
+ * channel (8 or 64 per workgroup), and the planes path with vec4 and with scalar kernels.
  */
 const variants: { name: string; set: Partial<typeof batchNormTuning> }[] = [
   { name: '', set: {} },
   { name: 'channel, workgroup: ', set: { path: 'channel', lanes: 'workgroup' } },
   { name: 'channel, workgroup tree, scalar: ', set: { path: 'channel', lanes: 'workgroup', subgroups: false, vec4: false } },
+  { name: 'channel, workgroup tree: ', set: { path: 'channel', lanes: 'workgroup', subgroups: false } },
   { name: 'channel, lane: ', set: { path: 'channel', lanes: 'lane' } },
+  { name: 'channel, lane, 64 per workgroup: ', set: { path: 'channel', lanes: 'lane', subgroups: false } },
   { name: 'planes: ', set: { path: 'planes' } },
   { name: 'planes, scalar: ', set: { path: 'planes', vec4: false } },
 ];
