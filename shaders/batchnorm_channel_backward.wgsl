@@ -29,26 +29,6 @@ override RESIDUAL: bool = false;
 @group(0) @binding(7) var<storage, read_write> dresidual: array<V>;
 @group(0) @binding(8) var<storage, read_write> dgb: array<f32>;
 
-struct Walk { n: u32, i: u32, k: u32, }
-
-fn walk_start(n0: u32, ch: u32, lane: u32) -> Walk {
-  let n = n0 + lane / p.HWV;
-  let i = lane % p.HWV;
-  return Walk(n, i, (n * p.C + ch) * p.HWV + i);
-}
-
-fn walk_step(w: ptr<function, Walk>, dn: u32, di: u32) {
-  let plane = p.C * p.HWV;
-  (*w).i += di;
-  (*w).n += dn;
-  (*w).k += di + dn * plane;
-  if ((*w).i >= p.HWV) {
-    (*w).i -= p.HWV;
-    (*w).n += 1u;
-    (*w).k += plane - p.HWV;
-  }
-}
-
 fn upstream(k: u32) -> V {
   if (RELU) { return select(V(0.0), dy[k], y[k] > V(0.0)); }
   return dy[k];

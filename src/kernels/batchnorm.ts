@@ -27,6 +27,7 @@ import vScalarWgsl from '../../shaders/batchnorm_v_scalar.wgsl';
 import vVec4Wgsl from '../../shaders/batchnorm_v_vec4.wgsl';
 import channelForwardWgsl from '../../shaders/batchnorm_channel_forward.wgsl';
 import channelBackwardWgsl from '../../shaders/batchnorm_channel_backward.wgsl';
+import walkWgsl from '../../shaders/batchnorm_walk.wgsl';
 import statsWgsl from '../../shaders/batchnorm_stats.wgsl';
 import applyWgsl from '../../shaders/batchnorm_apply.wgsl';
 import backwardInputWgsl from '../../shaders/batchnorm_backward_input.wgsl';
@@ -57,7 +58,7 @@ function channelShader(dir: 'forward' | 'backward', subgroups: boolean, vec4: bo
   let s = channelShaders.get(name);
   if (!s) {
     const body = dir === 'forward' ? channelForwardWgsl : channelBackwardWgsl;
-    s = { name, code: (subgroups ? laneSgWgsl : laneWgWgsl) + (vec4 ? vVec4Wgsl : vScalarWgsl) + body };
+    s = { name, code: (subgroups ? laneSgWgsl : laneWgWgsl) + (vec4 ? vVec4Wgsl : vScalarWgsl) + body + walkWgsl };
     channelShaders.set(name, s);
   }
   return s;

@@ -1,0 +1,23 @@
+// Shared by batchnorm_channel_forward.wgsl and batchnorm_channel_backward.wgsl (appended to either; both
+// declare a uniform `p` with C and HWV).
+// The walk over one group's values of one channel: lane `lane` of `lanes` starts at the group's value
+// number `lane` and steps `lanes` values at a time; (n, i) = (sample, position in the plane), k the index.
+struct Walk { n: u32, i: u32, k: u32, }
+
+fn walk_start(n0: u32, ch: u32, lane: u32) -> Walk {
+  let n = n0 + lane / p.HWV;
+  let i = lane % p.HWV;
+  return Walk(n, i, (n * p.C + ch) * p.HWV + i);
+}
+
+fn walk_step(w: ptr<function, Walk>, dn: u32, di: u32) {
+  let plane = p.C * p.HWV;
+  (*w).i += di;
+  (*w).n += dn;
+  (*w).k += di + dn * plane;
+  if ((*w).i >= p.HWV) {
+    (*w).i -= p.HWV;
+    (*w).n += 1u;
+    (*w).k += plane - p.HWV;
+  }
+}
