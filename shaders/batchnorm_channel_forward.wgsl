@@ -41,15 +41,10 @@ override RESIDUAL: bool = false;
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let w = wid.x + wid.y * nwg.x;
-  var c = w;
-  var lane = lid;
-  var lanes = WG;
-  if (PER_LANE) {
-    c = w * WG + lid;
-    lane = 0u;
-    lanes = 1u;
-  }
+  let at = channel_lanes(wid, lid, nwg);
+  let c = at.c;
+  let lane = at.lane;
+  let lanes = at.lanes;
   // Lanes past the last channel (PER_LANE) compute the last channel again and store nothing.
   let live = c < p.C;
   let ch = min(c, p.C - 1u);

@@ -1,5 +1,18 @@
 // Shared by batchnorm_channel_forward.wgsl and batchnorm_channel_backward.wgsl (appended to either; both
-// declare a uniform `p` with C and HWV).
+// declare a uniform `p` with C and HWV, and the overrides WG and PER_LANE).
+
+// The channel an invocation works on and its place among the lanes that share it: a workgroup of WG lanes
+// per channel, or (PER_LANE) a lane per channel.
+struct Lanes { c: u32, lane: u32, lanes: u32, }
+
+fn channel_lanes(wid: vec3<u32>, lid: u32, nwg: vec3<u32>) -> Lanes {
+  let w = wid.x + wid.y * nwg.x;
+  if (PER_LANE) {
+    return Lanes(w * WG + lid, 0u, 1u);
+  }
+  return Lanes(w, lid, WG);
+}
+
 // The walk over one group's values of one channel: lane `lane` of `lanes` starts at the group's value
 // number `lane` and steps `lanes` values at a time; (n, i) = (sample, position in the plane), k the index.
 struct Walk { n: u32, i: u32, k: u32, }
