@@ -604,13 +604,6 @@ export class GpuRuntime {
     return !this.profiling && !this.debug;
   }
 
-  /** Whether a step is being recorded now.
-   * @internal (used by captureStep)
-   */
-  get isRecording(): boolean {
-    return this.recording !== null;
-  }
-
   /** Starts recording everything recorded through this runtime until `endRecording`.
    * @internal (used by captureStep)
    */

@@ -218,13 +218,6 @@ export class CapturedStep<Out extends StepOutputs> {
     return n;
   }
 
-  /** Dispatches of the most recent record (0 before one is made). */
-  get dispatchesPerReplay(): number {
-    let n = 0;
-    for (const e of this.entries.values()) if (e.plan) n = e.plan.dispatches;
-    return n;
-  }
-
   /** Frees every record (its buffers go back to the pool). The step can still run; it records again. */
   reset(): void {
     for (const e of this.entries.values()) this.drop(e);
