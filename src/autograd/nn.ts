@@ -29,7 +29,7 @@ import {
   type ByolPairing,
 } from '../kernels/loss.js';
 import { mean, square, sub } from './ops.js';
-import { record } from './tape.js';
+import { record, writableInto } from './tape.js';
 import { shapeString, type Tensor } from '../tensor/tensor.js';
 
 export type { Conv2dOptions, MaxPool2dOptions };
@@ -52,8 +52,9 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, options
     (g, [xs, ws], into) => {
       // Adds into a gradient already waiting for x where the kernel can (a ResNet block's shortcut).
       const dx = needX ? conv2dBackwardInput(g, ws, xShape, options, into[0] ?? null) : null;
-      const dw = needW ? conv2dBackwardFilter(g, xs, wShape, options) : null;
-      const db = bias?.requiresGrad ? conv2dBackwardBias(g) : null;
+      // The weight's and bias's gradients go straight into their zeroed gradients where offered.
+      const dw = needW ? conv2dBackwardFilter(g, xs, wShape, options, writableInto(into[1], wShape)) : null;
+      const db = bias?.requiresGrad ? conv2dBackwardBias(g, writableInto(into[2], bias.shape)) : null;
       return bias ? [dx, dw, db] : [dx, dw];
     },
     [x, w],
@@ -117,8 +118,9 @@ export function batchNormAct(x: Tensor, gamma: Tensor, beta: Tensor, options: Ba
     op,
     inputs,
     y,
-    (g, [xs, gs, st, ys]) => {
-      const r = batchNormBackward(g, xs, relu ? ys : null, gs, { stats: st, groups }, { training, relu, residual: !!residual });
+    (g, [xs, gs, st, ys], into) => {
+      const gradInto = { gamma: writableInto(into[1], gamma.shape), beta: writableInto(into[2], beta.shape) };
+      const r = batchNormBackward(g, xs, relu ? ys : null, gs, { stats: st, groups }, { training, relu, residual: !!residual, gradInto });
       return residual ? [r.dx, r.dgamma, r.dbeta, r.dresidual] : [r.dx, r.dgamma, r.dbeta];
     },
     relu ? [x, gamma, stats, y] : [x, gamma, stats],

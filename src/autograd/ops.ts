@@ -6,11 +6,11 @@
 import { clone, concatKernel, expandKernel, padKernel, permuteKernel, sliceBounds, sliceKernel } from '../kernels/copy.js';
 import { fillKernel } from '../kernels/creation.js';
 import { binaryKernel, unaryKernel, whereKernel, type BinaryOpName, type UnaryOpName } from '../kernels/elementwise.js';
-import { matmulKernel } from '../kernels/matmul.js';
+import { matmulDims, matmulKernel } from '../kernels/matmul.js';
 import { reduceKernel } from '../kernels/reduce.js';
 import { broadcastShapes, normalizeAxes, sameShape } from '../kernels/util.js';
 import { checkShape, shapeString, sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
-import { record } from './tape.js';
+import { record, writableInto } from './tape.js';
 
 /** A tensor, or a number that broadcasts as a scalar. */
 export type Operand = Tensor | number;
@@ -19,14 +19,20 @@ function scalarTensor(v: number): Tensor {
   return fillKernel([], v);
 }
 
-/** Sums a broadcast gradient back to `shape` (the inverse of broadcasting). */
-export function sumTo(g: Tensor, shape: Shape): Tensor {
+/**
+ * Sums a broadcast gradient back to `shape` (the inverse of broadcasting). `into`: a rule's `into` entry for
+ * this input; the sum is written there when it is a leaf's zeroed gradient (see writableInto).
+ */
+export function sumTo(g: Tensor, shape: Shape, into: Tensor | null = null): Tensor {
   if (sameShape(g.shape, shape)) return g;
   const lead = g.rank - shape.length;
   const axes: number[] = [];
   for (let i = 0; i < g.rank; i++) {
     if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
   }
+  // Written straight into a leaf's zeroed gradient when the rule was offered one (a Linear's bias).
+  const target = writableInto(into, shape);
+  if (target) return reduceKernel('sum', g, axes, true, 1, 'sum', target);
   const r = reduceKernel('sum', g, axes, true);
   const out = r.view(shape);
   r.dispose();
@@ -181,10 +187,10 @@ function binary(
     op,
     [a, b],
     out,
-    (g, [as, bs, os]) => {
+    (g, [as, bs, os], into) => {
       const [ga, gb] = rule(g, as, bs, os);
-      const ra = ga && sumTo(ga, as.shape);
-      const rb = gb && sumTo(gb, bs.shape);
+      const ra = ga && sumTo(ga, as.shape, into[0]);
+      const rb = gb && sumTo(gb, bs.shape, into[1]);
       // Dispose what the rule made and sumTo replaced; g itself belongs to the tape.
       if (ga && ga !== g && ra !== ga) ga.dispose();
       if (gb && gb !== g && rb !== gb) gb.dispose();
@@ -508,9 +514,14 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
     'matmul',
     [a, b],
     out,
-    (g, [as, bs]) => {
-      const ga = a.requiresGrad ? (transA ? matmulKernel(bs, g, transB, true) : matmulKernel(g, bs, false, !transB)) : null;
-      const gb = b.requiresGrad ? (transB ? matmulKernel(g, as, true, transA) : matmulKernel(as, g, !transA, false)) : null;
+    (g, [as, bs], into) => {
+      // A product of the operand's own shape (no broadcast batch to sum) goes straight into a leaf's zeroed gradient.
+      const product = (x: Tensor, y: Tensor, tx: boolean, ty: boolean, shape: Shape, target: Tensor | null) => {
+        const d = matmulDims(x, y, tx, ty);
+        return matmulKernel(x, y, tx, ty, writableInto(target, shape) && sameShape([...d.batchShape, d.M, d.N], shape) ? target : null);
+      };
+      const ga = a.requiresGrad ? (transA ? product(bs, g, transB, true, as.shape, into[0]) : product(g, bs, false, !transB, as.shape, into[0])) : null;
+      const gb = b.requiresGrad ? (transB ? product(g, as, true, transA, bs.shape, into[1]) : product(as, g, !transA, false, bs.shape, into[1])) : null;
       const ra = ga && sumTo(ga, as.shape);
       const rb = gb && sumTo(gb, bs.shape);
       if (ga && ra !== ga) ga.dispose();

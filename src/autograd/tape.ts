@@ -16,11 +16,24 @@ import { shapeString, type GradNode, type Tensor } from '../tensor/tensor.js';
 
 /**
  * A backward rule: given the output's gradient and the saved tensors, one gradient (or null) per input.
- * `into[i]`, where not null, is a gradient already waiting for input i (from another of its consumers),
- * owned by the tape alone: a rule may add its gradient for input i into it in place and return that very
- * tensor, which saves the tape's add (a ResNet block's input gets its shortcut's gradient that way).
+ * `into[i]`, where not null, is a tensor of input i's shape that the rule may add its gradient for input i
+ * into in place, returning that very tensor:
+ *  - for an intermediate input, a gradient already waiting for it (from another of its consumers), owned by
+ *    the tape alone: this saves the tape's add (a ResNet block's input gets its shortcut's gradient so);
+ *  - for a leaf, its `.grad` while it is known to hold zeros (`zeroed`, after zeroGrad): adding into zeros
+ *    is writing, so a rule whose kernel can only write may write there too, when `into[i].zeroed` (see
+ *    {@link writableInto}). This saves the copy into the leaf's gradient (a flat gradient buffer's slot).
  */
 export type BackwardRule = (grad: Tensor, saved: readonly Tensor[], into: readonly (Tensor | null)[]) => (Tensor | null)[];
+
+/**
+ * `into` (an entry of a rule's `into`) when a kernel may write its result there outright: a leaf's gradient
+ * known to hold zeros, of `shape`. Otherwise null (make a new tensor; the tape adds or copies it).
+ */
+export function writableInto(into: Tensor | null | undefined, shape: readonly number[]): Tensor | null {
+  if (!into || !into.zeroed || into.shape.length !== shape.length || into.shape.some((d, i) => d !== shape[i])) return null;
+  return into;
+}
 
 let gradEnabled = true;
 
@@ -194,6 +207,14 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
       // once, and only where nothing else holds the storage.
       const offered = new Set<Tensor>();
       const into = node.parents.map((parent) => {
+        if (parent && !(parent instanceof Node)) {
+          // A leaf whose gradient holds zeros (after zeroGrad) and can be bound: the rule may write there.
+          const lg = parent.disposed ? null : parent.grad;
+          if (!lg || !lg.zeroed || offered.has(lg) || lg.disposed || lg.shape.join() !== parent.shape.join()) return null;
+          if (lg.byteOffset % lg.storage.runtime.storageAlignment !== 0) return null;
+          offered.add(lg);
+          return lg;
+        }
         const t = parent instanceof Node ? grads.get(parent) : undefined;
         if (!t || offered.has(t) || t.storage.refs !== 1 || t.byteOffset !== 0) return null;
         offered.add(t);
@@ -221,6 +242,9 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
             prev.dispose();
             gi.dispose();
           } else grads.set(parent, gi);
+        } else if (gi === parent.grad) {
+          // Written (or added into zeros) in place by the rule.
+          parent.grad.zeroed = false;
         } else {
           accumulateLeaf(parent, gi);
         }

@@ -171,6 +171,13 @@ function scratch(list: Tensor[], n: number): Tensor {
   return t;
 }
 
+/** Checks the tensors dgamma and dbeta are to be written into: float32 [C] each. */
+function checkInto(op: string, gamma: Tensor, beta: Tensor, C: number): true {
+  assertFloat(op, gamma, beta);
+  if (gamma.size !== C || beta.size !== C) throw new Error(`${op}: the tensors to write dgamma and dbeta into are ${shapeString(gamma.shape)} and ${shapeString(beta.shape)}, expected [${C}]`);
+  return true;
+}
+
 /** Floats from the start of the [dgamma | dbeta] buffer to dbeta: C rounded up to the storage alignment. */
 function betaOffset(C: number): number {
   const align = getRuntime().storageAlignment / 4;
@@ -295,6 +302,12 @@ export interface BatchNormBackwardOptions {
   relu?: boolean;
   /** The forward had a residual: its gradient is returned as dresidual. */
   residual?: boolean;
+  /**
+   * Tensors to write dgamma and dbeta into (zeroed leaf gradients): used, and returned as dgamma and dbeta,
+   * when dbeta's lies where the kernels put it relative to dgamma's (the next aligned offset of the same
+   * buffer, as flattened parameters lay out a batch norm's weight and bias).
+   */
+  gradInto?: { gamma: Tensor | null; beta: Tensor | null };
 }
 
 /**
@@ -325,12 +338,15 @@ export function batchNormBackward(
   const NG = N / G;
   const count = NG * HW;
   const off = betaOffset(C);
-  const dgb = empty([off + C], 'float32', op);
+  const gi = options.gradInto;
+  const inPlace =
+    !!gi?.gamma && !!gi.beta && gi.gamma.storage === gi.beta.storage && gi.beta.byteOffset === gi.gamma.byteOffset + off * 4 && checkInto(op, gi.gamma, gi.beta, C);
+  const dgb = inPlace ? gi!.gamma!.view([off + C]) : empty([off + C], 'float32', op);
   const dx = empty(x.shape, 'float32', op);
   const dresidual = hasResidual ? empty(x.shape, 'float32', op) : null;
   const finish = () => {
-    const dgamma = dgb.view([C], 0);
-    const dbeta = dgb.view([C], dgb.byteOffset + off * 4);
+    const dgamma = inPlace ? gi!.gamma! : dgb.view([C], dgb.byteOffset);
+    const dbeta = inPlace ? gi!.beta! : dgb.view([C], dgb.byteOffset + off * 4);
     dgb.dispose();
     return { dx, dgamma, dbeta, dresidual };
   };

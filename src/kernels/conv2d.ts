@@ -402,13 +402,22 @@ function conv2dBackwardInputGemm(dy: Tensor, w: Tensor, g: Conv2dGeometry, op: s
   return dx;
 }
 
-/** dw of a convolution: dy [N, C_out, H_out, W_out], x [N, C_in, H, W] → [C_out, C_in, KH, KW] (wShape). */
-export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly number[], options: Conv2dOptions = {}): Tensor {
+/**
+ * dw of a convolution: dy [N, C_out, H_out, W_out], x [N, C_in, H, W] → [C_out, C_in, KH, KW] (wShape).
+ * With `into` (a tensor of wShape, e.g. the weight's zeroed gradient), dw is written there and `into` returned.
+ */
+export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly number[], options: Conv2dOptions = {}, into: Tensor | null = null): Tensor {
   const op = 'conv2d.backwardFilter';
   assertFloat(op, dy, x);
   const g = conv2dGeometry(x.shape, wShape, options, op);
   const want = [g.N, g.C_out, g.H_out, g.W_out];
   if (dy.shape.join() !== want.join()) throw new Error(`${op}: dy must be ${shapeString(want)}, got ${shapeString(dy.shape)}`);
+  if (into) {
+    assertFloat(op, into);
+    if (into.shape.join() !== wShape.join()) throw new Error(`${op}: the tensor to write dw into is ${shapeString(into.shape)}, expected ${shapeString(wShape)}`);
+  }
+  // The weights' gradient: into itself when the kernel writes it in one pass, else the sum of the splits' slices.
+  const result = (splits: number) => (splits > 1 ? empty([splits, ...wShape], 'float32', op) : (into ?? empty(wShape, 'float32', op)));
   if (conv2dTuning.dw === 'sg' || (conv2dTuning.dw === 'auto' && subgroupTilesPreferred())) {
     const co4 = Math.ceil(g.C_out / 4);
     const HWo = g.H_out * g.W_out;
@@ -424,7 +433,7 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
     let splits = Math.max(1, Math.min(g.N, Math.ceil(target / (rowBlocks * colGroups))));
     const nPerSplit = Math.max(1, Math.ceil(g.N / splits));
     splits = Math.max(1, Math.ceil(g.N / nPerSplit));
-    const partial = empty(splits > 1 ? [splits, ...wShape] : wShape, 'float32', op);
+    const partial = result(splits);
     const [gx, gy] = grid(rowBlocks);
     getRuntime().dispatch({
       op,
@@ -441,7 +450,7 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
     });
     if (dyt !== dy) dyt.dispose();
     if (splits === 1) return partial;
-    const dw = reduceKernel('sum', partial, [0], false, 1, op);
+    const dw = reduceKernel('sum', partial, [0], false, 1, op, into);
     partial.dispose();
     return dw;
   }
@@ -450,7 +459,7 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
   let splits = Math.max(1, Math.min(g.N, Math.floor(FILTER_TARGET_INVOCATIONS / tiles)));
   const nPerSplit = Math.max(1, Math.ceil(g.N / splits));
   splits = Math.max(1, Math.ceil(g.N / nPerSplit));
-  const partial = empty(splits > 1 ? [splits, ...wShape] : wShape, 'float32', op);
+  const partial = result(splits);
   getRuntime().dispatch({
     op,
     shader: BACKWARD_FILTER,
@@ -460,15 +469,15 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
     workgroups: workgroups(tiles, splits),
   });
   if (splits === 1) return partial;
-  const dw = reduceKernel('sum', partial, [0], false, 1, op);
+  const dw = reduceKernel('sum', partial, [0], false, 1, op, into);
   partial.dispose();
   return dw;
 }
 
-/** The bias gradient: dy [N, C_out, H_out, W_out] summed over N, H, W → [C_out]. */
-export function conv2dBackwardBias(dy: Tensor): Tensor {
+/** The bias gradient: dy [N, C_out, H_out, W_out] summed over N, H, W → [C_out] (written into `into` when given). */
+export function conv2dBackwardBias(dy: Tensor, into: Tensor | null = null): Tensor {
   const op = 'conv2d.backwardBias';
   assertFloat(op, dy);
   if (dy.rank !== 4) throw new Error(`${op}: dy must be [N, C_out, H_out, W_out], got ${shapeString(dy.shape)}`);
-  return reduceKernel('sum', dy, [0, 2, 3], false, 1, op);
+  return reduceKernel('sum', dy, [0, 2, 3], false, 1, op, into);
 }

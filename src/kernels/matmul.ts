@@ -63,11 +63,21 @@ export function matmulDims(a: Tensor, b: Tensor, transA: boolean, transB: boolea
   return { batchShape, M, N, K };
 }
 
-export function matmulKernel(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+/**
+ * a · b (either transposed), batched over leading axes. With `into` (a float32 tensor of the result's shape,
+ * e.g. a weight's zeroed gradient), the product is written there and `into` itself is returned.
+ */
+export function matmulKernel(a: Tensor, b: Tensor, transA = false, transB = false, into: Tensor | null = null): Tensor {
   assertFloat('matmul', a, b);
   const { batchShape, M, N, K } = matmulDims(a, b, transA, transB);
   const batch = sizeOf(batchShape);
-  const out = empty([...batchShape, M, N], 'float32', 'matmul');
+  if (into) {
+    assertFloat('matmul', into);
+    if (!sameShape(into.shape, [...batchShape, M, N])) {
+      throw new Error(`matmul: the tensor to write the product into is ${shapeString(into.shape)}, the product is ${shapeString([...batchShape, M, N])}`);
+    }
+  }
+  const out = into ?? empty([...batchShape, M, N], 'float32', 'matmul');
   if (out.size === 0) return out;
   // An operand whose batch axes are neither the full batch nor all ones is expanded once.
   const prep = (t: Tensor): { t: Tensor; stride: number; temp: boolean } => {

@@ -2,7 +2,7 @@
 import reduceWgsl from '../../shaders/reduce.wgsl';
 import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
-import { empty, type Tensor } from '../tensor/tensor.js';
+import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
 import { clone } from './copy.js';
 import { assertFloat, contiguousStrides, normalizeAxes, Params, WG } from './util.js';
 
@@ -30,7 +30,8 @@ function merge(shape: number[], strides: number[]): [number[], number[]] {
 
 /**
  * Reduces `x` over `axes` (all axes when undefined) and multiplies the result by `scale`.
- * The output keeps reduced axes as size 1 when keepDims is true.
+ * The output keeps reduced axes as size 1 when keepDims is true. With `into` (a float32 tensor of as many
+ * elements as the result, bindable), the result is written there and `into` itself is returned.
  */
 export function reduceKernel(
   op: ReduceOp,
@@ -39,6 +40,7 @@ export function reduceKernel(
   keepDims = false,
   scale = 1,
   name: string = op,
+  into: Tensor | null = null,
 ): Tensor {
   assertFloat(name, x);
   const ax = normalizeAxes(name, axes, x.rank);
@@ -60,8 +62,16 @@ export function reduceKernel(
   const nRed = redShape.reduce((a, b) => a * b, 1);
   const nOut = keptShape.reduce((a, b) => a * b, 1);
   if (nRed === 0 && op === 'max') throw new Error(`${name}: cannot take the max over an empty axis of shape [${x.shape.join(', ')}]`);
-  if (ax.length === 0 && scale === 1) return clone(x);
-  const out = empty(outShape, 'float32', name);
+  if (into) {
+    assertFloat(name, into);
+    if (into.size !== nOut) throw new Error(`${name}: the result has ${nOut} elements (${shapeString(outShape)}); the tensor to write it into has ${into.size}`);
+  }
+  if (ax.length === 0 && scale === 1) {
+    if (!into) return clone(x);
+    if (nOut > 0) getRuntime().copy(x.storage.buffer, x.byteOffset, into.storage.buffer, into.byteOffset, x.byteLength, name);
+    return into;
+  }
+  const out = into ?? empty(outShape, 'float32', name);
   if (nOut === 0) return out;
   const [ks, kst] = merge(keptShape, keptStrides);
   const [rs, rst] = merge(redShape, redStrides);
@@ -89,6 +99,11 @@ export function reduceKernel(
       storage: [x.binding(name), parts.binding(name)],
       workgroups: grid(Math.ceil((nOut * slices) / WG)),
     });
+    if (into) {
+      reduceKernel(op, parts, [1], false, scale, name, into);
+      parts.dispose();
+      return into;
+    }
     const combined = reduceKernel(op, parts, [1], false, scale, name);
     parts.dispose();
     const result = combined.view(outShape);
