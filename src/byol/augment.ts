@@ -199,11 +199,22 @@ export function augmentBatch(
   rt.dispatch({ op: 'augment.mean', shader: MEAN, constants: { WG: MEAN_WG }, uniforms: all, storage: [P, a.binding(op), means.binding(op)], workgroups: grid(samples) });
   rt.dispatch({ op: 'augment.color', shader: COLOR, constants: { WG }, uniforms: all, storage: [P, means.binding(op), a.binding(op)], workgroups: grid(Math.ceil((samples * plane) / WG)) });
   rt.dispatch({ op: 'augment.blur', shader: BLUR, entry: 'blur_h', constants: { WG }, uniforms: all, storage: [P, a.binding(op), b.binding(op)], workgroups: grid(Math.ceil((samples * 3 * plane) / WG)) });
-  const outs = first.map((_, v) => {
-    const out = empty([n, 3, outH, outW], 'float32', 'augment');
-    rt.dispatch({ op: 'augment.blur', shader: BLUR_V, constants: { WG }, uniforms: uniforms(v * n, n), storage: [P, a.binding(op), b.binding(op), out.binding(op)], workgroups: grid(Math.ceil((n * 3 * plane) / WG)) });
-    return out;
-  });
+  let outs: Tensor[];
+  const viewBytes = n * 3 * plane * 4;
+  if (viewBytes % rt.storageAlignment === 0) {
+    // Every view in one buffer, one after the other, by one dispatch: the views are slices of it, so a
+    // consumer that wants them stacked along N (BYOL's joint pass) takes the whole without a copy.
+    const joint = empty([samples, 3, outH, outW], 'float32', 'augment');
+    rt.dispatch({ op: 'augment.blur', shader: BLUR_V, constants: { WG }, uniforms: all, storage: [P, a.binding(op), b.binding(op), joint.binding(op)], workgroups: grid(Math.ceil((samples * 3 * plane) / WG)) });
+    outs = first.map((_, v) => joint.view([n, 3, outH, outW], joint.byteOffset + v * viewBytes));
+    joint.dispose();
+  } else {
+    outs = first.map((_, v) => {
+      const out = empty([n, 3, outH, outW], 'float32', 'augment');
+      rt.dispatch({ op: 'augment.blur', shader: BLUR_V, constants: { WG }, uniforms: uniforms(v * n, n), storage: [P, a.binding(op), b.binding(op), out.binding(op)], workgroups: grid(Math.ceil((n * 3 * plane) / WG)) });
+      return out;
+    });
+  }
   for (const t of [params, a, b, means]) t.dispose();
   return outs;
 }

@@ -113,12 +113,19 @@ export class Byol {
   }
 }
 
-/** v1 and v2 [B, ...] stacked along N into one [2B, ...] tensor by two buffer copies (no kernel). */
+/**
+ * v1 and v2 [B, ...] stacked along N into one [2B, ...] tensor: a view of their storage when v2 already follows
+ * v1 there (the augmentation writes its views so), else two buffer copies (no kernel).
+ */
 export function stackViews(v1: Tensor, v2: Tensor): Tensor {
   if (v1.dtype !== 'float32' || v2.dtype !== 'float32' || v1.rank < 1 || v1.shape.join() !== v2.shape.join()) {
     throw new Error(`stackViews: the two views must be float32 tensors of one shape, got ${shapeString(v1.shape)} ${v1.dtype} and ${shapeString(v2.shape)} ${v2.dtype}`);
   }
-  const out = empty([2 * v1.shape[0], ...v1.shape.slice(1)], 'float32', 'byol.views');
+  v1.assertAlive('stackViews');
+  v2.assertAlive('stackViews');
+  const stacked = [2 * v1.shape[0], ...v1.shape.slice(1)];
+  if (v1.storage === v2.storage && v2.byteOffset === v1.byteOffset + v1.byteLength) return v1.view(stacked);
+  const out = empty(stacked, 'float32', 'byol.views');
   if (v1.size === 0) return out;
   const rt = getRuntime();
   rt.copy(v1.storage.buffer, v1.byteOffset, out.storage.buffer, out.byteOffset, v1.byteLength, 'byol.views');

@@ -112,7 +112,7 @@ export function compileRecording(
   uniformAlignment: number,
   owned: readonly GPUBuffer[],
 ): ReplayPlan {
-  const cmds = rec.commands;
+  const cmds = hoistClears(rec.commands);
   let uniformBytes = 0;
   for (const c of cmds) {
     if (c.kind === 'dispatch' && c.uniform) uniformBytes = Math.ceil(uniformBytes / uniformAlignment) * uniformAlignment + Math.max(16, c.uniform.byteLength);
@@ -200,6 +200,38 @@ export function compileRecording(
     dispatches,
     opNames: [...opNames],
   };
+}
+
+/** The buffers a command reads or writes. */
+function buffersOf(c: Command): GPUBuffer[] {
+  switch (c.kind) {
+    case 'dispatch':
+      return c.storage.map((s) => s.buffer);
+    case 'clear':
+      return [c.buffer];
+    case 'copy':
+      return [c.src, c.dst];
+    case 'upload':
+      return [c.dst];
+  }
+}
+
+/**
+ * The commands with every clear of a buffer that no earlier command touches moved to the front (in their
+ * order): the same results, since nothing before it reads or writes that buffer, and the dispatches then run
+ * in one compute pass instead of one per stretch between clears (zeroGrad after the augmentation, a
+ * gradient cleared before its kernel adds into it).
+ */
+export function hoistClears(commands: readonly Command[]): Command[] {
+  const seen = new Set<GPUBuffer>();
+  const front: Command[] = [];
+  const rest: Command[] = [];
+  for (const c of commands) {
+    if (c.kind === 'clear' && !seen.has(c.buffer)) front.push(c);
+    else rest.push(c);
+    for (const b of buffersOf(c)) seen.add(b);
+  }
+  return [...front, ...rest];
 }
 
 /** Encodes a plan's commands into `encoder` (one compute pass between transfers). */

@@ -22,6 +22,7 @@ import { axpyInPlace } from '../../src/kernels/elementwise.js';
 import { getRuntime, scope } from '../../src/tensor/engine.js';
 import { empty, fromArray, type Tensor } from '../../src/tensor/tensor.js';
 import { backward, requireGrad } from '../../src/autograd/tape.js';
+import { hoistClears, type Command } from '../../src/gpu/record.js';
 import { engine, rand, seedNote } from '../helpers.js';
 
 beforeAll(engine);
@@ -309,3 +310,32 @@ describe('captureStep', () => {
   });
 });
 
+
+describe('hoistClears', () => {
+  it('moves a clear to the front only when no earlier command touches its buffer, keeping the clears in order', () => {
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((label) => ({ label }) as unknown as GPUBuffer);
+    const pipeline = {} as GPUComputePipeline;
+    const dispatch = (op: string, ...bufs: GPUBuffer[]): Command => ({
+      kind: 'dispatch',
+      op,
+      pipeline,
+      uniform: null,
+      patches: [],
+      storage: bufs.map((buffer) => ({ buffer, offset: 0, size: 4 })),
+      workgroups: [1, 1, 1],
+    });
+    const clear = (op: string, buffer: GPUBuffer): Command => ({ kind: 'clear', op, buffer, offset: 0, size: 4 });
+    const cmds: Command[] = [
+      dispatch('k1', a, b),
+      clear('zeroGrad', c), // nothing before touches c: to the front
+      dispatch('k2', c, b),
+      clear('again', b), // b was bound by k1: stays
+      { kind: 'copy', op: 'cp', src: a, srcOffset: 0, dst: d, dstOffset: 0, size: 4 },
+      clear('late', d), // d was written by the copy: stays
+      clear('fresh', { label: 'e' } as unknown as GPUBuffer), // untouched: to the front, after zeroGrad
+    ];
+    expect(hoistClears(cmds).map((c) => c.op)).toEqual(['zeroGrad', 'fresh', 'k1', 'k2', 'again', 'cp', 'late']);
+    // A step whose clears all come first is left as it is.
+    expect(hoistClears([clear('x', a), dispatch('k', a)]).map((c) => c.op)).toEqual(['x', 'k']);
+  });
+});
