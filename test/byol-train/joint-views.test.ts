@@ -91,3 +91,31 @@ describe('BYOL loss in one pass over both views equals two passes', () => {
     });
   }
 });
+
+describe('stacking the two views', () => {
+  it('takes the augmentation’s views as they lie (one buffer, one after the other) without copying, and copies views that lie apart', async () => {
+    const { ByolAugment } = await import('../../src/byol/augment.js');
+    const { stackViews } = await import('../../src/byol/model.js');
+    const { fromArray, getRuntime } = await import('../../src/index.js');
+    const rt = getRuntime();
+    const n = 4;
+    const aug = new ByolAugment({ size: 16 }, { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
+    const bytes = Uint8Array.from({ length: n * 3 * 20 * 20 }, (_, i) => (i * 37) % 256);
+    const pixels = fromArray(new Uint32Array(bytes.buffer), [bytes.length / 4], 'uint32');
+    const [v1, v2] = aug.views(pixels, { n, c: 3, h: 20, w: 20 }, 3, 5);
+    const want = [...((await v1!.data()) as Float32Array), ...((await v2!.data()) as Float32Array)];
+    const dispatchesBefore = rt.counters().dispatches;
+    const x = stackViews(v1!, v2!);
+    expect(x.storage).toBe(v1!.storage);
+    expect(x.shape).toEqual([2 * n, 3, 16, 16]);
+    expect(rt.counters().dispatches).toBe(dispatchesBefore);
+    expect(Array.from((await x.data()) as Float32Array)).toEqual(want);
+    // Views in separate buffers are copied into a new one.
+    const a = fromArray(Float32Array.from(want.slice(0, want.length / 2)), [n, 3, 16, 16]);
+    const b = fromArray(Float32Array.from(want.slice(want.length / 2)), [n, 3, 16, 16]);
+    const y = stackViews(a, b);
+    expect(y.storage).not.toBe(a.storage);
+    expect(Array.from((await y.data()) as Float32Array)).toEqual(want);
+    for (const t of [pixels, v1!, v2!, x, a, b, y]) t.dispose();
+  });
+});
