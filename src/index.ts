@@ -15,7 +15,7 @@ export { zeros, ones, full, arange, uniform, normal, Generator } from './kernels
 export { clone } from './kernels/copy.js';
 export { axpyInPlace } from './kernels/elementwise.js';
 export * from './autograd/ops.js';
-export { backward, noGrad, isGradEnabled, setGradEnabled, requireGrad, detach, record, type BackwardOptions, type BackwardRule } from './autograd/tape.js';
+export { backward, noGrad, isGradEnabled, setGradEnabled, requireGrad, detach, record, writableInto, type BackwardOptions, type BackwardRule } from './autograd/tape.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
 export { arr, relativeError, type Arr } from './autograd/reference.js';
 export * from './autograd/nn.js';
