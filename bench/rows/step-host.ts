@@ -121,8 +121,10 @@ function rows(name: string, label: string, make: (replay: boolean) => Workload):
     family: 'step-host',
     label: `${label}: host, ${replay ? 'replayed' : 'eager'}`,
     work: {},
-    // Two calls before timing on both rows: the replayed row's first runs eagerly, its second records.
-    maxRuns: { reps: 5, warmup: 2, quick: { reps: 3, warmup: 2 } },
+    // Two calls before timing on both rows: the replayed row's first runs eagerly, its second records. Host
+    // times of single steps vary by ±15 % from run to run here (the collector, caches the GPU's threads left
+    // cold): 15 runs per row keep the median steady.
+    maxRuns: { reps: 15, warmup: 2, quick: { reps: 3, warmup: 2 } },
     note: replay ? `host ms from the step's start to its last submit, replayed from its record (${name})` : `the same, every dispatch encoded by running the step's code (${name})`,
     impls: { ours: { setup: () => hostTimed(make(replay), replay) } },
   }));
