@@ -149,7 +149,9 @@ function checkParams(views: readonly (readonly SampleParams[])[], shape: ImageSh
 
 /**
  * Augments a batch with given per-sample parameters: `views[v][i]` for image i of view v. Returns one
- * float32 tensor [n, 3, outH, outW] per view. Records the dispatches; nothing is read back.
+ * float32 tensor [n, 3, outH, outW] per view: consecutive slices of one buffer when a view's bytes are a
+ * multiple of the storage alignment (stackViews then joins them without a copy), else one buffer each.
+ * Records the dispatches; nothing is read back.
  */
 export function augmentBatch(
   pixels: Tensor,
