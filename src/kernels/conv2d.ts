@@ -212,7 +212,8 @@ export function onlyPhaseZeroHasTaps(g: Conv2dGeometry): boolean {
   return g.padH % g.strideH < g.KH && g.padW % g.strideW < g.KW;
 }
 
-function params(g: Conv2dGeometry, tail: [number, number, number, number]): ArrayBuffer {
+/** The geometry's 13 words and the kernel's 3 (the shaders' 16-word Params struct). */
+function params(g: Conv2dGeometry, tail: [number, number, number]): ArrayBuffer {
   return new Params()
     .u32(g.N, g.C_in, g.H, g.W, g.C_out, g.H_out, g.W_out, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW, ...tail)
     .build();
@@ -268,7 +269,7 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null = null, 
       op,
       shader: FORWARD_SG,
       constants: { WG: SWG, HAS_BIAS: bias !== null, WDIRECT: direct, UNROLL4: conv2dTuning.unroll4 && g.C_in >= 4 },
-      uniforms: params(g, [rows, co4, imageFastest(g, g.H_out * g.W_out) ? 1 : 0, 0]),
+      uniforms: params(g, [rows, co4, imageFastest(g, g.H_out * g.W_out) ? 1 : 0]),
       storage: [x.binding(op), wt.binding(op), (bias ?? w).binding(op), out.binding(op), w.binding(op)],
       workgroups: [gx, gy, Math.ceil(Math.ceil(co4 / 2) / SWG)],
     });
@@ -284,7 +285,7 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null = null, 
     op,
     shader: FORWARD,
     constants: { WG: conv2dTuning.tileWG, HAS_BIAS: bias !== null },
-    uniforms: params(g, [tilesW, tiles, chunk, 0]),
+    uniforms: params(g, [tilesW, tiles, chunk]),
     storage: [x.binding(op), w.binding(op), (bias ?? w).binding(op), dst.binding(op)],
     workgroups: workgroups(tiles, splits * coGroups),
   });
@@ -394,7 +395,7 @@ function conv2dBackwardInputGemm(dy: Tensor, w: Tensor, g: Conv2dGeometry, op: s
     op: `${op}.col2im`,
     shader: COL2IM,
     constants: { WG: GATHER_WG },
-    uniforms: params(g, [total, 0, 0, 0]),
+    uniforms: params(g, [total, 0, 0]),
     storage: [cols.binding(op), dx.binding(op)],
     workgroups: grid(Math.ceil(total / GATHER_WG)),
   });
@@ -464,7 +465,7 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
     op,
     shader: BACKWARD_FILTER,
     constants: { WG: conv2dTuning.tileWG },
-    uniforms: params(g, [ciTiles, tiles, nPerSplit, 0]),
+    uniforms: params(g, [ciTiles, tiles, nPerSplit]),
     storage: [dy.binding(op), x.binding(op), partial.binding(op)],
     workgroups: workgroups(tiles, splits),
   });
