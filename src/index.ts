@@ -10,7 +10,7 @@ export { awaitGpu, pollStats, pollTuning } from './gpu/poll.js';
 export { BufferPool, OutOfMemoryError, type PoolStats } from './gpu/pool.js';
 export { init, getRuntime, scope, beginScope, endScope, keep, memory, type MemoryStats } from './tensor/engine.js';
 export { Tensor, Storage, empty, fromArray, fromBytes, type ArrayInput, type DType, type GradNode, type Shape, type TypedArrayFor } from './tensor/tensor.js';
-export { captureStep, CapturedStep, perStep, StepValue, valueOf, type Scalar, type CaptureOptions, type CaptureStats, type StepOutputs } from './tensor/capture.js';
+export { captureStep, CapturedStep, perStep, StepValue, valueOf, type Scalar, type CaptureOptions, type CaptureStats, type StepOutputs, type HostInput, type StepInput } from './tensor/capture.js';
 export { zeros, ones, full, arange, uniform, normal, Generator } from './kernels/creation.js';
 export { clone } from './kernels/copy.js';
 export { axpyInPlace } from './kernels/elementwise.js';

@@ -13,7 +13,7 @@
  *
  * Each row's note gives the dispatches of one step and the host microseconds per dispatch.
  */
-import { captureStep, fromArray, Generator, getRuntime, LARS, noGrad, resnet18, SGD, flattenParameters, type CapturedStep, type Tensor } from '../../src/index.js';
+import { captureStep, Generator, getRuntime, LARS, noGrad, resnet18, SGD, flattenParameters, type CapturedStep, type Tensor } from '../../src/index.js';
 import { classifierStep } from '../../src/nn/train-step.js';
 import { ByolAugment } from '../../src/byol/augment.js';
 import { presetConfig } from '../../src/byol/config.js';
@@ -72,11 +72,8 @@ function resnetTrain(replay: boolean): Workload {
   const captured = classifierStep(model, opt, { replay, name: 'resnet18 train' });
   return {
     captured,
-    step: () => {
-      const x = fromArray(d.x, d.shape);
-      const labels = fromArray(d.labels, [RESNET_BATCH], 'int32');
-      return [x, labels, captured.run([x, labels], { lr: 0.1 })];
-    },
+    // The batch as host data: the step uploads it (on replay straight into the buffers its record reads).
+    step: () => [captured.run([{ data: d.x, shape: d.shape }, { data: d.labels, shape: [RESNET_BATCH] }], { lr: 0.1 })],
     dispose: () => (captured.dispose(), opt.dispose(), model.dispose()),
   };
 }
@@ -88,10 +85,7 @@ function resnetInfer(replay: boolean): Workload {
   const captured = captureStep(([x]) => model.forward(x!), { replay, name: 'resnet18 infer' });
   return {
     captured,
-    step: () => {
-      const x = fromArray(d.x, d.shape);
-      return [x, noGrad(() => captured.run([x]))];
-    },
+    step: () => [noGrad(() => captured.run([{ data: d.x, shape: d.shape }]))],
     dispose: () => (captured.dispose(), model.dispose()),
   };
 }
@@ -108,10 +102,7 @@ function byolTrain(replay: boolean): Workload {
   let step = 0;
   return {
     captured,
-    step: () => {
-      const pixels = fromArray(words, [words.length], 'uint32');
-      return [pixels, captured.run([pixels], { lr, tau: config.byol.tauBase, step: step++ })];
-    },
+    step: () => [captured.run([{ data: words, shape: [words.length] }], { lr, tau: config.byol.tauBase, step: step++ })],
     dispose: () => (captured.dispose(), opt.dispose(), byol.dispose()),
   };
 }

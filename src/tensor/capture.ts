@@ -33,7 +33,8 @@ import type { ReplayPlan } from '../gpu/record.js';
 import { StepValue } from '../gpu/record.js';
 import { isGradEnabled } from '../autograd/tape.js';
 import { getRuntime, keep, scope } from './engine.js';
-import { empty, Storage, Tensor } from './tensor.js';
+import { empty, fromArray, Storage, Tensor, type DType } from './tensor.js';
+import type { StorageBinding } from '../gpu/runtime.js';
 
 export { StepValue, valueOf, type Scalar } from '../gpu/record.js';
 
@@ -118,12 +119,17 @@ export class CapturedStep<Out extends StepOutputs> {
     if (!Number.isInteger(this.warmup) || this.warmup < 0) throw new RangeError(`captureStep: warmup must be a whole number ≥ 0, got ${options.warmup}`);
   }
 
-  /** Runs one step on `inputs` with `values` (eagerly, recording, or replayed); returns its outputs. */
-  run(inputs: readonly Tensor[], values: Readonly<Record<string, number>> = {}): Out {
+  /**
+   * Runs one step on `inputs` with `values` (eagerly, recording, or replayed); returns its outputs. An input
+   * may be a tensor or host data (`{ data, shape }`): host data is uploaded by the step, on replay straight
+   * into the buffer the record reads, with no tensor made for it.
+   */
+  run(inputs: readonly StepInput[], values: Readonly<Record<string, number>> = {}): Out {
     if (this.disposed) throw new Error(`${this.name}: the captured step was disposed`);
     const rt = getRuntime();
     const names = Object.keys(values).sort();
-    let key = inputs.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(';') + `|${names.join(',')}|${isGradEnabled()}`;
+    const kinds = inputs.map((t, i) => (t instanceof Tensor ? t : hostInput(this.name, t, i)));
+    let key = kinds.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(';') + `|${names.join(',')}|${isGradEnabled()}`;
     if (this.options.key) key += `|${this.options.key()}`;
     let e = this.entries.get(key);
     if (!e) {
@@ -139,11 +145,18 @@ export class CapturedStep<Out extends StepOutputs> {
     if (e.plan && !rt.planValid(e.plan)) this.drop(e);
     if (e.plan && rt.canRecord) return this.replay(e, inputs);
     e.calls++;
-    if (!this.replayOn || !rt.canRecord || e.calls <= this.warmup) {
-      this.stats.eager++;
-      return scope(() => this.fn(inputs, e.values));
+    // Host data becomes tensors for an eager or recorded call, freed after it.
+    const made: Tensor[] = [];
+    const tensors = inputs.map((t, i) => (t instanceof Tensor ? t : (made[made.length] = fromArray(t.data, t.shape, kinds[i]!.dtype))));
+    try {
+      if (!this.replayOn || !rt.canRecord || e.calls <= this.warmup) {
+        this.stats.eager++;
+        return scope(() => this.fn(tensors, e.values));
+      }
+      return this.record(e, tensors);
+    } finally {
+      for (const t of made) t.dispose();
     }
-    return this.record(e, inputs);
   }
 
   private record(e: Entry, inputs: readonly Tensor[]): Out {
@@ -187,12 +200,16 @@ export class CapturedStep<Out extends StepOutputs> {
     return out;
   }
 
-  private replay(e: Entry, inputs: readonly Tensor[]): Out {
+  private replay(e: Entry, inputs: readonly StepInput[]): Out {
     const rt = getRuntime();
     const plan = e.plan!;
-    const copies = inputs.map((t, i) => {
-      t.assertAlive(this.name);
-      return { src: t.binding(this.name), dst: e.inputs[i]!.binding(this.name) };
+    const copies: { src: StorageBinding; dst: StorageBinding }[] = [];
+    inputs.forEach((t, i) => {
+      const own = e.inputs[i]!;
+      if (t instanceof Tensor) {
+        t.assertAlive(this.name);
+        copies.push({ src: t.binding(this.name), dst: own.binding(this.name) });
+      } else rt.upload(own.storage.buffer, own.byteOffset, t.data, `${this.name}.input`);
     });
     rt.replay(plan, copies, e.u32, e.f32);
     this.stats.replayed++;
@@ -229,6 +246,30 @@ export class CapturedStep<Out extends StepOutputs> {
     this.reset();
     this.disposed = true;
   }
+}
+
+/** A captured step's input given as host data, uploaded by the step (see CapturedStep.run). */
+export interface HostInput {
+  /** The values, in the tensor's row-major order. */
+  data: Float32Array | Int32Array | Uint32Array;
+  /** The tensor's shape. */
+  shape: readonly number[];
+}
+
+/** What a captured step takes as an input: a tensor, or host data it uploads itself. */
+export type StepInput = Tensor | HostInput;
+
+/** Checks host data against its shape; gives its dtype (from the array's type) and shape. */
+function hostInput(name: string, h: HostInput, i: number): { dtype: DType; shape: readonly number[] } {
+  const dtype: DType | null = h?.data instanceof Float32Array ? 'float32' : h?.data instanceof Int32Array ? 'int32' : h?.data instanceof Uint32Array ? 'uint32' : null;
+  if (!dtype || !Array.isArray(h.shape)) {
+    throw new TypeError(`${name}: input ${i} must be a tensor or { data, shape } with data a Float32Array, Int32Array or Uint32Array`);
+  }
+  const n = h.shape.reduce((a, b) => a * b, 1);
+  if (!h.shape.every((d) => Number.isInteger(d) && d >= 0) || n !== h.data.length) {
+    throw new RangeError(`${name}: input ${i} has ${h.data.length} values for shape [${h.shape.join(', ')}] (${n} elements)`);
+  }
+  return { dtype, shape: h.shape };
 }
 
 /** Wraps a step function for capture and replay; see the file's comment. */

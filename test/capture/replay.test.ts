@@ -19,7 +19,7 @@ import { AdamW, LARS, SGD } from '../../src/nn/optim.js';
 import { resnet18, type ResNet } from '../../src/nn/resnet.js';
 import { captureStep, perStep, StepValue } from '../../src/tensor/capture.js';
 import { axpyInPlace } from '../../src/kernels/elementwise.js';
-import { getRuntime, scope } from '../../src/tensor/engine.js';
+import { getRuntime, memory, scope } from '../../src/tensor/engine.js';
 import { empty, fromArray, type Tensor } from '../../src/tensor/tensor.js';
 import { backward, requireGrad } from '../../src/autograd/tape.js';
 import { hoistClears, type Command } from '../../src/gpu/record.js';
@@ -189,6 +189,56 @@ describe('captureStep', () => {
     const b = await run(true);
     expect(b.st).toMatchObject({ replayed: 10, count: 12 });
     expectSameBits(a.bits, b.bits);
+  });
+
+  it('takes host data as inputs: the same results as tensors, no tensor left behind, bad data refused', async () => {
+    const xs = [0, 1, 2].map(() => Float32Array.from({ length: 9 * 13 }, () => rand() - 0.5));
+    const ts = [0, 1, 2].map(() => Float32Array.from({ length: 9 * 5 }, () => rand() - 0.5));
+    const run = async (host: boolean) => {
+      const m = new Mlp(new Generator(2));
+      flattenParameters(m);
+      const opt = new SGD(m, { lr: 0.05, momentum: 0.9 });
+      const step = captureStep(([xi, ti], { lr }) => {
+        opt.zeroGrad();
+        const loss = mean(square(sub(m.forward(xi!), ti!)));
+        backward(loss);
+        opt.step(lr);
+        return loss;
+      });
+      const losses: number[] = [];
+      const live: number[] = [];
+      for (let i = 0; i < 9; i++) {
+        const [x, t] = [xs[i % 3]!, ts[i % 3]!];
+        if (host) {
+          const loss = step.run([{ data: x, shape: [9, 13] }, { data: t, shape: [9, 5] }], { lr: 0.05 });
+          losses.push(await loss.item());
+          loss.dispose();
+        } else {
+          const [xt, tt] = [fromArray(x, [9, 13]), fromArray(t, [9, 5])];
+          const loss = step.run([xt, tt], { lr: 0.05 });
+          losses.push(await loss.item());
+          for (const u of [loss, xt, tt]) u.dispose();
+        }
+        live.push(memory().liveTensors);
+      }
+      const bits = await stateBits(m);
+      const stats = { ...step.stats };
+      if (host) {
+        expect(() => step.run([{ data: xs[0]!, shape: [9, 12] }, { data: ts[0]!, shape: [9, 5] }])).toThrow(/input 0 has 117 values for shape \[9, 12\] \(108 elements\)/);
+        expect(() => step.run([{ data: [1, 2] as unknown as Float32Array, shape: [2] }])).toThrow(/input 0 must be a tensor or \{ data, shape \}/);
+      }
+      step.dispose();
+      opt.dispose();
+      m.dispose();
+      return { losses, bits, stats, live };
+    };
+    const viaTensors = await run(false);
+    const viaHost = await run(true);
+    expect(viaHost.stats).toMatchObject({ eager: 1, recorded: 1, replayed: 7 });
+    expect(viaHost.losses).toEqual(viaTensors.losses);
+    expectSameBits(viaTensors.bits, viaHost.bits);
+    // Replays from host data make no tensors: the count of live tensors stays put.
+    expect(new Set(viaHost.live.slice(2)).size).toBe(1);
   });
 
   it('records again for another input shape, and replays each shape from its own record', async () => {
