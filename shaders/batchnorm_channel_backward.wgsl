@@ -38,13 +38,9 @@ fn upstream(k: u32) -> V {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3<u32>) {
   let at = channel_lanes(wid, lid, nwg);
-  let c = at.c;
   let lane = at.lane;
-  let lanes = at.lanes;
-  let live = c < p.C;
-  let ch = min(c, p.C - 1u);
-  let dn = lanes / p.HWV;
-  let di = lanes % p.HWV;
+  let live = at.live;
+  let ch = at.ch;
   let gm = gamma[ch];
   let count = f32(p.count);
   var dgamma = 0.0;
@@ -56,12 +52,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let inv = stats[(p.G + g) * p.C + ch];
     var sg = V(0.0);
     var sgx = V(0.0);
-    var it = walk_start(n0, ch, lane);
+    var it = walk_start(n0, at);
     while (it.n < n1) {
       let d = upstream(it.k);
       sg += d;
       sgx = fma(d, x[it.k] - V(m), sgx);
-      walk_step(&it, dn, di);
+      walk_step(&it, at);
     }
     var tot = vec2<f32>(hsum(sg), hsum(sgx));
     if (!PER_LANE) { tot = lane_sum(tot, lid); }
@@ -70,7 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     dbeta += sum_g;
     dgamma += sum_gx;
     let k = gm * inv;
-    it = walk_start(n0, ch, lane);
+    it = walk_start(n0, at);
     while (it.n < n1) {
       let d = upstream(it.k);
       var o = d;
@@ -82,7 +78,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         dx[it.k] = k * o;
         if (RESIDUAL) { dresidual[it.k] = d; }
       }
-      walk_step(&it, dn, di);
+      walk_step(&it, at);
     }
   }
   if (live && lane == 0u) {

@@ -42,14 +42,9 @@ override RESIDUAL: bool = false;
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3<u32>) {
   let at = channel_lanes(wid, lid, nwg);
-  let c = at.c;
   let lane = at.lane;
-  let lanes = at.lanes;
-  // Lanes past the last channel (PER_LANE) compute the last channel again and store nothing.
-  let live = c < p.C;
-  let ch = min(c, p.C - 1u);
-  let dn = lanes / p.HWV;
-  let di = lanes % p.HWV;
+  let live = at.live;
+  let ch = at.ch;
   let gm = gamma[ch];
   let bt = beta[ch];
   let count = f32(p.count);
@@ -60,20 +55,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var inv: f32;
     if (MODE == 0u) {
       var s = V(0.0);
-      var it = walk_start(n0, ch, lane);
+      var it = walk_start(n0, at);
       while (it.n < n1) {
         s += x[it.k];
-        walk_step(&it, dn, di);
+        walk_step(&it, at);
       }
       var tot = hsum(s);
       if (!PER_LANE) { tot = lane_sum(vec2<f32>(tot, 0.0), lid).x; }
       m = tot / count;
       var q = V(0.0);
-      it = walk_start(n0, ch, lane);
+      it = walk_start(n0, at);
       while (it.n < n1) {
         let d = x[it.k] - V(m);
         q = fma(d, d, q);
-        walk_step(&it, dn, di);
+        walk_step(&it, at);
       }
       var sq = hsum(q);
       if (!PER_LANE) { sq = lane_sum(vec2<f32>(sq, 0.0), lid).x; }
@@ -93,13 +88,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       stats[(p.G + g) * p.C + ch] = inv;
     }
     let scale = inv * gm;
-    var it = walk_start(n0, ch, lane);
+    var it = walk_start(n0, at);
     while (it.n < n1) {
       var o = fma(x[it.k] - V(m), V(scale), V(bt));
       if (RESIDUAL) { o += residual[it.k]; }
       if (RELU) { o = max(o, V(0.0)); }
       if (live) { y[it.k] = o; }
-      walk_step(&it, dn, di);
+      walk_step(&it, at);
     }
   }
 }
