@@ -21,7 +21,7 @@ import {
 import { writeFileAtomic } from '../nn/checkpoint-node.js';
 import { renderPng } from './render-png.js';
 
-export const PICTURES = ['neighbours.png', 'embedding.png'] as const;
+const PICTURES = ['neighbours.png', 'embedding.png'] as const;
 
 /** An SVG drawn to PNG by resvg with the system's fonts (DejaVu Sans, as the charts). */
 export function svgToPng(svg: string): Uint8Array {

@@ -39,7 +39,7 @@ import type { StorageBinding } from '../gpu/runtime.js';
 export { StepValue, valueOf, type Scalar } from '../gpu/record.js';
 
 /** Whether captured steps replay unless told otherwise: yes, except with BYOL_EAGER=1 in the environment (Node). */
-export function replayByDefault(): boolean {
+function replayByDefault(): boolean {
   const env = typeof process !== 'undefined' ? process.env?.BYOL_EAGER : undefined;
   return !(env === '1' || env === 'true');
 }

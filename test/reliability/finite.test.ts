@@ -7,7 +7,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { engine, rand, seedNote } from '../helpers.js';
 import { countNonFinite } from '../../src/kernels/finite.js';
 import { fromArray, type Tensor } from '../../src/tensor/tensor.js';
-import { getRuntime } from '../../src/tensor/engine.js';
 import { flattenParameters } from '../../src/nn/flat.js';
 import { MLPHead } from '../../src/nn/mlp.js';
 import { SGD } from '../../src/nn/optim.js';
