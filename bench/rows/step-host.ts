@@ -11,7 +11,11 @@
  *  - byol train: the quick preset's BYOL step at batch 32, 32×32 (byolStep, as the experiment runs it:
  *    augmentation of both views, online ×2, target ×2, loss, backward, LARS, EMA).
  *
- * Each row's note gives the dispatches of one step and the host microseconds per dispatch.
+ * Each step is timed three ways: eager; replayed with its commands encoded on the step's path; replayed
+ * with them encoded ahead (the default: GpuRuntime.replay encodes the next replay's commands when the host
+ * waits, here during the wait on the GPU between two timed steps, so the step itself only uploads, writes
+ * its parameter blocks and submits). Each row's note gives the dispatches of one step and the host
+ * microseconds per dispatch; the encoded-ahead row also gives what the encoding ahead cost, off the path.
  */
 import { captureStep, Generator, getRuntime, LARS, noGrad, resnet18, SGD, flattenParameters, type CapturedStep, type Tensor } from '../../src/index.js';
 import { classifierStep } from '../../src/nn/train-step.js';
@@ -33,43 +37,57 @@ interface Workload {
   dispose(): void;
 }
 
-function hostTimed(w: Workload, replay: boolean): Prepared {
+type Mode = 'eager' | 'inline' | 'ahead';
+
+function hostTimed(w: Workload, mode: Mode): Prepared {
   const rt = getRuntime();
+  const replay = mode !== 'eager';
   let dispatches = 0;
   let calls = 0;
   const samples: number[] = [];
+  const ahead = { steps: 0, used: 0, ms: 0 };
   return {
     run: () => w.step(),
     async time() {
       await rt.sync();
-      const d0 = rt.counters().dispatches;
+      const c0 = rt.counters();
       const t0 = performance.now();
       const out = w.step();
       rt.flush();
       const ms = performance.now() - t0;
-      dispatches = rt.counters().dispatches - d0;
+      const c1 = rt.counters();
+      dispatches = c1.dispatches - c0.dispatches;
       await rt.sync();
+      // The first two calls are the row's warm-up (a replayed row's run eagerly and record); every later
+      // one must replay. What encoding ahead took, over those: the task runs during the wait above.
+      if (++calls > 2) {
+        if (replay && w.captured.stats.replayed !== calls - 2) throw new Error('step-host: the replayed row did not replay');
+        ahead.steps++;
+        ahead.used += c1.encodedAhead - c0.encodedAhead;
+        ahead.ms += rt.counters().aheadMs - c0.aheadMs;
+      }
       for (const t of out) t.dispose();
-      // The first two calls run eagerly and record (the row's warm-up); every later one must replay.
-      if (replay && ++calls > 2 && w.captured.stats.replayed !== calls - 2) throw new Error('step-host: the replayed row did not replay');
       samples.push(ms);
       return ms;
     },
     report: async () => {
       const med = [...samples].sort((a, b) => a - b)[samples.length >> 1] ?? NaN;
-      return `${dispatches} dispatches per step, ${((1000 * med) / Math.max(1, dispatches)).toFixed(1)} µs of host time per dispatch`;
+      const base = `${dispatches} dispatches per step, ${((1000 * med) / Math.max(1, dispatches)).toFixed(1)} µs of host time per dispatch`;
+      if (mode !== 'ahead') return base;
+      return `${base}; ${ahead.used} of ${ahead.steps} timed steps submitted commands encoded ahead, the encoding ${(ahead.ms / Math.max(1, ahead.steps)).toFixed(2)} ms per step, off the step's path`;
     },
     dispose: () => w.dispose(),
   };
 }
 
-function resnetTrain(replay: boolean): Workload {
+function resnetTrain(mode: Mode): Workload {
+  const replay = mode !== 'eager';
   const model = resnet18({ numClasses: RESNET_CLASSES, generator: new Generator(7) });
   flattenParameters(model);
   model.train(true);
   const opt = new SGD(model, { lr: 0.1, momentum: 0.9 });
   const d = resnetInputs();
-  const captured = classifierStep(model, opt, { replay, name: 'resnet18 train' });
+  const captured = classifierStep(model, opt, { replay, ahead: mode === 'ahead', name: 'resnet18 train' });
   return {
     captured,
     // The batch as host data: the step uploads it (on replay straight into the buffers its record reads).
@@ -78,11 +96,12 @@ function resnetTrain(replay: boolean): Workload {
   };
 }
 
-function resnetInfer(replay: boolean): Workload {
+function resnetInfer(mode: Mode): Workload {
+  const replay = mode !== 'eager';
   const model = resnet18({ numClasses: RESNET_CLASSES, generator: new Generator(7) });
   model.eval();
   const d = resnetInputs();
-  const captured = captureStep(([x]) => model.forward(x!), { replay, name: 'resnet18 infer' });
+  const captured = captureStep(([x]) => model.forward(x!), { replay, ahead: mode === 'ahead', name: 'resnet18 infer' });
   return {
     captured,
     step: () => [noGrad(() => captured.run([{ data: d.x, shape: d.shape }]))],
@@ -90,7 +109,8 @@ function resnetInfer(replay: boolean): Workload {
   };
 }
 
-function byolTrain(replay: boolean): Workload {
+function byolTrain(mode: Mode): Workload {
+  const replay = mode !== 'eager';
   const config = { ...presetConfig('quick'), batch: BYOL_BATCH, imageSize: BYOL_SIZE };
   const byol = Byol.create(config, 1);
   byol.train(true);
@@ -98,7 +118,7 @@ function byolTrain(replay: boolean): Workload {
   const opt = new LARS(byol.online, { lr, weightDecay: config.byol.weightDecay });
   const aug = new ByolAugment({ size: BYOL_SIZE }, { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
   const words = packedBatch(BYOL_BATCH, 3, BYOL_SIZE, BYOL_SIZE, 99);
-  const captured = byolStep(byol, opt, aug, { c: 3, h: BYOL_SIZE, w: BYOL_SIZE }, { seed: 11, replay });
+  const captured = byolStep(byol, opt, aug, { c: 3, h: BYOL_SIZE, w: BYOL_SIZE }, { seed: 11, replay, ahead: mode === 'ahead' });
   let step = 0;
   return {
     captured,
@@ -107,17 +127,24 @@ function byolTrain(replay: boolean): Workload {
   };
 }
 
-function rows(name: string, label: string, make: (replay: boolean) => Workload): BenchRow[] {
-  return [false, true].map((replay) => ({
+const LABELS: Record<Mode, string> = { eager: 'eager', inline: 'replayed, encoded in the step', ahead: 'replayed' };
+const NOTES: Record<Mode, (name: string) => string> = {
+  eager: (name) => `the same, every dispatch encoded by running the step's code (${name})`,
+  inline: (name) => `the same, replayed from its record, its commands encoded on the step's path (${name}, ahead: false)`,
+  ahead: (name) => `host ms from the step's start to its last submit, replayed from its record with its commands encoded ahead (${name})`,
+};
+
+function rows(name: string, label: string, make: (mode: Mode) => Workload): BenchRow[] {
+  return (['eager', 'inline', 'ahead'] as const).map((mode) => ({
     family: 'step-host',
-    label: `${label}: host, ${replay ? 'replayed' : 'eager'}`,
+    label: `${label}: host, ${LABELS[mode]}`,
     work: {},
-    // Two calls before timing on both rows: the replayed row's first runs eagerly, its second records. Host
+    // Two calls before timing on every row: a replayed row's first runs eagerly, its second records. Host
     // times of single steps vary by ±15 % from run to run here (the collector, caches the GPU's threads left
     // cold): 15 runs per row keep the median steady.
     maxRuns: { reps: 15, warmup: 2, quick: { reps: 3, warmup: 2 } },
-    note: replay ? `host ms from the step's start to its last submit, replayed from its record (${name})` : `the same, every dispatch encoded by running the step's code (${name})`,
-    impls: { ours: { setup: () => hostTimed(make(replay), replay) } },
+    note: NOTES[mode](name),
+    impls: { ours: { setup: () => hostTimed(make(mode), mode) } },
   }));
 }
 

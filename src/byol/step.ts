@@ -16,6 +16,8 @@ export interface ByolStepOptions {
   seed: number;
   /** false: every call eager. Default true. */
   replay?: boolean;
+  /** false: replays encode their commands on the step's path, not ahead (CaptureOptions.ahead). Default true. */
+  ahead?: boolean;
 }
 
 /**
@@ -41,6 +43,6 @@ export function byolStep(
       byol.updateTarget(tau!);
       return loss;
     },
-    { name: 'byol step', replay: options.replay, key: () => `${byol.online.modeKey()}/${byol.target.modeKey()}` },
+    { name: 'byol step', replay: options.replay, ahead: options.ahead, key: () => `${byol.online.modeKey()}/${byol.target.modeKey()}` },
   );
 }

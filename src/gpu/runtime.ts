@@ -151,6 +151,17 @@ export class GpuRuntime {
   /** While a replay runs its hooks: the hook uploads still to come, in order. */
   private replayUploads: { list: ReplayPlan['hookUploads']; next: number; plan: string } | null = null;
   private replays = 0;
+  /**
+   * Command buffers encoded ahead, one per live plan at most: the plan's commands encoded while the host
+   * had nothing else to do (see `replay`), ready for its next replay to submit.
+   */
+  private ahead = new WeakMap<ReplayPlan, GPUCommandBuffer>();
+  /** Plans with an encode-ahead task queued. */
+  private aheadQueued = new Set<ReplayPlan>();
+  /** Plans compiled and not yet released: only these are encoded ahead. */
+  private livePlans = new WeakSet<ReplayPlan>();
+  private encodedAhead = 0;
+  private aheadMs = 0;
 
   // Profiling with timestamp queries.
   private profiling = false;
@@ -228,8 +239,19 @@ export class GpuRuntime {
     clears: number;
     /** Replays of captured steps. */
     replays: number;
+    /** Replays that submitted commands encoded ahead of them, while the host waited (CaptureOptions.ahead). */
+    encodedAhead: number;
+    /** Host milliseconds spent encoding replays ahead, off the steps' own path. */
+    aheadMs: number;
   } {
-    return { submits: this.submits, dispatches: this.dispatches, clears: this.clears, replays: this.replays };
+    return {
+      submits: this.submits,
+      dispatches: this.dispatches,
+      clears: this.clears,
+      replays: this.replays,
+      encodedAhead: this.encodedAhead,
+      aheadMs: this.aheadMs,
+    };
   }
 
   /** The buffer pool's statistics. */
@@ -474,6 +496,11 @@ export class GpuRuntime {
 
   /** Submits everything recorded so far. Errors surface at the next `read()` or `sync()`. */
   flush(): void {
+    this.submitBatch(null);
+  }
+
+  /** Submits the open batch, then `after` (commands encoded apart from the batch) in the same submit. */
+  private submitBatch(after: GPUCommandBuffer | null): void {
     if (!this.encoder) return;
     this.endPass();
     const encoder = this.encoder;
@@ -491,7 +518,7 @@ export class GpuRuntime {
     for (const chunk of this.uniformChunks) {
       this.device.queue.writeBuffer(chunk.buffer, 0, chunk.mirror, 0, Math.ceil(chunk.used / 4) * 4);
     }
-    this.device.queue.submit([encoder.finish()]);
+    this.device.queue.submit(after ? [encoder.finish(), after] : [encoder.finish()]);
     this.submits++;
     const validation = this.device.popErrorScope();
     const oom = this.device.popErrorScope();
@@ -502,21 +529,7 @@ export class GpuRuntime {
     this.uniformChunks = [];
     for (const f of this.afterSubmit) f();
     this.afterSubmit = [];
-    this.pendingErrors.push(
-      Promise.all([validation, oom]).then(([v, o]) => {
-        const err = o ?? v;
-        if (!err) return null;
-        const kind = o ? 'out-of-memory' : 'validation';
-        const names = [...new Set(ops)];
-        const shown = names.length > 8 ? `${names.slice(0, 8).join(', ')}, ...` : names.join(', ');
-        const hint = this.debug ? '' : ' (set BYOL_GPU_DEBUG=1 to submit op by op and name the exact op)';
-        const what =
-          kind === 'out-of-memory'
-            ? 'The GPU ran out of memory. Use a smaller batch size or image size.'
-            : 'A GPU validation error.';
-        return new GpuError(`${what} In ops: ${shown}${hint}. ${err.message}`, kind, names);
-      }),
-    );
+    this.watchErrors(validation, oom, ops);
     if (profileRead) {
       const buf = profileRead;
       const resolve = resolveBuffer!;
@@ -536,6 +549,25 @@ export class GpuRuntime {
         }),
       );
     }
+  }
+
+  /** Turns the popped error scopes of a submit (or of commands encoded ahead) into a pending GpuError. */
+  private watchErrors(validation: Promise<GPUError | null>, oom: Promise<GPUError | null>, ops: readonly string[]): void {
+    this.pendingErrors.push(
+      Promise.all([validation, oom]).then(([v, o]) => {
+        const err = o ?? v;
+        if (!err) return null;
+        const kind = o ? 'out-of-memory' : 'validation';
+        const names = [...new Set(ops)];
+        const shown = names.length > 8 ? `${names.slice(0, 8).join(', ')}, ...` : names.join(', ');
+        const hint = this.debug ? '' : ' (set BYOL_GPU_DEBUG=1 to submit op by op and name the exact op)';
+        const what =
+          kind === 'out-of-memory'
+            ? 'The GPU ran out of memory. Use a smaller batch size or image size.'
+            : 'A GPU validation error.';
+        return new GpuError(`${what} In ops: ${shown}${hint}. ${err.message}`, kind, names);
+      }),
+    );
   }
 
   /** Throws the first GPU error reported by submitted batches, if any. */
@@ -657,7 +689,9 @@ export class GpuRuntime {
     for (const b of ownedList) this.pool.own(b);
     const plan = compileRecording(this.device, rec, this.uniformAlignment, ownedList);
     for (const b of plan.external) this.pool.pin(b);
-    return { ...plan, pinEpoch: this.pool.pinEpoch };
+    const compiled = { ...plan, pinEpoch: this.pool.pinEpoch };
+    this.livePlans.add(compiled);
+    return compiled;
   }
 
   /** Whether a plan may still be replayed: none of the buffers it binds without owning was released since.
@@ -671,6 +705,8 @@ export class GpuRuntime {
    * @internal (used by captureStep)
    */
   releasePlan(plan: ReplayPlan): void {
+    this.livePlans.delete(plan);
+    this.ahead.delete(plan);
     for (const b of plan.external) this.pool.unpin(b);
     for (const b of plan.owned) this.pool.disown(b);
     const destroy = () => plan.made.forEach((b) => b.destroy());
@@ -681,9 +717,17 @@ export class GpuRuntime {
   /**
    * Replays a plan: copies `inputs` into the buffers the recorded step read them from, runs its hooks,
    * writes its parameter blocks with the current StepValues, encodes its commands and submits them.
+   *
+   * With `ahead`, the encoding leaves the step's path: after the submit, a task queued on the event loop
+   * (`setImmediate` in Node, a zero timeout in a page) encodes the plan's commands again into a command
+   * buffer of their own, and the next replay only writes its inputs and parameter blocks and submits that
+   * buffer. The task runs when the host next waits (on the GPU, a read, a timer), so a loop that awaits
+   * anything between steps encodes while the GPU works; one that never yields encodes on the step's path
+   * as without `ahead`. A command buffer holds buffers and bind groups, not their contents, so one
+   * encoded before the writes of the replay that submits it reads what those writes put there.
    * @internal (used by captureStep)
    */
-  replay(plan: ReplayPlan, inputs: readonly { src: StorageBinding; dst: StorageBinding }[], u32: Uint32Array, f32: Float32Array): void {
+  replay(plan: CompiledPlan, inputs: readonly { src: StorageBinding; dst: StorageBinding }[], u32: Uint32Array, f32: Float32Array, ahead = false): void {
     this.assertAlive(plan.name);
     if (this.recording) throw new Error(`${plan.name}: cannot replay a step while another is being captured`);
     this.replayUploads = { list: plan.hookUploads, next: 0, plan: plan.name };
@@ -701,19 +745,67 @@ export class GpuRuntime {
       patchUniforms(plan, u32, f32);
       this.device.queue.writeBuffer(plan.uniformBuffer, 0, plan.mirror);
     }
-    const encoder = this.openBatch();
-    this.endPass();
-    for (const { src, dst } of inputs) encoder.copyBufferToBuffer(src.buffer, src.offset, dst.buffer, dst.offset, Math.ceil(src.size / 4) * 4);
-    encodePlan(encoder, plan);
-    for (const op of plan.opNames) this.batchOps.push(op);
+    const ready = this.ahead.get(plan) ?? null;
+    if (ready) this.ahead.delete(plan);
     this.dispatches += plan.dispatches;
     this.replays++;
-    // Its own submit: the next replay rewrites the uniform and staging buffers this one reads.
-    this.flush();
+    if (ready && !this.encoder && inputs.length === 0) {
+      // Nothing else to send: the buffer encoded ahead goes alone, under error scopes of its own.
+      this.encodedAhead++;
+      this.device.pushErrorScope('out-of-memory');
+      this.device.pushErrorScope('validation');
+      this.device.queue.submit([ready]);
+      this.submits++;
+      const validation = this.device.popErrorScope();
+      const oom = this.device.popErrorScope();
+      this.watchErrors(validation, oom, plan.opNames);
+    } else {
+      const encoder = this.openBatch();
+      this.endPass();
+      for (const { src, dst } of inputs) encoder.copyBufferToBuffer(src.buffer, src.offset, dst.buffer, dst.offset, Math.ceil(src.size / 4) * 4);
+      if (!ready) encodePlan(encoder, plan);
+      else this.encodedAhead++;
+      for (const op of plan.opNames) this.batchOps.push(op);
+      // Its own submit: the next replay rewrites the uniform and staging buffers this one reads.
+      this.submitBatch(ready);
+    }
+    if (ahead) this.queueAhead(plan);
+  }
+
+  /** Queues the encoding of a plan's next replay on the event loop (see `replay`).
+   * @internal (used by captureStep)
+   */
+  queueAhead(plan: CompiledPlan): void {
+    if (this.aheadQueued.has(plan) || this.ahead.has(plan)) return;
+    this.aheadQueued.add(plan);
+    const task = () => {
+      this.aheadQueued.delete(plan);
+      if (this.livePlans.has(plan) && this.planValid(plan) && !this.ahead.has(plan)) this.encodeAhead(plan);
+    };
+    if (typeof globalThis.setImmediate === 'function') globalThis.setImmediate(task);
+    else setTimeout(task, 0);
+  }
+
+  /** Encodes a plan's commands into a command buffer of their own, kept for its next replay. */
+  private encodeAhead(plan: CompiledPlan): void {
+    const t0 = performance.now();
+    // Encoding errors surface at finish(): scopes of its own, reported like a submit's.
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    const encoder = this.device.createCommandEncoder();
+    encodePlan(encoder, plan);
+    this.ahead.set(plan, encoder.finish());
+    const validation = this.device.popErrorScope();
+    const oom = this.device.popErrorScope();
+    this.watchErrors(validation, oom, plan.opNames);
+    this.aheadMs += performance.now() - t0;
   }
 
   /** Destroys the device. Everything made on it becomes unusable. */
   destroy(): void {
+    // Nothing encoded ahead is sent, and no queued task encodes more.
+    this.ahead = new WeakMap();
+    this.livePlans = new WeakSet();
     this.encoder = null;
     this.pass = null;
     this.device.destroy();

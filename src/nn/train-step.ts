@@ -15,6 +15,8 @@ export interface ClassifierStepOptions {
   prepare?: (input: Tensor, step: StepValue) => Tensor;
   /** false: every call eager. Default true. */
   replay?: boolean;
+  /** false: replays encode their commands on the step's path, not ahead (CaptureOptions.ahead). Default true. */
+  ahead?: boolean;
   name?: string;
 }
 
@@ -35,6 +37,6 @@ export function classifierStep(model: Module, opt: Optimizer, options: Classifie
       opt.step(lr);
       return loss;
     },
-    { name: options.name ?? 'classifier step', replay: options.replay, key: () => model.modeKey() },
+    { name: options.name ?? 'classifier step', replay: options.replay, ahead: options.ahead, key: () => model.modeKey() },
   );
 }

@@ -66,6 +66,11 @@ export interface CaptureOptions {
   replay?: boolean;
   /** Anything else a record depends on (e.g. the model's train/eval mode); a new key records again. */
   key?: () => string;
+  /**
+   * Encode each replay's commands ahead, when the host next waits, so that the replay itself only writes
+   * its inputs and values and submits (GpuRuntime.replay). Default true; false encodes on the step's path.
+   */
+  ahead?: boolean;
 }
 
 interface OutputSlot {
@@ -196,6 +201,7 @@ export class CapturedStep<Out extends StepOutputs> {
     e.plan = rt.compile(rec, owned);
     e.u32 = new Uint32Array(e.plan.mirror.buffer);
     e.f32 = new Float32Array(e.plan.mirror.buffer);
+    if (this.options.ahead ?? true) rt.queueAhead(e.plan);
     this.stats.recorded++;
     return out;
   }
@@ -211,7 +217,7 @@ export class CapturedStep<Out extends StepOutputs> {
         copies.push({ src: t.binding(this.name), dst: own.binding(this.name) });
       } else rt.upload(own.storage.buffer, own.byteOffset, t.data, `${this.name}.input`);
     });
-    rt.replay(plan, copies, e.u32, e.f32);
+    rt.replay(plan, copies, e.u32, e.f32, this.options.ahead ?? true);
     this.stats.replayed++;
     const wrap = (o: OutputSlot) => new Tensor(o.shape, o.dtype, new Storage(o.buffer, o.byteLength, rt, false), o.byteOffset);
     if (e.shape === 'tensor') return wrap(e.outputs[0]!) as Out;

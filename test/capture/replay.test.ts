@@ -78,6 +78,7 @@ describe('captured ResNet-18 step with SGD', () => {
       // The experiment's own classifier step (without augmentation).
       const step = classifierStep(model, opt, { replay: capture });
       const losses: number[] = [];
+      const ahead0 = getRuntime().counters().encodedAhead;
       for (let i = 0; i < 20; i++) {
         const b = inputs[i % 3]!;
         const loss = step.run([b.x, b.y], { lr: 0.05 * (1 - i / 25) });
@@ -87,7 +88,7 @@ describe('captured ResNet-18 step with SGD', () => {
       }
       const bits = await stateBits(model);
       const momentum = new Uint32Array((await opt.stateTensors()).flatMap((t) => [...new Uint32Array(t.data.buffer)]));
-      const stats = { ...step.stats, stepCount: opt.stepCount };
+      const stats = { ...step.stats, stepCount: opt.stepCount, ahead: getRuntime().counters().encodedAhead - ahead0 };
       step.dispose();
       opt.dispose();
       model.dispose();
@@ -96,7 +97,8 @@ describe('captured ResNet-18 step with SGD', () => {
     const eager = await train(false);
     const replayed = await train(true);
     expect(eager.stats).toMatchObject({ eager: 20, recorded: 0, replayed: 0, stepCount: 20 });
-    expect(replayed.stats).toMatchObject({ eager: 1, recorded: 1, replayed: 18, stepCount: 20 });
+    // Every replay after a wait on the loss submitted commands encoded ahead, during that wait.
+    expect(replayed.stats).toMatchObject({ eager: 1, recorded: 1, replayed: 18, stepCount: 20, ahead: 18 });
     expect(replayed.losses).toEqual(eager.losses);
     expectSameBits(eager.bits, replayed.bits);
     expect(replayed.momentum.length).toBe(eager.momentum.length);
@@ -121,6 +123,7 @@ describe('captured BYOL step with LARS', () => {
       // The experiment's own step.
       const step = byolStep(byol, opt, aug, { c: 3, h: 20, w: 20 }, { seed: 11, replay: capture });
       const losses: number[] = [];
+      const ahead0 = getRuntime().counters().encodedAhead;
       for (let i = 0; i < 20; i++) {
         const loss = step.run([batches[i % 2]!], { lr: 0.1 + 0.01 * i, tau: 0.9 + 0.004 * i, step: i });
         losses.push(await loss.item());
@@ -129,7 +132,7 @@ describe('captured BYOL step with LARS', () => {
       }
       const online = await stateBits(byol.online);
       const target = await stateBits(byol.target);
-      const stats = { ...step.stats };
+      const stats = { ...step.stats, ahead: getRuntime().counters().encodedAhead - ahead0 };
       step.dispose();
       opt.dispose();
       byol.dispose();
@@ -137,7 +140,7 @@ describe('captured BYOL step with LARS', () => {
     };
     const eager = await train(false);
     const replayed = await train(true);
-    expect(replayed.stats).toMatchObject({ eager: 1, recorded: 1, replayed: 18 });
+    expect(replayed.stats).toMatchObject({ eager: 1, recorded: 1, replayed: 18, ahead: 18 });
     expect(replayed.losses).toEqual(eager.losses);
     expectSameBits(eager.online, replayed.online);
     expectSameBits(eager.target, replayed.target);
@@ -239,6 +242,83 @@ describe('captureStep', () => {
     expectSameBits(viaTensors.bits, viaHost.bits);
     // Replays from host data make no tensors: the count of live tensors stays put.
     expect(new Set(viaHost.live.slice(2)).size).toBe(1);
+  });
+
+  it('encodes a replay ahead while the host waits: the same bits, eager work and input copies before it, none for a loop that never waits or a dropped record', async () => {
+    const xs = [0, 1, 2].map((k) => uniform([9, 13], 40 + k));
+    const t = uniform([9, 5], 50);
+    const rt = getRuntime();
+    const run = async (mode: 'eager' | 'inline' | 'ahead' | 'host') => {
+      const m = new Mlp(new Generator(3));
+      flattenParameters(m);
+      const opt = new SGD(m, { lr: 0.05, momentum: 0.9 });
+      const step = captureStep(
+        ([xi, ti], { lr }) => {
+          opt.zeroGrad();
+          const loss = mean(square(sub(m.forward(xi!), ti!)));
+          backward(loss);
+          opt.step(lr);
+          return loss;
+        },
+        { replay: mode !== 'eager', ahead: mode !== 'inline' },
+      );
+      const ahead0 = rt.counters().encodedAhead;
+      const losses: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        let loss: Tensor;
+        if (mode === 'host') {
+          const x = (await add(xs[i % 3]!, i).data()) as Float32Array;
+          loss = step.run([{ data: x, shape: [9, 13] }, { data: (await t.data()) as Float32Array, shape: [9, 5] }], { lr: 0.05 / (i + 1) });
+        } else {
+          // The input is made by eager work still in the open batch: it must run before the replay's commands.
+          const x = add(xs[i % 3]!, i);
+          loss = step.run([x, t], { lr: 0.05 / (i + 1) });
+          x.dispose();
+        }
+        losses.push(await loss.item());
+        loss.dispose();
+      }
+      const ahead = rt.counters().encodedAhead - ahead0;
+      const bits = await stateBits(m);
+      const out = { losses, bits, ahead, stats: { ...step.stats } };
+      step.dispose();
+      opt.dispose();
+      m.dispose();
+      return out;
+    };
+    const eager = await run('eager');
+    for (const mode of ['inline', 'ahead', 'host'] as const) {
+      const r = await run(mode);
+      expect(r.stats, mode).toMatchObject({ eager: 1, recorded: 1, replayed: 6 });
+      expect(r.ahead, mode).toBe(mode === 'inline' ? 0 : 6);
+      expect(r.losses, mode).toEqual(eager.losses);
+      expectSameBits(eager.bits, r.bits);
+    }
+
+    // A loop that never yields to the event loop encodes on the step's path: nothing is encoded ahead.
+    let w = uniform([13, 4], 60);
+    const step = captureStep(([x]) => matmul(x!, w));
+    const before = rt.counters().encodedAhead;
+    const outs = [0, 1, 2, 3].map(() => step.run([xs[0]!]));
+    expect(rt.counters().encodedAhead).toBe(before);
+    for (const o of outs) expect(await o.data()).toEqual(await matmul(xs[0]!, w).data());
+    // After that wait the next replay is encoded ahead ...
+    step.run([xs[0]!]).dispose();
+    expect(rt.counters().encodedAhead).toBe(before + 1);
+    await rt.sync();
+    // ... and when its record is dropped (a buffer it binds was released), what was encoded for it is not sent.
+    w.dispose();
+    w = uniform([13, 4], 61);
+    churn();
+    expect(await step.run([xs[0]!]).data()).toEqual(await matmul(xs[0]!, w).data());
+    expect(step.stats.recorded).toBe(2);
+    expect(rt.counters().encodedAhead).toBe(before + 1);
+    await rt.sync();
+    expect(await step.run([xs[0]!]).data()).toEqual(await matmul(xs[0]!, w).data());
+    expect(rt.counters().encodedAhead).toBe(before + 2);
+    step.dispose();
+    await rt.sync();
+    for (const x of [...xs, t, w]) x.dispose();
   });
 
   it('records again for another input shape, and replays each shape from its own record', async () => {
