@@ -157,7 +157,7 @@ export class GpuRuntime {
    */
   private ahead = new WeakMap<ReplayPlan, GPUCommandBuffer>();
   /** Plans with an encode-ahead task queued. */
-  private aheadQueued = new Set<ReplayPlan>();
+  private aheadQueued = new Set<CompiledPlan>();
   /** Plans compiled and not yet released: only these are encoded ahead. */
   private livePlans = new WeakSet<ReplayPlan>();
   private encodedAhead = 0;
@@ -587,6 +587,7 @@ export class GpuRuntime {
     // The flush inside: its error scopes are promises too, and Dawn's polling starts with the first of them.
     await awaitGpu(() => {
       this.flush();
+      this.encodeQueued();
       return this.device.queue.onSubmittedWorkDone();
     });
     await this.checkErrors();
@@ -613,6 +614,7 @@ export class GpuRuntime {
     try {
       await awaitGpu(() => {
         this.flush();
+        this.encodeQueued();
         return staging.mapAsync(MAP_READ, 0, padded);
       });
     } catch (e) {
@@ -718,10 +720,11 @@ export class GpuRuntime {
    * Replays a plan: copies `inputs` into the buffers the recorded step read them from, runs its hooks,
    * writes its parameter blocks with the current StepValues, encodes its commands and submits them.
    *
-   * With `ahead`, the encoding leaves the step's path: after the submit, a task queued on the event loop
-   * (`setImmediate` in Node, a zero timeout in a page) encodes the plan's commands again into a command
-   * buffer of their own, and the next replay only writes its inputs and parameter blocks and submits that
-   * buffer. The task runs when the host next waits (on the GPU, a read, a timer), so a loop that awaits
+   * With `ahead`, the encoding leaves the step's path: after the submit, the plan's commands are encoded
+   * again into a command buffer of their own, and the next replay only writes its inputs and parameter
+   * blocks and submits that buffer. The encoding waits for the host to wait: the runtime's own waits
+   * (`sync`, a read) do it once they have submitted, and a task queued on the event loop (`setImmediate` in
+   * Node, a zero timeout in a page) does it on any other return to the event loop. So a loop that awaits
    * anything between steps encodes while the GPU works; one that never yields encodes on the step's path
    * as without `ahead`. A command buffer holds buffers and bind groups, not their contents, so one
    * encoded before the writes of the replay that submits it reads what those writes put there.
@@ -772,18 +775,23 @@ export class GpuRuntime {
     if (ahead) this.queueAhead(plan);
   }
 
-  /** Queues the encoding of a plan's next replay on the event loop (see `replay`).
+  /** Queues the encoding of a plan's next replay (see `replay`).
    * @internal (used by captureStep)
    */
   queueAhead(plan: CompiledPlan): void {
     if (this.aheadQueued.has(plan) || this.ahead.has(plan)) return;
     this.aheadQueued.add(plan);
-    const task = () => {
-      this.aheadQueued.delete(plan);
-      if (this.livePlans.has(plan) && this.planValid(plan) && !this.ahead.has(plan)) this.encodeAhead(plan);
-    };
+    const task = () => this.encodeQueued();
     if (typeof globalThis.setImmediate === 'function') globalThis.setImmediate(task);
     else setTimeout(task, 0);
+  }
+
+  /** Encodes every queued plan ahead now: from the event loop's task, or as the runtime starts a wait. */
+  private encodeQueued(): void {
+    for (const plan of this.aheadQueued) {
+      this.aheadQueued.delete(plan);
+      if (this.livePlans.has(plan) && this.planValid(plan) && !this.ahead.has(plan)) this.encodeAhead(plan);
+    }
   }
 
   /** Encodes a plan's commands into a command buffer of their own, kept for its next replay. */

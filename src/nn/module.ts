@@ -14,6 +14,12 @@ import { shapeString, type Shape, type Tensor } from '../tensor/tensor.js';
 import type { FlatParameters } from './flat.js';
 
 /**
+ * Counts every change that {@link Module.modeKey} reads: a module's training flag, a parameter's
+ * requiresGrad, a parameter or child registered or replaced. A module's key is cached against it.
+ */
+let modeEpoch = 0;
+
+/**
  * A trainable tensor of a {@link Module}: float32, gradient on by default. Layers read it through `.value`,
  * which may be re-pointed into a flat buffer ({@link flattenParameters}).
  */
@@ -52,6 +58,7 @@ export class Parameter {
 
   /** Freezes (false) or unfreezes (true) this parameter: a frozen one gets no gradient and no update. */
   set requiresGrad(on: boolean) {
+    if (on !== this._requiresGrad) modeEpoch++;
     this._requiresGrad = on;
     this.value.requiresGrad = on;
   }
@@ -99,8 +106,18 @@ export interface NamedBuffer {
  * constructor and implement `forward`.
  */
 export abstract class Module {
+  private _training = true;
+  private modeCache: { epoch: number; key: string } | null = null;
+
   /** Training mode (batch statistics in batch norm) or eval mode; set with train() / eval(). */
-  training = true;
+  get training(): boolean {
+    return this._training;
+  }
+
+  set training(on: boolean) {
+    if (on !== this._training) modeEpoch++;
+    this._training = on;
+  }
   /** Own parameters by name, in registration order. */
   protected readonly _parameters = new Map<string, Parameter>();
   /** Own buffers by name, in registration order. */
@@ -128,6 +145,7 @@ export abstract class Module {
     this.checkName(name);
     const p = new Parameter(t);
     this._parameters.set(name, p);
+    modeEpoch++;
     return p;
   }
 
@@ -143,6 +161,7 @@ export abstract class Module {
   protected registerModule<M extends Module>(name: string, m: M): M {
     this.checkName(name);
     this._modules.set(name, m);
+    modeEpoch++;
     return m;
   }
 
@@ -158,6 +177,7 @@ export abstract class Module {
     if (!this._modules.has(name)) throw new Error(`setModule: ${this.constructor.name} has no child '${name}'`);
     if (this._flat) throw new Error('setModule: the module is flattened; replace children before flattenParameters()');
     this._modules.set(name, m);
+    modeEpoch++;
     const self = this as unknown as Record<string, unknown>;
     if (name in self) self[name] = m;
   }
@@ -223,9 +243,12 @@ export abstract class Module {
    * of their parameters requires gradients, changes: part of a captured step's key (see captureStep).
    */
   modeKey(): string {
+    // Cached until anything it reads changes anywhere (a captured step asks for it on every call).
+    if (this.modeCache?.epoch === modeEpoch) return this.modeCache.key;
     let s = this.training ? 'T' : 'E';
     for (const p of this._parameters.values()) s += p.requiresGrad ? 'g' : 'f';
     for (const m of this._modules.values()) s += m.modeKey();
+    this.modeCache = { epoch: modeEpoch, key: s };
     return s;
   }
 

@@ -7,7 +7,7 @@ import { flattenParameters } from '../../src/nn/flat.js';
 import { BatchNorm2d, Conv2d, Identity, Linear, ReLU, Sequential } from '../../src/nn/layers.js';
 import { MLPHead } from '../../src/nn/mlp.js';
 import { SGD } from '../../src/nn/optim.js';
-import { resnet18 } from '../../src/nn/resnet.js';
+import { resnet18, type BasicBlock } from '../../src/nn/resnet.js';
 import { Generator } from '../../src/kernels/creation.js';
 import { getRuntime } from '../../src/tensor/engine.js';
 import { fromArray } from '../../src/tensor/tensor.js';
@@ -142,6 +142,35 @@ describe('freezing', () => {
     for (const t of [x, labels, loss]) t.dispose();
     opt.dispose();
     model.dispose();
+  });
+});
+
+describe('mode key', () => {
+  it('changes with every train/eval flag, requiresGrad and replaced child anywhere below, and only then', () => {
+    const m = resnet18({ numClasses: 10, generator: new Generator(4), width: 8 });
+    const block = (stage: 1 | 2 | 3, i: number) => ({ 1: m.layer1, 2: m.layer2, 3: m.layer3 })[stage].at(i) as BasicBlock;
+    const k0 = m.modeKey();
+    expect(m.modeKey()).toBe(k0);
+    // Each change below reaches a module or parameter deep inside, set directly (not through train()).
+    const changes: [string, () => void, () => void][] = [
+      ['a child set to eval directly', () => (block(3, 1).bn2.training = false), () => (block(3, 1).bn2.training = true)],
+      ['the whole network in eval mode', () => m.eval(), () => m.train()],
+      ['one parameter frozen', () => (block(2, 0).conv1.weight.requiresGrad = false), () => (block(2, 0).conv1.weight.requiresGrad = true)],
+      ['the head replaced by a frozen one', () => m.setModule('fc', new Linear(64, 10, { generator: new Generator(5) }).requiresGrad(false)), () => {}],
+    ];
+    let prev = k0;
+    for (const [what, change, undo] of changes) {
+      change();
+      const k = m.modeKey();
+      expect(k, what).not.toBe(prev);
+      expect(m.modeKey(), what).toBe(k);
+      undo();
+      prev = m.modeKey();
+    }
+    // Setting a flag to the value it has changes nothing.
+    block(1, 0).bn1.training = true;
+    expect(m.modeKey()).toBe(prev);
+    m.dispose();
   });
 });
 
