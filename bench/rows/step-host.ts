@@ -58,8 +58,8 @@ function hostTimed(w: Workload, mode: Mode): Prepared {
       const c1 = rt.counters();
       dispatches = c1.dispatches - c0.dispatches;
       await rt.sync();
-      // The first two calls are the row's warm-up (a replayed row's run eagerly and record); every later
-      // one must replay. What encoding ahead took, over those: the task runs during the wait above.
+      // The first two calls are the row's warm-up (on a replayed row the first runs eagerly, the second
+      // records); every later one must replay. What encoding ahead took, over those: sync does it above.
       if (++calls > 2) {
         if (replay && w.captured.stats.replayed !== calls - 2) throw new Error('step-host: the replayed row did not replay');
         ahead.steps++;

@@ -114,6 +114,7 @@ export abstract class Module {
     return this._training;
   }
 
+  /** Sets training (true) or eval (false) mode on this module alone; train() / eval() set its descendants too. */
   set training(on: boolean) {
     if (on !== this._training) modeEpoch++;
     this._training = on;

@@ -17,7 +17,7 @@ import { Linear } from '../../src/nn/layers.js';
 import { Module } from '../../src/nn/module.js';
 import { AdamW, LARS, SGD } from '../../src/nn/optim.js';
 import { resnet18, type ResNet } from '../../src/nn/resnet.js';
-import { captureStep, perStep, StepValue } from '../../src/tensor/capture.js';
+import { captureStep, perStep, StepValue, type CaptureOptions } from '../../src/tensor/capture.js';
 import { axpyInPlace } from '../../src/kernels/elementwise.js';
 import { getRuntime, memory, scope } from '../../src/tensor/engine.js';
 import { empty, fromArray, type Tensor } from '../../src/tensor/tensor.js';
@@ -162,6 +162,17 @@ class Mlp extends Module {
   }
 }
 
+/** A captured regression step of `m`: zeroGrad, mean squared error against the second input, backward, step. */
+function mseStep(m: Mlp, opt: AdamW | SGD, options: CaptureOptions = {}) {
+  return captureStep(([xi, ti], { lr }) => {
+    opt.zeroGrad();
+    const loss = mean(square(sub(m.forward(xi!), ti!)));
+    backward(loss);
+    opt.step(lr);
+    return loss;
+  }, options);
+}
+
 describe('captureStep', () => {
   it('replays AdamW bit-identically, with its bias corrections recomputed every step', async () => {
     const x = fromArray(Float32Array.from({ length: 9 * 13 }, () => rand() - 0.5), [9, 13]);
@@ -170,16 +181,7 @@ describe('captureStep', () => {
       const m = new Mlp(new Generator(1));
       flattenParameters(m);
       const opt = new AdamW(m, { lr: 1e-2 });
-      const step = captureStep(
-        ([xi, ti], { lr }) => {
-          opt.zeroGrad();
-          const loss = mean(square(sub(m.forward(xi!), ti!)));
-          backward(loss);
-          opt.step(lr);
-          return loss;
-        },
-        { replay: capture },
-      );
+      const step = mseStep(m, opt, { replay: capture });
       for (let i = 0; i < 12; i++) step.run([x, t], { lr: 1e-2 / (1 + i) }).dispose();
       const bits = await stateBits(m);
       const st = { ...step.stats, count: opt.stepCount };
@@ -201,13 +203,7 @@ describe('captureStep', () => {
       const m = new Mlp(new Generator(2));
       flattenParameters(m);
       const opt = new SGD(m, { lr: 0.05, momentum: 0.9 });
-      const step = captureStep(([xi, ti], { lr }) => {
-        opt.zeroGrad();
-        const loss = mean(square(sub(m.forward(xi!), ti!)));
-        backward(loss);
-        opt.step(lr);
-        return loss;
-      });
+      const step = mseStep(m, opt);
       const losses: number[] = [];
       const live: number[] = [];
       for (let i = 0; i < 9; i++) {
@@ -252,16 +248,7 @@ describe('captureStep', () => {
       const m = new Mlp(new Generator(3));
       flattenParameters(m);
       const opt = new SGD(m, { lr: 0.05, momentum: 0.9 });
-      const step = captureStep(
-        ([xi, ti], { lr }) => {
-          opt.zeroGrad();
-          const loss = mean(square(sub(m.forward(xi!), ti!)));
-          backward(loss);
-          opt.step(lr);
-          return loss;
-        },
-        { replay: mode !== 'eager', ahead: mode !== 'inline' },
-      );
+      const step = mseStep(m, opt, { replay: mode !== 'eager', ahead: mode !== 'inline' });
       const ahead0 = rt.counters().encodedAhead;
       const losses: number[] = [];
       for (let i = 0; i < 8; i++) {
