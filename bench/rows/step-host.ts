@@ -39,9 +39,12 @@ interface Workload {
 
 type Mode = 'eager' | 'inline' | 'ahead';
 
+/** The capture options of a mode: eager throughout, or replayed with its encoding on the path or ahead. */
+const captureMode = (mode: Mode) => ({ replay: mode !== 'eager', ahead: mode === 'ahead' });
+
 function hostTimed(w: Workload, mode: Mode): Prepared {
   const rt = getRuntime();
-  const replay = mode !== 'eager';
+  const { replay } = captureMode(mode);
   let dispatches = 0;
   let calls = 0;
   const samples: number[] = [];
@@ -81,13 +84,12 @@ function hostTimed(w: Workload, mode: Mode): Prepared {
 }
 
 function resnetTrain(mode: Mode): Workload {
-  const replay = mode !== 'eager';
   const model = resnet18({ numClasses: RESNET_CLASSES, generator: new Generator(7) });
   flattenParameters(model);
   model.train(true);
   const opt = new SGD(model, { lr: 0.1, momentum: 0.9 });
   const d = resnetInputs();
-  const captured = classifierStep(model, opt, { replay, ahead: mode === 'ahead', name: 'resnet18 train' });
+  const captured = classifierStep(model, opt, { ...captureMode(mode), name: 'resnet18 train' });
   return {
     captured,
     // The batch as host data: the step uploads it (on replay straight into the buffers its record reads).
@@ -97,11 +99,10 @@ function resnetTrain(mode: Mode): Workload {
 }
 
 function resnetInfer(mode: Mode): Workload {
-  const replay = mode !== 'eager';
   const model = resnet18({ numClasses: RESNET_CLASSES, generator: new Generator(7) });
   model.eval();
   const d = resnetInputs();
-  const captured = captureStep(([x]) => model.forward(x!), { replay, ahead: mode === 'ahead', name: 'resnet18 infer' });
+  const captured = captureStep(([x]) => model.forward(x!), { ...captureMode(mode), name: 'resnet18 infer' });
   return {
     captured,
     step: () => [noGrad(() => captured.run([{ data: d.x, shape: d.shape }]))],
@@ -110,7 +111,6 @@ function resnetInfer(mode: Mode): Workload {
 }
 
 function byolTrain(mode: Mode): Workload {
-  const replay = mode !== 'eager';
   const config = { ...presetConfig('quick'), batch: BYOL_BATCH, imageSize: BYOL_SIZE };
   const byol = Byol.create(config, 1);
   byol.train(true);
@@ -118,7 +118,7 @@ function byolTrain(mode: Mode): Workload {
   const opt = new LARS(byol.online, { lr, weightDecay: config.byol.weightDecay });
   const aug = new ByolAugment({ size: BYOL_SIZE }, { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
   const words = packedBatch(BYOL_BATCH, 3, BYOL_SIZE, BYOL_SIZE, 99);
-  const captured = byolStep(byol, opt, aug, { c: 3, h: BYOL_SIZE, w: BYOL_SIZE }, { seed: 11, replay, ahead: mode === 'ahead' });
+  const captured = byolStep(byol, opt, aug, { c: 3, h: BYOL_SIZE, w: BYOL_SIZE }, { seed: 11, ...captureMode(mode) });
   let step = 0;
   return {
     captured,

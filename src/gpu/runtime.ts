@@ -304,8 +304,7 @@ export class GpuRuntime {
 
   private openBatch(): GPUCommandEncoder {
     if (!this.encoder) {
-      this.device.pushErrorScope('out-of-memory');
-      this.device.pushErrorScope('validation');
+      this.openScopes();
       this.encoder = this.device.createCommandEncoder();
     }
     return this.encoder;
@@ -520,8 +519,7 @@ export class GpuRuntime {
     }
     this.device.queue.submit(after ? [encoder.finish(), after] : [encoder.finish()]);
     this.submits++;
-    const validation = this.device.popErrorScope();
-    const oom = this.device.popErrorScope();
+    this.closeScopes(ops);
     this.encoder = null;
     this.batchOps = [];
     this.queryOps = [];
@@ -529,7 +527,6 @@ export class GpuRuntime {
     this.uniformChunks = [];
     for (const f of this.afterSubmit) f();
     this.afterSubmit = [];
-    this.watchErrors(validation, oom, ops);
     if (profileRead) {
       const buf = profileRead;
       const resolve = resolveBuffer!;
@@ -551,8 +548,16 @@ export class GpuRuntime {
     }
   }
 
-  /** Turns the popped error scopes of a submit (or of commands encoded ahead) into a pending GpuError. */
-  private watchErrors(validation: Promise<GPUError | null>, oom: Promise<GPUError | null>, ops: readonly string[]): void {
+  /** Opens the error scopes that a submit (or an encoding ahead) reports through: see closeScopes. */
+  private openScopes(): void {
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+  }
+
+  /** Closes the scopes openScopes opened; their errors, named by `ops`, surface at the next sync or read. */
+  private closeScopes(ops: readonly string[]): void {
+    const validation = this.device.popErrorScope();
+    const oom = this.device.popErrorScope();
     this.pendingErrors.push(
       Promise.all([validation, oom]).then(([v, o]) => {
         const err = o ?? v;
@@ -755,13 +760,10 @@ export class GpuRuntime {
     if (ready && !this.encoder && inputs.length === 0) {
       // Nothing else to send: the buffer encoded ahead goes alone, under error scopes of its own.
       this.encodedAhead++;
-      this.device.pushErrorScope('out-of-memory');
-      this.device.pushErrorScope('validation');
+      this.openScopes();
       this.device.queue.submit([ready]);
       this.submits++;
-      const validation = this.device.popErrorScope();
-      const oom = this.device.popErrorScope();
-      this.watchErrors(validation, oom, plan.opNames);
+      this.closeScopes(plan.opNames);
     } else {
       const encoder = this.openBatch();
       this.endPass();
@@ -798,14 +800,11 @@ export class GpuRuntime {
   private encodeAhead(plan: CompiledPlan): void {
     const t0 = performance.now();
     // Encoding errors surface at finish(): scopes of its own, reported like a submit's.
-    this.device.pushErrorScope('out-of-memory');
-    this.device.pushErrorScope('validation');
+    this.openScopes();
     const encoder = this.device.createCommandEncoder();
     encodePlan(encoder, plan);
     this.ahead.set(plan, encoder.finish());
-    const validation = this.device.popErrorScope();
-    const oom = this.device.popErrorScope();
-    this.watchErrors(validation, oom, plan.opNames);
+    this.closeScopes(plan.opNames);
     this.aheadMs += performance.now() - t0;
   }
 

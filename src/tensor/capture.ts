@@ -111,6 +111,7 @@ export class CapturedStep<Out extends StepOutputs> {
   readonly stats: CaptureStats = { eager: 0, recorded: 0, replayed: 0 };
   private readonly warmup: number;
   private readonly replayOn: boolean;
+  private readonly aheadOn: boolean;
   private readonly entries = new Map<string, Entry>();
   private disposed = false;
 
@@ -121,6 +122,7 @@ export class CapturedStep<Out extends StepOutputs> {
     this.name = options.name ?? 'step';
     this.warmup = options.warmup ?? 1;
     this.replayOn = options.replay ?? replayByDefault();
+    this.aheadOn = options.ahead ?? true;
     if (!Number.isInteger(this.warmup) || this.warmup < 0) throw new RangeError(`captureStep: warmup must be a whole number ≥ 0, got ${options.warmup}`);
   }
 
@@ -201,7 +203,7 @@ export class CapturedStep<Out extends StepOutputs> {
     e.plan = rt.compile(rec, owned);
     e.u32 = new Uint32Array(e.plan.mirror.buffer);
     e.f32 = new Float32Array(e.plan.mirror.buffer);
-    if (this.options.ahead ?? true) rt.queueAhead(e.plan);
+    if (this.aheadOn) rt.queueAhead(e.plan);
     this.stats.recorded++;
     return out;
   }
@@ -217,7 +219,7 @@ export class CapturedStep<Out extends StepOutputs> {
         copies.push({ src: t.binding(this.name), dst: own.binding(this.name) });
       } else rt.upload(own.storage.buffer, own.byteOffset, t.data, `${this.name}.input`);
     });
-    rt.replay(plan, copies, e.u32, e.f32, this.options.ahead ?? true);
+    rt.replay(plan, copies, e.u32, e.f32, this.aheadOn);
     this.stats.replayed++;
     const wrap = (o: OutputSlot) => new Tensor(o.shape, o.dtype, new Storage(o.buffer, o.byteLength, rt, false), o.byteOffset);
     if (e.shape === 'tensor') return wrap(e.outputs[0]!) as Out;
