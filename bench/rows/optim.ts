@@ -1,18 +1,29 @@
 /**
  * optim rows: one optimizer update over ResNet-18's parameters (10 classes: 62 tensors, 11,181,642 floats)
- * with given gradients. Work is the minimum traffic per parameter (float32):
+ * with given gradients, and BYOL's EMA update of a target network. Work is the minimum traffic per parameter
+ * (float32):
  *   SGD momentum:  read w, g, buf; write w, buf                     → 5 floats
  *   AdamW / Adam:  read w, g, m, v; write w, m, v                     → 7 floats
  *   LARS:          read w, g for the norms; read w, g, μ; write w, μ  → 7 floats
+ *   EMA:           read target, online; write target                 → 3 floats
  *
- * ours: the model's flat parameter and gradient buffers (flattenParameters), SGD / AdamW / LARS: one
- *   dispatch (SGD, AdamW) or three (LARS) over the whole buffer.
+ * ours: the model's flat parameter and gradient buffers (flattenParameters), SGD / AdamW / LARS / EMA: one
+ *   dispatch (SGD, AdamW, EMA) or three (LARS) over the whole buffer.
  * tfjs: one tf.variable per parameter tensor and a gradient map, optimizer.applyGradients:
  *   tf.train.momentum for SGD; tf.train.adam for AdamW (tfjs has no AdamW: Adam without the decoupled weight
  *   decay, one multiply-add fewer per element); LARS written with tf ops per variable (norms, trust ratio,
- *   momentum, update), as ours computes it (1-D parameters excluded from decay and adaptation).
+ *   momentum, update), as ours computes it (1-D parameters excluded from decay and adaptation); EMA as
+ *   target.assign(τ·target + (1 − τ)·online) per variable.
+ *
+ * Each of our rows also reports (its note) the time of a plain copy of the same bytes on the same device in
+ * the same run: a copy that reads and writes half the update's traffic each (SGD: 2.5 floats per parameter
+ * read and 2.5 written), once as copyBufferToBuffer and once as a WGSL vec4 copy kernel, timed as the rows
+ * are (submit, then wait for the queue), interleaved with the update in its two layouts (optimTuning.layout:
+ * blocks, vec4); medians, and the ratios update / copy.
  */
-import { flattenParameters, fromArray, Generator, getRuntime, LARS, AdamW, SGD, resnet18, type Optimizer } from '../../src/index.js';
+import { emaUpdate, empty, flattenParameters, fromArray, Generator, getRuntime, LARS, AdamW, SGD, resnet18, type Optimizer, type Tensor } from '../../src/index.js';
+import { optimTuning } from '../../src/nn/kernels.js';
+import { Params } from '../../src/kernels/util.js';
 import type { TF } from '../backends.js';
 import { registerRows, uniformData, type BenchRow, type Impl } from '../registry.js';
 
@@ -20,7 +31,103 @@ type TfTensor = import('@tensorflow/tfjs').Tensor;
 type TfVariable = import('@tensorflow/tfjs').Variable;
 
 type Kind = 'sgd' | 'adamw' | 'lars';
-const FLOATS: Record<Kind, number> = { sgd: 5, adamw: 7, lars: 7 };
+const FLOATS: Record<Kind | 'ema', number> = { sgd: 5, adamw: 7, lars: 7, ema: 3 };
+const TAU = 0.99;
+
+/**
+ * The baseline copy kernel: dst = src, one vec4 at a time, each invocation looping with the grid's stride
+ * (the fastest plain copy kernel found on lavapipe: a few workgroups per core; one vec4 per invocation
+ * elsewhere).
+ */
+const COPY_VEC4 = {
+  name: 'bench_copy_vec4',
+  code: `struct Params { n4: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
+override WG: u32 = 64u;
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  for (var i = gid.x; i < p.n4; i += nwg.x * WG) { dst[i] = src[i]; }
+}`,
+};
+const ROUNDS = 15;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/**
+ * Times `update` (as optimTuning.layout chooses, and in the vec4 layout) against a copy of half its traffic
+ * (`floatsPerParam` / 2 floats per parameter read and as many written), ROUNDS interleaved rounds; returns the
+ * row's note.
+ */
+async function copyBaseline(update: () => void, floatsPerParam: number, params: number): Promise<string> {
+  const rt = getRuntime();
+  const total = Math.round((floatsPerParam / 2) * params / 4) * 4;
+  // Pairs of buffers of at most `params` floats each (a binding holds at most 128 MiB here).
+  const pairs: [Tensor, Tensor][] = [];
+  for (let left = total; left > 0; left -= params) {
+    const n = Math.min(left, params);
+    pairs.push([empty([n], 'float32'), empty([n], 'float32')]);
+  }
+  const software = rt.report.software;
+  const arms: [string, () => void][] = [
+    ['update', update],
+    [
+      'update vec4',
+      () => {
+        optimTuning.layout = 'vec4';
+        try {
+          update();
+        } finally {
+          optimTuning.layout = 'auto';
+        }
+      },
+    ],
+    ['copyBufferToBuffer', () => pairs.forEach(([a, b]) => rt.copy(a.storage.buffer, a.byteOffset, b.storage.buffer, b.byteOffset, a.size * 4, 'bench.copy'))],
+    [
+      'vec4 copy kernel',
+      () =>
+        pairs.forEach(([a, b]) => {
+          const n4 = a.size / 4;
+          rt.dispatch({
+            op: 'bench.copy',
+            shader: COPY_VEC4,
+            constants: { WG: software ? 64 : 256 },
+            uniforms: new Params().u32(n4, 0, 0, 0).build(),
+            storage: [a.binding('bench.copy'), b.binding('bench.copy')],
+            workgroups: [software ? 64 : Math.min(65535, Math.ceil(n4 / 256))],
+          });
+        }),
+    ],
+  ];
+  const ms = new Map<string, number[]>(arms.map(([k]) => [k, []]));
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [k, run] of r % 2 ? [...arms].reverse() : arms) {
+        await rt.sync();
+        const t0 = performance.now();
+        run();
+        await rt.sync();
+        ms.get(k)!.push(performance.now() - t0);
+      }
+    }
+  } finally {
+    for (const p of pairs) for (const t of p) t.dispose();
+  }
+  const m = Object.fromEntries([...ms].map(([k, v]) => [k, median(v)]));
+  const mb = ((total * 4) / 1e6).toFixed(0);
+  const f = (x: number) => x.toFixed(2);
+  return (
+    `copy of the same bytes (${floatsPerParam / 2} floats per parameter read and as many written, ${mb} MB each way), medians of ${ROUNDS} interleaved runs: ` +
+    `copyBufferToBuffer ${f(m.copyBufferToBuffer)} ms, vec4 copy kernel ${f(m['vec4 copy kernel'])} ms; ` +
+    `update ${f(m.update)} ms = ${f(m.update / m.copyBufferToBuffer)}× copyBufferToBuffer, ${f(m.update / m['vec4 copy kernel'])}× the copy kernel; ` +
+    `vec4 layout ${f(m['update vec4'])} ms = ${f(m['update vec4'] / m.copyBufferToBuffer)}×, ${f(m['update vec4'] / m['vec4 copy kernel'])}×`
+  );
+}
 const LR = { sgd: 0.01, adamw: 1e-3, lars: 0.1 };
 const WD = 1.5e-6;
 const ETA = 0.001;
@@ -163,6 +270,7 @@ function optimRow(kind: Kind): BenchRow {
                 : new LARS(flat, { lr: LR.lars, weightDecay: WD, eta: ETA });
           return {
             run: () => (opt.step(), []),
+            report: () => copyBaseline(() => opt.step(), FLOATS[kind], total),
             dispose: () => (opt.dispose(), model.dispose()),
           };
         },
@@ -173,4 +281,51 @@ function optimRow(kind: Kind): BenchRow {
   };
 }
 
-registerRows(optimRow('sgd'), optimRow('adamw'), optimRow('lars'));
+function emaRow(): BenchRow {
+  const specs = resnet18Specs();
+  const total = specs.reduce((a, s) => a + s.size, 0);
+  const tfImpl: Impl = {
+    setup({ tf }: { tf: TF }) {
+      const made = specs.map((s, i) => {
+        const v = values(i, s.size);
+        // The online weights: the target's moved by the gradient values.
+        return { target: tf.variable(tf.tensor(v.w, s.shape)), online: tf.tensor(v.w.map((x, j) => x + v.g[j]), s.shape) };
+      });
+      return {
+        run: () => {
+          tf.tidy(() => {
+            for (const { target, online } of made) target.assign(tf.add(tf.mul(TAU, target), tf.mul(1 - TAU, online)));
+          });
+          return [];
+        },
+        dispose: () => {
+          for (const { target, online } of made) (target.dispose(), online.dispose());
+        },
+      };
+    },
+  };
+  return {
+    family: 'optim',
+    label: `EMA update, ${(total / 1e6).toFixed(2)}M params (ResNet-18)`,
+    work: { bytes: FLOATS.ema * 4 * total },
+    impls: {
+      ours: {
+        setup() {
+          const online = resnet18({ numClasses: 10, generator: new Generator(3) });
+          flattenParameters(online);
+          const target = online.deepCopy();
+          const run = () => emaUpdate(target, online, TAU);
+          return {
+            run: () => (run(), []),
+            report: () => copyBaseline(run, FLOATS.ema, total),
+            dispose: () => (target.dispose(), online.dispose()),
+          };
+        },
+      },
+      'tfjs-webgpu': tfImpl,
+      'tfjs-wasm': tfImpl,
+    },
+  };
+}
+
+registerRows(optimRow('sgd'), optimRow('adamw'), optimRow('lars'), emaRow());

@@ -2,6 +2,13 @@
  * Launchers of the kernels over flat parameter buffers: fill (zeroing gradients), the EMA update, and the
  * optimizer steps (SGD, AdamW, LARS's three passes). Each takes whole flat buffers: one dispatch covers
  * every parameter of a model. Lengths are multiples of 64 floats (see flat.ts), so the shaders read vec4s.
+ *
+ * Two ways to walk the buffers ({@link optimBlocks} chooses): one vec4 per invocation, its parameter's flags
+ * looked up per vec4 in a chunk table; or one workgroup per block of one parameter (a block table, see
+ * {@link UpdateTable}), reading the flags (and LARS's trust ratio) once and looping over the block. On
+ * lavapipe every storage access of a varying address is a loop over the lanes with a bounds check per
+ * component, and every invocation costs a pass through the shader's preamble; the blocks save the per-vec4
+ * table (and ratio) loads and most invocations.
  */
 import emaWgsl from '../../shaders/ema.wgsl';
 import sgdWgsl from '../../shaders/optim_sgd.wgsl';
@@ -35,7 +42,15 @@ export const optimTuning = {
    * force one.
    */
   larsNorms: 'auto' as 'auto' | 'sg' | 'tree',
+  /**
+   * How the updates walk the flat buffers: 'blocks' (one workgroup per block of one parameter; the EMA
+   * update: a fixed grid looping over the buffer), 'vec4' (one vec4 per invocation), or 'auto': blocks on
+   * software adapters, vec4 on GPUs (where one vec4 per invocation is the usual coalesced form; the blocks
+   * are unmeasured there).
+   */
+  layout: 'auto' as 'auto' | 'blocks' | 'vec4',
 };
+
 const LARS_RATIOS = { name: 'optim_lars_ratios', code: larsRatiosWgsl };
 const LARS_UPDATE = { name: 'optim_lars_update', code: larsUpdateWgsl };
 
@@ -43,6 +58,38 @@ const LARS_UPDATE = { name: 'optim_lars_update', code: larsUpdateWgsl };
 export const FLAG_FROZEN = 1;
 export const FLAG_NO_DECAY = 2;
 export const FLAG_NO_ADAPT = 4;
+
+/** Whether the updates run in blocks (optimTuning.layout). */
+export function optimBlocks(): boolean {
+  return optimTuning.layout === 'blocks' || (optimTuning.layout === 'auto' && getRuntime().report.software);
+}
+
+/** Workgroup size of the block kernels: one subgroup on lavapipe (8 lanes), no barriers anyway. */
+const BLOCK_WG = 8;
+/** Workgroups of the strided EMA kernel: a few per core, each looping over the buffer. */
+const EMA_STRIDED_GROUPS = 64;
+const EMA_STRIDED_WG = 64;
+
+/**
+ * The per-parameter flags an update reads, in one of two forms: 'chunks', one word per 64 floats (the
+ * parameter's index | flags << 24); 'blocks', four words per block of at most 1024 vec4s of one parameter
+ * (first vec4, vec4 count, flags, parameter index).
+ */
+export interface UpdateTable {
+  /** Which form `table` has. */
+  layout: 'chunks' | 'blocks';
+  /** The words, uint32. */
+  table: Tensor;
+  /** Blocks in `table` (0 for chunks). */
+  numBlocks: number;
+}
+
+/** The workgroups and entry point of an update over `n4` vec4s with `t`. */
+function walk(t: UpdateTable, n4: number): { entry: string; constants: { WG: number }; workgroups: [number, number, number] } {
+  return t.layout === 'blocks'
+    ? { entry: 'main_blocks', constants: { WG: BLOCK_WG }, workgroups: grid(t.numBlocks) }
+    : { entry: 'main', constants: { WG }, workgroups: grid(Math.ceil(n4 / WG)) };
+}
 
 function vec4Count(op: string, ...ts: Tensor[]): number {
   const n = ts[0].size;
@@ -67,13 +114,15 @@ export function zeroFlat(t: Tensor, op = 'zeroGrad'): void {
 export function emaKernel(target: Tensor, online: Tensor, tau: Scalar, oneMinusTau: Scalar): void {
   const n4 = vec4Count('emaUpdate', target, online);
   if (n4 === 0) return;
+  const strided = optimBlocks();
   getRuntime().dispatch({
     op: 'emaUpdate',
     shader: EMA,
-    constants: { WG },
+    entry: strided ? 'main_strided' : 'main',
+    constants: { WG: strided ? EMA_STRIDED_WG : WG },
     uniforms: new Params().u32(n4, 0).f32(tau, oneMinusTau).build(),
     storage: [online.binding('emaUpdate'), target.binding('emaUpdate')],
-    workgroups: grid(Math.ceil(n4 / WG)),
+    workgroups: strided ? [Math.min(EMA_STRIDED_GROUPS, Math.ceil(n4 / EMA_STRIDED_WG))] : grid(Math.ceil(n4 / WG)),
   });
 }
 
@@ -87,19 +136,18 @@ export interface SgdKernelArgs {
   first: Scalar;
 }
 
-export function sgdKernel(table: Tensor, w: Tensor, g: Tensor, buf: Tensor, a: SgdKernelArgs): void {
+export function sgdKernel(t: UpdateTable, w: Tensor, g: Tensor, buf: Tensor, a: SgdKernelArgs): void {
   const n4 = vec4Count('sgd.step', w, g, buf);
   if (n4 === 0) return;
   getRuntime().dispatch({
     op: 'sgd.step',
     shader: SGD,
-    constants: { WG },
+    ...walk(t, n4),
     uniforms: new Params()
-      .u32(n4, a.first, a.nesterov ? 1 : 0, 0)
+      .u32(n4, a.first, a.nesterov ? 1 : 0, t.numBlocks)
       .f32(a.lr, a.momentum, a.dampening, a.weightDecay)
       .build(),
-    storage: [table.binding('sgd.step'), g.binding('sgd.step'), w.binding('sgd.step'), buf.binding('sgd.step')],
-    workgroups: grid(Math.ceil(n4 / WG)),
+    storage: [t.table.binding('sgd.step'), g.binding('sgd.step'), w.binding('sgd.step'), buf.binding('sgd.step')],
   });
 }
 
@@ -114,28 +162,26 @@ export interface AdamwKernelArgs {
   sqrtBc2: Scalar;
 }
 
-export function adamwKernel(table: Tensor, w: Tensor, g: Tensor, m: Tensor, v: Tensor, a: AdamwKernelArgs): void {
+export function adamwKernel(t: UpdateTable, w: Tensor, g: Tensor, m: Tensor, v: Tensor, a: AdamwKernelArgs): void {
   const n4 = vec4Count('adamw.step', w, g, m, v);
   if (n4 === 0) return;
   getRuntime().dispatch({
     op: 'adamw.step',
     shader: ADAMW,
-    constants: { WG },
+    ...walk(t, n4),
     uniforms: new Params()
-      .u32(n4, 0, 0, 0)
+      .u32(n4, t.numBlocks, 0, 0)
       .f32(a.lr, a.weightDecay, a.beta1, a.beta2, a.eps, a.lrOverBc1, a.sqrtBc2, 0)
       .build(),
-    storage: [table.binding('adamw.step'), g.binding('adamw.step'), w.binding('adamw.step'), m.binding('adamw.step'), v.binding('adamw.step')],
-    workgroups: grid(Math.ceil(n4 / WG)),
+    storage: [t.table.binding('adamw.step'), g.binding('adamw.step'), w.binding('adamw.step'), m.binding('adamw.step'), v.binding('adamw.step')],
   });
 }
 
 export interface LarsTables {
-  /** Per 64-float chunk: parameter index | flags << 24. */
-  chunkTable: Tensor;
-  /** Per block: (first vec4, vec4 count, flags, parameter index). */
-  blocks: Tensor;
-  numBlocks: number;
+  /** The update's table (chunks or blocks, as optimBlocks chooses). */
+  update: UpdateTable;
+  /** The block table (the norms pass reads it whatever the update's layout). */
+  blocks: UpdateTable;
   /** Per parameter: (first block, block count, flags, 0). */
   segs: Tensor;
   numSegs: number;
@@ -161,9 +207,9 @@ export function larsKernel(t: LarsTables, w: Tensor, g: Tensor, mu: Tensor, a: L
     op: 'lars.norms',
     shader: sg ? LARS_NORMS_SG : LARS_NORMS,
     constants: { WG: sg ? 8 : WG },
-    uniforms: new Params().u32(t.numBlocks, 0).f32(a.weightDecay).u32(0).build(),
-    storage: [t.blocks.binding('lars.norms'), w.binding('lars.norms'), g.binding('lars.norms'), t.partials.binding('lars.norms')],
-    workgroups: grid(t.numBlocks),
+    uniforms: new Params().u32(t.blocks.numBlocks, 0).f32(a.weightDecay).u32(0).build(),
+    storage: [t.blocks.table.binding('lars.norms'), w.binding('lars.norms'), g.binding('lars.norms'), t.partials.binding('lars.norms')],
+    workgroups: grid(t.blocks.numBlocks),
   });
   rt.dispatch({
     op: 'lars.ratios',
@@ -176,15 +222,14 @@ export function larsKernel(t: LarsTables, w: Tensor, g: Tensor, mu: Tensor, a: L
   rt.dispatch({
     op: 'lars.update',
     shader: LARS_UPDATE,
-    constants: { WG },
-    uniforms: new Params().u32(n4, 0, 0, 0).f32(a.lr, a.momentum, a.weightDecay, 0).build(),
+    ...walk(t.update, n4),
+    uniforms: new Params().u32(n4, t.update.numBlocks, 0, 0).f32(a.lr, a.momentum, a.weightDecay, 0).build(),
     storage: [
-      t.chunkTable.binding('lars.update'),
+      t.update.table.binding('lars.update'),
       t.ratios.binding('lars.update'),
       g.binding('lars.update'),
       w.binding('lars.update'),
       mu.binding('lars.update'),
     ],
-    workgroups: grid(Math.ceil(n4 / WG)),
   });
 }

@@ -4,7 +4,8 @@
  * (SGD, AdamW) or three (LARS: per-block partial norms, per-parameter trust ratios, the update).
  *
  * Per-parameter behaviour (frozen: skipped; excluded from weight decay; excluded from LARS adaptation) is a
- * flag in a table with one word per 64-float chunk, rebuilt only when a flag changes.
+ * flag in a table, one word per 64-float chunk or four per block of one parameter (as the kernel choice
+ * optimBlocks wants; see kernels.ts), rebuilt only when a flag changes.
  */
 import { fromArray, type Tensor } from '../tensor/tensor.js';
 import { keep } from '../tensor/engine.js';
@@ -16,12 +17,17 @@ import {
   FLAG_NO_ADAPT,
   FLAG_NO_DECAY,
   larsKernel,
+  optimBlocks,
   sgdKernel,
   type LarsTables,
+  type UpdateTable,
 } from './kernels.js';
 import type { Module, Parameter } from './module.js';
 import { empty } from '../tensor/tensor.js';
 import { perStep, StepValue, valueOf, type Scalar } from '../tensor/capture.js';
+
+/** vec4s per block of the block table (4096 floats). */
+const BLOCK4 = 1024;
 
 /** Chooses parameters by name and parameter (e.g. biases and batch-norm weights: p.shape.length === 1). */
 export type ParamFilter = (name: string, p: Parameter) => boolean;
@@ -52,8 +58,8 @@ export abstract class Optimizer {
   abstract readonly kind: string;
   /** @internal */
   protected readonly slots = new Map<string, Tensor>();
-  private table: Tensor | null = null;
-  private tableKey = '';
+  /** The chunk and block tables, each with the flags it was built for. */
+  private tables: Partial<Record<UpdateTable['layout'], { t: UpdateTable; key: string }>> = {};
 
   /** The learning rate step() uses when it is not given one; a replayed step reads it afresh. */
   protected readonly lrValue: StepValue;
@@ -108,31 +114,45 @@ export abstract class Optimizer {
   }
 
   /** @internal */
-  protected currentFlags(): { flags: number[]; changed: boolean } {
-    const flags = this.flat.segments.map((s) => this.flagsOf(s));
-    const key = flags.join(',');
-    const changed = key !== this.tableKey;
-    this.tableKey = key;
-    return { flags, changed };
+  protected currentFlags(): number[] {
+    return this.flat.segments.map((s) => this.flagsOf(s));
   }
 
   /**
-   * The chunk table (parameter index | flags << 24 per 64 floats), rebuilt when a flag changed.
+   * The flag table of the update's layout (or the one asked for), rebuilt when a flag changed: per 64-float
+   * chunk, parameter index | flags << 24; per block of at most 1024 vec4s of one parameter, (first vec4,
+   * vec4 count, flags, parameter index).
    * @internal
    */
-  protected chunkTable(flags: number[], changed: boolean): Tensor {
-    if (this.table && !changed) return this.table;
-    this.table?.dispose();
-    const chunks = this.flat.length / 64;
-    const words = new Uint32Array(chunks);
+  protected updateTable(flags: number[], layout: UpdateTable['layout'] = optimBlocks() ? 'blocks' : 'chunks'): UpdateTable {
+    const key = flags.join(',');
+    const have = this.tables[layout];
+    if (have && have.key === key) return have.t;
+    have?.t.table.dispose();
     const segs = this.flat.segments;
-    for (let i = 0; i < segs.length; i++) {
-      const start = segs[i].offset / 64;
-      const end = i + 1 < segs.length ? segs[i + 1].offset / 64 : chunks;
-      words.fill(((flags[i] << 24) | i) >>> 0, start, end);
+    let words: Uint32Array;
+    let numBlocks = 0;
+    if (layout === 'chunks') {
+      const chunks = this.flat.length / 64;
+      words = new Uint32Array(chunks);
+      for (let i = 0; i < segs.length; i++) {
+        const start = segs[i].offset / 64;
+        const end = i + 1 < segs.length ? segs[i + 1].offset / 64 : chunks;
+        words.fill(((flags[i] << 24) | i) >>> 0, start, end);
+      }
+    } else {
+      const blocks: number[] = [];
+      segs.forEach((s, i) => {
+        const first4 = s.offset / 4;
+        const len4 = Math.ceil(s.size / 4);
+        for (let k = 0; k < len4; k += BLOCK4) blocks.push(first4 + k, Math.min(BLOCK4, len4 - k), flags[i], i);
+      });
+      numBlocks = blocks.length / 4;
+      words = Uint32Array.from(blocks.length ? blocks : [0, 0, 0, 0]);
     }
-    this.table = keep(fromArray(words, [chunks], 'uint32'));
-    return this.table;
+    const t: UpdateTable = { layout, table: keep(fromArray(words, [words.length], 'uint32')), numBlocks };
+    this.tables[layout] = { t, key };
+    return t;
   }
 
   /** Zeroes the gradients (one dispatch). */
@@ -185,9 +205,8 @@ export abstract class Optimizer {
   dispose(): void {
     for (const t of this.slots.values()) t.dispose();
     this.slots.clear();
-    this.table?.dispose();
-    this.table = null;
-    this.tableKey = '';
+    for (const { t } of Object.values(this.tables)) t.table.dispose();
+    this.tables = {};
   }
 }
 
@@ -234,8 +253,7 @@ export class SGD extends Optimizer {
 
   step(lr?: Scalar): void {
     const rate = this.rate(lr);
-    const { flags, changed } = this.currentFlags();
-    const table = this.chunkTable(flags, changed);
+    const table = this.updateTable(this.currentFlags());
     perStep(() => {
       this.first.value = this.stepCount === 0 ? 1 : 0;
       this.stepCount++;
@@ -297,8 +315,7 @@ export class AdamW extends Optimizer {
 
   step(lr?: Scalar): void {
     const rate = this.rate(lr);
-    const { flags, changed } = this.currentFlags();
-    const table = this.chunkTable(flags, changed);
+    const table = this.updateTable(this.currentFlags());
     perStep(() => {
       this.stepCount++;
       this.lrOverBc1.value = valueOf(rate) / (1 - this.beta1 ** this.stepCount);
@@ -357,7 +374,8 @@ export class LARS extends Optimizer {
   /** Trust coefficient η. */
   readonly eta: number;
   private readonly mu: Tensor;
-  private tables: LarsTables | null = null;
+  /** Per parameter: its blocks (segs) and the scratch of the norms (partials, ratios), for one set of flags. */
+  private segTables: { key: string; segs: Tensor; numSegs: number; partials: Tensor; ratios: Tensor } | null = null;
 
   constructor(model: Module | FlatParameters, options: LarsOptions) {
     super(
@@ -372,38 +390,36 @@ export class LARS extends Optimizer {
     this.mu = this.addSlot('mu');
   }
 
-  private larsTables(flags: number[], changed: boolean): LarsTables {
-    const chunkTable = this.chunkTable(flags, changed);
-    if (this.tables && !changed) return this.tables;
-    if (this.tables) for (const t of [this.tables.blocks, this.tables.segs, this.tables.partials, this.tables.ratios]) t.dispose();
-    const BLOCK4 = 1024;
-    const blocks: number[] = [];
-    const segs: number[] = [];
-    this.flat.segments.forEach((s, i) => {
-      const first4 = s.offset / 4;
-      const len4 = Math.ceil(s.size / 4);
-      const firstBlock = blocks.length / 4;
-      for (let k = 0; k < len4; k += BLOCK4) blocks.push(first4 + k, Math.min(BLOCK4, len4 - k), flags[i], i);
-      segs.push(firstBlock, blocks.length / 4 - firstBlock, flags[i], 0);
-    });
-    const numBlocks = blocks.length / 4;
-    const numSegs = segs.length / 4;
-    this.tables = {
-      chunkTable,
-      blocks: keep(fromArray(Uint32Array.from(blocks.length ? blocks : [0, 0, 0, 0]), undefined, 'uint32')),
-      numBlocks,
-      segs: keep(fromArray(Uint32Array.from(segs.length ? segs : [0, 0, 0, 0]), undefined, 'uint32')),
-      numSegs,
-      partials: keep(empty([Math.max(1, numBlocks) * 2], 'float32', 'lars.partials')),
-      ratios: keep(empty([Math.max(1, numSegs)], 'float32', 'lars.ratios')),
-    };
-    return this.tables;
+  private larsTables(flags: number[]): LarsTables {
+    const blocks = this.updateTable(flags, 'blocks');
+    const update = optimBlocks() ? blocks : this.updateTable(flags, 'chunks');
+    const key = flags.join(',');
+    if (!this.segTables || this.segTables.key !== key) {
+      if (this.segTables) for (const t of [this.segTables.segs, this.segTables.partials, this.segTables.ratios]) t.dispose();
+      // Each parameter's blocks are consecutive in the block table, in segment order.
+      const segs: number[] = [];
+      let firstBlock = 0;
+      this.flat.segments.forEach((s, i) => {
+        const count = Math.ceil(Math.ceil(s.size / 4) / BLOCK4);
+        segs.push(firstBlock, count, flags[i], 0);
+        firstBlock += count;
+      });
+      const numSegs = segs.length / 4;
+      this.segTables = {
+        key,
+        segs: keep(fromArray(Uint32Array.from(segs.length ? segs : [0, 0, 0, 0]), undefined, 'uint32')),
+        numSegs,
+        partials: keep(empty([Math.max(1, blocks.numBlocks) * 2], 'float32', 'lars.partials')),
+        ratios: keep(empty([Math.max(1, numSegs)], 'float32', 'lars.ratios')),
+      };
+    }
+    const { segs, numSegs, partials, ratios } = this.segTables;
+    return { update, blocks, segs, numSegs, partials, ratios };
   }
 
   step(lr?: Scalar): void {
     const rate = this.rate(lr);
-    const { flags, changed } = this.currentFlags();
-    const tables = this.larsTables(flags, changed);
+    const tables = this.larsTables(this.currentFlags());
     larsKernel(tables, this.flat.params, this.flat.grads, this.mu, { lr: rate, momentum: this.momentum, weightDecay: this.weightDecay, eta: this.eta });
     perStep(() => {
       this.stepCount++;
@@ -415,8 +431,8 @@ export class LARS extends Optimizer {
   }
 
   override dispose(): void {
-    if (this.tables) for (const t of [this.tables.blocks, this.tables.segs, this.tables.partials, this.tables.ratios]) t.dispose();
-    this.tables = null;
+    if (this.segTables) for (const t of [this.segTables.segs, this.segTables.partials, this.segTables.ratios]) t.dispose();
+    this.segTables = null;
     super.dispose();
   }
 }

@@ -1,4 +1,7 @@
-/** Optimizers over flat buffers: SGD and AdamW against torch.optim (fixtures), LARS against a float64 reference, EMA, dispatch counts. */
+/**
+ * Optimizers over flat buffers: SGD and AdamW against torch.optim (fixtures), LARS against a float64 reference, EMA,
+ * dispatch counts; each update in both of its layouts (optimTuning.layout: one vec4 per invocation, or blocks).
+ */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { emaUpdate, flattenParameters, type FlatParameters } from '../../src/nn/flat.js';
 import { Module } from '../../src/nn/module.js';
@@ -46,10 +49,22 @@ interface OptimFixture {
   cases: { kind: 'SGD' | 'AdamW'; config: Record<string, number | boolean | number[]>; params: number[][][] }[];
 }
 
+const LAYOUTS = ['vec4', 'blocks'] as const;
+
+/** Runs `fn` with the updates in `layout`, then restores the automatic choice. */
+async function withLayout(layout: (typeof LAYOUTS)[number], fn: () => Promise<void>): Promise<void> {
+  optimTuning.layout = layout;
+  try {
+    await fn();
+  } finally {
+    optimTuning.layout = 'auto';
+  }
+}
+
 describe('SGD and AdamW match torch.optim', () => {
   const fx = loadNnFixture<OptimFixture>('optim.json');
-  for (const c of fx.cases) {
-    it(`${c.kind} ${JSON.stringify(c.config)}`, async () => {
+  for (const c of fx.cases) for (const layout of LAYOUTS) {
+    it(`${c.kind} ${JSON.stringify(c.config)}, ${layout}`, () => withLayout(layout, async () => {
       const bag = new ParamBag(fx.params.map(([n, s, k, scale]) => [n, s, pformula(s, k, scale)]));
       const flat = flattenParameters(bag);
       const cfg = c.config;
@@ -71,7 +86,7 @@ describe('SGD and AdamW match torch.optim', () => {
       }
       opt.dispose();
       bag.dispose();
-    });
+    }));
   }
 });
 
@@ -105,10 +120,11 @@ function larsReference(
 }
 
 describe('LARS', () => {
-  for (const norms of ['tree', 'sg'] as const) {
-    it(`matches the float64 reference (segmented norms over several blocks, exclusions, a frozen parameter), ${norms} norms ${seedNote}`, async (ctx) => {
+  for (const norms of ['tree', 'sg'] as const) for (const layout of LAYOUTS) {
+    it(`matches the float64 reference (segmented norms over several blocks, exclusions, a frozen parameter), ${norms} norms, ${layout} update ${seedNote}`, async (ctx) => {
       if (norms === 'sg' && !getRuntime().device.features.has('subgroups')) ctx.skip();
       optimTuning.larsNorms = norms;
+      optimTuning.layout = layout;
       try {
         const specs: [string, number[]][] = [
           ['conv_weight', [7, 3, 3, 3]],
@@ -148,37 +164,39 @@ describe('LARS', () => {
         bag.dispose();
       } finally {
         optimTuning.larsNorms = 'auto';
+        optimTuning.layout = 'auto';
       }
     });
   }
 });
 
 describe('flat-buffer updates', () => {
-  it('zeroGrad is one clear and the EMA update one dispatch; EMA matches τ·target + (1 − τ)·online', async () => {
-    const specs: [string, number[], Float32Array][] = [
-      ['a', [5, 3], pformula([5, 3], 1)],
-      ['b', [70], pformula([70], 2)],
-    ];
-    const online = new ParamBag(specs);
-    flattenParameters(online);
-    const target = online.deepCopy();
-    // Move the online model away from the target.
-    setGrads(online._flat!, [pformula([5, 3], 9), pformula([70], 10)]);
-    new SGD(online, { lr: 0.5 }).step();
-    const on = await paramValues(online._flat!);
-    const tg = await paramValues(target._flat!);
-    const tau = 0.99;
-    expect(dispatchesOf(() => emaUpdate(target, online, tau))).toBe(1);
-    const got = await paramValues(target._flat!);
-    got.forEach((v, j) => expect(relErr(v, tg[j].map((x, i) => tau * x + (1 - tau) * on[j][i]))).toBeLessThan(1e-6));
-    const before = getRuntime().counters();
-    online._flat!.zeroGrad();
-    const after = getRuntime().counters();
-    expect([after.dispatches - before.dispatches, after.clears - before.clears]).toEqual([0, 1]);
-    expect([...(await online._flat!.grads.data())].every((v) => v === 0)).toBe(true);
-    online.dispose();
-    target.dispose();
-  });
+  for (const layout of LAYOUTS) {
+    it(`zeroGrad is one clear and the EMA update one dispatch; EMA matches τ·target + (1 − τ)·online, ${layout}`, () =>
+      withLayout(layout, async () => {
+        // 'c' makes the buffer longer than the strided kernel's grid (64 × 64 vec4s), so its loop turns more than once.
+        const shapes = [[5, 3], [70], [300, 70]];
+        const online = new ParamBag(shapes.map((s, j) => [String.fromCharCode(97 + j), s, pformula(s, j + 1)]));
+        flattenParameters(online);
+        const target = online.deepCopy();
+        // Move the online model away from the target.
+        setGrads(online._flat!, shapes.map((s, j) => pformula(s, j + 9)));
+        new SGD(online, { lr: 0.5 }).step();
+        const on = await paramValues(online._flat!);
+        const tg = await paramValues(target._flat!);
+        const tau = 0.99;
+        expect(dispatchesOf(() => emaUpdate(target, online, tau))).toBe(1);
+        const got = await paramValues(target._flat!);
+        got.forEach((v, j) => expect(relErr(v, tg[j].map((x, i) => tau * x + (1 - tau) * on[j][i]))).toBeLessThan(1e-6));
+        const before = getRuntime().counters();
+        online._flat!.zeroGrad();
+        const after = getRuntime().counters();
+        expect([after.dispatches - before.dispatches, after.clears - before.clears]).toEqual([0, 1]);
+        expect([...(await online._flat!.grads.data())].every((v) => v === 0)).toBe(true);
+        online.dispose();
+        target.dispose();
+      }));
+  }
 
   it('EMA accepts a target whose layout is a prefix of the online one, and rejects other layouts', async () => {
     const a = new ParamBag([['w', [3, 3], pformula([3, 3], 1)]]);
