@@ -1,6 +1,6 @@
 /**
- * `npm run bench -- [flags]`: times registry rows (bench/rows/) on our engine and on TensorFlow.js on the
- * same WebGPU adapter, prints a table, and optionally writes JSON and Markdown. See `--help`.
+ * `npm run bench -- [flags]`: times registry rows (bench/rows/) on our engine, on TensorFlow.js on the same
+ * WebGPU adapter and on PyTorch on the CPU, prints a table, and optionally writes JSON and Markdown. See `--help`.
  */
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -35,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
     command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
     adapter: loaded.find((b) => b.name === 'ours')!.info,
     tfjsAdapter: loaded.find((b) => b.name === 'tfjs-webgpu')?.info ?? null,
+    torch: loaded.find((b) => b.name === 'torch')?.info ?? null,
     node: process.version,
     platform: `${process.platform} ${process.arch}, ${os.cpus().length} CPUs`,
     packages: packageVersions(['webgpu', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm']),
@@ -65,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
   console.log(textTable(tableCells(results, header.backends)));
   const n = notes(results).filter((l) => !l.includes(' ok'));
   if (n.length) console.log('\n' + n.join('\n'));
-  console.log('\nratio = tfjs ms / ours ms: above 1 means ours is faster.');
+  console.log('\nratio = baseline ms / ours ms (baseline: the backend in the column): above 1 means ours is faster.');
 
   if (opts.json) {
     writeFileSync(opts.json, JSON.stringify({ header, rows: results }, null, 2) + '\n');

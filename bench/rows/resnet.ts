@@ -33,6 +33,7 @@ import { classifierStep } from '../../src/nn/train-step.js';
 import { stepStats } from '../step-stats.js';
 import { registerRows, uniformData, type BenchRow } from '../registry.js';
 import { loadTorchParams, tfjsResnet18, trainableParameterCount, type TorchParam } from '../tfjs-resnet.js';
+import { torchImpl, type TorchWorkload } from '../torch.js';
 
 type TfTensor = import('@tensorflow/tfjs').Tensor;
 type TfScalar = import('@tensorflow/tfjs').Scalar;
@@ -114,6 +115,16 @@ function tfInputs(tf: TF) {
   return { x, onehot };
 }
 
+/** The torch worker's ResNet-18 workload: our initial weights (by torchvision name) and the same inputs. */
+function torchWorkload(op: 'resnet18-step' | 'resnet18-infer') {
+  return torchImpl(async (): Promise<TorchWorkload> => {
+    const d = resnetInputs();
+    const inputs: TorchWorkload['inputs'] = { x: { data: d.x, shape: d.shape }, labels: { data: d.labels, shape: [RESNET_BATCH] } };
+    for (const p of await ourInitialWeights()) inputs[`param:${p.name}`] = { data: p.data, shape: p.shape };
+    return { op, params: { classes: RESNET_CLASSES, lr: 0.1, momentum: 0.9 }, inputs };
+  });
+}
+
 function stepRow(): BenchRow {
   return {
     family: 'resnet18-step',
@@ -121,7 +132,7 @@ function stepRow(): BenchRow {
     work: { images: RESNET_BATCH },
     maxRuns: SLOW_RUNS,
     // The first step's loss from the same weights and inputs (float32, different summation orders).
-    check: { against: 'tfjs-webgpu', tolerance: 1e-3 },
+    check: { against: ['tfjs-webgpu', 'torch'], tolerance: 1e-3 },
     note: 'forward + cross-entropy + backward + SGD momentum 0.9; tfjs-wasm has no Conv2DBackpropFilter, so no training there',
     impls: {
       ours: {
@@ -167,7 +178,7 @@ function stepRow(): BenchRow {
             },
           };
         },
-      },
+      },      torch: torchWorkload('resnet18-step'),
     },
   };
 }
@@ -193,7 +204,7 @@ function inferRow(): BenchRow {
     work: { images: RESNET_BATCH },
     maxRuns: SLOW_RUNS,
     // Logits of the same weights and inputs; small logits next to large ones make the relative error larger.
-    check: { against: 'tfjs-webgpu', tolerance: 1e-3 },
+    check: { against: ['tfjs-webgpu', 'torch'], tolerance: 1e-3 },
     note: 'eval-mode forward (running statistics), logits [64, 10]',
     impls: {
       ours: {
@@ -215,6 +226,7 @@ function inferRow(): BenchRow {
       },
       'tfjs-webgpu': tfImpl,
       'tfjs-wasm': tfImpl,
+      torch: torchWorkload('resnet18-infer'),
     },
   };
 }
