@@ -134,14 +134,17 @@ export function notes(rows: RowResult[]): string[] {
   return out;
 }
 
+/** Header lines ('key:   value') as a Markdown list, the command as code. */
+export function markdownHeader(lines: readonly string[]): string[] {
+  return lines.map((l) => `- ${l.replace(/^(\w[\w-]*):\s+/, '$1: ').replace(/^command: (.*)$/, 'command: `$1`')}`);
+}
+
 export function markdownSection(h: RunHeader, rows: RowResult[]): string {
   const cells = tableCells(rows, h.backends);
   return [
     `### ${h.date}`,
     '',
-    ...headerLines(h)
-      .slice(1) // the date is the heading
-      .map((l) => `- ${l.replace(/^(\w[\w-]*):\s+/, '$1: ').replace(/^command: (.*)$/, 'command: `$1`')}`),
+    ...markdownHeader(headerLines(h).slice(1)), // the date is the heading
     '',
     markdownTable(cells),
     '',

@@ -27,12 +27,38 @@ import { SLOW_RUNS } from './resnet.js';
 import { stepStats } from '../step-stats.js';
 import { torchImpl } from '../torch.js';
 
-const BATCH = 32;
+export const BYOL_BENCH_BATCH = 32;
+const BATCH = BYOL_BENCH_BATCH;
 const SIZE = 32;
 const STATS = { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
 const PIXEL_SEED = 99;
-const config = { ...presetConfig('quick'), batch: BATCH, imageSize: SIZE };
+/** The quick preset's networks and BYOL settings, at this row's batch and image size. */
+export const BYOL_BENCH_CONFIG = { ...presetConfig('quick'), batch: BATCH, imageSize: SIZE };
+const config = BYOL_BENCH_CONFIG;
 const lr = (config.byol.lrPer256 * BATCH) / 256;
+
+/**
+ * Our step of the row: the experiment's step (byolStep), eager on its first call, recorded on its second,
+ * replayed after; eager throughout with replay: false. Each run uploads the packed batch.
+ */
+export function ourByolStep(options: { replay?: boolean } = {}) {
+  const byol = Byol.create(config, 1);
+  byol.train(true);
+  const opt = new LARS(byol.online, { lr, weightDecay: config.byol.weightDecay });
+  const aug = new ByolAugment({ size: SIZE }, STATS);
+  const words = packedBatch(BATCH, 3, SIZE, SIZE, PIXEL_SEED);
+  const trainStep = byolStep(byol, opt, aug, { c: 3, h: SIZE, w: SIZE }, { seed: 11, replay: options.replay });
+  let step = 0;
+  return {
+    byol,
+    run: () =>
+      scope(() => {
+        const pixels = fromArray(words, [words.length], 'uint32');
+        return trainStep.run([pixels], { lr, tau: config.byol.tauBase, step: step++ });
+      }),
+    dispose: () => (trainStep.dispose(), opt.dispose(), byol.dispose()),
+  };
+}
 
 registerRows({
   family: 'byol-step',
@@ -46,21 +72,8 @@ registerRows({
   impls: {
     ours: {
       setup() {
-        const byol = Byol.create(config, 1);
-        byol.train(true);
-        const opt = new LARS(byol.online, { lr, weightDecay: config.byol.weightDecay });
-        const aug = new ByolAugment({ size: SIZE }, STATS);
-        const shape = { n: BATCH, c: 3, h: SIZE, w: SIZE };
-        const words = packedBatch(BATCH, 3, SIZE, SIZE, PIXEL_SEED);
-        // The experiment's step (byolStep): eager on its first call, recorded on its second, replayed after.
-        const trainStep = byolStep(byol, opt, aug, { c: shape.c, h: shape.h, w: shape.w }, { seed: 11 });
-        let step = 0;
-        const run = () =>
-          scope(() => {
-            const pixels = fromArray(words, [words.length], 'uint32');
-            return trainStep.run([pixels], { lr, tau: config.byol.tauBase, step: step++ });
-          });
-        return { run, report: () => stepStats(run), dispose: () => (trainStep.dispose(), opt.dispose(), byol.dispose()) };
+        const { run, dispose } = ourByolStep();
+        return { run, report: () => stepStats(run), dispose };
       },
     },
     torch: torchImpl(() => {

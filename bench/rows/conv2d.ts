@@ -29,6 +29,8 @@ export interface ConvShape {
   K: number;
   stride: number;
   pad: number;
+  /** How many of ResNet-18's convolutions have this shape. */
+  count: number;
 }
 
 /** The distinct convolutions of torchvision's resnet18 for a square input of `size` pixels at batch N. */
@@ -36,19 +38,19 @@ export function resnet18Convs(size: number, N = 32): ConvShape[] {
   const out = (h: number, k: number, s: number, p: number) => Math.floor((h + 2 * p - k) / s) + 1;
   const list: ConvShape[] = [];
   const stemOut = out(size, 7, 2, 3);
-  list.push({ name: 'conv1', N, C_in: 3, H: size, C_out: 64, K: 7, stride: 2, pad: 3 });
+  list.push({ name: 'conv1', N, C_in: 3, H: size, C_out: 64, K: 7, stride: 2, pad: 3, count: 1 });
   let h = out(stemOut, 3, 2, 1); // maxpool 3×3/2 pad 1
-  list.push({ name: 'layer1 3×3', N, C_in: 64, H: h, C_out: 64, K: 3, stride: 1, pad: 1 });
+  list.push({ name: 'layer1 3×3', N, C_in: 64, H: h, C_out: 64, K: 3, stride: 1, pad: 1, count: 4 });
   let c = 64;
   for (const [layer, co] of [
     ['layer2', 128],
     ['layer3', 256],
     ['layer4', 512],
   ] as const) {
-    list.push({ name: `${layer}.0.conv1`, N, C_in: c, H: h, C_out: co, K: 3, stride: 2, pad: 1 });
-    list.push({ name: `${layer}.0.downsample`, N, C_in: c, H: h, C_out: co, K: 1, stride: 2, pad: 0 });
+    list.push({ name: `${layer}.0.conv1`, N, C_in: c, H: h, C_out: co, K: 3, stride: 2, pad: 1, count: 1 });
+    list.push({ name: `${layer}.0.downsample`, N, C_in: c, H: h, C_out: co, K: 1, stride: 2, pad: 0, count: 1 });
     h = out(h, 3, 2, 1);
-    list.push({ name: `${layer} 3×3`, N, C_in: co, H: h, C_out: co, K: 3, stride: 1, pad: 1 });
+    list.push({ name: `${layer} 3×3`, N, C_in: co, H: h, C_out: co, K: 3, stride: 1, pad: 1, count: 3 });
     c = co;
   }
   return list;

@@ -4,6 +4,7 @@
  * column, all without Python; then, when /usr/bin/python3 imports torch (always in CI, which installs it and
  * sets BYOL_REQUIRE_TORCH=1, so there it fails instead of skipping), the worker itself: a small matmul against
  * a float64 reference, through the bench's runner with a CPU stand-in for ours, and errors as replies.
+ * Also the work counts and the table of `--profile` (bench/profile.ts), from a given per-op profile.
  * No GPU: nothing here needs one. Timings are never asserted.
  */
 import { execFileSync } from 'node:child_process';
@@ -15,6 +16,7 @@ import { headerLines, markdownSection, notes, tableCells, type RunHeader } from 
 import { runRow, type RowResult } from '../../bench/runner.js';
 import { decodeArray, encodeArray, lineSplitter, torchImpl, TorchWorker, torchMissing, TORCH_PYTHON } from '../../bench/torch.js';
 import { rand } from '../helpers.js';
+import { byolStepWork, encoderWork, profileCells, profileMarkdown, profileRows, resnetStepWork } from '../../bench/profile.js';
 
 describe('torch worker protocol, without Python', () => {
   it('splits a byte stream into lines wherever the chunks break', () => {
@@ -117,6 +119,56 @@ describe('torch worker protocol, without Python', () => {
     ]);
     expect(markdownSection(header, rows)).toContain('- torch: PyTorch 1.13.1 on the CPU');
     expect(ratioPoints(rows)).toEqual([{ row: 'matmul 8×8×8', backend: 'torch', ratio: 2.5 }]);
+  });
+});
+
+describe('--profile tables, without a GPU', () => {
+  it("counts ResNet-18's work as torchvision's network has it", () => {
+    // Multiply-adds of every convolution and elements of every batch norm of torchvision's resnet18 for one
+    // image (forward hooks on /usr/bin/python3's torchvision 0.14): 224×224: 1,813,561,344 and 2,483,712;
+    // 32×32: 37,011,456 and 50,688.
+    expect(encoderWork(1, 224, 1, 0).conv2d!.flops).toBe(2 * 1_813_561_344);
+    const w = encoderWork(64, 32, 1, 1);
+    expect(w.conv2d!.flops).toBe(64 * 2 * 37_011_456);
+    expect(w['conv2d.backwardFilter']!.flops).toBe(w.conv2d!.flops);
+    // The stem's input gradient is not computed: 7·7·3 multiply-adds for each of its 64 × 16 × 16 outputs.
+    expect(w['conv2d.backwardInput']!.flops).toBe(64 * 2 * (37_011_456 - 64 * 16 * 16 * 7 * 7 * 3));
+    expect(w['batchNorm.train']!.bytes).toBe(64 * 50_688 * 2 * 4);
+    expect(w['batchNorm.backward']!.bytes).toBe(64 * 50_688 * 3 * 4);
+    expect(resnetStepWork()['sgd.step']!.bytes).toBe(5 * 4 * 11_181_642);
+    // BYOL: both views (64 images) through the online network and the target network: two forwards, one backward.
+    const b = byolStepWork();
+    expect(b.conv2d!.flops).toBe(2 * 64 * 2 * 37_011_456);
+    expect(b['conv2d.backwardFilter']!.flops).toBe(64 * 2 * 37_011_456);
+    const heads = 2 * 64 * (3 * (512 * 4096 + 4096 * 256 + 256 * 4096 + 4096 * 256) + 512 * 4096 + 4096 * 256);
+    expect(b.matmul!.flops).toBe(heads);
+  });
+
+  it('gives each op its share of the step and its rate, slowest first', () => {
+    const rows = profileRows(
+      [
+        { op: 'conv2d', count: 20, ms: 300 },
+        { op: 'batchNorm.train', count: 20, ms: 100 },
+        { op: 'crossEntropy', count: 2, ms: 0 },
+      ],
+      { conv2d: { flops: 6e9 }, 'batchNorm.train': { bytes: 2e8 } },
+    );
+    expect(rows.map((r) => [r.op, r.share, r.rate])).toEqual([
+      ['conv2d', 0.75, 20],
+      ['batchNorm.train', 0.25, 2],
+      ['crossEntropy', 0, undefined],
+    ]);
+    const p = { step: 'a step', warmup: 1, totalMs: 400, dispatches: 42, rows };
+    expect(profileCells(p)).toEqual([
+      ['op', 'dispatches', 'GPU ms', 'share', 'rate'],
+      ['conv2d', '20', '300', '75.0 %', '20.0 GFLOP/s'],
+      ['batchNorm.train', '20', '100', '25.0 %', '2.00 GB/s'],
+      ['crossEntropy', '2', '0.00', '0.0 %', '—'],
+      ['total', '42', '400', '100 %', ''],
+    ]);
+    const md = profileMarkdown('2026-12-05T08:00:00Z', ['command:   npm run bench -- --profile'], [p]);
+    expect(md).toContain('### 2026-12-05T08:00:00Z\n\n- command: `npm run bench -- --profile`\n');
+    expect(md).toContain('#### a step, one step after 1 warm-up\n\n| op | dispatches | GPU ms | share | rate |');
   });
 });
 
