@@ -226,7 +226,7 @@ export async function loadTorch(python = TORCH_PYTHON): Promise<Backend & { work
     throw e;
   }
   const outputs = (out: Outputs) => {
-    if (!isTorchOutputs(out)) throw new Error('bench: a torch row returned something that is not the worker\'s output');
+    if (!isTorchOutputs(out)) throw new Error("bench: a torch row returned something that is not the worker's output");
     return out;
   };
   return {

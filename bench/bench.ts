@@ -66,7 +66,9 @@ async function main(argv: string[]): Promise<number> {
   if (opts.profile) return profile(opts, argv);
   const rows = allRows().filter((r) => !opts.ops || opts.ops.includes(r.family));
 
-  const { loaded, unavailable } = await loadBackends(opts.backends);
+  // The torch worker (a Python process) starts only when a row to run has a torch implementation.
+  const wanted = opts.backends.filter((b) => b !== 'torch' || rows.some((r) => r.impls.torch));
+  const { loaded, unavailable } = await loadBackends(wanted);
   const header: RunHeader = {
     date: now(),
     command: commandLine(argv),
