@@ -5,6 +5,8 @@
  *  - 'tfjs-webgpu': TensorFlow.js 4.x with @tensorflow/tfjs-backend-webgpu, on its own device from the same
  *                   `webgpu` package (same adapter), through a navigator.gpu shim installed before it loads.
  *  - 'tfjs-wasm':   TensorFlow.js's WebAssembly CPU backend, only when @tensorflow/tfjs-backend-wasm is installed.
+ *  - 'torch':       PyTorch on the CPU (Debian's python3-torch, /usr/bin/python3) in a worker process
+ *                   (bench/torch.ts, bench/torch_worker.py), only when that interpreter imports torch.
  *
  * Waiting (the `--sync` mode), identical in kind on every GPU backend:
  *  - 'fence' (default): submit everything recorded and await the queue's onSubmittedWorkDone(), i.e. GPU
@@ -12,23 +14,29 @@
  *    pass, submit its command encoder, await `device.queue.onSubmittedWorkDone()`. Both await through
  *    `awaitGpu` (src/gpu/poll.ts): Dawn's promise polling sleeps between polls instead of spinning a core.
  *  - 'readback': read every output tensor back to the CPU in full (`await t.data()` on both sides).
- * tfjs-wasm runs on the CPU; it always reads its outputs back (a memory copy), in both modes.
+ * tfjs-wasm runs on the CPU; it always reads its outputs back (a memory copy), in both modes. torch runs on
+ * the CPU and times itself in its worker (Prepared.time), its outputs in host memory, in both modes.
  */
 import os from 'node:os';
 import { awaitGpu, getRuntime, init, Tensor } from '../src/index.js';
 import type { Outputs } from './registry.js';
+import { isTorchOutputs, TorchWorker, torchMissing, TORCH_PYTHON } from './torch.js';
 
-export type BackendName = 'ours' | 'tfjs-webgpu' | 'tfjs-wasm';
-export const BACKENDS: readonly BackendName[] = ['ours', 'tfjs-webgpu', 'tfjs-wasm'];
+export type BackendName = 'ours' | 'tfjs-webgpu' | 'tfjs-wasm' | 'torch';
+export const BACKENDS: readonly BackendName[] = ['ours', 'tfjs-webgpu', 'tfjs-wasm', 'torch'];
 export type SyncMode = 'fence' | 'readback';
 
 export type TF = typeof import('@tensorflow/tfjs');
 type TfTensor = import('@tensorflow/tfjs').Tensor;
 
-/** Handed to an implementation's setup. `tf` is the TensorFlow.js module, for the tfjs backends only. */
+/**
+ * Handed to an implementation's setup. `tf` is the TensorFlow.js module, for the tfjs backends only; `torch`
+ * the PyTorch worker, for the torch backend only (elsewhere both throw when used).
+ */
 export interface BackendContext {
   readonly name: BackendName;
   readonly tf: TF;
+  readonly torch: TorchWorker;
 }
 
 export interface Backend {
@@ -60,20 +68,24 @@ function toFloat32(a: ArrayLike<number>): Float32Array {
   return a instanceof Float32Array ? a : Float32Array.from(a);
 }
 
+/** A stand-in for a context member the backend does not have (ctx.tf on ours, ctx.torch on tfjs...). */
+function absent<T extends object>(backend: BackendName, member: string): T {
+  return new Proxy({} as T, {
+    get() {
+      throw new Error(`bench: the '${backend}' implementation used ctx.${member}`);
+    },
+  });
+}
+
 // ---------------------------------------------------------------------------------------------------------
 
 export async function loadOurs(): Promise<Backend> {
   if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = os.tmpdir();
   const rt = await init();
   const isTensor = (x: unknown): x is Tensor => x instanceof Tensor;
-  const noTf = new Proxy({} as TF, {
-    get() {
-      throw new Error("bench: the 'ours' implementation used ctx.tf");
-    },
-  });
   return {
     name: 'ours',
-    ctx: { name: 'ours', tf: noTf },
+    ctx: { name: 'ours', tf: absent('ours', 'tf'), torch: absent('ours', 'torch') },
     info: `${rt.report.name}${rt.report.software ? ' (software)' : ''}`,
     async activate() {},
     async wait(out, mode) {
@@ -143,7 +155,7 @@ export async function loadTfjsWebgpu(): Promise<Backend> {
   const isT = isTfTensor(tf);
   return {
     name: 'tfjs-webgpu',
-    ctx: { name: 'tfjs-webgpu', tf },
+    ctx: { name: 'tfjs-webgpu', tf, torch: absent('tfjs-webgpu', 'torch') },
     info,
     activate: () => activateTf(tf, 'webgpu'),
     async wait(out, mode) {
@@ -182,7 +194,7 @@ export async function loadTfjsWasm(): Promise<Backend> {
   const isT = isTfTensor(tf);
   return {
     name: 'tfjs-wasm',
-    ctx: { name: 'tfjs-wasm', tf },
+    ctx: { name: 'tfjs-wasm', tf, torch: absent('tfjs-wasm', 'torch') },
     info: 'WebAssembly (CPU)',
     activate: () => activateTf(tf, 'wasm'),
     async wait(out) {
@@ -197,8 +209,52 @@ export async function loadTfjsWasm(): Promise<Backend> {
   };
 }
 
-/** Loads the backends asked for, in order; those that cannot load are reported, not fatal (ours is). */
-export async function loadBackends(names: readonly BackendName[]): Promise<{ loaded: Backend[]; unavailable: Unavailable[] }> {
+/**
+ * PyTorch on the CPU in its worker process (bench/torch.ts), when `python` imports torch. Its rows time
+ * themselves in the worker (Prepared.time), so `wait` has nothing to wait for; the outputs of a "run" (the
+ * correctness check) come back with it.
+ */
+export async function loadTorch(python = TORCH_PYTHON): Promise<Backend & { worker: TorchWorker }> {
+  const missing = await torchMissing(python);
+  if (missing) throw new Error(missing);
+  const worker = TorchWorker.start(python);
+  let t;
+  try {
+    t = await worker.hello();
+  } catch (e) {
+    worker.close();
+    throw e;
+  }
+  const outputs = (out: Outputs) => {
+    if (!isTorchOutputs(out)) throw new Error("bench: a torch row returned something that is not the worker's output");
+    return out;
+  };
+  return {
+    name: 'torch',
+    ctx: { name: 'torch', tf: absent('torch', 'tf'), torch: worker },
+    info: `PyTorch ${t.torch} on the CPU (${t.cpu}, ${t.threads} threads; Python ${t.python} at ${python})`,
+    worker,
+    async activate() {},
+    async wait(out) {
+      outputs(out);
+    },
+    async readFirst(out) {
+      const first = outputs(out).first;
+      if (!first) throw new Error('bench: the torch workload returned no output to compare');
+      return toFloat32(first.data);
+    },
+    disposeOutputs() {},
+  };
+}
+
+/**
+ * Loads the backends asked for, in order; those that cannot load are reported, not fatal (ours is).
+ * `torchPython`: the interpreter of the torch backend.
+ */
+export async function loadBackends(
+  names: readonly BackendName[],
+  torchPython = TORCH_PYTHON,
+): Promise<{ loaded: Backend[]; unavailable: Unavailable[] }> {
   const loaded: Backend[] = [];
   const unavailable: Unavailable[] = [];
   for (const name of names) {
@@ -207,7 +263,7 @@ export async function loadBackends(names: readonly BackendName[]): Promise<{ loa
       continue;
     }
     try {
-      loaded.push(name === 'tfjs-webgpu' ? await loadTfjsWebgpu() : await loadTfjsWasm());
+      loaded.push(name === 'tfjs-webgpu' ? await loadTfjsWebgpu() : name === 'tfjs-wasm' ? await loadTfjsWasm() : await loadTorch(torchPython));
     } catch (e) {
       unavailable.push({ name, reason: (e as Error).message });
     }

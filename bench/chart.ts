@@ -1,6 +1,6 @@
 /**
- * `--chart FILE.png`: the ratio tfjs ms / ours ms of every row as a horizontal bar chart, one bar per row and
- * tfjs backend, on a log scale, with a reference line at 1 (right of it: ours is faster). Built the way the
+ * `--chart FILE.png`: the ratio baseline ms / ours ms of every row as a horizontal bar chart, one bar per row and
+ * baseline backend (tfjs-webgpu, tfjs-wasm, torch), on a log scale, with a reference line at 1 (right of it: ours is faster). Built the way the
  * learning curves are (src/byol/curves.ts: a Vega-Lite spec, Okabe–Ito colours) and rasterized with
  * src/cli/render-png.ts's renderPng.
  */
@@ -17,7 +17,7 @@ export interface RatioPoint {
   ratio: number;
 }
 
-/** Every row and tfjs backend that both sides timed: ratio = tfjs median ms / ours median ms. */
+/** Every row and baseline backend that both sides timed: ratio = baseline median ms / ours median ms. */
 export function ratioPoints(rows: readonly RowResult[]): RatioPoint[] {
   const out: RatioPoint[] = [];
   for (const r of rows) {
@@ -39,7 +39,7 @@ export function ratioChartSpec(points: readonly RatioPoint[], title: string, sub
   const x = {
     field: 'ratio',
     type: 'quantitative',
-    title: 'tfjs ms / ours ms (log scale; > 1: ours is faster)',
+    title: 'baseline ms / ours ms (log scale; > 1: ours is faster)',
     scale: { type: 'log', domain: [lo, hi], nice: false },
   };
   return {
@@ -81,9 +81,11 @@ export function ratioChartSpec(points: readonly RatioPoint[], title: string, sub
 /** Renders the ratio chart of a run to `file` (PNG). */
 export async function writeChart(file: string, header: RunHeader, rows: readonly RowResult[]): Promise<void> {
   const points = ratioPoints(rows);
-  const title = 'Our engine vs TensorFlow.js: tfjs ms / ours ms';
+  const baselines = [...new Set(points.map((p) => p.backend))];
+  const title = `Our engine vs ${baselines.length ? baselines.join(', ') : 'its baselines'}: baseline ms / ours ms`;
+  const torch = header.torch && baselines.includes('torch') ? `; torch: ${header.torch.replace(/ \(.*$/, '')}` : '';
   const subtitle = points.length
-    ? `${header.date}, ${header.adapter.split(' / ').slice(0, 2).join(' / ')}, sync=${header.sync}`
+    ? `${header.date}, ${header.adapter.split(' / ').slice(0, 2).join(' / ')}, sync=${header.sync}${torch}`
     : 'no row was timed on both sides';
   const png = await renderPng(ratioChartSpec(points, title, subtitle));
   const dir = dirname(file);

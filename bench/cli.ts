@@ -11,8 +11,10 @@ export interface Options {
   sync: SyncMode;
   json: string | null;
   markdown: string | null;
-  /** PNG bar chart of the tfjs/ours ratios. */
+  /** PNG bar chart of the baseline/ours ratios. */
   chart: string | null;
+  /** Instead of the rows: the per-op GPU time of one ResNet-18 training step and one BYOL step. */
+  profile: boolean;
   /** Whether --reps / --warmup were given (then rows' maxRuns do not lower them). */
   repsGiven: boolean;
   help: boolean;
@@ -26,12 +28,15 @@ export const QUICK_WARMUP = 1;
 export function usage(families: string[]): string {
   return `Usage: npm run bench -- [flags]
 
-Times each benchmark row on our engine and on TensorFlow.js (same WebGPU adapter) and prints a table.
+Times each benchmark row on our engine, on TensorFlow.js (same WebGPU adapter) and on PyTorch (CPU), and
+prints a table.
 
 Flags:
   --ops LIST        comma-separated families to run (default: all). Known: ${families.join(', ') || '(none)'}
   --backends LIST   comma-separated backends (default: ${BACKENDS.join(',')}; unavailable ones are skipped
-                    with a note). tfjs-wasm needs @tensorflow/tfjs-backend-wasm installed.
+                    with a note). tfjs-wasm needs @tensorflow/tfjs-backend-wasm installed; torch needs
+                    /usr/bin/python3 with PyTorch (Debian: apt-get install python3-torch python3-torchvision)
+                    and runs in a worker process (bench/torch_worker.py) on the CPU.
   --quick           fewer repetitions (${QUICK_WARMUP} warm-up, ${QUICK_REPS} timed runs per backend)
   --reps N          timed runs per backend and row (default ${DEFAULT_REPS}; ${QUICK_REPS} with --quick;
                     whole-network rows cap it at their own small count unless --reps is given)
@@ -41,11 +46,16 @@ Flags:
                       readback read every output back in full (await tensor.data())
   --json FILE       also write machine-readable results (all samples) to FILE
   --markdown FILE   append the results table to FILE as Markdown (created if missing)
-  --chart FILE.png  also draw the tfjs/ours ratio of every row as a horizontal bar chart (log scale)
+  --chart FILE.png  also draw the baseline/ours ratio of every row as a horizontal bar chart (log scale)
+  --profile         instead of the rows: the per-op GPU time (timestamp queries) of one eager ResNet-18
+                    training step (batch 64, 32×32) and one BYOL step (batch 32), after warm-up: op,
+                    dispatches, ms, share, GFLOP/s or GB/s where the op's work is known; --json and
+                    --markdown write its tables instead of the rows' (--chart has nothing to draw)
   --help, -h        show this text
 
 Timing: the median of the timed runs, each awaited to completion. Backends alternate run by run so slow
-drift on a noisy machine hits both sides alike. ratio = tfjs ms / ours ms (> 1: ours is faster).`;
+drift on a noisy machine hits both sides alike. ratio = baseline ms / ours ms (> 1: ours is faster).
+torch times each run in its worker (the computation only, not the message round trip).`;
 }
 
 export class UsageError extends Error {
@@ -80,6 +90,7 @@ export function parseArgs(argv: string[], knownFamilies: string[]): Options {
     json: null,
     markdown: null,
     chart: null,
+    profile: false,
     repsGiven: false,
     help: false,
   };
@@ -110,6 +121,10 @@ export function parseArgs(argv: string[], knownFamilies: string[]): Options {
       case '--quick':
         noValue();
         o.quick = true;
+        break;
+      case '--profile':
+        noValue();
+        o.profile = true;
         break;
       case '--ops': {
         const ops = commaList(arg, value());

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One script for a machine with a real GPU: installs, checks correctness on a few shapes, and runs the quick
-# benchmark (every family, ours vs TensorFlow.js on the same adapter). Everything it produces goes to one
+# benchmark (every family, ours vs TensorFlow.js on the same adapter, and vs PyTorch on the CPU where
+# /usr/bin/python3 has it) and the per-op profile of two training steps. Everything it produces goes to one
 # folder (default bench-out/):
 #
 #   adapter.txt   the WebGPU adapter Dawn picked
@@ -8,7 +9,9 @@
 #   bench.log     the benchmark's console output
 #   bench.json    every sample (npm run bench -- --json)
 #   bench.md      the Markdown table (npm run bench -- --markdown)
-#   ratios.png    tfjs ms / ours ms per row, log scale (npm run bench -- --chart)
+#   ratios.png    baseline ms / ours ms per row, log scale (npm run bench -- --chart)
+#   profile.md    per-op GPU time of a ResNet-18 and a BYOL training step (npm run bench -- --profile)
+#   profile.json  the same, machine-readable
 #
 # Usage: bash bench/gpu.sh [OUT_DIR]
 # Needs Node ≥ 20 and npm. On Linux without a WebGPU adapter it installs Mesa's Vulkan drivers (as
@@ -66,4 +69,10 @@ npx vitest run test/core/matmul-large.test.ts test/nn/conv2d.test.ts test/nn/fix
 rm -f "$OUT/bench.md"
 say "npm run bench -- --quick"
 npm run bench -- --quick --json "$OUT/bench.json" --markdown "$OUT/bench.md" --chart "$OUT/ratios.png" 2>&1 | tee "$OUT/bench.log"
+
+# 5. Where a training step's GPU time goes (per-op timestamps; needs the timestamp-query feature).
+rm -f "$OUT/profile.md"
+say "npm run bench -- --profile --quick"
+npm run bench -- --profile --quick --json "$OUT/profile.json" --markdown "$OUT/profile.md" 2>&1 | tee -a "$OUT/bench.log" ||
+  say "the profile failed (see $OUT/bench.log); the benchmark's results stand"
 say "done; results in $OUT/"

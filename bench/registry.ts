@@ -45,8 +45,8 @@ export interface Work {
 }
 
 export interface Check {
-  /** The backend whose result ours is compared with. */
-  against: BackendName;
+  /** The backends whose results ours is compared with (each one that is loaded and has an implementation). */
+  against: readonly BackendName[];
   /** Largest allowed max relative difference (see `maxRelDiff`); the row is aborted above it. */
   tolerance: number;
 }
@@ -58,7 +58,7 @@ export interface BenchRow {
   label: string;
   work: Work;
   impls: Partial<Record<BackendName, Impl>>;
-  /** Correctness guard run once before timing: our first output against `against`'s first output. */
+  /** Correctness guard run once before timing: our first output against each of `against`'s first outputs. */
   check?: Check;
   /**
    * At most this many timed / warm-up runs, for rows that take seconds per run (whole training steps),

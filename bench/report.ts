@@ -10,6 +10,8 @@ export interface RunHeader {
   command: string;
   adapter: string;
   tfjsAdapter: string | null;
+  /** What the torch backend runs on (PyTorch version, CPU, threads), when it was loaded. */
+  torch?: string | null;
   node: string;
   platform: string;
   packages: Record<string, string>;
@@ -48,12 +50,14 @@ export function headerLines(h: RunHeader): string[] {
     `date:      ${h.date}`,
     `command:   ${h.command}`,
     `adapter:   ${h.adapter} (ours)` + (h.tfjsAdapter ? `; tfjs-webgpu sees: ${h.tfjsAdapter}` : ''),
+    ...(h.torch ? [`torch:     ${h.torch}`] : []),
     `node:      ${h.node} (${h.platform})`,
     `packages:  ${Object.entries(h.packages)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
     `timing:    median of ${h.reps} runs after ${h.warmup} warm-up, sync=${h.sync} ` +
-      (h.sync === 'fence' ? '(await queue.onSubmittedWorkDone(), no readback)' : '(full readback of outputs)'),
+      (h.sync === 'fence' ? '(await queue.onSubmittedWorkDone(), no readback)' : '(full readback of outputs)') +
+      (h.backends.includes('torch') ? '; torch: each run timed in its worker (the computation only)' : ''),
   ];
   for (const u of h.unavailable) lines.push(`skipped:   ${u.name}: ${u.reason}`);
   return lines;
@@ -116,15 +120,12 @@ export function markdownTable(cells: string[][]): string {
 export function notes(rows: RowResult[]): string[] {
   const out: string[] = [];
   for (const r of rows) {
-    if (r.check) {
-      out.push(
-        `${r.label}: max rel diff vs ${r.check.against} ${r.check.maxRelDiff.toExponential(2)} ` +
-          `(tolerance ${r.check.tolerance}) ${r.check.ok ? 'ok' : 'FAILED'}`,
-      );
+    for (const c of r.checks ?? []) {
+      out.push(`${r.label}: max rel diff vs ${c.against} ${c.maxRelDiff.toExponential(2)} (tolerance ${c.tolerance}) ${c.ok ? 'ok' : 'FAILED'}`);
     }
     if (r.aborted) out.push(`${r.label}: aborted: ${r.aborted}`);
     if (r.reps !== undefined) {
-      const check = r.check && r.warmup === 0 ? '; the correctness check ran it once on both sides first' : '';
+      const check = r.checks?.length && r.warmup === 0 ? '; the correctness check ran it once on each side first' : '';
       out.push(`${r.label}: ${r.reps === 1 ? 'one timed run' : `median of ${r.reps} runs`} after ${r.warmup ?? 0} warm-up${check} (a slow row: fewer runs than the header says)`);
     }
     if (r.note) out.push(`${r.label}: ${r.note}`);
@@ -133,14 +134,17 @@ export function notes(rows: RowResult[]): string[] {
   return out;
 }
 
+/** Header lines ('key:   value') as a Markdown list, the command as code. */
+export function markdownHeader(lines: readonly string[]): string[] {
+  return lines.map((l) => `- ${l.replace(/^(\w[\w-]*):\s+/, '$1: ').replace(/^command: (.*)$/, 'command: `$1`')}`);
+}
+
 export function markdownSection(h: RunHeader, rows: RowResult[]): string {
   const cells = tableCells(rows, h.backends);
   return [
     `### ${h.date}`,
     '',
-    ...headerLines(h)
-      .slice(1) // the date is the heading
-      .map((l) => `- ${l.replace(/^(\w[\w-]*):\s+/, '$1: ').replace(/^command: (.*)$/, 'command: `$1`')}`),
+    ...markdownHeader(headerLines(h).slice(1)), // the date is the heading
     '',
     markdownTable(cells),
     '',

@@ -33,7 +33,8 @@ export interface RowResult {
   warmup?: number;
   /** The row's note (registry BenchRow.note). */
   note?: string;
-  check?: CheckResult;
+  /** The correctness checks, one per reference backend that ran. */
+  checks?: CheckResult[];
   /** Why the row was not timed (a failed correctness check), if it was not. */
   aborted?: string;
   cells: CellResult[];
@@ -100,50 +101,47 @@ export async function runRow(row: BenchRow, backends: Backend[], s: RunSettings,
   };
 
   try {
-    // Correctness guard: one run on each side, first outputs compared, before anything is timed.
+    // Correctness guard: one run of ours and one of each reference, first outputs compared, before anything
+    // is timed.
     if (row.check) {
+      const { tolerance } = row.check;
       const ours = backends.find((b) => b.name === 'ours');
-      const ref = backends.find((b) => b.name === row.check!.against);
-      const po = prepared.get('ours');
-      const pr = prepared.get(row.check.against);
-      if (ours && ref && po && pr) {
-        let a: Float32Array | null = null;
-        let r: Float32Array | null = null;
+      const refs = backends.filter((b) => b.name !== 'ours' && row.check!.against.includes(b.name));
+      const runFirst = async (b: Backend): Promise<Float32Array | null> => {
         try {
-          await ours.activate();
-          const out = await po.run();
-          a = await ours.readFirst(out);
-          ours.disposeOutputs(out);
+          await b.activate();
+          const out = await prepared.get(b.name)!.run();
+          const first = await b.readFirst(out);
+          b.disposeOutputs(out);
+          return first;
         } catch (e) {
-          fail('ours', e);
+          fail(b.name, e);
+          return null;
         }
+      };
+      const ready = refs.filter((b) => prepared.has(b.name));
+      const a = ours && prepared.has('ours') && ready.length ? await runFirst(ours) : null;
+      for (const ref of refs) {
+        const r = a && prepared.has(ref.name) ? await runFirst(ref) : null;
+        if (!a || !r) {
+          if (ours) log(`  ${row.label}: correctness check against ${ref.name} skipped (an implementation is missing or failed)`);
+          continue;
+        }
+        let d: number;
         try {
-          await ref.activate();
-          const out = await pr.run();
-          r = await ref.readFirst(out);
-          ref.disposeOutputs(out);
+          d = maxRelDiff(a, r);
         } catch (e) {
-          fail(ref.name, e);
+          d = Number.NaN;
+          log(`  ${row.label}: ${message(e)}`);
         }
-        if (a && r) {
-          let d: number;
-          try {
-            d = maxRelDiff(a, r);
-          } catch (e) {
-            d = Number.NaN;
-            log(`  ${row.label}: ${message(e)}`);
-          }
-          const ok = d <= row.check.tolerance;
-          result.check = { against: ref.name, maxRelDiff: d, tolerance: row.check.tolerance, ok };
-          log(`  ${row.label}: max rel diff vs ${ref.name} = ${d.toExponential(2)} (tolerance ${row.check.tolerance})${ok ? '' : '  FAILED'}`);
-          if (!ok) {
-            result.aborted = `ours differs from ${ref.name}: max rel diff ${d.toExponential(2)} > ${row.check.tolerance}`;
-            log(`  ${row.label}: ABORTED, not timed: ${result.aborted}`);
-            return result;
-          }
+        const ok = d <= tolerance;
+        (result.checks ??= []).push({ against: ref.name, maxRelDiff: d, tolerance, ok });
+        log(`  ${row.label}: max rel diff vs ${ref.name} = ${d.toExponential(2)} (tolerance ${tolerance})${ok ? '' : '  FAILED'}`);
+        if (!ok) {
+          result.aborted = `ours differs from ${ref.name}: max rel diff ${d.toExponential(2)} > ${tolerance}`;
+          log(`  ${row.label}: ABORTED, not timed: ${result.aborted}`);
+          return result;
         }
-      } else if (ours && ref) {
-        log(`  ${row.label}: correctness check against ${ref.name} skipped (an implementation is missing or failed)`);
       }
     }
 

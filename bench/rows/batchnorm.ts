@@ -8,12 +8,16 @@
  * written with tf ops (what tf.grad of the forward computes, without re-running the forward), given the
  * forward's mean and variance. As in conv2d.ts, the tfjs side transposes its first output to NCHW on its
  * first run only (the correctness check).
+ *
+ * torch (CPU): native_batch_norm in training mode (y, batch mean, inverse std) and native_batch_norm_backward
+ * (dx, dgamma, dbeta), the kernels autograd runs, NCHW as ours.
  */
 import { fromArray } from '../../src/index.js';
 import { batchNormBackward, batchNormForward } from '../../src/kernels/batchnorm.js';
 import type { TF } from '../backends.js';
 import { registerRows, uniformData, type BenchRow } from '../registry.js';
 import { permute } from './conv2d.js';
+import { torchImpl } from '../torch.js';
 
 type TfTensor = import('@tensorflow/tfjs').Tensor;
 
@@ -47,7 +51,7 @@ function bnRow(N: number, C: number, H: number, from: number, kind: 'fwd' | 'bwd
     // dx sums to zero over each channel, so some entries sit next to zero, where float32 rounding of
     // dy − (dbeta + x̂·dgamma)/M alone gives relative differences near 1e-3 (ours against a float64
     // reference: 0.7–1.9e-3 at these shapes), so the backward rows allow 1e-2.
-    check: { against: 'tfjs-webgpu', tolerance: kind === 'fwd' ? 1e-3 : 1e-2 },
+    check: { against: ['tfjs-webgpu', 'torch'], tolerance: kind === 'fwd' ? 1e-3 : 1e-2 },
     impls: {
       ours: {
         setup() {
@@ -128,6 +132,14 @@ function bnRow(N: number, C: number, H: number, from: number, kind: 'fwd' | 'bwd
           };
         },
       },
+      torch: torchImpl(() => {
+        const d = inputs();
+        return {
+          op: 'batchnorm',
+          params: { kind, eps: EPS },
+          inputs: { x: { data: d.x, shape }, dy: { data: d.dy, shape }, gamma: { data: d.gamma, shape: [C] }, beta: { data: d.beta, shape: [C] } },
+        };
+      }),
     },
   };
 }

@@ -6,8 +6,15 @@
  * backward, LARS (lr 0.2·32/256, weight decay 1.5e-6, momentum 0.9, η 0.001) and the EMA update of the target
  * (τ 0.996); replayed from its record after its first two calls.
  *
- * Ours only: a TensorFlow.js BYOL would need the augmentation pipeline (which tf.image lacks, see
- * augment.ts) and LARS written by hand; not built.
+ * torch (CPU): the same step as scripts/byol_reference.py (the project's PyTorch port of the experiment) trains:
+ * its ViewAugment (torchvision's transforms with the same views' parameters, batched) on the same uint8
+ * batch, online and target networks of the same sizes (one pass per view: batch norm per view, as ours's
+ * stacked pass with two groups computes), the symmetric loss, backward, its LARS (src/nn/optim.ts's rule,
+ * the same lr, weight decay, momentum and η) and the EMA update. Its own initialization and random draws, so
+ * there is no correctness check: the row compares time only.
+ *
+ * No TensorFlow.js column: a TensorFlow.js BYOL would need the augmentation pipeline (which tf.image lacks,
+ * see augment.ts) and LARS written by hand; not built.
  */
 import { fromArray, LARS, scope } from '../../src/index.js';
 import { byolStep } from '../../src/byol/step.js';
@@ -18,9 +25,40 @@ import { registerRows } from '../registry.js';
 import { packedBatch } from './augment.js';
 import { SLOW_RUNS } from './resnet.js';
 import { stepStats } from '../step-stats.js';
+import { torchImpl } from '../torch.js';
 
-const BATCH = 32;
+export const BYOL_BENCH_BATCH = 32;
+const BATCH = BYOL_BENCH_BATCH;
 const SIZE = 32;
+const STATS = { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
+const PIXEL_SEED = 99;
+/** The quick preset's networks and BYOL settings, at this row's batch and image size. */
+export const BYOL_BENCH_CONFIG = { ...presetConfig('quick'), batch: BATCH, imageSize: SIZE };
+const config = BYOL_BENCH_CONFIG;
+const lr = (config.byol.lrPer256 * BATCH) / 256;
+
+/**
+ * Our step of the row: the experiment's step (byolStep), eager on its first call, recorded on its second,
+ * replayed after; eager throughout with replay: false. Each run uploads the packed batch.
+ */
+export function ourByolStep(options: { replay?: boolean } = {}) {
+  const byol = Byol.create(config, 1);
+  byol.train(true);
+  const opt = new LARS(byol.online, { lr, weightDecay: config.byol.weightDecay });
+  const aug = new ByolAugment({ size: SIZE }, STATS);
+  const words = packedBatch(BATCH, 3, SIZE, SIZE, PIXEL_SEED);
+  const trainStep = byolStep(byol, opt, aug, { c: 3, h: SIZE, w: SIZE }, { seed: 11, replay: options.replay });
+  let step = 0;
+  return {
+    byol,
+    run: () =>
+      scope(() => {
+        const pixels = fromArray(words, [words.length], 'uint32');
+        return trainStep.run([pixels], { lr, tau: config.byol.tauBase, step: step++ });
+      }),
+    dispose: () => (trainStep.dispose(), opt.dispose(), byol.dispose()),
+  };
+}
 
 registerRows({
   family: 'byol-step',
@@ -28,28 +66,25 @@ registerRows({
   work: { images: BATCH },
   // No correctness check precedes it (ours only), so keep one warm-up with --quick.
   maxRuns: { reps: SLOW_RUNS.reps, warmup: SLOW_RUNS.warmup, quick: { reps: 1, warmup: 1 } },
-  note: 'ours only (no TensorFlow.js equivalent built): augment 2 views + online ×2 + target ×2 + loss + backward + LARS + EMA',
+  note:
+    'augment 2 views + online ×2 + target ×2 + loss + backward + LARS + EMA, on ours and torch ' +
+    "(scripts/byol_reference.py's step; own weights and draws, so no correctness check); no TensorFlow.js equivalent built",
   impls: {
     ours: {
       setup() {
-        const config = { ...presetConfig('quick'), batch: BATCH, imageSize: SIZE };
-        const byol = Byol.create(config, 1);
-        byol.train(true);
-        const lr = (config.byol.lrPer256 * BATCH) / 256;
-        const opt = new LARS(byol.online, { lr, weightDecay: config.byol.weightDecay });
-        const aug = new ByolAugment({ size: SIZE }, { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
-        const shape = { n: BATCH, c: 3, h: SIZE, w: SIZE };
-        const words = packedBatch(BATCH, 3, SIZE, SIZE, 99);
-        // The experiment's step (byolStep): eager on its first call, recorded on its second, replayed after.
-        const trainStep = byolStep(byol, opt, aug, { c: shape.c, h: shape.h, w: shape.w }, { seed: 11 });
-        let step = 0;
-        const run = () =>
-          scope(() => {
-            const pixels = fromArray(words, [words.length], 'uint32');
-            return trainStep.run([pixels], { lr, tau: config.byol.tauBase, step: step++ });
-          });
-        return { run, report: () => stepStats(run), dispose: () => (trainStep.dispose(), opt.dispose(), byol.dispose()) };
+        const { run, dispose } = ourByolStep();
+        return { run, report: () => stepStats(run), dispose };
       },
     },
+    torch: torchImpl(() => {
+      // The packed words' bytes are the pixels in order (pixel p is byte p mod 4 of word p / 4, little-endian).
+      const words = packedBatch(BATCH, 3, SIZE, SIZE, PIXEL_SEED);
+      const images = new Uint8Array(words.buffer, 0, BATCH * 3 * SIZE * SIZE);
+      return {
+        op: 'byol-step',
+        params: { width: config.width, stem: config.stem, byol: { ...config.byol, optimizer: 'lars' }, lr, tau: config.byol.tauBase, stats: STATS, size: SIZE, seed: 1 },
+        inputs: { images: { data: images, shape: [BATCH, 3, SIZE, SIZE] } },
+      };
+    }),
   },
 });

@@ -9,11 +9,15 @@
  * layout on its FIRST run only (the one the check makes, before warm-up); timed runs return tfjs's own layout.
  * Inputs are uniform [0, 1) so that every output is a sum of positive terms and the relative check is
  * meaningful everywhere.
+ *
+ * torch (CPU): F.conv2d, and aten's convolution_backward asked for the one gradient (the kernels autograd
+ * runs), in our layouts (NCHW, [C_out, C_in, KH, KW]), so its output is compared as it is.
  */
 import { fromArray } from '../../src/index.js';
 import { conv2dBackwardFilter, conv2dBackwardInput, conv2dForward } from '../../src/kernels/conv2d.js';
 import type { TF } from '../backends.js';
 import { registerRows, uniformData, type BenchRow } from '../registry.js';
+import { torchImpl, type TorchWorkload } from '../torch.js';
 
 export interface ConvShape {
   /** Where it sits in ResNet-18, e.g. 'layer2.0.conv1'. */
@@ -25,6 +29,8 @@ export interface ConvShape {
   K: number;
   stride: number;
   pad: number;
+  /** How many of ResNet-18's convolutions have this shape. */
+  count: number;
 }
 
 /** The distinct convolutions of torchvision's resnet18 for a square input of `size` pixels at batch N. */
@@ -32,19 +38,19 @@ export function resnet18Convs(size: number, N = 32): ConvShape[] {
   const out = (h: number, k: number, s: number, p: number) => Math.floor((h + 2 * p - k) / s) + 1;
   const list: ConvShape[] = [];
   const stemOut = out(size, 7, 2, 3);
-  list.push({ name: 'conv1', N, C_in: 3, H: size, C_out: 64, K: 7, stride: 2, pad: 3 });
+  list.push({ name: 'conv1', N, C_in: 3, H: size, C_out: 64, K: 7, stride: 2, pad: 3, count: 1 });
   let h = out(stemOut, 3, 2, 1); // maxpool 3×3/2 pad 1
-  list.push({ name: 'layer1 3×3', N, C_in: 64, H: h, C_out: 64, K: 3, stride: 1, pad: 1 });
+  list.push({ name: 'layer1 3×3', N, C_in: 64, H: h, C_out: 64, K: 3, stride: 1, pad: 1, count: 4 });
   let c = 64;
   for (const [layer, co] of [
     ['layer2', 128],
     ['layer3', 256],
     ['layer4', 512],
   ] as const) {
-    list.push({ name: `${layer}.0.conv1`, N, C_in: c, H: h, C_out: co, K: 3, stride: 2, pad: 1 });
-    list.push({ name: `${layer}.0.downsample`, N, C_in: c, H: h, C_out: co, K: 1, stride: 2, pad: 0 });
+    list.push({ name: `${layer}.0.conv1`, N, C_in: c, H: h, C_out: co, K: 3, stride: 2, pad: 1, count: 1 });
+    list.push({ name: `${layer}.0.downsample`, N, C_in: c, H: h, C_out: co, K: 1, stride: 2, pad: 0, count: 1 });
     h = out(h, 3, 2, 1);
-    list.push({ name: `${layer} 3×3`, N, C_in: co, H: h, C_out: co, K: 3, stride: 1, pad: 1 });
+    list.push({ name: `${layer} 3×3`, N, C_in: co, H: h, C_out: co, K: 3, stride: 1, pad: 1, count: 3 });
     c = co;
   }
   return list;
@@ -151,11 +157,23 @@ function convRow(size: number, s: ConvShape, kind: Kind): BenchRow {
     family: 'conv2d',
     label: `conv ${KIND_LABEL[kind]} @${size} ${s.name} ${K}×${K}/${stride} ${C_in}→${C_out} ${H}²→${Ho}²`,
     work: { flops: 2 * N * C_out * Ho * Ho * C_in * K * K },
-    check: { against: 'tfjs-webgpu', tolerance: 1e-3 },
+    check: { against: ['tfjs-webgpu', 'torch'], tolerance: 1e-3 },
     // tfjs takes 0.05–7 s per run at 96×96 on lavapipe: fewer runs there keep the family's time bounded
     // (the correctness check already compiles the pipelines, so --quick skips the warm-up).
     ...(size >= 96 ? { maxRuns: { reps: 7, warmup: 1, quick: { reps: 3, warmup: 0 } } } : {}),
-    impls: { ours, 'tfjs-webgpu': tfjs },
+    impls: {
+      ours,
+      'tfjs-webgpu': tfjs,
+      torch: torchImpl(() => {
+        const d = inputs();
+        const x = { data: d.x, shape: xShape };
+        const w = { data: d.w, shape: wShape };
+        const dy = { data: d.dy, shape: yShape };
+        // convolution_backward takes x and w for both gradients (their shapes, and the operand it needs).
+        const sent: TorchWorkload['inputs'] = kind === 'fwd' ? { x, w } : { x, w, dy };
+        return { op: 'conv2d', params: { kind, stride, pad }, inputs: sent };
+      }),
+    },
   };
 }
 

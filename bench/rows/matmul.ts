@@ -1,6 +1,7 @@
-/** matmul rows: square C = A·B with uniform [0, 1) inputs, FLOPs 2·M·N·K. */
+/** matmul rows: square C = A·B with uniform [0, 1) inputs, FLOPs 2·M·N·K. torch: torch.mm. */
 import { fromArray, matmul, noGrad } from '../../src/index.js';
 import { registerRows, uniformData, type BenchRow } from '../registry.js';
+import { torchImpl } from '../torch.js';
 
 export const MATMUL_SIZES = [256, 512, 1024];
 
@@ -11,7 +12,7 @@ function matmulRow(M: number, N: number, K: number): BenchRow {
     family: 'matmul',
     label: `matmul ${M}×${N}×${K}`,
     work: { flops: 2 * M * N * K },
-    check: { against: 'tfjs-webgpu', tolerance: 1e-3 },
+    check: { against: ['tfjs-webgpu', 'torch'], tolerance: 1e-3 },
     impls: {
       ours: {
         setup() {
@@ -46,6 +47,10 @@ function matmulRow(M: number, N: number, K: number): BenchRow {
           };
         },
       },
+      torch: torchImpl(() => {
+        const { a, b } = inputs();
+        return { op: 'matmul', inputs: { a: { data: a, shape: [M, K] }, b: { data: b, shape: [K, N] } } };
+      }),
     },
   };
 }

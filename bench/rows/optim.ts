@@ -14,6 +14,9 @@
  *   decay, one multiply-add fewer per element); LARS written with tf ops per variable (norms, trust ratio,
  *   momentum, update), as ours computes it (1-D parameters excluded from decay and adaptation); EMA as
  *   target.assign(τ·target + (1 − τ)·online) per variable.
+ * torch (CPU): one tensor per parameter with its gradient set, torch.optim.SGD (momentum) and torch.optim.AdamW
+ *   with their defaults otherwise (per-parameter loops: torch 1.13 does not use its foreach kernels by
+ *   default), LARS as scripts/byol_reference.py writes it (src/nn/optim.ts's rule, per parameter).
  *
  * Each of our rows also reports (its note) the time of a plain copy of the same bytes on the same device in
  * the same run: a copy that reads and writes half the update's traffic each (SGD: 2.5 floats per parameter
@@ -26,6 +29,7 @@ import { optimTuning } from '../../src/nn/kernels.js';
 import { Params } from '../../src/kernels/util.js';
 import type { TF } from '../backends.js';
 import { registerRows, uniformData, type BenchRow, type Impl } from '../registry.js';
+import { torchImpl } from '../torch.js';
 
 type TfTensor = import('@tensorflow/tfjs').Tensor;
 type TfVariable = import('@tensorflow/tfjs').Variable;
@@ -277,6 +281,19 @@ function optimRow(kind: Kind): BenchRow {
       },
       'tfjs-webgpu': tfImpl,
       'tfjs-wasm': tfImpl,
+      torch: torchImpl(() => {
+        const w = new Float32Array(total);
+        const g = new Float32Array(total);
+        let offset = 0;
+        specs.forEach((spec, i) => {
+          const v = values(i, spec.size);
+          w.set(v.w, offset);
+          g.set(v.g, offset);
+          offset += spec.size;
+        });
+        const params = { kind, lr: LR[kind], momentum: 0.9, weightDecay: kind === 'adamw' ? 0.01 : WD, eta: ETA, shapes: specs.map((x) => x.shape) };
+        return { op: 'optim', params, inputs: { w: { data: w, shape: [total] }, g: { data: g, shape: [total] } } };
+      }),
     },
   };
 }

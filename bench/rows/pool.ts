@@ -10,12 +10,15 @@
  *   recomputes the argmax from the input, where ours keeps it from the forward); tf.mean(x, [1, 2]); on
  *   tfjs-webgpu and tfjs-wasm. tfjs's first output is transposed to NCHW on its
  *   first run only (the correctness check).
+ * torch (CPU): aten's max_pool2d_with_indices and max_pool2d_with_indices_backward (which, like ours, routes
+ *   dy through the forward's indices), F.adaptive_avg_pool2d(x, 1); NCHW.
  */
 import { fromArray } from '../../src/index.js';
 import { globalAvgPoolForward, maxPool2dBackward, maxPool2dForward } from '../../src/kernels/pool.js';
 import type { TF } from '../backends.js';
 import { registerRows, uniformData, type BenchRow, type Impl } from '../registry.js';
 import { nchwToNhwc } from './resnet.js';
+import { torchImpl } from '../torch.js';
 
 type TfTensor = import('@tensorflow/tfjs').Tensor;
 type Tensor4D = import('@tensorflow/tfjs').Tensor4D;
@@ -59,7 +62,7 @@ function maxPoolRow(N: number, C: number, H: number, kind: 'fwd' | 'bwd'): Bench
     family: 'pool',
     label: `maxpool 3×3/2 ${kind === 'fwd' ? 'forward' : 'backward'} [${N}, ${C}, ${H}, ${H}]`,
     work: { bytes: 4 * (size + outSize) },
-    check: { against: 'tfjs-webgpu', tolerance: 1e-5 },
+    check: { against: ['tfjs-webgpu', 'torch'], tolerance: 1e-5 },
     impls: {
       ours: {
         setup() {
@@ -85,6 +88,10 @@ function maxPoolRow(N: number, C: number, H: number, kind: 'fwd' | 'bwd'): Bench
       },
       'tfjs-webgpu': tfImpl,
       'tfjs-wasm': tfImpl,
+      torch: torchImpl(() => {
+        const d = inputs();
+        return { op: 'maxpool', params: { kind, ...OPTS }, inputs: { x: { data: d.x, shape }, dy: { data: d.dy, shape: [N, C, Ho, Ho] } } };
+      }),
     },
   };
 }
@@ -104,7 +111,7 @@ function avgPoolRow(N: number, C: number, H: number): BenchRow {
     family: 'pool',
     label: `global avg pool [${N}, ${C}, ${H}, ${H}]`,
     work: { bytes: 4 * (size + N * C) },
-    check: { against: 'tfjs-webgpu', tolerance: 1e-4 },
+    check: { against: ['tfjs-webgpu', 'torch'], tolerance: 1e-4 },
     impls: {
       ours: {
         setup() {
@@ -114,6 +121,7 @@ function avgPoolRow(N: number, C: number, H: number): BenchRow {
       },
       'tfjs-webgpu': tfImpl,
       'tfjs-wasm': tfImpl,
+      torch: torchImpl(() => ({ op: 'avgpool', inputs: { x: { data: data(), shape } } })),
     },
   };
 }

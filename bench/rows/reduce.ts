@@ -26,7 +26,7 @@ function sumRow(rows: number, cols: number, axis: 0 | 1): BenchRow {
     family: 'reduce',
     label: `sum over axis ${axis} of [${rows}, ${cols}]`,
     work: { bytes: 4 * (rows * cols + (axis === 0 ? cols : rows)) },
-    check: { against: 'tfjs-webgpu', tolerance: 1e-4 },
+    check: { against: ['tfjs-webgpu'], tolerance: 1e-4 },
     impls: {
       ours: {
         setup() {
@@ -55,7 +55,7 @@ function channelMeanRow(N: number, C: number, H: number): BenchRow {
     family: 'reduce',
     label: `mean over N,H,W of [${N}, ${C}, ${H}, ${H}]`,
     work: { bytes: 4 * (size + C) },
-    check: { against: 'tfjs-webgpu', tolerance: 1e-4 },
+    check: { against: ['tfjs-webgpu'], tolerance: 1e-4 },
     impls: {
       ours: {
         setup() {

@@ -106,6 +106,7 @@ const bench: Command = {
     ops: { good: () => pick(['matmul', 'conv2d,matmul', 'byol-step']), bad: () => pick(['nosuch', '', ',', 'matmul,nosuch']) },
     backends: { good: () => pick(['ours', 'ours,tfjs-webgpu', BACKENDS.join(',')]), bad: () => pick(['tfjs-webgpu', 'nosuch', '', 'ours,gpu']) },
     quick: { boolean: true, good: () => '', bad: () => pick(['=true', '=1', '=']) },
+    profile: { boolean: true, good: () => '', bad: () => pick(['=true', '=1', '=']) },
     reps: { good: () => String(int(1, 50)), bad: () => pick(['0', ...NOT_INTEGER]) },
     warmup: { good: () => String(int(0, 9)), bad: () => pick(NOT_INTEGER) },
     sync: { good: () => pick(['fence', 'readback']), bad: () => pick(['FENCE', 'none', '']) },
