@@ -82,6 +82,12 @@ describe('tar reader', () => {
     }
   });
 
+  it('measures pax records in bytes: long names with accented letters', async () => {
+    const long = `données/${'é'.repeat(60)}/${'ü'.repeat(40)}.bin`;
+    const entries = await entriesOf(tarFile([{ name: long, data: noise(10, 3) }]), 512);
+    expect(entries.map((e) => [e.path, e.size])).toEqual([[long, 10]]);
+  });
+
   it('rejects truncated archives, bad checksums and unsafe paths', async () => {
     const archive = tarFile([{ name: 'a', data: noise(2000, 2) }]);
     await expect(entriesOf(archive.subarray(0, 1500), 512)).rejects.toThrow(/truncated/);
