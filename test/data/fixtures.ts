@@ -217,6 +217,10 @@ export interface ServeOptions {
   cutFirstAt?: number;
   /** Answer Range requests with the whole file (status 200). */
   ignoreRange?: boolean;
+  /** Paths answered with a 302 to the given URL. */
+  redirects?: Record<string, string>;
+  /** Send bodies without a Content-Length (chunked). */
+  noLength?: boolean;
 }
 
 /** A local HTTP server for the downloader tests, recording each request's path and Range header. */
@@ -230,6 +234,11 @@ export class FileServer {
     this.server = createServer((req, res) => {
       const path = (req.url ?? '/').replace(/^\/+/, '');
       this.requests.push({ path, range: req.headers.range });
+      const to = this.options.redirects?.[path];
+      if (to !== undefined) {
+        res.writeHead(302, { Location: to }).end();
+        return;
+      }
       const body = this.files.get(path);
       if (body === undefined) {
         res.writeHead(404).end();
@@ -248,7 +257,7 @@ export class FileServer {
         res.end(body.subarray(start));
         return;
       }
-      res.writeHead(200, { 'Content-Length': body.length });
+      res.writeHead(200, this.options.noLength ? {} : { 'Content-Length': body.length });
       if (first && this.options.cutFirstAt !== undefined) {
         res.write(body.subarray(0, this.options.cutFirstAt), () => setTimeout(() => res.destroy(), 20));
         return;
