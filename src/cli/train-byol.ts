@@ -17,6 +17,7 @@ import { datasetSpecProblem, openDataset, type OpenedDataset } from '../data/ope
 import { semiSupervisedSplit } from '../data/splits.js';
 import { DatasetError } from '../data/errors.js';
 import { writeFileAtomic } from '../nn/checkpoint-node.js';
+import { CheckpointError } from '../nn/checkpoint.js';
 import { presetConfig, type ExperimentConfig, type PresetName } from '../byol/config.js';
 import { Experiment, ExperimentError, prepareData, type MetricRecord, type Phase } from '../byol/experiment.js';
 import { curvesSpec } from '../byol/curves.js';
@@ -172,6 +173,7 @@ async function runSeed(config: ExperimentConfig, opened: OpenedDataset, dir: str
       console.log(line);
     },
     progress: (e) => bars.update(e),
+    where: (name) => join(dir, name),
     saveCheckpoint: async (name, bytes) => writeFileAtomic(join(dir, name), bytes),
     loadCheckpoint: async (name) => (existsSync(join(dir, name)) ? new Uint8Array(readFileSync(join(dir, name))) : null),
     metrics: async (records) => writeFileAtomic(join(dir, 'metrics.jsonl'), new TextEncoder().encode(records.map((r) => JSON.stringify(r)).join('\n') + '\n')),
@@ -274,7 +276,7 @@ if (entry && import.meta.url === pathToFileURL(entry).href) {
     (code) => process.exit(code),
     (e: unknown) => {
       const err = e as Error;
-      if (err instanceof NoAdapterError || err instanceof DatasetError || err instanceof ExperimentError) {
+      if (err instanceof NoAdapterError || err instanceof DatasetError || err instanceof ExperimentError || err instanceof CheckpointError) {
         process.stderr.write(`error: ${err.message}\n`);
       } else if (err instanceof OutOfMemoryError || (err instanceof GpuError && err.kind === 'out-of-memory')) {
         const c = running;
