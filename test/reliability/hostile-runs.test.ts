@@ -1,5 +1,7 @@
 /**
- * Broken and careless runs: an empty test split, and a resume checkpoint whose state is wrong. Each ends with one line naming the file or flag and the limit, exit 1 (2 for usage), no stack
+ * Broken and careless runs: an empty test split, a resume checkpoint whose state is wrong, output folders that
+ * hold other files (or are the root), stored settings out of range in an encoder file, and widths the network
+ * cannot have. Each ends with one line naming the file or flag and the limit, exit 1 (2 for usage), no stack
  * trace, and nothing the user had is lost.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,8 +9,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../../src/data/idx.js';
-import { encodeSafetensors } from '../../src/nn/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/nn/safetensors.js';
 import { configFromFlags } from '../../src/cli/train-byol.js';
 import { PHASES, readExperimentState } from '../../src/byol/experiment.js';
 import { ExperimentError } from '../../src/byol/experiment.js';
@@ -19,6 +22,8 @@ const root = mkdtempSync(join(tmpdir(), 'byol-runs-'));
 const data = join(root, 'data');
 beforeAll(() => writeFolderDataset(data));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const TORCH_FILE = fileURLToPath(new URL('../fixtures/nn/resnet18_w4_torch.safetensors', import.meta.url));
 
 /** Runs a command (one at a time: scripts/run-ts.mjs bundles each script into one file in .cache/run). */
 function cli(script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -117,3 +122,82 @@ describe('resume: the whole state is checked, and what is wrong is named', () =>
     expect(new Uint8Array(readFileSync(join(bogus, 'checkpoint.safetensors')))).toEqual(state({ phase: 'bogus' }));
   }, 240_000);
 });
+
+describe('output folders', () => {
+  it('refuses a folder holding other files and no checkpoint, unless --force; refuses the root', async () => {
+    const out = fresh();
+    writeFileSync(join(out, 'summary.json'), '{"mine": true}\n');
+    writeFileSync(join(out, 'metrics.jsonl'), 'mine\n');
+    const refused = await train(['--out', out]);
+    // With --force the run goes on to open its dataset (missing here, so it stops there).
+    const forced = await train(['--out', out, '--force'], `folder:${join(root, 'no-such-dataset')}`);
+    const rootOut = await train(['--out', '/']);
+    const rootForced = await train(['--out', '/', '--force']);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(errorLines(refused.stderr)).toEqual([
+      `error: ${out} already holds files and no checkpoint of a run (metrics.jsonl, summary.json); choose an empty or new --out, or add --force to write into it (files of the same names are overwritten)`,
+    ]);
+    expect(readFileSync(join(out, 'summary.json'), 'utf8')).toBe('{"mine": true}\n');
+    expect(readdirSync(out).sort()).toEqual(['metrics.jsonl', 'summary.json']);
+    expect(forced.code, forced.stdout + forced.stderr).toBe(1);
+    expect(forced.stderr).toContain('no-such-dataset');
+    for (const r of [rootOut, rootForced]) {
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/^error: --out must name a folder for the output, not the root of the file system \("\/"\)\n\nusage: npm run train:byol/);
+    }
+  }, 180_000);
+
+  it('augment:preview refuses an --out that is a folder, and leaves no temporary file', async () => {
+    const dir = fresh();
+    mkdirSync(join(dir, 'grid.png'));
+    const r = await cli('src/cli/augment-preview.ts', ['--dataset', `folder:${data}`, '--count', '2', '--out', join(dir, 'grid.png')]);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^error: --out must name a file, but "${join(dir, 'grid.png')}" is a folder\\n`));
+    expect(readdirSync(dir)).toEqual(['grid.png']);
+  }, 120_000);
+});
+
+describe('embed checks the settings stored in a file as it checks flags', () => {
+  const torch = decodeSafetensors(new Uint8Array(readFileSync(TORCH_FILE)));
+
+  it('stored settings out of range: named with their limits, exit 1; a flag replaces one', async () => {
+    const dir = fresh();
+    const file = join(dir, 'byol-encoder.safetensors');
+    const stored = { ...configFromFlags({ preset: 'smoke', dataset: `folder:${data}` }), imageSize: 1e6, batch: 0, labelsPerClass: -1 };
+    writeFileSync(file, encodeSafetensors(torch.tensors, { 'byol.config': JSON.stringify(stored) }));
+    const bad = await cli('src/cli/embed.ts', ['--checkpoint', file]);
+    const replaced = await cli('src/cli/embed.ts', ['--checkpoint', file, '--image-size', '16', '--batch', '8']);
+    expect(bad.code, bad.stdout + bad.stderr).toBe(1);
+    expect(errorLines(bad.stderr)).toEqual([
+      `error: ${file}: the run's settings stored in it are out of range (labelsPerClass: --labels-per-class must be at least 1, got -1; imageSize: --image-size must be at most 2048, got 1000000; batch: --batch must be at least 2, got 0); give the flag to use another value`,
+    ]);
+    expect(replaced.code).toBe(1);
+    expect(errorLines(replaced.stderr)).toEqual([expect.stringContaining('(labelsPerClass: --labels-per-class must be at least 1, got -1)')]);
+    for (const r of [bad, replaced]) expect(r.stderr).not.toMatch(ourStack);
+    expect(readdirSync(dir)).toEqual(['byol-encoder.safetensors']);
+  }, 120_000);
+
+  it('a conv1 too wide is refused before the network is built', async () => {
+    const dir = fresh();
+    const file = join(dir, 'wide.safetensors');
+    writeFileSync(file, encodeSafetensors([['conv1.weight', { dtype: 'F32', shape: [3000, 3, 3, 3], data: new Float32Array(3000 * 27) }]]));
+    const r = await cli('src/cli/embed.ts', ['--checkpoint', file, '--dataset', `folder:${data}`]);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(errorLines(r.stderr)).toEqual([
+      `error: ${file}: conv1.weight has shape [3000, 3, 3, 3], a ResNet-18 of width 3000, outside the widths 2..256 this program builds`,
+    ]);
+  }, 120_000);
+});
+
+it('--width has a floor and a ceiling (usage errors, exit 2)', async () => {
+  const one = await train(['--width', '1', '--out', join(root, 'w1')]);
+  const huge = await train(['--width', '300', '--out', join(root, 'w300')]);
+  for (const [r, message] of [
+    [one, '--width must be at least 2, got 1'],
+    [huge, '--width must be at most 256, got 300'],
+  ] as const) {
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^error: ${message}\\n\\nusage: npm run train:byol`));
+  }
+  expect(existsSync(join(root, 'w1'))).toBe(false);
+}, 120_000);
