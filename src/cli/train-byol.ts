@@ -225,14 +225,15 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   // A folder without a checkpoint must be empty: what it holds was not written by this run, and would be
-  // overwritten (summary.json, metrics.jsonl, ...) or mixed with the run's files.
+  // overwritten (summary.json, metrics.jsonl, ...) or mixed with the run's files. (A run killed while writing
+  // its first checkpoint leaves only that checkpoint's temporary file, which is its own.)
   if (flags.force !== true) {
-    const seedFolders = new Set(many ? seeds.map((s) => `seed-${s}`) : []);
-    const running = seeds.some((s) => existsSync(join(dirOf(s), 'checkpoint.safetensors')));
-    const ownTop = new Set(many && running ? ['summary.json', 'curves.png'] : []);
-    for (const [dir, own] of [[out, new Set([...seedFolders, ...ownTop])], ...(many ? seeds.map((s) => [dirOf(s), new Set<string>()] as const) : [])] as const) {
+    const begun = seeds.some((s) => existsSync(join(dirOf(s), 'checkpoint.safetensors')));
+    const folders: [string, Set<string>][] = [[out, new Set(many ? [...seeds.map((s) => `seed-${s}`), ...(begun ? ['summary.json', 'curves.png'] : [])] : [])]];
+    if (many) for (const s of seeds) folders.push([dirOf(s), new Set()]);
+    for (const [dir, own] of folders) {
       if (!existsSync(dir) || existsSync(join(dir, 'checkpoint.safetensors'))) continue;
-      const others = readdirSync(dir).filter((f) => !own.has(f));
+      const others = readdirSync(dir).filter((f) => !own.has(f) && !/^\..+\.tmp-\d+-/.test(f));
       if (others.length === 0) continue;
       const shown = others.slice(0, 4).join(', ') + (others.length > 4 ? `, ... (${others.length} entries)` : '');
       process.stderr.write(

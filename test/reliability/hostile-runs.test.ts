@@ -141,6 +141,22 @@ describe('output folders', () => {
     expect(readdirSync(out).sort()).toEqual(['metrics.jsonl', 'summary.json']);
     expect(forced.code, forced.stdout + forced.stderr).toBe(1);
     expect(forced.stderr).toContain('no-such-dataset');
+    // A run killed while writing its first checkpoint left only that file's temporary: its own, accepted.
+    const killed = fresh();
+    writeFileSync(join(killed, '.checkpoint.safetensors.tmp-4242-abc'), 'partial');
+    const again = await train(['--out', killed], `folder:${join(root, 'no-such-dataset')}`);
+    expect(again.code, again.stdout + again.stderr).toBe(1);
+    expect(again.stderr).toContain('no-such-dataset');
+    // --seeds: OUT may hold the seeds' folders, and each of those is checked the same way.
+    const seeded = fresh();
+    mkdirSync(join(seeded, 'seed-0'));
+    mkdirSync(join(seeded, 'seed-1'));
+    const clean = await train(['--seeds', '0,1', '--out', seeded], `folder:${join(root, 'no-such-dataset')}`);
+    expect(clean.code, clean.stdout + clean.stderr).toBe(1);
+    writeFileSync(join(seeded, 'seed-1', 'notes.txt'), 'mine');
+    const mixed = await train(['--seeds', '0,1', '--out', seeded]);
+    expect(mixed.code, mixed.stdout + mixed.stderr).toBe(2);
+    expect(errorLines(mixed.stderr)).toEqual([expect.stringMatching(new RegExp(`^error: ${join(seeded, 'seed-1')} already holds files and no checkpoint of a run \\(notes\\.txt\\)`))]);
     for (const r of [rootOut, rootForced]) {
       expect(r.code, r.stdout + r.stderr).toBe(2);
       expect(r.stderr).toMatch(/^error: --out must name a folder for the output, not the root of the file system \("\/"\)\n\nusage: npm run train:byol/);
