@@ -15,7 +15,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { init, NoAdapterError, noAdapterHelp, getRuntime, scope, fromArray, type GpuRuntime } from '../src/index.js';
 import { encodeCheckpoint, loadCheckpoint } from '../src/nn/checkpoint.js';
 import { decodeSafetensors } from '../src/nn/safetensors.js';
-import { presetConfig, type ExperimentConfig, type OptimizerName } from '../src/byol/config.js';
+import { WIDTH_LIMITS, presetConfig, type ExperimentConfig, type OptimizerName } from '../src/byol/config.js';
 import { Experiment, PHASES, prepareData, type ExperimentData, type MetricRecord, type ProgressEvent } from '../src/byol/experiment.js';
 import { Byol, ByolState } from '../src/byol/model.js';
 import { ByolAugment, BYOL_VIEW_1, BYOL_VIEW_2 } from '../src/byol/augment.js';
@@ -49,7 +49,7 @@ interface Setting {
 
 const SETTINGS: Setting[] = [
   { key: 'size', label: 'image size (px)', kind: 'int', min: 8, get: (c) => c.imageSize, set: (c, v) => (c.imageSize = v as number) },
-  { key: 'width', label: 'ResNet-18 width (64 = full)', kind: 'int', min: 1, get: (c) => c.width, set: (c, v) => (c.width = v as number) },
+  { key: 'width', label: 'ResNet-18 width (64 = full)', kind: 'int', min: WIDTH_LIMITS.min, get: (c) => c.width, set: (c, v) => (c.width = v as number) },
   { key: 'stem', label: 'stem', kind: ['imagenet', 'small'], get: (c) => c.stem, set: (c, v) => (c.stem = v as ExperimentConfig['stem']) },
   { key: 'batch', label: 'batch size', kind: 'int', min: 2, get: (c) => c.batch, set: (c, v) => (c.batch = v as number) },
   { key: 'epochs', label: 'BYOL epochs', kind: 'int', min: 1, get: (c) => c.byol.epochs, set: (c, v) => (c.byol.epochs = v as number) },

@@ -5,6 +5,13 @@
  */
 
 export type OptimizerName = 'lars' | 'adamw' | 'sgd';
+
+/**
+ * Widths of ResNet-18's first stage that a run or a loaded encoder may have. Below 2, a stage's 1×1 shortcut
+ * convolution holds fewer weights than the convolution kernels read at once (4 floats); above 256 the network
+ * is over 16 times ResNet-18's parameters, more than any GPU here holds with a batch.
+ */
+export const WIDTH_LIMITS = { min: 2, max: 256 } as const;
 export type PresetName = 'smoke' | 'quick' | 'cifar' | 'full';
 
 export interface ExperimentConfig {

@@ -29,7 +29,7 @@ import { flattenParameters } from '../nn/flat.js';
 import { AdamW, LARS, SGD, type Optimizer } from '../nn/optim.js';
 import { warmupCosine, byolTau } from '../nn/schedule.js';
 import { encodeCheckpoint, loadCheckpoint, loadModelState } from '../nn/checkpoint.js';
-import { decodeSafetensors } from '../nn/safetensors.js';
+import { SafetensorsError, decodeSafetensors } from '../nn/safetensors.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { Subset } from '../data/dataset.js';
 import { BatchLoader, type Batch } from '../data/loader.js';
@@ -85,6 +85,8 @@ export interface ProgressEvent {
 }
 
 export interface ExperimentIO {
+  /** Where a file of the run is, for messages (a path in Node); default: its name. */
+  where?(name: string): string;
   log(line: string): void;
   progress?(e: ProgressEvent): void;
   /** Writes the resume checkpoint atomically (a temporary file, then rename). */
@@ -177,6 +179,9 @@ export async function prepareData(
   const poolIdx = Int32Array.from(restPick, (i) => rest[i]);
   if (poolIdx.length < config.batch) {
     throw new ExperimentError(`${name}: the pretraining pool has ${poolIdx.length} images, fewer than one batch of ${config.batch}`);
+  }
+  if (test.length === 0) {
+    throw new ExperimentError(`${name}: the test split (${test.name}) holds no images; the experiment evaluates on it: add test images, or use a dataset that has them`);
   }
   const testIdx = seededPick(test.length, config.testImages, deriveSeed(config.seed, 103));
   const pool = new Subset(unlabeled, poolIdx, { name: `${unlabeled.name}[pool ${poolIdx.length}]` });
@@ -386,19 +391,8 @@ export class Experiment {
   private lastCheckpoint: Uint8Array | null = null;
 
   private readState(bytes: Uint8Array): ExperimentState {
-    const raw = decodeSafetensors(bytes, 'checkpoint').metadata['byol.state'];
-    if (!raw) throw new ExperimentError('the checkpoint holds no experiment state (was it written by another program?)');
-    const s = JSON.parse(raw) as ExperimentState;
-    // Learning rates may change on resume (the way out of a diverged run); anything else would make the
-    // checkpoint's models and splits mean something else.
-    const free = new Set(['preset', 'byol.lrPer256', 'finetune.lr']);
-    const diff = settingDifferences(s.config, this.config).filter((d) => !free.has(d.path));
-    if (diff.length) {
-      const named = diff.map((d) => `${d.path}: ${JSON.stringify(d.before)} in the checkpoint, ${JSON.stringify(d.now)} now`);
-      throw new ExperimentError(
-        `the checkpoint was written with other settings (${named.join('; ')}); resume with the same flags (only --lr and --finetune-lr may change), or start afresh in another --out folder`,
-      );
-    }
+    const file = this.io.where?.(RESUME) ?? RESUME;
+    const s = readExperimentState(bytes, this.config, file);
     for (const [what, before, now] of [
       ['BYOL learning rate', s.config.byol.lrPer256, this.config.byol.lrPer256],
       ['fine-tuning learning rate', s.config.finetune.lr, this.config.finetune.lr],
@@ -674,6 +668,65 @@ export class Experiment {
     byol.train(true);
     return n ? sum / n : NaN;
   }
+}
+
+const STATE_ADVICE = 'resume with the checkpoint of another run, or start afresh in another --out folder';
+
+/**
+ * The experiment state in a resume checkpoint's bytes, checked whole before anything runs from it: the file
+ * decodes, the state is JSON of version 1, its phase is one of {@link PHASES}, its finished epochs lie
+ * between 0 and the phase's epochs in `config`, and its metrics are records of known phases and epochs, none
+ * twice and none past the state's epoch. Any problem is an `ExperimentError` naming `file` and what is wrong.
+ */
+export function readExperimentState(bytes: Uint8Array, config: ExperimentConfig, file: string): ExperimentState {
+  let raw: string | undefined;
+  try {
+    raw = decodeSafetensors(bytes, file).metadata['byol.state'];
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw new ExperimentError(`${file} is not a readable checkpoint (${e.message}); ${STATE_ADVICE}`);
+    throw e;
+  }
+  if (!raw) throw new ExperimentError(`${file} holds no experiment state (was it written by another program?); ${STATE_ADVICE}`);
+  let s: ExperimentState;
+  try {
+    s = JSON.parse(raw) as ExperimentState;
+  } catch (e) {
+    throw new ExperimentError(`${file}: its experiment state is not valid JSON (${(e as Error).message}); ${STATE_ADVICE}`);
+  }
+  const bad = (what: string): ExperimentError => new ExperimentError(`${file}: its experiment state ${what}; ${STATE_ADVICE}`);
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) throw bad('is not a JSON object');
+  if (s.version !== 1) throw bad(`has version ${JSON.stringify(s.version)}, not 1`);
+  if (typeof s.config !== 'object' || s.config === null || Array.isArray(s.config)) throw bad('holds no settings');
+  // Learning rates may change on resume (the way out of a diverged run); anything else would make the
+  // checkpoint's models and splits mean something else.
+  const free = new Set(['preset', 'byol.lrPer256', 'finetune.lr']);
+  const diff = settingDifferences(s.config, config).filter((d) => !free.has(d.path));
+  if (diff.length) {
+    const named = diff.map((d) => `${d.path}: ${JSON.stringify(d.before)} in the checkpoint, ${JSON.stringify(d.now)} now`);
+    throw new ExperimentError(
+      `the checkpoint was written with other settings (${named.join('; ')}); resume with the same flags (only --lr and --finetune-lr may change), or start afresh in another --out folder`,
+    );
+  }
+  if (!PHASES.includes(s.phase)) throw bad(`names the phase ${JSON.stringify(s.phase)}, not one of ${PHASES.join(', ')}`);
+  const epochsOf = (phase: Phase): number => (phase === 'byol' ? config.byol.epochs : config.finetune.epochs);
+  if (!Number.isInteger(s.epochsDone) || s.epochsDone < 0 || s.epochsDone > epochsOf(s.phase)) {
+    throw bad(`says ${JSON.stringify(s.epochsDone)} epochs of ${s.phase} are done, not a whole number from 0 to ${epochsOf(s.phase)}`);
+  }
+  if (!Array.isArray(s.metrics)) throw bad('holds no list of metrics');
+  const seen = new Set<string>();
+  const at = PHASES.indexOf(s.phase);
+  for (const [k, r] of s.metrics.entries()) {
+    const where = `metrics record ${k + 1}`;
+    if (typeof r !== 'object' || r === null || !PHASES.includes(r.phase) || !Number.isInteger(r.epoch) || r.epoch < 0 || r.epoch > epochsOf(r.phase)) {
+      throw bad(`has a ${where} of no known phase and epoch (${JSON.stringify(r).slice(0, 80)})`);
+    }
+    const p = PHASES.indexOf(r.phase);
+    if (p > at || (p === at && r.epoch > s.epochsDone)) throw bad(`has a ${where} for ${r.phase} epoch ${r.epoch}, past the ${s.epochsDone} finished epoch(s) of ${s.phase}`);
+    const key = `${r.phase}/${r.epoch}`;
+    if (seen.has(key)) throw bad(`records ${r.phase} epoch ${r.epoch} twice`);
+    seen.add(key);
+  }
+  return s;
 }
 
 /**

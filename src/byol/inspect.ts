@@ -14,7 +14,7 @@ import { decodeSafetensors, SafetensorsError } from '../nn/safetensors.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { deriveSeed } from '../data/prng.js';
 import { ByolAugment, IDENTITY_VIEW, type NormalizeStats } from './augment.js';
-import type { ExperimentConfig } from './config.js';
+import { WIDTH_LIMITS, type ExperimentConfig } from './config.js';
 import { PHASES, features } from './experiment.js';
 import { knnAccuracy } from './knn.js';
 import { cosineNeighbours, neighbourMatchRate, neighboursSvg, pickQueries, type NeighbourGrid } from './neighbours.js';
@@ -70,6 +70,10 @@ export function encoderFromCheckpoint(bytes: Uint8Array, what: string): LoadedEn
   const [width, inChannels, kh, kw] = conv1.shape;
   if (conv1.shape.length !== 4 || inChannels !== 3 || kh !== kw || (kh !== 3 && kh !== 7) || !(width! > 0)) {
     throw new EncoderFileError(`${what}: conv1.weight has shape [${conv1.shape.join(', ')}]; a ResNet-18 stem is [width, 3, 7, 7] or [width, 3, 3, 3]`);
+  }
+  // Checked before the network is built: its size grows with the square of the width.
+  if (width! < WIDTH_LIMITS.min || width! > WIDTH_LIMITS.max) {
+    throw new EncoderFileError(`${what}: conv1.weight has shape [${conv1.shape.join(', ')}], a ResNet-18 of width ${width}, outside the widths ${WIDTH_LIMITS.min}..${WIDTH_LIMITS.max} this program builds`);
   }
   const stem = kh === 3 ? 'small' : 'imagenet';
   const encoder = resnet18({ numClasses: null, smallStem: stem === 'small', width: width! });

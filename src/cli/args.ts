@@ -6,6 +6,7 @@
  */
 
 import { existsSync, statSync } from 'node:fs';
+import { parse, resolve } from 'node:path';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -42,6 +43,31 @@ export type ParsedFlags = Record<string, string | number | boolean | undefined>;
 /** A check for flags that name a folder: refuses a path that is a file. */
 export function notAFile(path: string): string | null {
   return existsSync(path) && !statSync(path).isDirectory() ? `must name a folder, but "${path}" is a file` : null;
+}
+
+/** A check for flags that name a file to write: refuses a path that is a folder. */
+export function notAFolder(path: string): string | null {
+  return existsSync(path) && statSync(path).isDirectory() ? `must name a file, but "${path}" is a folder` : null;
+}
+
+/** A check for flags that name a folder a command writes into: refuses a file and the file system's root. */
+export function outputFolder(path: string): string | null {
+  const full = resolve(path);
+  if (full === parse(full).root) return `must name a folder for the output, not the root of the file system ("${path}")`;
+  return notAFile(path);
+}
+
+/**
+ * What is wrong with a number for an int or number flag (not a number of that kind, under its min or over
+ * its max), or null: the same words whether it came from a command line or from a file's stored settings.
+ */
+export function numberProblem(name: string, value: unknown, spec: FlagSpec): string | null {
+  const v = value as number;
+  const ok = typeof value === 'number' && (spec.kind === 'int' ? Number.isSafeInteger(v) : Number.isFinite(v));
+  if (!ok) return `--${name} must be ${spec.kind === 'int' ? 'an integer' : 'a number'}, got ${JSON.stringify(value)}`;
+  if (spec.min !== undefined && v < spec.min) return `--${name} must be at least ${spec.min}, got ${v}`;
+  if (spec.max !== undefined && v > spec.max) return `--${name} must be at most ${spec.max}, got ${v}`;
+  return null;
 }
 
 export function parseFlags(argv: readonly string[], table: Record<string, FlagSpec>): { flags: ParsedFlags; help: boolean; positional: string[] } {
@@ -107,8 +133,8 @@ function convert(name: string, raw: string, spec: FlagSpec): string | number {
   const v = Number(raw);
   const ok = kind === 'int' ? INTEGER.test(raw) && Number.isSafeInteger(v) : DECIMAL.test(raw) && Number.isFinite(v);
   if (!ok) throw new UsageError(`--${name} must be ${kind === 'int' ? 'an integer' : 'a number'}, got "${raw}"`);
-  if (spec.min !== undefined && v < spec.min) throw new UsageError(`--${name} must be at least ${spec.min}, got ${v}`);
-  if (spec.max !== undefined && v > spec.max) throw new UsageError(`--${name} must be at most ${spec.max}, got ${v}`);
+  const problem = numberProblem(name, v, spec);
+  if (problem) throw new UsageError(problem);
   return v;
 }
 

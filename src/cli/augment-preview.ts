@@ -4,7 +4,7 @@
  * display), so a person can see what the network sees. Prints each sample's drawn parameters.
  */
 import { constants } from 'node:fs';
-import { access, rename, stat, writeFile } from 'node:fs/promises';
+import { access, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
@@ -13,7 +13,7 @@ import { DEFAULT_DATASET, datasetSpecProblem, openDataset } from '../data/open.j
 import { Rng, deriveSeed } from '../data/prng.js';
 import { init } from '../tensor/engine.js';
 import { fromBytes } from '../tensor/tensor.js';
-import { parseCommandLine, type CommandSpec, type FlagSpec, type ParsedFlags } from './args.js';
+import { notAFolder, parseCommandLine, type CommandSpec, type FlagSpec, type ParsedFlags } from './args.js';
 
 const USAGE = `usage: npm run augment:preview -- [--dataset SPEC] [--out FILE.png] [--count N] [--seed S] [--step N] [--size N]
 
@@ -30,7 +30,7 @@ columns original | view 1 (τ: blur always, no solarize) | view 2 (τ′: blur 1
 
 const FLAGS: Record<string, FlagSpec> = {
   dataset: { kind: 'string', check: datasetSpecProblem },
-  out: { kind: 'string', check: (v) => (v.toLowerCase().endsWith('.png') ? null : `must name a .png file, got "${v}"`) },
+  out: { kind: 'string', check: (v) => (v.toLowerCase().endsWith('.png') ? notAFolder(v) : `must name a .png file, got "${v}"`) },
   count: { kind: 'int', min: 1, max: 64 },
   seed: { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER },
   step: { kind: 'int', min: 0, max: 2 ** 48 - 1 },
@@ -127,8 +127,13 @@ async function main(args: Args): Promise<void> {
       data.forEach((view, v) => put(i, v + 1, (ch, y, x) => view[(i * 3 + ch) * plane + y * size + x]! * stats.std[ch]! + stats.mean[ch]!));
     }
     const temp = `${out}.${process.pid}.tmp`;
-    await writeFile(temp, PNG.sync.write(png));
-    await rename(temp, out);
+    try {
+      await writeFile(temp, PNG.sync.write(png));
+      await rename(temp, out);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
 
     console.log(`${opened.name}: ${count} images of ${ds.name} (${w}×${h}, ${c} channel${c > 1 ? 's' : ''}) → views ${size}×${size}, seed ${args.seed}, step ${args.step}`);
     console.log(`normalization: mean [${stats.mean.map((x) => x.toFixed(3)).join(', ')}], std [${stats.std.map((x) => x.toFixed(3)).join(', ')}]; blur kernels ${augment.kernelSizes.join(', ')}`);

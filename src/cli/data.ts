@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DOWNLOADABLE_DATASETS, type DownloadProgress, type DownloadableDataset, prepareDataset } from '../data/download.js';
+import { DOWNLOADABLE_DATASETS, type DownloadProgress, type DownloadableDataset, downloadUrlProblem, prepareDataset } from '../data/download.js';
 import { defaultDataDir } from '../data/open.js';
 import { notAFile, parseCommandLine, type CommandSpec, type FlagSpec } from './args.js';
 
@@ -14,13 +14,14 @@ Downloads a dataset's official release, checks its MD5 and unpacks it into DIR/<
 Fashion-MNIST is taken from Debian's dataset-fashion-mnist package when installed, without a download.
 
   --dir DIR      data folder (default: $BYOL_DATA_DIR or ${defaultDataDir({})})
-  --mirror URL   base URL to fetch the release files from instead of the official one
+  --mirror URL   base URL to fetch the release files from instead of the official one (https; plain
+                 http only from this machine: 127.0.0.1, localhost or [::1])
                  (default: $BYOL_DATA_MIRROR)
   -h, --help     show this text`;
 
 const FLAGS: Record<string, FlagSpec> = {
   dir: { kind: 'string', check: notAFile },
-  mirror: { kind: 'string', check: (v) => (/^https?:\/\/[^/]/.test(v) ? null : `must be an http(s) URL, got "${v}"`) },
+  mirror: { kind: 'string', check: (v) => (/^https?:\/\/[^/]/.test(v) ? downloadUrlProblem(v) : `must be an https URL, got "${v}"`) },
 };
 
 /** The command line of `npm run data`. */

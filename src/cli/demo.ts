@@ -10,6 +10,10 @@
  *
  * <id> is 'fashion-mnist' (read from the machine through src/data: Debian's dataset-fashion-mnist or the
  * data folder) or 'synthetic' (ten classes of drawn shapes, always there).
+ *
+ * Only requests addressed to this machine by name (Host 127.0.0.1:PORT, localhost:PORT or [::1]:PORT) are
+ * answered, so that a page from elsewhere whose name was rebound to 127.0.0.1 reads nothing (the dataset list
+ * holds local paths); a failed request is answered with its message, never a stack trace.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -231,6 +235,12 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const host = req.headers.host ?? '';
+    if (!['127.0.0.1', 'localhost', '[::1]'].some((name) => host === `${name}:${port}`)) {
+      return send(res, 421, 'text/plain', `this server answers requests for 127.0.0.1:${port} or localhost:${port} only, not for "${host}"`);
+    }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'only GET');
@@ -263,7 +273,9 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
 
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) send(res, 500, 'text/plain', String((e as Error).stack ?? e));
+      // The stack goes to the terminal that started the server; the page gets the message.
+      process.stderr.write(`demo: ${req.method} ${req.url} failed: ${(e as Error).stack ?? String(e)}\n`);
+      if (!res.headersSent) send(res, 500, 'text/plain', `error: ${e instanceof Error ? e.message : String(e)}`);
       else res.end();
     });
   });

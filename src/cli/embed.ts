@@ -22,7 +22,7 @@ import { presetConfig, type ExperimentConfig } from '../byol/config.js';
 import { ExperimentError, prepareData } from '../byol/experiment.js';
 import { EncoderFileError } from '../byol/inspect.js';
 import { drawEncoderPictures, loadEncoderFile } from './encoder-pictures.js';
-import { notAFile, parseCommandLine, type CommandSpec, type FlagSpec, type ParsedFlags } from './args.js';
+import { notAFile, numberProblem, outputFolder, parseCommandLine, type CommandSpec, type FlagSpec, type ParsedFlags } from './args.js';
 
 const USAGE = `usage: npm run embed -- --checkpoint FILE [--dataset SPEC] [options]
 
@@ -48,7 +48,7 @@ coloured by class), each beside the random encoder a run starts from.
 const FLAGS: Record<string, FlagSpec> = {
   checkpoint: { kind: 'string' },
   dataset: { kind: 'string', check: datasetSpecProblem },
-  out: { kind: 'string', check: notAFile },
+  out: { kind: 'string', check: outputFolder },
   seed: { kind: 'int', min: 0 },
   'labels-per-class': { kind: 'int', min: 1 },
   'test-images': { kind: 'int', min: 0 },
@@ -61,6 +61,32 @@ const FLAGS: Record<string, FlagSpec> = {
 
 /** The command line of `npm run embed`. */
 export const EMBED: CommandSpec = { usage: USAGE, flags: FLAGS };
+
+/** The stored settings embed uses, and the flag that sets each. */
+const STORED: readonly [keyof ExperimentConfig, string][] = [
+  ['seed', 'seed'],
+  ['labelsPerClass', 'labels-per-class'],
+  ['testImages', 'test-images'],
+  ['imageSize', 'image-size'],
+  ['batch', 'batch'],
+];
+
+/** Checks the run's settings stored in `file` that no flag replaces, as the flags would be checked. */
+function checkStoredSettings(file: string, c: ExperimentConfig, flags: ParsedFlags): void {
+  const problems: string[] = [];
+  for (const [key, flag] of STORED) {
+    if (flags[flag] !== undefined) continue;
+    const problem = numberProblem(flag, c[key], FLAGS[flag]!);
+    if (problem) problems.push(`${key}: ${problem}`);
+  }
+  if (flags.dataset === undefined) {
+    const problem = typeof c.dataset === 'string' ? datasetSpecProblem(c.dataset) : `must name a dataset, got ${JSON.stringify(c.dataset)}`;
+    if (problem) problems.push(`dataset: --dataset ${problem}`);
+  }
+  if (problems.length) {
+    throw new EncoderFileError(`${file}: the run's settings stored in it are out of range (${problems.join('; ')}); give the flag to use another value`);
+  }
+}
 
 async function main(flags: ParsedFlags): Promise<number> {
   if (flags.checkpoint === undefined) {
@@ -79,6 +105,8 @@ async function main(flags: ParsedFlags): Promise<number> {
     // Another program's encoder: the quick preset's splits, with one held-out image only (nothing is trained
     // here; the pretraining pool only gives the normalization statistics, so it may as well be all the rest).
     const c: ExperimentConfig = loaded.config ? { ...presetConfig('quick'), ...loaded.config } : { ...presetConfig('quick'), heldOutImages: 1 };
+    // Settings from the file are checked as the same flags on the command line would be; a flag replaces one.
+    if (loaded.config) checkStoredSettings(file, c, flags);
     const num = (k: string) => flags[k] as number | undefined;
     if (flags.dataset !== undefined) c.dataset = flags.dataset as string;
     if (num('seed') !== undefined) c.seed = num('seed')!;

@@ -5,7 +5,7 @@
  * checkpoint and each phase's network with torchvision's names;
  * `--resume` continues a killed run from its last epoch.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SingleBar, Presets } from 'cli-progress';
@@ -17,14 +17,15 @@ import { datasetSpecProblem, openDataset, type OpenedDataset } from '../data/ope
 import { semiSupervisedSplit } from '../data/splits.js';
 import { DatasetError } from '../data/errors.js';
 import { writeFileAtomic } from '../nn/checkpoint-node.js';
-import { presetConfig, type ExperimentConfig, type PresetName } from '../byol/config.js';
+import { CheckpointError } from '../nn/checkpoint.js';
+import { WIDTH_LIMITS, presetConfig, type ExperimentConfig, type PresetName } from '../byol/config.js';
 import { Experiment, ExperimentError, prepareData, type MetricRecord, type Phase } from '../byol/experiment.js';
 import { curvesSpec } from '../byol/curves.js';
 import { ARM_ORDER, aggregate, curvePoints, reportLines, runResults, summarize, type RunResults } from '../byol/report.js';
 import { recordedNoise } from '../byol/noise.js';
 import { renderPng } from './render-png.js';
 import { drawEncoderPictures, loadEncoderFile } from './encoder-pictures.js';
-import { notAFile, parseCommandLine, type CommandSpec, type FlagSpec } from './args.js';
+import { notAFile, outputFolder, parseCommandLine, type CommandSpec, type FlagSpec } from './args.js';
 
 const USAGE = `usage: npm run train:byol -- [options]
 
@@ -49,12 +50,14 @@ the unlabeled pool, then fine-tuning of the pretrained encoder on the same label
   --tau-constant           keep τ constant instead of the cosine schedule
   --linear-probe           freeze the pretrained encoder (and the baseline's) and train only fc
   --stem NAME              imagenet (7×7/2 + max pool, torchvision's) | small (3×3/1, no max pool)
-  --width N                width of ResNet-18's first stage (64 is ResNet-18; less only for tests)
+  --width N                width of ResNet-18's first stage, 2..256 (64 is ResNet-18; less only for tests)
   --seed N                 seed of every random choice (default 0)
   --seeds LIST             run the protocol once per seed (e.g. 0,1,2) into OUT/seed-N and report every arm's
                            mean ± sd and the paired differences with their standard errors
   --out DIR                output folder (default runs/<preset>-<dataset>)
   --resume                 continue the run in --out from its last finished epoch
+  --force                  write into an --out folder that holds other files and no checkpoint (they may be
+                           overwritten)
   --data-dir DIR           where datasets live (default $BYOL_DATA_DIR or ~/.cache/byol-webgpu/data)
   -h, --help               show this text`;
 
@@ -76,11 +79,12 @@ const FLAGS: Record<string, FlagSpec> = {
   'tau-constant': { kind: 'boolean' },
   'linear-probe': { kind: 'boolean' },
   stem: { kind: ['imagenet', 'small'] },
-  width: { kind: 'int', min: 1 },
+  width: { kind: 'int', min: WIDTH_LIMITS.min, max: WIDTH_LIMITS.max },
   seed: { kind: 'int', min: 0 },
   seeds: { kind: 'int-list', min: 0 },
-  out: { kind: 'string', check: notAFile },
+  out: { kind: 'string', check: outputFolder },
   resume: { kind: 'boolean' },
+  force: { kind: 'boolean' },
   'data-dir': { kind: 'string', check: notAFile },
 };
 
@@ -172,6 +176,7 @@ async function runSeed(config: ExperimentConfig, opened: OpenedDataset, dir: str
       console.log(line);
     },
     progress: (e) => bars.update(e),
+    where: (name) => join(dir, name),
     saveCheckpoint: async (name, bytes) => writeFileAtomic(join(dir, name), bytes),
     loadCheckpoint: async (name) => (existsSync(join(dir, name)) ? new Uint8Array(readFileSync(join(dir, name))) : null),
     metrics: async (records) => writeFileAtomic(join(dir, 'metrics.jsonl'), new TextEncoder().encode(records.map((r) => JSON.stringify(r)).join('\n') + '\n')),
@@ -218,6 +223,24 @@ async function main(argv: readonly string[]): Promise<number> {
   if (!resume && held) {
     process.stderr.write(`error: ${held} already holds a run; continue it with --resume, or choose another --out\n`);
     return 2;
+  }
+  // A folder without a checkpoint must be empty: what it holds was not written by this run, and would be
+  // overwritten (summary.json, metrics.jsonl, ...) or mixed with the run's files. (A run killed while writing
+  // its first checkpoint leaves only that checkpoint's temporary file, which is its own.)
+  if (flags.force !== true) {
+    const begun = seeds.some((s) => existsSync(join(dirOf(s), 'checkpoint.safetensors')));
+    const folders: [string, Set<string>][] = [[out, new Set(many ? [...seeds.map((s) => `seed-${s}`), ...(begun ? ['summary.json', 'curves.png'] : [])] : [])]];
+    if (many) for (const s of seeds) folders.push([dirOf(s), new Set()]);
+    for (const [dir, own] of folders) {
+      if (!existsSync(dir) || existsSync(join(dir, 'checkpoint.safetensors'))) continue;
+      const others = readdirSync(dir).filter((f) => !own.has(f) && !/^\..+\.tmp-\d+-/.test(f));
+      if (others.length === 0) continue;
+      const shown = others.slice(0, 4).join(', ') + (others.length > 4 ? `, ... (${others.length} entries)` : '');
+      process.stderr.write(
+        `error: ${dir} already holds files and no checkpoint of a run (${shown}); choose an empty or new --out, or add --force to write into it (files of the same names are overwritten)\n`,
+      );
+      return 2;
+    }
   }
   const t0 = Date.now();
   // The dataset first: a missing or broken one is reported before the GPU is started or a folder made.
@@ -274,7 +297,7 @@ if (entry && import.meta.url === pathToFileURL(entry).href) {
     (code) => process.exit(code),
     (e: unknown) => {
       const err = e as Error;
-      if (err instanceof NoAdapterError || err instanceof DatasetError || err instanceof ExperimentError) {
+      if (err instanceof NoAdapterError || err instanceof DatasetError || err instanceof ExperimentError || err instanceof CheckpointError) {
         process.stderr.write(`error: ${err.message}\n`);
       } else if (err instanceof OutOfMemoryError || (err instanceof GpuError && err.kind === 'out-of-memory')) {
         const c = running;

@@ -4,10 +4,14 @@
  * Nothing is left half-written: each file is downloaded to DIR/NAME.part (resumed with an HTTP Range
  * request when a .part exists), checked against its published MD5, renamed to DIR/NAME, then unpacked
  * into a temporary folder that is renamed into place only once complete and readable.
+ *
+ * What a server can make it do is bounded: https only (plain http only for a mirror on this machine), no
+ * more bytes than the published size, redirects only within the host asked; and nothing it did not write is
+ * deleted (a folder in the way is reported, not replaced).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, mkdtemp, open, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, lstat, mkdir, mkdtemp, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { DatasetError, describeError } from './errors.js';
@@ -25,6 +29,8 @@ export interface RemoteFile {
   name: string;
   /** MD5 (hex) of the file, as published. */
   md5: string;
+  /** Size of the file in bytes, as published: no more is accepted from a server. */
+  size: number;
 }
 
 /** Where a dataset's release lives and what it consists of. */
@@ -40,22 +46,23 @@ export interface RemoteRelease {
 /** The official releases: where each downloadable dataset is fetched from, and the published checksums. */
 export const RELEASES: Record<DownloadableDataset, RemoteRelease> = {
   stl10: {
-    baseUrl: 'http://ai.stanford.edu/~acoates/stl10/',
-    files: [{ name: 'stl10_binary.tar.gz', md5: '91f7769df0f17e558f3565bffb0c7dfb' }],
+    baseUrl: 'https://ai.stanford.edu/~acoates/stl10/',
+    files: [{ name: 'stl10_binary.tar.gz', md5: '91f7769df0f17e558f3565bffb0c7dfb', size: 2_640_397_119 }],
     archive: true,
   },
   cifar10: {
     baseUrl: 'https://www.cs.toronto.edu/~kriz/',
-    files: [{ name: 'cifar-10-binary.tar.gz', md5: 'c32a1d4ab5d03f1284b67883e8d87530' }],
+    files: [{ name: 'cifar-10-binary.tar.gz', md5: 'c32a1d4ab5d03f1284b67883e8d87530', size: 170_052_171 }],
     archive: true,
   },
   'fashion-mnist': {
-    baseUrl: 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
+    // The release's own repository (its S3 website answers over http only).
+    baseUrl: 'https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/',
     files: [
-      { name: 'train-images-idx3-ubyte.gz', md5: '8d4fb7e6c68d591d4c3dfef9ec88bf0d' },
-      { name: 'train-labels-idx1-ubyte.gz', md5: '25c81989df183df01b3e8a0aad5dffbe' },
-      { name: 't10k-images-idx3-ubyte.gz', md5: 'bef4ecab320f06d8554ea6380940ec79' },
-      { name: 't10k-labels-idx1-ubyte.gz', md5: 'bb300cfdad3c16e7a12a480ee83cd310' },
+      { name: 'train-images-idx3-ubyte.gz', md5: '8d4fb7e6c68d591d4c3dfef9ec88bf0d', size: 26_421_880 },
+      { name: 'train-labels-idx1-ubyte.gz', md5: '25c81989df183df01b3e8a0aad5dffbe', size: 29_515 },
+      { name: 't10k-images-idx3-ubyte.gz', md5: 'bef4ecab320f06d8554ea6380940ec79', size: 4_422_102 },
+      { name: 't10k-labels-idx1-ubyte.gz', md5: 'bb300cfdad3c16e7a12a480ee83cd310', size: 5_148 },
     ],
     archive: false,
   },
@@ -77,6 +84,8 @@ export interface DownloadProgress {
 export interface DownloadOptions {
   /** Expected MD5 (hex) of the complete file. */
   md5: string;
+  /** Published size of the complete file: a server sending more is stopped there. */
+  size: number;
   /** Called as bytes arrive. */
   onProgress?: (progress: DownloadProgress) => void;
   /** Requests tried before giving up when a connection breaks (default 3); each resumes the last. */
@@ -118,6 +127,15 @@ export async function md5File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function fileSize(path: string): Promise<number | null> {
   try {
     const s = await stat(path);
@@ -127,15 +145,57 @@ async function fileSize(path: string): Promise<number | null> {
   }
 }
 
+/** Hosts plain http is allowed to: a mirror on this machine. */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** What is wrong with downloading from `url` (not https, unless the host is this machine), or null. */
+export function downloadUrlProblem(url: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `"${url}" is not a URL`;
+  }
+  if (parsed.protocol === 'https:') return null;
+  if (parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname)) return null;
+  return `"${url}" is not an https URL; downloads use https only (plain http only from 127.0.0.1, localhost or [::1])`;
+}
+
+/** Redirects followed per request, each within the host asked. */
+const MAX_REDIRECTS = 5;
+
+/** Fetches `url`, following redirects only to the same host (and scheme); a redirect elsewhere is a `DatasetError`. */
+async function fetchSameHost(url: string, headers: Record<string, string>): Promise<Response> {
+  let at = new URL(url);
+  for (let hop = 0; ; hop++) {
+    const response = await fetch(at, { headers, redirect: 'manual' });
+    const location = response.headers.get('location');
+    if (response.status < 300 || response.status >= 400 || location === null) return response;
+    await response.body?.cancel();
+    const next = new URL(location, at);
+    if (next.host !== at.host || next.protocol !== at.protocol) {
+      throw new DatasetError(`the server redirects to ${next.origin}, another host than ${at.origin}; not followed (give that host as the mirror if you trust it)`, { file: url });
+    }
+    if (hop === MAX_REDIRECTS) throw new DatasetError(`more than ${MAX_REDIRECTS} redirects`, { file: url });
+    at = next;
+  }
+}
+
 /** Outcome of one HTTP request of a download. */
 type Attempt = { complete: true } | { complete: false; error: string };
 
-async function attemptDownload(url: string, part: string, onProgress: DownloadOptions['onProgress']): Promise<Attempt> {
-  const have = (await fileSize(part)) ?? 0;
+async function attemptDownload(url: string, part: string, size: number, onProgress: DownloadOptions['onProgress']): Promise<Attempt> {
+  let have = (await fileSize(part)) ?? 0;
+  if (have > size) {
+    // Not a part of this file: start clean.
+    await rm(part, { force: true });
+    have = 0;
+  }
   let response: Response;
   try {
-    response = await fetch(url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {} });
+    response = await fetchSameHost(url, have > 0 ? { Range: `bytes=${have}-` } : {});
   } catch (err) {
+    if (err instanceof DatasetError) throw err;
     return { complete: false, error: describeError((err as Error).cause ?? err) };
   }
   // 416 on a resume: the part already holds the whole file; the checksum decides.
@@ -159,17 +219,27 @@ async function attemptDownload(url: string, part: string, onProgress: DownloadOp
     await response.body?.cancel();
     throw new DatasetError(`HTTP ${response.status} ${response.statusText}`, { file: url });
   }
+  if (total !== null && total !== size) {
+    await response.body?.cancel();
+    throw new DatasetError(`the server announces ${total} bytes, but the published size is ${size}; not downloaded`, { file: url });
+  }
 
   const handle = await open(part, start === 0 ? 'w' : 'a');
   let received = start;
   const began = Date.now();
   const report = (): void =>
     onProgress?.({ file: url, received, total, bytesPerSecond: ((received - start) * 1000) / Math.max(1, Date.now() - began) });
+  let oversize = false;
   try {
     const reader = response.body!.getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      if (received + value.length > size) {
+        oversize = true;
+        await reader.cancel().catch(() => undefined);
+        break;
+      }
       await handle.write(value);
       received += value.length;
       report();
@@ -178,6 +248,10 @@ async function attemptDownload(url: string, part: string, onProgress: DownloadOp
     return { complete: false, error: describeError((err as Error).cause ?? err) };
   } finally {
     await handle.close();
+  }
+  if (oversize) {
+    await rm(part, { force: true });
+    throw new DatasetError(`the server sent more than the published size of ${size} bytes; stopped there and deleted the download`, { file: url });
   }
   report();
   if (total !== null && received !== total) return { complete: false, error: `connection closed after ${received} of ${total} bytes` };
@@ -190,12 +264,14 @@ async function attemptDownload(url: string, part: string, onProgress: DownloadOp
  * on a broken connection after the last attempt the part is kept for the next run to resume.
  */
 export async function downloadFile(url: string, dest: string, options: DownloadOptions): Promise<void> {
+  const problem = downloadUrlProblem(url);
+  if (problem !== null) throw new DatasetError(problem, { file: url });
   const part = `${dest}.part`;
   const attempts = options.attempts ?? 3;
   let lastError = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, (attempt - 1) * (options.retryDelayMs ?? 1000)));
-    const result = await attemptDownload(url, part, options.onProgress);
+    const result = await attemptDownload(url, part, options.size, options.onProgress);
     if (result.complete) {
       const actual = await md5File(part);
       if (actual !== options.md5) {
@@ -268,6 +344,17 @@ export async function prepareDataset(name: DownloadableDataset, options: Prepare
     return { name, dir: found, origin: found === target ? 'present' : 'system' };
   }
 
+  // A folder in the way failed the lookup above: it is someone's, incomplete. Reported, never replaced.
+  if (await exists(target)) {
+    const missing = [];
+    for (const file of REQUIRED_FILES[name]) {
+      if ((await fileSize(join(target, file))) === null && (await fileSize(join(target, `${file}.gz`))) === null) missing.push(file);
+    }
+    throw new DatasetError(
+      `holds an incomplete copy of ${name}${missing.length ? ` (missing ${missing.join(', ')})` : ''}; move it away or delete it, then run again to download the release`,
+      { file: target },
+    );
+  }
   const release = options.release ?? RELEASES[name];
   const mirror = options.mirror ?? process.env.BYOL_DATA_MIRROR;
   const base = mirror ? `${mirror.replace(/\/+$/, '')}/` : release.baseUrl;
@@ -281,6 +368,7 @@ export async function prepareDataset(name: DownloadableDataset, options: Prepare
     }
     await downloadFile(base + file.name, dest, {
       md5: file.md5,
+      size: file.size,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
       ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
@@ -304,8 +392,7 @@ export async function prepareDataset(name: DownloadableDataset, options: Prepare
     if (missing.length > 0) throw new DatasetError(`release lacks ${missing.join(', ')} under ${DATASET_FOLDERS[name]}/`, { file: base + release.files[0]!.name });
     log(`checking ${unpacked}`);
     await verifies(name, unpacked);
-    // An incomplete folder from elsewhere would block the rename; it failed the lookup above, so it goes.
-    await rm(target, { recursive: true, force: true });
+    if (await exists(target)) throw new DatasetError('appeared while the release was being unpacked; nothing replaced', { file: target });
     await rename(unpacked, target);
     if (release.archive) await rm(join(dataDir, release.files[0]!.name), { force: true });
   } finally {

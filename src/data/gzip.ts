@@ -11,10 +11,23 @@ export function isGzip(bytes: Uint8Array): boolean {
 
 /**
  * Decompresses a whole gzip stream. Stops with a `DatasetError` naming `file` as soon as the output would
- * exceed `maxBytes`, so a file cannot make this allocate more than the caller allowed; memory grows only
- * with data actually decompressed.
+ * exceed `maxBytes` (`limit` says what set it, for the message), so a file cannot make this allocate more
+ * than the caller allowed; memory grows only with data actually decompressed.
  */
-export async function gunzip(bytes: Uint8Array, file: string, maxBytes: number): Promise<Uint8Array> {
+export async function gunzip(bytes: Uint8Array, file: string, maxBytes: number, limit = 'expected'): Promise<Uint8Array> {
+  return inflate(bytes, file, maxBytes, `decompresses to more than the ${maxBytes} bytes ${limit}`);
+}
+
+/**
+ * The first `length` bytes a gzip stream decompresses to (fewer if it is shorter), decompressing no more
+ * than that: for reading a header before deciding how much of the rest to accept.
+ */
+export async function gunzipHead(bytes: Uint8Array, file: string, length: number): Promise<Uint8Array> {
+  return inflate(bytes, file, length, null);
+}
+
+/** Inflates up to `maxBytes`: past them, throws `tooLarge`, or (null) returns the first `maxBytes`. */
+async function inflate(bytes: Uint8Array, file: string, maxBytes: number, tooLarge: string | null): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
@@ -24,10 +37,13 @@ export async function gunzip(bytes: Uint8Array, file: string, maxBytes: number):
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        total += value.length;
-        if (total > maxBytes) {
-          throw new DatasetError(`decompresses to more than the ${maxBytes} bytes expected`, { file });
+        if (total + value.length > maxBytes) {
+          if (tooLarge !== null) throw new DatasetError(tooLarge, { file });
+          chunks.push(value.subarray(0, maxBytes - total));
+          total = maxBytes;
+          break;
         }
+        total += value.length;
         chunks.push(value);
       }
     } finally {

@@ -8,7 +8,7 @@
 import { type ByteSource, readExactly } from './byte-source.js';
 import { type DatasetInfo, InMemoryImageDataset, checkLabels, numberedClassNames } from './dataset.js';
 import { DatasetError, sizeMismatch } from './errors.js';
-import { gunzip, isGzip } from './gzip.js';
+import { gunzip, gunzipHead, isGzip } from './gzip.js';
 
 /** Magic number of an IDX uint8 image file (3 dimensions). */
 export const IDX_IMAGES_MAGIC = 0x00000803;
@@ -56,7 +56,7 @@ function parseHeader(bytes: Uint8Array, file: string, expectedMagic: number): { 
     count *= dim;
   }
   if (count > MAX_IDX_BYTES) {
-    throw new DatasetError(`header claims dimensions ${dims.join('×')} (${count} bytes), more than the ${MAX_IDX_BYTES} supported`, { file });
+    throw new DatasetError(`header claims dimensions ${dims.join('×')} (${count} bytes), over the limit of ${MAX_IDX_BYTES} bytes per IDX file`, { file });
   }
   return { headerBytes, dims, count };
 }
@@ -80,7 +80,12 @@ export async function readIdx(source: ByteSource, expectedMagic: number): Promis
   const size = await source.size();
   const start = await source.read(0, Math.min(size, 4));
   if (isGzip(start)) {
-    const inflated = await gunzip(await readExactly(source, 0, size), source.name, MAX_IDX_BYTES);
+    // The header first: it bounds what the rest may decompress to, so that nothing past it is inflated.
+    const compressed = await readExactly(source, 0, size);
+    const head = await gunzipHead(compressed, source.name, 4);
+    const header = await gunzipHead(compressed, source.name, 4 + 4 * (head.length === 4 ? head[3]! : 0));
+    const { headerBytes, dims, count } = parseHeader(header, source.name, expectedMagic);
+    const inflated = await gunzip(compressed, source.name, headerBytes + count, `its header declares (${dims.join('×')} elements)`);
     return parseIdx(inflated, source.name, expectedMagic);
   }
   const ndims = start.length === 4 ? start[3]! : 0;

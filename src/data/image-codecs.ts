@@ -2,6 +2,7 @@
  * PNG (pngjs) and JPEG (jpeg-js) decoding for image-folder datasets. pngjs relies on Node's Buffer and
  * zlib, so only Node entry points import this module; a browser passes its own `ImageDecoder`.
  */
+import { inflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { DatasetError, describeError } from './errors.js';
@@ -10,6 +11,8 @@ import type { DecodedImage } from './image-folder.js';
 /** Largest image decoded, in megapixels, and the decoder's memory cap: bounds for hostile files. */
 const MAX_MEGAPIXELS = 64;
 const MAX_DECODER_MEMORY_MB = 1024;
+/** Largest PNG pixel data (filtered scanlines, as inflated) accepted: bounds what a PNG's IHDR may declare. */
+const MAX_PNG_DATA_BYTES = 256 * 2 ** 20;
 
 function isPng(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
@@ -45,10 +48,89 @@ export function jpegComponents(bytes: Uint8Array): number | null {
   return null;
 }
 
+/** Samples per pixel of each PNG colour type (grey, RGB, palette, grey + alpha, RGBA). */
+const PNG_SAMPLES: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/** Adam7's passes: x and y of the first pixel, and the steps between pixels. */
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+] as const;
+
+/**
+ * Reads a PNG's IHDR and joins its IDAT chunks, without inflating anything, and returns the exact number of
+ * bytes the pixel data inflates to by the header (one filter byte per scanline, per interlace pass).
+ * Refuses, naming the limit, an image over the megapixel limit or pixel data over the byte limit.
+ */
+function pngLayout(bytes: Uint8Array, file: string): { width: number; height: number; dataBytes: number; idat: Uint8Array } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 33 || view.getUint32(8) !== 13 || view.getUint32(12) !== 0x49484452) throw new DatasetError('PNG without an IHDR chunk first', { file });
+  const width = view.getUint32(16);
+  const height = view.getUint32(20);
+  const depth = bytes[24]!;
+  const colorType = bytes[25]!;
+  const interlace = bytes[28]!;
+  const samples = PNG_SAMPLES[colorType];
+  if (width === 0 || height === 0) throw new DatasetError(`PNG of ${width}×${height} pixels`, { file });
+  if (samples === undefined || ![1, 2, 4, 8, 16].includes(depth) || interlace > 1) {
+    throw new DatasetError(`PNG with an unsupported IHDR (colour type ${colorType}, bit depth ${depth}, interlace ${interlace})`, { file });
+  }
+  if (width * height > MAX_MEGAPIXELS * 1e6) {
+    throw new DatasetError(`image of ${width}×${height} is over the limit of ${MAX_MEGAPIXELS} megapixels per PNG`, { file });
+  }
+  const rowBytes = (w: number): number => (w === 0 ? 0 : 1 + Math.ceil((w * samples * depth) / 8));
+  let dataBytes = 0;
+  if (interlace === 0) dataBytes = height * rowBytes(width);
+  else {
+    for (const [x0, y0, dx, dy] of ADAM7) {
+      const w = Math.max(0, Math.ceil((width - x0) / dx));
+      const h = Math.max(0, Math.ceil((height - y0) / dy));
+      if (w > 0) dataBytes += h * rowBytes(w);
+    }
+  }
+  if (dataBytes > MAX_PNG_DATA_BYTES) {
+    throw new DatasetError(`PNG of ${width}×${height} at ${depth} bits × ${samples} samples declares ${dataBytes} bytes of pixel data, over the limit of ${MAX_PNG_DATA_BYTES} bytes per PNG`, { file });
+  }
+  const parts: Uint8Array[] = [];
+  for (let p = 8; p + 12 <= bytes.length; ) {
+    const length = view.getUint32(p);
+    const type = view.getUint32(p + 4);
+    if (type === 0x49444154) parts.push(bytes.subarray(p + 8, Math.min(bytes.length, p + 8 + length)));
+    if (type === 0x49454e44) break;
+    p += 12 + length;
+  }
+  const idat = new Uint8Array(parts.reduce((n, q) => n + q.length, 0));
+  let at = 0;
+  for (const q of parts) {
+    idat.set(q, at);
+    at += q.length;
+  }
+  return { width, height, dataBytes, idat };
+}
+
 function decodePng(bytes: Uint8Array, file: string): DecodedImage {
+  const layout = pngLayout(bytes, file);
+  // Inflate once with the header's size as the cap, so that a small file cannot inflate to gigabytes inside
+  // the decoder; the decoder runs only on data that inflates to exactly what the header declares.
+  let inflated: Uint8Array;
+  try {
+    inflated = inflateSync(layout.idat, { maxOutputLength: layout.dataBytes });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new DatasetError(`PNG pixel data inflates to more than the ${layout.dataBytes} bytes its IHDR declares (${layout.width}×${layout.height})`, { file });
+    }
+    throw err;
+  }
+  if (inflated.length !== layout.dataBytes) {
+    throw new DatasetError(`PNG pixel data inflates to ${inflated.length} bytes, but its IHDR declares ${layout.dataBytes} (${layout.width}×${layout.height}); truncated?`, { file });
+  }
   const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const { width, height } = png;
-  if (width * height > MAX_MEGAPIXELS * 1e6) throw new DatasetError(`image of ${width}×${height} is too large`, { file });
   const rgba = png.data;
   if (rgba.length !== width * height * 4) throw new DatasetError(`PNG decoder returned ${rgba.length} bytes for ${width}×${height}`, { file });
   const channels = png.color ? 3 : 1;

@@ -53,18 +53,23 @@ function safePath(raw: string, archive: string): string {
   return parts.join('/');
 }
 
-/** Parses the records of a pax extended header; returns the "path" value if present. */
+/**
+ * Parses the records of a pax extended header; returns the "path" value if present. Each record is
+ * "LENGTH KEY=VALUE\n", LENGTH counting the record's bytes (UTF-8), so the records are cut on bytes and only
+ * then decoded.
+ */
 function paxPath(body: Uint8Array, archive: string): string | undefined {
-  const text = new TextDecoder().decode(body);
+  const decoder = new TextDecoder();
   let p = 0;
   let path: string | undefined;
-  while (p < text.length) {
-    const space = text.indexOf(' ', p);
-    const length = space > p ? Number(text.slice(p, space)) : NaN;
-    if (!Number.isInteger(length) || length <= space - p || p + length > text.length) {
+  while (p < body.length) {
+    const space = body.indexOf(0x20, p);
+    const digits = space > p ? decoder.decode(body.subarray(p, space)) : '';
+    const length = /^\d+$/.test(digits) ? Number(digits) : NaN;
+    if (!Number.isInteger(length) || length <= space - p || p + length > body.length) {
       throw new DatasetError('malformed pax extended header', { file: archive });
     }
-    const record = text.slice(space + 1, p + length).replace(/\n$/, '');
+    const record = decoder.decode(body.subarray(space + 1, p + length)).replace(/\n$/, '');
     const eq = record.indexOf('=');
     if (eq > 0 && record.slice(0, eq) === 'path') path = record.slice(eq + 1);
     p += length;

@@ -53,6 +53,9 @@ function dataMatches(t: SafeTensor): boolean {
   }
 }
 
+/** Largest header read, as the format's specification bounds it (100 MB). */
+const MAX_HEADER_BYTES = 100_000_000;
+
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Encodes tensors (in the given order) and string metadata into safetensors bytes. */
@@ -103,6 +106,7 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors'): Safe
   const n = view.getBigUint64(0, true);
   if (n > BigInt(bytes.byteLength - 8)) throw new SafetensorsError(`${what}: header length ${n} exceeds the file (${bytes.byteLength} bytes); not a safetensors file or truncated`);
   const headerLen = Number(n);
+  if (headerLen > MAX_HEADER_BYTES) throw new SafetensorsError(`${what}: header length ${headerLen} is over the ${MAX_HEADER_BYTES}-byte limit of safetensors headers; not a safetensors file`);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
@@ -113,8 +117,9 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors'): Safe
   const dataStart = 8 + headerLen;
   const dataLen = bytes.byteLength - dataStart;
   const metadata: Record<string, string> = {};
-  const tensors = new Map<string, SafeTensor>();
-  const spans: [number, number, string][] = [];
+  const entries: { name: string; dtype: SafeDType; shape: number[]; begin: number; end: number }[] = [];
+  // Every entry is checked, and the entries together must tile the data section exactly, before any tensor
+  // is copied: a header whose entries overlap the same bytes would otherwise cost a copy per entry.
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
       for (const [k, v] of Object.entries((entry ?? {}) as Record<string, unknown>)) {
@@ -123,9 +128,9 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors'): Safe
       }
       continue;
     }
-    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const e = (entry ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = e.dtype as SafeDType;
-    if (!(typeof dtype === 'string' && dtype in DTYPE_BYTES)) {
+    if (!(typeof dtype === 'string' && Object.hasOwn(DTYPE_BYTES, dtype))) {
       throw new SafetensorsError(`${what}: tensor '${name}' has dtype ${JSON.stringify(e.dtype)}; supported: ${Object.keys(DTYPE_BYTES).join(', ')}`);
     }
     const shape = e.shape as number[];
@@ -138,8 +143,19 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors'): Safe
     if (offs[1] - offs[0] !== count * DTYPE_BYTES[dtype]) {
       throw new SafetensorsError(`${what}: tensor '${name}' ${dtype} [${shape.join(', ')}] needs ${count * DTYPE_BYTES[dtype]} bytes but data_offsets span ${offs[1] - offs[0]}`);
     }
+    entries.push({ name, dtype, shape, begin: offs[0], end: offs[1] });
+  }
+  const spans = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let end = 0;
+  for (const { begin, end: e, name } of spans) {
+    if (begin !== end) throw new SafetensorsError(`${what}: tensor '${name}' starts at byte ${begin} but the previous one ends at ${end}: overlapping or gapped data`);
+    end = e;
+  }
+  if (end !== dataLen) throw new SafetensorsError(`${what}: the tensors cover ${end} bytes but the data section has ${dataLen}`);
+  const tensors = new Map<string, SafeTensor>();
+  for (const { name, dtype, shape, begin, end: e } of entries) {
     // Copy: the data section need not be aligned for a typed-array view.
-    const raw = bytes.slice(dataStart + offs[0], dataStart + offs[1]);
+    const raw = bytes.slice(dataStart + begin, dataStart + e);
     const data =
       dtype === 'F32'
         ? new Float32Array(raw.buffer)
@@ -149,14 +165,6 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors'): Safe
             ? new Float64Array(raw.buffer)
             : new Int32Array(raw.buffer);
     tensors.set(name, { dtype, shape, data });
-    spans.push([offs[0], offs[1], name]);
   }
-  spans.sort((a, b) => a[0] - b[0]);
-  let end = 0;
-  for (const [b, e, name] of spans) {
-    if (b !== end) throw new SafetensorsError(`${what}: tensor '${name}' starts at byte ${b} but the previous one ends at ${end}: overlapping or gapped data`);
-    end = e;
-  }
-  if (end !== dataLen) throw new SafetensorsError(`${what}: the tensors cover ${end} bytes but the data section has ${dataLen}`);
   return { tensors, metadata };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES } from '../../src/data/cifar10.js';
-import { type RemoteRelease, downloadFile, extractTarGz, prepareDataset } from '../../src/data/download.js';
+import { RELEASES, type RemoteRelease, downloadFile, extractTarGz, prepareDataset } from '../../src/data/download.js';
 import { DatasetError } from '../../src/data/errors.js';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../../src/data/idx.js';
 import { locateDataset, openDataset } from '../../src/data/open.js';
@@ -39,7 +39,7 @@ function miniCifarArchive(): { archive: Uint8Array; release: RemoteRelease } {
   CIFAR10_TRAIN_FILES.forEach((f, k) => entries.push({ name: `cifar-10-batches-bin/${f}`, data: cifarFile([k, k + 1], noise(2 * 3072, k)) } as never));
   entries.push({ name: `cifar-10-batches-bin/${CIFAR10_TEST_FILE}`, data: cifarFile([9, 8, 7], noise(3 * 3072, 99)) } as never);
   const archive = gzip(tarFile(entries));
-  return { archive, release: { baseUrl: 'unused', archive: true, files: [{ name: 'cifar-10-binary.tar.gz', md5: md5(archive) }] } };
+  return { archive, release: { baseUrl: 'unused', archive: true, files: [{ name: 'cifar-10-binary.tar.gz', md5: md5(archive), size: archive.length }] } };
 }
 
 /** The four Fashion-MNIST files in miniature (gzipped IDX). */
@@ -59,7 +59,7 @@ function miniFashionFiles(): Record<string, Uint8Array> {
 }
 
 function fashionRelease(files: Record<string, Uint8Array>): RemoteRelease {
-  return { baseUrl: 'unused', archive: false, files: Object.entries(files).map(([name, bytes]) => ({ name, md5: md5(bytes) })) };
+  return { baseUrl: 'unused', archive: false, files: Object.entries(files).map(([name, bytes]) => ({ name, md5: md5(bytes), size: bytes.length })) };
 }
 
 describe('tar reader', () => {
@@ -82,6 +82,12 @@ describe('tar reader', () => {
     }
   });
 
+  it('measures pax records in bytes: long names with accented letters', async () => {
+    const long = `données/${'é'.repeat(60)}/${'ü'.repeat(40)}.bin`;
+    const entries = await entriesOf(tarFile([{ name: long, data: noise(10, 3) }]), 512);
+    expect(entries.map((e) => [e.path, e.size])).toEqual([[long, 10]]);
+  });
+
   it('rejects truncated archives, bad checksums and unsafe paths', async () => {
     const archive = tarFile([{ name: 'a', data: noise(2000, 2) }]);
     await expect(entriesOf(archive.subarray(0, 1500), 512)).rejects.toThrow(/truncated/);
@@ -101,11 +107,11 @@ describe('downloadFile', () => {
     const dir = freshDir();
     const dest = join(dir, 'f.bin');
     // One attempt: the broken connection leaves the part for the next run.
-    await expect(downloadFile(`${server.url}/f.bin`, dest, { md5: md5(body), attempts: 1 })).rejects.toThrow(/run again to resume/);
+    await expect(downloadFile(`${server.url}/f.bin`, dest, { md5: md5(body), size: body.length, attempts: 1 })).rejects.toThrow(/run again to resume/);
     expect(statSync(`${dest}.part`).size).toBe(70_000);
     expect(existsSync(dest)).toBe(false);
     const progress: number[] = [];
-    await downloadFile(`${server.url}/f.bin`, dest, { md5: md5(body), onProgress: (p) => progress.push(p.received) });
+    await downloadFile(`${server.url}/f.bin`, dest, { md5: md5(body), size: body.length, onProgress: (p) => progress.push(p.received) });
     expect(server.requests.map((r) => r.range)).toEqual([undefined, 'bytes=70000-']);
     expect(new Uint8Array(readFileSync(dest))).toEqual(body);
     expect(existsSync(`${dest}.part`)).toBe(false);
@@ -115,7 +121,7 @@ describe('downloadFile', () => {
   it('retries within one call after a broken connection', async () => {
     const server = await serve({ 'f.bin': body }, { cutFirstAt: 10_000 });
     const dest = join(freshDir(), 'f.bin');
-    await downloadFile(`${server.url}/f.bin`, dest, { md5: md5(body), retryDelayMs: 10 });
+    await downloadFile(`${server.url}/f.bin`, dest, { md5: md5(body), size: body.length, retryDelayMs: 10 });
     expect(server.requests.map((r) => r.range)).toEqual([undefined, 'bytes=10000-']);
     expect(new Uint8Array(readFileSync(dest))).toEqual(body);
   });
@@ -124,7 +130,7 @@ describe('downloadFile', () => {
     const server = await serve({ 'f.bin': body }, { ignoreRange: true });
     const dest = join(freshDir(), 'f.bin');
     writeFileSync(`${dest}.part`, noise(5000, 77));
-    await downloadFile(`${server.url}/f.bin`, dest, { md5: md5(body) });
+    await downloadFile(`${server.url}/f.bin`, dest, { md5: md5(body), size: body.length });
     expect(server.requests[0]!.range).toBe('bytes=5000-');
     expect(new Uint8Array(readFileSync(dest))).toEqual(body);
   });
@@ -132,15 +138,59 @@ describe('downloadFile', () => {
   it('rejects a checksum mismatch and leaves nothing behind', async () => {
     const server = await serve({ 'f.bin': body });
     const dir = freshDir();
-    const err = await downloadFile(`${server.url}/f.bin`, join(dir, 'f.bin'), { md5: '0'.repeat(32) }).catch((e: unknown) => e);
+    const err = await downloadFile(`${server.url}/f.bin`, join(dir, 'f.bin'), { md5: '0'.repeat(32), size: body.length }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatasetError);
     expect((err as Error).message).toMatch(new RegExp(`f\\.bin: checksum mismatch: MD5 is ${md5(body)}, expected 0{32}`));
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('downloads over https only (plain http only from this machine), and the releases are on https', async () => {
+    for (const url of ['http://example.com/f.bin', 'ftp://example.com/f.bin', 'http://127.0.0.1.example.com/f.bin']) {
+      const dir = freshDir();
+      const err = await downloadFile(url, join(dir, 'f.bin'), { md5: md5(body), size: body.length, attempts: 1 }).catch((e: unknown) => e);
+      expect(err, url).toBeInstanceOf(DatasetError);
+      expect((err as Error).message).toContain(`"${url}" is not an https URL; downloads use https only`);
+      expect(readdirSync(dir)).toEqual([]);
+    }
+    for (const [name, release] of Object.entries(RELEASES)) {
+      expect(release.baseUrl, name).toMatch(/^https:\/\//);
+      for (const file of release.files) expect(file.size, file.name).toBeGreaterThan(0);
+    }
+  });
+
+  it('stops a server sending more than the published size, and deletes what it wrote', async () => {
+    const big = noise(300_000, 6);
+    for (const noLength of [false, true]) {
+      const server = await serve({ 'f.bin': big }, { noLength });
+      const dir = freshDir();
+      const err = await downloadFile(`${server.url}/f.bin`, join(dir, 'f.bin'), { md5: md5(body), size: body.length, attempts: 1 }).catch((e: unknown) => e);
+      expect(err, `noLength ${noLength}`).toBeInstanceOf(DatasetError);
+      expect((err as Error).message).toMatch(
+        noLength ? /f\.bin: the server sent more than the published size of 200000 bytes; stopped there/ : /f\.bin: the server announces 300000 bytes, but the published size is 200000/,
+      );
+      expect(readdirSync(dir)).toEqual([]);
+    }
+  });
+
+  it('follows redirects within the host only', async () => {
+    const server = await serve({ 'f.bin': body }, { redirects: { 'old.bin': '/f.bin' } });
+    const dest = join(freshDir(), 'f.bin');
+    await downloadFile(`${server.url}/old.bin`, dest, { md5: md5(body), size: body.length });
+    expect(new Uint8Array(readFileSync(dest))).toEqual(body);
+    // The same machine under another name is another host.
+    const elsewhere = server.url.replace('127.0.0.1', 'localhost');
+    const away = await serve({ 'f.bin': body }, { redirects: { 'old.bin': `${elsewhere}/f.bin` } });
+    const dir = freshDir();
+    const err = await downloadFile(`${away.url}/old.bin`, join(dir, 'f.bin'), { md5: md5(body), size: body.length, attempts: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DatasetError);
+    expect((err as Error).message).toMatch(/old\.bin: the server redirects to http:\/\/localhost:\d+, another host than http:\/\/127\.0\.0\.1:\d+; not followed/);
+    expect(away.requests.map((r) => r.path)).toEqual(['old.bin']);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('reports HTTP errors as one clear DatasetError', async () => {
     const server = await serve({});
-    await expect(downloadFile(`${server.url}/missing.bin`, join(freshDir(), 'm'), { md5: '' })).rejects.toThrow(/missing\.bin: HTTP 404/);
+    await expect(downloadFile(`${server.url}/missing.bin`, join(freshDir(), 'm'), { md5: '', size: 1 })).rejects.toThrow(/missing\.bin: HTTP 404/);
   });
 });
 
@@ -174,7 +224,7 @@ describe('prepareDataset', () => {
 
   it('rejects an archive that matches its checksum but is corrupt, leaving no partial folder', async () => {
     const broken = gzip(tarFile([{ name: 'cifar-10-batches-bin/data_batch_1.bin', data: noise(100, 1) }])).subarray(0, 60);
-    const release: RemoteRelease = { baseUrl: 'unused', archive: true, files: [{ name: 'cifar-10-binary.tar.gz', md5: md5(broken) }] };
+    const release: RemoteRelease = { baseUrl: 'unused', archive: true, files: [{ name: 'cifar-10-binary.tar.gz', md5: md5(broken), size: broken.length }] };
     const server = await serve({ 'cifar-10-binary.tar.gz': broken });
     const dataDir = freshDir();
     await expect(prepareDataset('cifar10', { dataDir, mirror: server.url, release })).rejects.toThrow(DatasetError);
@@ -209,6 +259,24 @@ describe('prepareDataset', () => {
     await expect(prepareDataset('fashion-mnist', { dataDir, mirror: server.url, systemDirs })).rejects.toThrow(/t10k-labels-idx1-ubyte\.gz/);
   });
 
+  it('never deletes a folder it did not write: an incomplete one in the way is reported before downloading', async () => {
+    const { archive, release } = miniCifarArchive();
+    const server = await serve({ 'cifar-10-binary.tar.gz': archive });
+    const dataDir = freshDir();
+    const target = join(dataDir, 'cifar-10-batches-bin');
+    mkdirSync(target);
+    writeFileSync(join(target, 'notes.txt'), 'mine');
+    writeFileSync(join(target, CIFAR10_TEST_FILE), cifarFile([1], noise(3072, 1)));
+    const err = await prepareDataset('cifar10', { dataDir, mirror: server.url, release }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DatasetError);
+    expect((err as Error).message).toBe(
+      `${target}: holds an incomplete copy of cifar10 (missing ${CIFAR10_TRAIN_FILES.join(', ')}); move it away or delete it, then run again to download the release`,
+    );
+    expect(readFileSync(join(target, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(readdirSync(dataDir)).toEqual(['cifar-10-batches-bin']);
+    expect(server.requests).toEqual([]);
+  });
+
   it('names the missing dataset and the command to get it', async () => {
     await expect(openDataset('stl10', { dataDir: freshDir() })).rejects.toThrow(/npm run data -- stl10/);
     await expect(openDataset('imagenet')).rejects.toThrow(/unknown dataset "imagenet"/);
@@ -241,7 +309,7 @@ describe('data CLI', () => {
     const help = await cli('--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('usage: npm run data');
-    for (const args of [['--frobnicate', 'stl10'], ['mnist'], [], ['cifar10', '--dir'], ['cifar10', '--mirror', 'ftp://x']]) {
+    for (const args of [['--frobnicate', 'stl10'], ['mnist'], [], ['cifar10', '--dir'], ['cifar10', '--mirror', 'ftp://x'], ['cifar10', '--mirror', 'http://example.com/']]) {
       const result = await cli(...args);
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr).toMatch(/^error: .*\n\nusage: npm run data/);

@@ -5,7 +5,7 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { createDeflate, createGzip, crc32, deflateSync, gzipSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 
@@ -89,6 +89,67 @@ export function jpegFile(width: number, height: number, rgb: Uint8Array, quality
   return new Uint8Array(jpeg.encode({ width, height, data: rgba }, quality).data);
 }
 
+/**
+ * `prefix` followed by `zeros` zero bytes, gzipped or zlib-deflated, streamed so that the zeros are never
+ * held in memory: a few hundred KB that decompress to hundreds of MB (the decompression bombs' body).
+ */
+export async function compressedZeros(prefix: Uint8Array, zeros: number, format: 'gzip' | 'deflate'): Promise<Uint8Array> {
+  const stream = format === 'gzip' ? createGzip({ level: 9 }) : createDeflate({ level: 9 });
+  const parts: Buffer[] = [];
+  stream.on('data', (c: Buffer) => parts.push(c));
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+  const block = Buffer.alloc(1 << 20);
+  stream.write(prefix);
+  for (let left = zeros; left > 0; left -= block.length) {
+    if (!stream.write(left >= block.length ? block : block.subarray(0, left))) await new Promise((r) => stream.once('drain', r));
+  }
+  stream.end();
+  await done;
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+/** A PNG built chunk by chunk: IHDR with the given fields, one IDAT holding `idat` (zlib data) as it is, IEND. */
+export function pngWithData(ihdr: { width: number; height: number; depth?: number; colorType?: number; interlace?: number }, idat: Uint8Array): Uint8Array {
+  const chunk = (type: string, data: Uint8Array): Buffer => {
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    out.write(type, 4, 'latin1');
+    out.set(data, 8);
+    out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+    return out;
+  };
+  const head = Buffer.alloc(13);
+  head.writeUInt32BE(ihdr.width, 0);
+  head.writeUInt32BE(ihdr.height, 4);
+  head.set([ihdr.depth ?? 8, ihdr.colorType ?? 0, 0, 0, ihdr.interlace ?? 0], 8);
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return new Uint8Array(Buffer.concat([signature, chunk('IHDR', head), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]));
+}
+
+/** The decompression bombs' shapes in miniature (each declares or inflates to far more than it holds), for the fuzz test. */
+export function smallBombs(): { png: Uint8Array[]; idxGz: Uint8Array[] } {
+  const zeros = new Uint8Array(1 << 20);
+  return {
+    png: [
+      // 1×1, interlaced, whose pixel data inflates to 1 MiB.
+      pngWithData({ width: 1, height: 1, interlace: 1 }, deflateSync(zeros)),
+      // 100000×100000 declared, a few bytes of data.
+      pngWithData({ width: 100_000, height: 100_000 }, deflateSync(new Uint8Array(16))),
+      // 4000×4000 16-bit RGBA (512 MB of pixel data declared), 1 MiB of data.
+      pngWithData({ width: 4000, height: 4000, depth: 16, colorType: 6 }, deflateSync(zeros)),
+    ],
+    idxGz: [
+      // One 28×28 image declared, 1 MiB inflated.
+      gzip(Uint8Array.from([...idxFile(0x803, [1, 28, 28], new Uint8Array(0)), ...zeros.subarray(0, 1 << 20)])),
+      // 2^32−1 images declared.
+      gzip(idxFile(0x803, [0xffffffff, 28, 28], new Uint8Array(100))),
+    ],
+  };
+}
+
 function octal(value: number, width: number): string {
   return value.toString(8).padStart(width - 1, '0') + '\0';
 }
@@ -118,7 +179,7 @@ export interface TarInput {
   data?: Uint8Array;
 }
 
-/** A ustar archive; names over 100 bytes get a pax header. */
+/** A ustar archive; names over 100 bytes (UTF-8) get a pax header. */
 export function tarFile(entries: TarInput[]): Uint8Array {
   const blocks: Uint8Array[] = [];
   const pad = (n: number): Uint8Array => new Uint8Array((512 - (n % 512)) % 512);
@@ -126,12 +187,14 @@ export function tarFile(entries: TarInput[]): Uint8Array {
     const isDir = entry.name.endsWith('/');
     let name = entry.name;
     if (new TextEncoder().encode(name).length > 100) {
-      const record = (len: number): string => `${len} path=${name}\n`;
+      // A record's length counts its bytes (UTF-8), its own digits included.
+      const record = (len: number): Uint8Array => new TextEncoder().encode(`${len} path=${name}\n`);
       let len = record(0).length;
       while (record(len).length !== len) len = record(len).length;
-      const body = new TextEncoder().encode(record(len));
+      const body = record(len);
       blocks.push(tarHeader('PaxHeader', body.length, 'x'), body, pad(body.length));
       name = name.slice(0, 99);
+      while (new TextEncoder().encode(name).length > 99) name = name.slice(0, -1);
     }
     const data = entry.data ?? new Uint8Array(0);
     blocks.push(tarHeader(name, isDir ? 0 : data.length, isDir ? '5' : '0'));
@@ -154,6 +217,10 @@ export interface ServeOptions {
   cutFirstAt?: number;
   /** Answer Range requests with the whole file (status 200). */
   ignoreRange?: boolean;
+  /** Paths answered with a 302 to the given URL. */
+  redirects?: Record<string, string>;
+  /** Send bodies without a Content-Length (chunked). */
+  noLength?: boolean;
 }
 
 /** A local HTTP server for the downloader tests, recording each request's path and Range header. */
@@ -167,6 +234,11 @@ export class FileServer {
     this.server = createServer((req, res) => {
       const path = (req.url ?? '/').replace(/^\/+/, '');
       this.requests.push({ path, range: req.headers.range });
+      const to = this.options.redirects?.[path];
+      if (to !== undefined) {
+        res.writeHead(302, { Location: to }).end();
+        return;
+      }
       const body = this.files.get(path);
       if (body === undefined) {
         res.writeHead(404).end();
@@ -185,7 +257,7 @@ export class FileServer {
         res.end(body.subarray(start));
         return;
       }
-      res.writeHead(200, { 'Content-Length': body.length });
+      res.writeHead(200, this.options.noLength ? {} : { 'Content-Length': body.length });
       if (first && this.options.cutFirstAt !== undefined) {
         res.write(body.subarray(0, this.options.cutFirstAt), () => setTimeout(() => res.destroy(), 20));
         return;

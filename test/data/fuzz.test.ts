@@ -1,4 +1,5 @@
-// Random and mutated inputs for every parser: each must either succeed or throw a DatasetError.
+// Random and mutated inputs for every parser, the decompression bombs' shapes among them: each must either
+// succeed or throw a DatasetError (a SafetensorsError for safetensors).
 import { describe, expect, it } from 'vitest';
 import { MemoryByteSource } from '../../src/data/byte-source.js';
 import { Cifar10BinaryDataset } from '../../src/data/cifar10.js';
@@ -8,7 +9,8 @@ import { decodeImage } from '../../src/data/image-codecs.js';
 import { Rng } from '../../src/data/prng.js';
 import { STL10_IMAGE_BYTES, StlBinaryDataset, parseStlFolds } from '../../src/data/stl10.js';
 import { TarReader } from '../../src/data/tar.js';
-import { cifarFile, gzip, idxFile, jpegFile, noise, pngFile, tarFile } from './fixtures.js';
+import { SafetensorsError, decodeSafetensors, encodeSafetensors } from '../../src/nn/safetensors.js';
+import { cifarFile, gzip, idxFile, jpegFile, noise, pngFile, smallBombs, tarFile } from './fixtures.js';
 
 /** A random byte string, or a mutation of one of the valid `seeds` (byte flips, truncation, splices). */
 function sample(rng: Rng, seeds: Uint8Array[]): Uint8Array {
@@ -40,8 +42,14 @@ function sample(rng: Rng, seeds: Uint8Array[]): Uint8Array {
   return bytes;
 }
 
-/** Runs `parse` on `count` samples; any exception other than DatasetError fails the test. */
-async function fuzz(seed: number, count: number, seeds: Uint8Array[], parse: (bytes: Uint8Array) => Promise<unknown> | unknown): Promise<void> {
+/** Runs `parse` on `count` samples; any exception other than `expected` (DatasetError) fails the test. */
+async function fuzz(
+  seed: number,
+  count: number,
+  seeds: Uint8Array[],
+  parse: (bytes: Uint8Array) => Promise<unknown> | unknown,
+  expected: new (...args: never[]) => Error = DatasetError,
+): Promise<void> {
   const rng = new Rng(seed);
   let failures = 0;
   for (let i = 0; i < count; i++) {
@@ -49,7 +57,7 @@ async function fuzz(seed: number, count: number, seeds: Uint8Array[], parse: (by
     try {
       await parse(bytes);
     } catch (err) {
-      if (!(err instanceof DatasetError)) {
+      if (!(err instanceof expected)) {
         throw new Error(`sample ${i} (${bytes.length} bytes) threw ${String(err)}`, { cause: err });
       }
       expect(err.message.length).toBeGreaterThan(0);
@@ -60,11 +68,14 @@ async function fuzz(seed: number, count: number, seeds: Uint8Array[], parse: (by
   expect(failures).toBeGreaterThan(count / 4);
 }
 
+const bombs = smallBombs();
+
 describe('fuzzing the parsers', () => {
   it('IDX images and labels, plain and gzipped', async () => {
     const images = idxFile(IDX_IMAGES_MAGIC, [3, 4, 5], noise(60, 1));
     const labels = idxFile(IDX_LABELS_MAGIC, [3], Uint8Array.from([1, 2, 3]));
-    const seeds = [images, gzip(images), labels, gzip(labels)];
+    for (const bomb of bombs.idxGz) await expect(IdxDataset.load({ name: 'f', images: new MemoryByteSource(bomb, 'bomb.gz') })).rejects.toThrow(/bomb\.gz: .*(header declares|over the limit)/);
+    const seeds = [images, gzip(images), labels, gzip(labels), ...bombs.idxGz];
     await fuzz(1, 2000, seeds, async (bytes) => {
       await IdxDataset.load({ name: 'f', images: new MemoryByteSource(bytes, 'fuzz-images') });
       await IdxDataset.load({ name: 'f', images: new MemoryByteSource(images, 'i'), labels: new MemoryByteSource(bytes, 'fuzz-labels') });
@@ -90,7 +101,8 @@ describe('fuzzing the parsers', () => {
 
   it('PNG and JPEG images', async () => {
     const rgb = noise(8 * 6 * 3, 4);
-    const seeds = [pngFile(8, 6, 3, rgb), pngFile(8, 6, 1, noise(48, 5)), jpegFile(8, 6, rgb), jpegFile(16, 16, noise(16 * 16 * 3, 6), 50)];
+    for (const bomb of bombs.png) expect(() => decodeImage(bomb, 'bomb.png')).toThrow(/bomb\.png: .*(IHDR declares|over the limit)/);
+    const seeds = [pngFile(8, 6, 3, rgb), pngFile(8, 6, 1, noise(48, 5)), jpegFile(8, 6, rgb), jpegFile(16, 16, noise(16 * 16 * 3, 6), 50), ...bombs.png];
     await fuzz(5, 3000, seeds, (bytes) => decodeImage(bytes, 'fuzz-image'));
   });
 
@@ -101,5 +113,17 @@ describe('fuzzing the parsers', () => {
       await reader.write(bytes);
       reader.end();
     });
+  });
+
+  it('safetensors, entries over the same bytes among them', async () => {
+    const valid = encodeSafetensors([
+      ['a', { dtype: 'F32', shape: [2, 3], data: Float32Array.from(noise(6, 9)) }],
+      ['b', { dtype: 'I64', shape: [1], data: BigInt64Array.from([7n]) }],
+    ]);
+    // The same file with b's entry spanning a's bytes.
+    const text = new TextDecoder().decode(valid);
+    const overlapping = new TextEncoder().encode(text.replace('"data_offsets":[24,32]', '"data_offsets":[0, 8] '));
+    expect(() => decodeSafetensors(overlapping, 'overlap.safetensors')).toThrow(/overlap\.safetensors: .*overlapping/);
+    await fuzz(7, 2000, [valid, overlapping], (bytes) => decodeSafetensors(bytes, 'fuzz.safetensors'), SafetensorsError);
   });
 });

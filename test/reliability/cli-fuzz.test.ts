@@ -54,11 +54,11 @@ const FILE = join(repo, 'package.json');
 /** Flag values the table alone cannot know: valid strings, and what each flag's check refuses. */
 const STRINGS: Record<string, { good: string[]; bad: string[] }> = {
   dataset: { good: ['fashion-mnist', 'mnist', 'stl10', 'cifar10', 'folder:images', 'folder:a/b c'], bad: ['nosuch', 'folder:', 'FASHION-MNIST', 'cifar-10', 'folder'] },
-  out: { good: ['run-out', 'a/b'], bad: [FILE] },
+  out: { good: ['run-out', 'a/b'], bad: [FILE, '/'] },
   'data-dir': { good: ['data-here'], bad: [FILE] },
   dir: { good: ['data-here'], bad: [FILE] },
   checkpoint: { good: ['byol-encoder.safetensors', 'runs/x/enc.safetensors'], bad: [] },
-  mirror: { good: ['http://mirror.example/x', 'https://m'], bad: ['ftp://m', 'http://', 'mirror.example', 'file:///tmp'] },
+  mirror: { good: ['https://mirror.example/x', 'https://m', 'http://127.0.0.1:8080/x', 'http://localhost/x'], bad: ['ftp://m', 'http://', 'mirror.example', 'file:///tmp', 'http://mirror.example/x'] },
 };
 
 function grammarOf(name: string, spec: FlagSpec, command: string): FlagGrammar {
