@@ -2,8 +2,8 @@
 //   w = w·(1 − lr·wd)                 (unless the parameter is excluded from weight decay)
 //   m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²
 //   w = w − (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + eps)
-// The bias corrections are computed on the CPU in float64 and passed in. Entry points and `table`: see
-// optim_sgd.wgsl.
+// The bias corrections are computed on the CPU in float64 and passed in. Entry points and `table`:
+// optim_entries.wgsl, put after this file.
 
 struct Params {
   n4: u32,
@@ -39,25 +39,4 @@ fn update(i: u32, flags: u32) {
   v[i] = vi;
   let denom = sqrt(vi) / p.bc2_sqrt + vec4<f32>(p.eps);
   w[i] = wi - p.step_size * (mi / denom);
-}
-
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.n4) { return; }
-  let flags = table[i / 16u] >> 24u;
-  if ((flags & 1u) != 0u) { return; }
-  update(i, flags);
-}
-
-@compute @workgroup_size(WG)
-fn main_blocks(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_index) lid: u32) {
-  let b = wid.x + wid.y * nwg.x;
-  if (b >= p.n_blocks) { return; }
-  let first = table[4u * b];
-  let count = table[4u * b + 1u];
-  let flags = table[4u * b + 2u];
-  if ((flags & 1u) != 0u) { return; }
-  for (var k = lid; k < count; k += WG) { update(first + k, flags); }
 }

@@ -13,6 +13,7 @@
 import emaWgsl from '../../shaders/ema.wgsl';
 import sgdWgsl from '../../shaders/optim_sgd.wgsl';
 import adamwWgsl from '../../shaders/optim_adamw.wgsl';
+import optimEntriesWgsl from '../../shaders/optim_entries.wgsl';
 import larsNormsCommonWgsl from '../../shaders/optim_lars_norms_common.wgsl';
 import larsNormsWgsl from '../../shaders/optim_lars_norms.wgsl';
 import larsNormsSgWgsl from '../../shaders/optim_lars_norms_sg.wgsl';
@@ -28,8 +29,8 @@ import type { Tensor } from '../tensor/tensor.js';
 
 const WG = 256;
 const EMA = { name: 'ema', code: emaWgsl };
-const SGD = { name: 'optim_sgd', code: sgdWgsl };
-const ADAMW = { name: 'optim_adamw', code: adamwWgsl };
+const SGD = { name: 'optim_sgd', code: sgdWgsl + optimEntriesWgsl };
+const ADAMW = { name: 'optim_adamw', code: adamwWgsl + optimEntriesWgsl };
 const LARS_NORMS = { name: 'optim_lars_norms', code: larsNormsCommonWgsl + larsNormsWgsl };
 // 'enable subgroups;' must come before every declaration.
 const LARS_NORMS_SG = { name: 'optim_lars_norms_sg', code: 'enable subgroups;\n' + larsNormsCommonWgsl + larsNormsSgWgsl };
