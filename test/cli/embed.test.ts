@@ -5,11 +5,11 @@
  * wrote, and answers bad input with one line and exit status 1 (runtime) or 2 (usage).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runScript as cli } from '../run-node.js';
 import { PNG } from 'pngjs';
 import { writeFolderDataset } from '../folder-dataset.js';
 import { encodeSafetensors } from '../../src/nn/safetensors.js';
@@ -22,17 +22,6 @@ const TORCH_FILE = fileURLToPath(new URL('../fixtures/nn/resnet18_w4_torch.safet
 beforeAll(() => writeFolderDataset(data));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function cli(script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['scripts/run-ts.mjs', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 const embed = (args: string[]) => cli('src/cli/embed.ts', args);
 
 /** stderr without Dawn's own adapter warnings. */

@@ -5,12 +5,12 @@
  * the commands that reach the readers answer with one line and exit status 1.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../../src/data/idx.js';
 import { writeFolderDataset } from '../folder-dataset.js';
+import { runNode as node } from '../run-node.js';
 import { compressedZeros, gzip, idxFile, noise, pngWithData } from '../data/fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'byol-hostile-'));
@@ -21,17 +21,6 @@ const MAX_RSS_MIB = 256;
 /** What the bombs inflate to: far over MAX_RSS_MIB. */
 const BOMB_BYTES = 400 * 2 ** 20;
 
-function node(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** Reads `file` with one reader in a child process: the error it threw, and its peak resident memory. */
 async function readInChild(kind: 'safetensors' | 'png' | 'idx', file: string): Promise<{ error: string | null; maxRssMiB: number }> {

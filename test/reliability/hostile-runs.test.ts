@@ -5,11 +5,11 @@
  * trace, and nothing the user had is lost.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runScript as cli } from '../run-node.js';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../../src/data/idx.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/nn/safetensors.js';
 import { configFromFlags } from '../../src/cli/train-byol.js';
@@ -25,18 +25,6 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const TORCH_FILE = fileURLToPath(new URL('../fixtures/nn/resnet18_w4_torch.safetensors', import.meta.url));
 
-/** Runs a command (one at a time: scripts/run-ts.mjs bundles each script into one file in .cache/run). */
-function cli(script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['scripts/run-ts.mjs', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const SMOKE = ['--preset', 'smoke', '--width', '4'];
 const train = (args: string[], dataset = `folder:${data}`) => cli('src/cli/train-byol.ts', [...SMOKE, '--dataset', dataset, ...args]);
