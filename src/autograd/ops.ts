@@ -5,8 +5,9 @@
  */
 import { clone, concatKernel, expandKernel, padKernel, permuteKernel, sliceBounds, sliceKernel } from '../kernels/copy.js';
 import { fillKernel } from '../kernels/creation.js';
-import { binaryKernel, unaryKernel, whereKernel, type BinaryOpName, type UnaryOpName } from '../kernels/elementwise.js';
+import { binaryKernel, unaryKernel, whereKernel } from '../kernels/elementwise.js';
 import { matmulDims, matmulKernel } from '../kernels/matmul.js';
+import type { BinaryOpName, UnaryOpName } from '../kernels/op-tables.js';
 import { reduceKernel } from '../kernels/reduce.js';
 import { broadcastShapes, normalizeAxes, sameShape } from '../kernels/util.js';
 import { checkShape, shapeString, sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
