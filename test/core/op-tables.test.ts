@@ -10,8 +10,7 @@ import unaryOpsWgsl from '../../shaders/unary_ops.wgsl';
 import unaryWgsl from '../../shaders/unary.wgsl';
 import { grid } from '../../src/gpu/runtime.js';
 import { Params, WG } from '../../src/kernels/util.js';
-import { fromArray } from '../../src/tensor/tensor.js';
-import { empty } from '../../src/tensor/tensor.js';
+import { empty, fromArray } from '../../src/tensor/tensor.js';
 import {
   ARITHMETIC_OPS,
   BINARY_APPLY_WGSL,

@@ -1,7 +1,7 @@
 /**
- * Every differentiable op against its float64 reference on fresh random inputs of awkward shapes:
- * forward, the GPU gradient against the reference gradient, and the reference gradient against central
- * differences.
+ * Every op against its float64 reference on fresh random inputs of awkward shapes: forward, and for a
+ * differentiable op the GPU gradient against the reference gradient, and the reference gradient against
+ * central differences.
  */
 import { describe, expect, it } from 'vitest';
 import { engine, f32, randomArr, seedNote, toTensor } from '../helpers.js';
