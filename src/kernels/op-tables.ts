@@ -3,7 +3,9 @@
  * reference and its derivative. Everything else is derived from these tables: the shaders' `apply`,
  * `identity` and `combine` functions (a switch on the OP override constant, case i for the table's i-th
  * entry), the op codes the launchers pass, the references in src/autograd/reference.ts and the op tests.
- * Each table `satisfies` a mapped type over its op names, so an op left out of a table does not compile.
+ * Each table `satisfies` a mapped type over its op names, so an op left out of a table does not compile; the
+ * autograd's backward rules (src/autograd/ops.ts) are a table over the ops given a derivative here, so such an
+ * op without a rule does not compile either.
  */
 
 /** Where an op's tests draw inputs: where its reference and derivative are defined and smooth. */
