@@ -7,7 +7,7 @@ import { clone, concatKernel, expandKernel, padKernel, permuteKernel, sliceBound
 import { fillKernel } from '../kernels/creation.js';
 import { binaryKernel, unaryKernel, whereKernel } from '../kernels/elementwise.js';
 import { matmulDims, matmulKernel } from '../kernels/matmul.js';
-import type { BinaryOpName, DifferentiableBinary, DifferentiableUnary } from '../kernels/op-tables.js';
+import { REDUCTIONS, type BinaryOpName, type DifferentiableBinary, type DifferentiableUnary, type ReductionName } from '../kernels/op-tables.js';
 import { reduceKernel } from '../kernels/reduce.js';
 import { broadcastShapes, normalizeAxes, sameShape } from '../kernels/util.js';
 import { checkShape, shapeString, sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
@@ -396,47 +396,66 @@ function expandReduced(g: Tensor, inShape: Shape, axes: number[]): Tensor {
   return e;
 }
 
+/**
+ * A reduction's backward rule: x's gradient from g, x's shape, the reduced axes and their element count, and
+ * (with `saves`) x and the output themselves.
+ */
+interface ReductionRule {
+  grad: (g: Tensor, shape: Shape, axes: number[], count: number, x: Tensor, out: Tensor) => Tensor;
+  /** The rule reads x and the output (kept for backward). */
+  saves?: boolean;
+}
+
+/** The backward rule of every reduction of the op table (src/kernels/op-tables.ts). */
+const REDUCTION_RULES: { [K in ReductionName]: ReductionRule } = {
+  sum: { grad: (g, shape, axes) => expandReduced(g, shape, axes) },
+  mean: {
+    grad: (g, shape, axes, n) => {
+      const e = expandReduced(g, shape, axes);
+      const r = unaryKernel('affine', e, 1 / n, 0);
+      e.dispose();
+      return r;
+    },
+  },
+  // The gradient goes to the maxima, split evenly among ties.
+  max: {
+    grad: (g, _shape, axes, _n, xs, os) => {
+      const om = expandReduced(os, xs.shape, axes);
+      const mask = binaryKernel('equal', xs, om);
+      const count = reduceKernel('sum', mask, axes, true);
+      const gk = g.view(keptShape(xs.shape, axes));
+      const share = binaryKernel('div', gk, count);
+      const r = binaryKernel('mul', mask, share);
+      for (const t of [om, mask, count, gk, share]) t.dispose();
+      return r;
+    },
+    saves: true,
+  },
+};
+
+function reduction(op: ReductionName, x: Tensor, axes: number | readonly number[] | undefined, keepDims: boolean): Tensor {
+  const ax = normalizeAxes(op, axes, x.rank);
+  const n = ax.reduce((acc, a) => acc * x.shape[a], 1);
+  const { fold, mean } = REDUCTIONS[op];
+  const { grad, saves } = REDUCTION_RULES[op];
+  const out = reduceKernel(fold, x, ax, keepDims, mean ? 1 / n : 1, op);
+  const shape = x.shape;
+  return record(op, [x], out, (g, [xs, os]) => [grad(g, shape, ax, n, xs, os)], saves ? [x, out] : []);
+}
+
 /** Sum over `axes` (all by default); `keepDims` keeps them as size 1. */
 export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
-  const ax = normalizeAxes('sum', axes, x.rank);
-  const out = reduceKernel('sum', x, ax, keepDims);
-  return record('sum', [x], out, (g) => [expandReduced(g, x.shape, ax)]);
+  return reduction('sum', x, axes, keepDims);
 }
 
 /** Mean over `axes` (all by default); `keepDims` keeps them as size 1. */
 export function mean(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
-  const ax = normalizeAxes('mean', axes, x.rank);
-  const n = ax.reduce((acc, a) => acc * x.shape[a], 1);
-  const out = reduceKernel('sum', x, ax, keepDims, 1 / n, 'mean');
-  return record('mean', [x], out, (g) => {
-    const e = expandReduced(g, x.shape, ax);
-    const r = unaryKernel('affine', e, 1 / n, 0);
-    e.dispose();
-    return [r];
-  });
+  return reduction('mean', x, axes, keepDims);
 }
 
 /** Maximum over `axes` (all by default); the gradient goes to the maxima, split evenly among ties. */
 export function max(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
-  const ax = normalizeAxes('max', axes, x.rank);
-  const out = reduceKernel('max', x, ax, keepDims);
-  return record(
-    'max',
-    [x],
-    out,
-    (g, [xs, os]) => {
-      // The gradient goes to the maxima, split evenly among ties.
-      const om = expandReduced(os, xs.shape, ax);
-      const mask = binaryKernel('equal', xs, om);
-      const count = reduceKernel('sum', mask, ax, true);
-      const gk = g.view(keptShape(xs.shape, ax));
-      const share = binaryKernel('div', gk, count);
-      const r = binaryKernel('mul', mask, share);
-      for (const t of [om, mask, count, gk, share]) t.dispose();
-      return [r];
-    },
-    [x, out],
-  );
+  return reduction('max', x, axes, keepDims);
 }
 
 /** Variance over axes, with `correction` subtracted from the count (1: unbiased, 0: population). */
