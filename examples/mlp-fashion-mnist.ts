@@ -1,7 +1,7 @@
 // An MLP classifier on Fashion-MNIST in Node: 784 → 256 → 10, AdamW, batches of 100, two epochs over the
 // 60,000 training images. It reaches about 85 % test accuracy. Data: Debian's dataset-fashion-mnist,
 // the data folder (`prepareDataset('fashion-mnist')` downloads it there), or BYOL_DATA_DIR.
-import { AdamW, Linear, ReLU, Rng, Sequential, accuracy, backward, crossEntropy, flattenParameters, fromArray, init, noGrad, scope } from 'byol-webgpu';
+import { AdamW, Linear, ReLU, Rng, Sequential, accuracy, classifierStep, flattenParameters, fromArray, init, noGrad, scope } from 'byol-webgpu';
 import { openDataset, type OpenedDataset } from 'byol-webgpu/node';
 
 await init(); // the machine's WebGPU adapter (Dawn)
@@ -22,14 +22,13 @@ const batch = (d: typeof tr, idx: number[]) => {
 const model = new Sequential(new Linear(784, 256), new ReLU(), new Linear(256, 10));
 flattenParameters(model); // one GPU buffer for the weights, one for their gradients
 const optimizer = new AdamW(model, { lr: 1e-3, weightDecay: 0 });
+const step = classifierStep(model, optimizer); // zeroGrad, forward, cross-entropy, backward, AdamW; replayed
 for (let epoch = 1; epoch <= 2; epoch++) {
   const order = new Rng(epoch).shuffle([...Array(tr.y.length).keys()]); // seeded: every run the same
   for (let i = 0; i < order.length; i += 100) {
     scope(() => { // frees every tensor made inside
       const { x, y } = batch(tr, order.slice(i, i + 100));
-      optimizer.zeroGrad();
-      backward(crossEntropy(model.forward(x), y));
-      optimizer.step();
+      step.run([x, y]);
     });
   }
 }

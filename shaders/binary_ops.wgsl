@@ -2,6 +2,8 @@
 // (0 along broadcast axes) come in the uniform block, up to 8 dimensions. The kernels layer puts one of the
 // entry files after this one: binary.wgsl (one float per invocation, any broadcasting; BROADCAST = false is
 // the path for inputs of the output's own shape) or binary_vec4.wgsl (same shapes, lengths multiple of 4).
+// `apply(x, y)`, a switch over the ops, is generated from the tables in src/kernels/op-tables.ts (arithmetic,
+// then comparisons; the op's code is its position there) and follows this file.
 
 struct Params {
   n: u32,
@@ -16,21 +18,6 @@ struct Params {
 override OP: u32 = 0u;
 override BROADCAST: bool = true;
 override WG: u32 = 256u;
-
-const ADD = 0u;
-const SUB = 1u;
-const MUL = 2u;
-const DIV = 3u;
-const MAXIMUM = 4u;
-const MINIMUM = 5u;
-const POW = 6u;
-const EQ = 7u;
-const NE = 8u;
-const LT = 9u;
-const LE = 10u;
-const GT = 11u;
-const GE = 12u;
-const RELU_BACKWARD = 13u; // a where b > 0, else 0 (a: upstream gradient, b: the ReLU's input)
 
 @group(0) @binding(0) var<uniform> p: Params;
 
@@ -51,24 +38,3 @@ fn pow_real(x: f32, y: f32) -> f32 {
   }
   return from_bits(0x7fc00000u);
 }
-
-fn apply(x: f32, y: f32) -> f32 {
-  switch OP {
-    case ADD: { return x + y; }
-    case SUB: { return x - y; }
-    case MUL: { return x * y; }
-    case DIV: { return x / y; }
-    case MAXIMUM: { return max(x, y); }
-    case MINIMUM: { return min(x, y); }
-    case POW: { return pow_real(x, y); }
-    case EQ: { return select(0.0, 1.0, x == y); }
-    case NE: { return select(0.0, 1.0, x != y); }
-    case LT: { return select(0.0, 1.0, x < y); }
-    case LE: { return select(0.0, 1.0, x <= y); }
-    case GT: { return select(0.0, 1.0, x > y); }
-    case GE: { return select(0.0, 1.0, x >= y); }
-    case RELU_BACKWARD: { return select(0.0, x, y > 0.0); }
-    default: { return x; }
-  }
-}
-

@@ -8,7 +8,8 @@
 //   sliced:     invocation (o, s) reduces slice s of `slices` equal slices of output o's elements into
 //               out[o * slices + s]; a second pass (per_thread) combines the slices. Few outputs and long
 //               reductions without barriers, for software adapters.
-// The result is multiplied by `scale` (1 for sum and max, 1/count for mean).
+// The result is multiplied by `scale` (1 for sum and max, 1/count for mean). `identity()` and `combine(a, b)`,
+// switches over the folds, are generated from the table in src/kernels/op-tables.ts and follow this file.
 
 struct Params {
   n_out: u32,
@@ -25,7 +26,7 @@ struct Params {
   red_strides: array<vec4<u32>, 2>,
 }
 
-override OP: u32 = 0u; // 0 sum, 1 max
+override OP: u32 = 0u; // the fold's code (src/kernels/op-tables.ts)
 override WG: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -38,15 +39,6 @@ var<workgroup> partial: array<f32, WG>;
 fn from_bits(bits: u32) -> f32 {
   var b = bits;
   return bitcast<f32>(b);
-}
-
-fn identity() -> f32 {
-  return select(0.0, from_bits(0xff800000u), OP == 1u); // -inf for max
-}
-
-fn combine(a: f32, b: f32) -> f32 {
-  if (OP == 1u) { return max(a, b); }
-  return a + b;
 }
 
 fn out_base(o: u32) -> u32 {

@@ -1,6 +1,8 @@
 // Elementwise unary ops on float32, one op per pipeline (OP is an override constant, folded when the
-// pipeline is made). The kernels layer puts one of the entry files after this one: unary.wgsl (one float
-// per invocation) or unary_vec4.wgsl (four, for lengths that are multiples of 4).
+// pipeline is made). `apply(v)`, a switch over the ops, is generated from the table in
+// src/kernels/op-tables.ts (the op's code is its position there). The kernels layer puts it and one of the
+// entry files after this one: unary.wgsl (one float per invocation) or unary_vec4.wgsl (four, for lengths
+// that are multiples of 4).
 
 struct Params {
   n: u32,
@@ -11,20 +13,6 @@ struct Params {
 
 override OP: u32 = 0u;
 override WG: u32 = 256u;
-
-const NEG = 0u;
-const EXP = 1u;
-const LOG = 2u;
-const SQRT = 3u;
-const RSQRT = 4u;
-const ABS = 5u;
-const RELU = 6u;
-const POW_SCALAR = 7u;
-const AFFINE = 8u;
-const SIGN = 9u;
-const SQUARE = 10u;
-const RECIPROCAL = 11u;
-const STEP = 12u; // 1 where x > 0, else 0
 
 @group(0) @binding(0) var<uniform> p: Params;
 
@@ -46,23 +34,3 @@ fn pow_real(a: f32, b: f32) -> f32 {
   let nan_bits = 0x7fc00000u;
   return from_bits(nan_bits);
 }
-
-fn apply(v: f32) -> f32 {
-  switch OP {
-    case NEG: { return -v; }
-    case EXP: { return exp(v); }
-    case LOG: { return log(v); }
-    case SQRT: { return sqrt(v); }
-    case RSQRT: { return inverseSqrt(v); }
-    case ABS: { return abs(v); }
-    case RELU: { return max(v, 0.0); }
-    case POW_SCALAR: { return pow_real(v, p.s0); }
-    case AFFINE: { return fma(v, p.s0, p.s1); }
-    case SIGN: { return sign(v); }
-    case SQUARE: { return v * v; }
-    case RECIPROCAL: { return 1.0 / v; }
-    case STEP: { return select(0.0, 1.0, v > 0.0); }
-    default: { return v; }
-  }
-}
-

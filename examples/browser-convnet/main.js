@@ -2,7 +2,7 @@
 // through the page's import map). The result is also left in window.result for the tests.
 import {
   AdaptiveAvgPool2d, AdamW, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential,
-  accuracy, backward, crossEntropy, flattenParameters, fromArray, init, noGrad, scope,
+  accuracy, classifierStep, flattenParameters, fromArray, init, noGrad, scope,
 } from 'byol-webgpu';
 
 const SIZE = 16;
@@ -68,6 +68,7 @@ async function main() {
   );
   flattenParameters(model);
   const optimizer = new AdamW(model, { lr: 0.02, weightDecay: 0 });
+  const trainStep = classifierStep(model, optimizer); // zeroGrad, forward, cross-entropy, backward, AdamW; replayed
   const batch = 32;
   const losses = [];
   for (let step = 1; step <= 80; step++) {
@@ -75,11 +76,7 @@ async function main() {
     const loss = scope(() => {
       const x = fromArray(train.x.subarray(i * SIZE * SIZE, (i + batch) * SIZE * SIZE), [batch, 1, SIZE, SIZE]);
       const y = fromArray(train.y.subarray(i, i + batch), [batch], 'int32');
-      optimizer.zeroGrad();
-      const l = crossEntropy(model.forward(x), y);
-      backward(l);
-      optimizer.step();
-      return l;
+      return trainStep.run([x, y]);
     });
     if (step % 10 === 0) {
       losses.push(await loss.item());

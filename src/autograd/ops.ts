@@ -5,8 +5,9 @@
  */
 import { clone, concatKernel, expandKernel, padKernel, permuteKernel, sliceBounds, sliceKernel } from '../kernels/copy.js';
 import { fillKernel } from '../kernels/creation.js';
-import { binaryKernel, unaryKernel, whereKernel, type BinaryOpName, type UnaryOpName } from '../kernels/elementwise.js';
+import { binaryKernel, unaryKernel, whereKernel } from '../kernels/elementwise.js';
 import { matmulDims, matmulKernel } from '../kernels/matmul.js';
+import { REDUCTIONS, type BinaryOpName, type DifferentiableBinary, type DifferentiableUnary, type ReductionName } from '../kernels/op-tables.js';
 import { reduceKernel } from '../kernels/reduce.js';
 import { broadcastShapes, normalizeAxes, sameShape } from '../kernels/util.js';
 import { checkShape, shapeString, sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
@@ -42,51 +43,31 @@ export function sumTo(g: Tensor, shape: Shape, into: Tensor | null = null): Tens
 // ---------------------------------------------------------------------------------------------------------
 // Unary
 
-function unary(op: UnaryOpName, x: Tensor, rule: (g: Tensor, x: Tensor, out: Tensor) => Tensor | null, s0 = 0, s1 = 0, saveOut = false): Tensor {
-  const out = unaryKernel(op, x, s0, s1);
-  return record(op, [x], out, (g, [xs, os]) => [rule(g, xs, os)], saveOut ? [x, out] : [x]);
+/** A unary op's backward rule: x's gradient from the upstream gradient g, x, the output and the op's scalars. */
+interface UnaryRule {
+  grad: (g: Tensor, x: Tensor, out: Tensor, s0: number, s1: number) => Tensor;
+  /** The rule reads the output (kept for backward). */
+  saveOut?: boolean;
 }
 
-/** −x, elementwise. */
-export function neg(x: Tensor): Tensor {
-  return unary('neg', x, (g) => unaryKernel('neg', g));
-}
-
-/** eˣ, elementwise. */
-export function exp(x: Tensor): Tensor {
-  return unary('exp', x, (g, _x, out) => binaryKernel('mul', g, out), 0, 0, true);
-}
-
-/** Natural logarithm, elementwise. */
-export function log(x: Tensor): Tensor {
-  return unary('log', x, (g, xs) => binaryKernel('div', g, xs));
-}
-
-/** √x, elementwise. */
-export function sqrt(x: Tensor): Tensor {
+/** The backward rule of every unary op with a derivative in the op table (src/kernels/op-tables.ts). */
+const UNARY_RULES: { [K in DifferentiableUnary]: UnaryRule } = {
+  neg: { grad: (g) => unaryKernel('neg', g) },
+  exp: { grad: (g, _x, out) => binaryKernel('mul', g, out), saveOut: true },
+  log: { grad: (g, xs) => binaryKernel('div', g, xs) },
   // d sqrt(x) = g / (2 sqrt(x))
-  return unary(
-    'sqrt',
-    x,
-    (g, _x, out) => {
+  sqrt: {
+    grad: (g, _x, out) => {
       const twice = unaryKernel('affine', out, 2, 0);
       const r = binaryKernel('div', g, twice);
       twice.dispose();
       return r;
     },
-    0,
-    0,
-    true,
-  );
-}
-
-/** 1/√x, elementwise. */
-export function rsqrt(x: Tensor): Tensor {
+    saveOut: true,
+  },
   // d x^(-1/2) = -1/2 x^(-3/2) = -1/2 out^3
-  return unary(
-    'rsqrt',
-    x,
-    (g, _x, out) => {
+  rsqrt: {
+    grad: (g, _x, out) => {
       const cube = unaryKernel('powScalar', out, 3);
       const scaled = unaryKernel('affine', cube, -0.5, 0);
       const r = binaryKernel('mul', g, scaled);
@@ -94,44 +75,39 @@ export function rsqrt(x: Tensor): Tensor {
       scaled.dispose();
       return r;
     },
-    0,
-    0,
-    true,
-  );
-}
-
-/** |x|, elementwise (gradient sign(x), 0 at 0). */
-export function abs(x: Tensor): Tensor {
-  return unary('abs', x, (g, xs) => {
-    const s = unaryKernel('sign', xs);
-    const r = binaryKernel('mul', g, s);
-    s.dispose();
-    return r;
-  });
-}
-
-/** max(x, 0), elementwise (gradient 0 at 0, as PyTorch). */
-export function relu(x: Tensor): Tensor {
-  return unary('relu', x, (g, xs) => binaryKernel('reluBackward', g, xs));
-}
-
-/** x², elementwise. */
-export function square(x: Tensor): Tensor {
-  return unary('square', x, (g, xs) => {
-    const two = unaryKernel('affine', xs, 2, 0);
-    const r = binaryKernel('mul', g, two);
-    two.dispose();
-    return r;
-  });
-}
-
-/** 1/x, elementwise. */
-export function reciprocal(x: Tensor): Tensor {
+    saveOut: true,
+  },
+  abs: {
+    grad: (g, xs) => {
+      const s = unaryKernel('sign', xs);
+      const r = binaryKernel('mul', g, s);
+      s.dispose();
+      return r;
+    },
+  },
+  relu: { grad: (g, xs) => binaryKernel('reluBackward', g, xs) },
+  powScalar: {
+    grad: (g, xs, _out, p) => {
+      const d = unaryKernel('powScalar', xs, p - 1);
+      const ds = unaryKernel('affine', d, p, 0);
+      const r = binaryKernel('mul', g, ds);
+      d.dispose();
+      ds.dispose();
+      return r;
+    },
+  },
+  affine: { grad: (g, _x, _out, scale) => unaryKernel('affine', g, scale, 0) },
+  square: {
+    grad: (g, xs) => {
+      const two = unaryKernel('affine', xs, 2, 0);
+      const r = binaryKernel('mul', g, two);
+      two.dispose();
+      return r;
+    },
+  },
   // d 1/x = -1/x² = -out²
-  return unary(
-    'reciprocal',
-    x,
-    (g, _x, out) => {
+  reciprocal: {
+    grad: (g, _x, out) => {
       const sq = unaryKernel('square', out);
       const nsq = unaryKernel('neg', sq);
       const r = binaryKernel('mul', g, nsq);
@@ -139,10 +115,59 @@ export function reciprocal(x: Tensor): Tensor {
       nsq.dispose();
       return r;
     },
-    0,
-    0,
-    true,
-  );
+    saveOut: true,
+  },
+};
+
+function unary(op: DifferentiableUnary, x: Tensor, s0 = 0, s1 = 0): Tensor {
+  const { grad, saveOut } = UNARY_RULES[op];
+  const out = unaryKernel(op, x, s0, s1);
+  return record(op, [x], out, (g, [xs, os]) => [grad(g, xs, os, s0, s1)], saveOut ? [x, out] : [x]);
+}
+
+/** −x, elementwise. */
+export function neg(x: Tensor): Tensor {
+  return unary('neg', x);
+}
+
+/** eˣ, elementwise. */
+export function exp(x: Tensor): Tensor {
+  return unary('exp', x);
+}
+
+/** Natural logarithm, elementwise. */
+export function log(x: Tensor): Tensor {
+  return unary('log', x);
+}
+
+/** √x, elementwise. */
+export function sqrt(x: Tensor): Tensor {
+  return unary('sqrt', x);
+}
+
+/** 1/√x, elementwise. */
+export function rsqrt(x: Tensor): Tensor {
+  return unary('rsqrt', x);
+}
+
+/** |x|, elementwise (gradient sign(x), 0 at 0). */
+export function abs(x: Tensor): Tensor {
+  return unary('abs', x);
+}
+
+/** max(x, 0), elementwise (gradient 0 at 0, as PyTorch). */
+export function relu(x: Tensor): Tensor {
+  return unary('relu', x);
+}
+
+/** x², elementwise. */
+export function square(x: Tensor): Tensor {
+  return unary('square', x);
+}
+
+/** 1/x, elementwise. */
+export function reciprocal(x: Tensor): Tensor {
+  return unary('reciprocal', x);
 }
 
 /** Sign of x (−1, 0, 1); its gradient is zero. */
@@ -152,43 +177,90 @@ export function sign(x: Tensor): Tensor {
 
 /** x · scale + shift. */
 export function affine(x: Tensor, scale: number, shift = 0): Tensor {
-  return unary('affine', x, (g) => unaryKernel('affine', g, scale, 0), scale, shift);
+  return unary('affine', x, scale, shift);
 }
 
 function powScalar(x: Tensor, p: number): Tensor {
   if (p === 1) return affine(x, 1, 0);
-  return unary(
-    'powScalar',
-    x,
-    (g, xs) => {
-      const d = unaryKernel('powScalar', xs, p - 1);
-      const ds = unaryKernel('affine', d, p, 0);
-      const r = binaryKernel('mul', g, ds);
-      d.dispose();
-      ds.dispose();
-      return r;
-    },
-    p,
-  );
+  return unary('powScalar', x, p);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Binary, with broadcasting
 
-function binary(
-  op: BinaryOpName,
-  a: Tensor,
-  b: Tensor,
-  rule: (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor | null, Tensor | null],
-  saveOut = false,
-): Tensor {
+/** A binary op's backward rule: both inputs' gradients (before sumTo) from g, the inputs and the output. */
+interface BinaryRule {
+  grad: (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor | null, Tensor | null];
+  /** The rule reads the output (kept for backward). */
+  saveOut?: boolean;
+}
+
+/** The winner takes the gradient; ties split it evenly (as PyTorch does). */
+function minMaxRule(wins: 'greater' | 'less'): BinaryRule {
+  return {
+    grad: (g, as, bs) => {
+      const win = binaryKernel(wins, as, bs);
+      const tie = binaryKernel('equal', as, bs);
+      const half = unaryKernel('affine', tie, 0.5, 0);
+      const wa = binaryKernel('add', win, half);
+      const wb = unaryKernel('affine', wa, -1, 1);
+      const ga = binaryKernel('mul', g, wa);
+      const gb = binaryKernel('mul', g, wb);
+      for (const t of [win, tie, half, wa, wb]) t.dispose();
+      return [ga, gb];
+    },
+  };
+}
+
+/** The backward rule of every binary op with derivatives in the op table (src/kernels/op-tables.ts). */
+const BINARY_RULES: { [K in DifferentiableBinary]: BinaryRule } = {
+  add: { grad: (g) => [g, g] },
+  sub: { grad: (g) => [g, unaryKernel('neg', g)] },
+  mul: { grad: (g, as, bs) => [binaryKernel('mul', g, bs), binaryKernel('mul', g, as)] },
+  // d(a/b)/da = 1/b; d(a/b)/db = -a/b² = -(a/b)/b
+  div: {
+    grad: (g, _as, bs, out) => {
+      const ga = binaryKernel('div', g, bs);
+      const q = binaryKernel('div', out, bs);
+      const gq = binaryKernel('mul', g, q);
+      const gb = unaryKernel('neg', gq);
+      q.dispose();
+      gq.dispose();
+      return [ga, gb];
+    },
+    saveOut: true,
+  },
+  maximum: minMaxRule('greater'),
+  minimum: minMaxRule('less'),
+  // d a^b / da = b a^(b-1); d a^b / db = a^b ln a (0 where a = 0, as PyTorch does)
+  pow: {
+    grad: (g, as, bs, out) => {
+      const bm1 = unaryKernel('affine', bs, 1, -1);
+      const p = binaryKernel('pow', as, bm1);
+      const bp = binaryKernel('mul', bs, p);
+      const ga = binaryKernel('mul', g, bp);
+      const ln = unaryKernel('log', as);
+      const ol = binaryKernel('mul', out, ln);
+      const zero = fillKernel([], 0);
+      const isZero = binaryKernel('equal', as, zero);
+      const safe = whereKernel(isZero, zero, ol);
+      const gb = binaryKernel('mul', g, safe);
+      for (const t of [bm1, p, bp, ln, ol, zero, isZero, safe]) t.dispose();
+      return [ga, gb];
+    },
+    saveOut: true,
+  },
+};
+
+function binary(op: DifferentiableBinary, a: Tensor, b: Tensor): Tensor {
+  const { grad, saveOut } = BINARY_RULES[op];
   const out = binaryKernel(op, a, b);
   return record(
     op,
     [a, b],
     out,
     (g, [as, bs, os], into) => {
-      const [ga, gb] = rule(g, as, bs, os);
+      const [ga, gb] = grad(g, as, bs, os);
       const ra = ga && sumTo(ga, as.shape, into[0]);
       const rb = gb && sumTo(gb, bs.shape, into[1]);
       // Dispose what the rule made and sumTo replaced; g itself belongs to the tape.
@@ -218,10 +290,7 @@ export function add(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number' && typeof a !== 'number') return affine(a, 1, b);
   if (typeof a === 'number' && typeof b !== 'number') return affine(b, 1, a);
   const [ta, tb, temps] = withScalar(a, b, 'add');
-  return finish(
-    binary('add', ta, tb, (g) => [g, g]),
-    temps,
-  );
+  return finish(binary('add', ta, tb), temps);
 }
 
 /** a − b, broadcasting; either may be a number. */
@@ -229,10 +298,7 @@ export function sub(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number' && typeof a !== 'number') return affine(a, 1, -b);
   if (typeof a === 'number' && typeof b !== 'number') return affine(b, -1, a);
   const [ta, tb, temps] = withScalar(a, b, 'sub');
-  return finish(
-    binary('sub', ta, tb, (g) => [g, unaryKernel('neg', g)]),
-    temps,
-  );
+  return finish(binary('sub', ta, tb), temps);
 }
 
 /** a · b elementwise, broadcasting; either may be a number. */
@@ -240,48 +306,19 @@ export function mul(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number' && typeof a !== 'number') return affine(a, b, 0);
   if (typeof a === 'number' && typeof b !== 'number') return affine(b, a, 0);
   const [ta, tb, temps] = withScalar(a, b, 'mul');
-  return finish(
-    binary('mul', ta, tb, (g, as, bs) => [binaryKernel('mul', g, bs), binaryKernel('mul', g, as)]),
-    temps,
-  );
+  return finish(binary('mul', ta, tb), temps);
 }
 
 /** a / b elementwise, broadcasting; either may be a number. */
 export function div(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number' && typeof a !== 'number') return affine(a, 1 / b, 0);
   const [ta, tb, temps] = withScalar(a, b, 'div');
-  return finish(
-    binary('div', ta, tb, (g, _as, bs, out) => {
-      // d(a/b)/da = 1/b; d(a/b)/db = -a/b² = -(a/b)/b
-      const ga = binaryKernel('div', g, bs);
-      const q = binaryKernel('div', out, bs);
-      const gq = binaryKernel('mul', g, q);
-      const gb = unaryKernel('neg', gq);
-      q.dispose();
-      gq.dispose();
-      return [ga, gb];
-    }, true),
-    temps,
-  );
+  return finish(binary('div', ta, tb), temps);
 }
 
 function minMax(op: 'maximum' | 'minimum', a: Operand, b: Operand): Tensor {
   const [ta, tb, temps] = withScalar(a, b, op);
-  return finish(
-    binary(op, ta, tb, (g, as, bs) => {
-      // The winner takes the gradient; ties split it evenly (as PyTorch does).
-      const win = binaryKernel(op === 'maximum' ? 'greater' : 'less', as, bs);
-      const tie = binaryKernel('equal', as, bs);
-      const half = unaryKernel('affine', tie, 0.5, 0);
-      const wa = binaryKernel('add', win, half);
-      const wb = unaryKernel('affine', wa, -1, 1);
-      const ga = binaryKernel('mul', g, wa);
-      const gb = binaryKernel('mul', g, wb);
-      for (const t of [win, tie, half, wa, wb]) t.dispose();
-      return [ga, gb];
-    }),
-    temps,
-  );
+  return finish(binary(op, ta, tb), temps);
 }
 
 /** The larger of a and b elementwise, broadcasting; ties split the gradient evenly (as PyTorch). */
@@ -298,24 +335,7 @@ export function minimum(a: Operand, b: Operand): Tensor {
 export function pow(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number' && typeof a !== 'number') return powScalar(a, b);
   const [ta, tb, temps] = withScalar(a, b, 'pow');
-  return finish(
-    binary('pow', ta, tb, (g, as, bs, out) => {
-      // d a^b / da = b a^(b-1); d a^b / db = a^b ln a (0 where a = 0, as PyTorch does)
-      const bm1 = unaryKernel('affine', bs, 1, -1);
-      const p = binaryKernel('pow', as, bm1);
-      const bp = binaryKernel('mul', bs, p);
-      const ga = binaryKernel('mul', g, bp);
-      const ln = unaryKernel('log', as);
-      const ol = binaryKernel('mul', out, ln);
-      const zero = fillKernel([], 0);
-      const isZero = binaryKernel('equal', as, zero);
-      const safe = whereKernel(isZero, zero, ol);
-      const gb = binaryKernel('mul', g, safe);
-      for (const t of [bm1, p, bp, ln, ol, zero, isZero, safe]) t.dispose();
-      return [ga, gb];
-    }, true),
-    temps,
-  );
+  return finish(binary('pow', ta, tb), temps);
 }
 
 function compare(op: BinaryOpName, a: Operand, b: Operand): Tensor {
@@ -376,47 +396,66 @@ function expandReduced(g: Tensor, inShape: Shape, axes: number[]): Tensor {
   return e;
 }
 
+/**
+ * A reduction's backward rule: x's gradient from g, x's shape, the reduced axes and their element count, and
+ * (with `saves`) x and the output themselves.
+ */
+interface ReductionRule {
+  grad: (g: Tensor, shape: Shape, axes: number[], count: number, x: Tensor, out: Tensor) => Tensor;
+  /** The rule reads x and the output (kept for backward). */
+  saves?: boolean;
+}
+
+/** The backward rule of every reduction of the op table (src/kernels/op-tables.ts). */
+const REDUCTION_RULES: { [K in ReductionName]: ReductionRule } = {
+  sum: { grad: (g, shape, axes) => expandReduced(g, shape, axes) },
+  mean: {
+    grad: (g, shape, axes, n) => {
+      const e = expandReduced(g, shape, axes);
+      const r = unaryKernel('affine', e, 1 / n, 0);
+      e.dispose();
+      return r;
+    },
+  },
+  // The gradient goes to the maxima, split evenly among ties.
+  max: {
+    grad: (g, _shape, axes, _n, xs, os) => {
+      const om = expandReduced(os, xs.shape, axes);
+      const mask = binaryKernel('equal', xs, om);
+      const count = reduceKernel('sum', mask, axes, true);
+      const gk = g.view(keptShape(xs.shape, axes));
+      const share = binaryKernel('div', gk, count);
+      const r = binaryKernel('mul', mask, share);
+      for (const t of [om, mask, count, gk, share]) t.dispose();
+      return r;
+    },
+    saves: true,
+  },
+};
+
+function reduction(op: ReductionName, x: Tensor, axes: number | readonly number[] | undefined, keepDims: boolean): Tensor {
+  const ax = normalizeAxes(op, axes, x.rank);
+  const n = ax.reduce((acc, a) => acc * x.shape[a], 1);
+  const { fold, mean } = REDUCTIONS[op];
+  const { grad, saves } = REDUCTION_RULES[op];
+  const out = reduceKernel(fold, x, ax, keepDims, mean ? 1 / n : 1, op);
+  const shape = x.shape;
+  return record(op, [x], out, (g, [xs, os]) => [grad(g, shape, ax, n, xs, os)], saves ? [x, out] : []);
+}
+
 /** Sum over `axes` (all by default); `keepDims` keeps them as size 1. */
 export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
-  const ax = normalizeAxes('sum', axes, x.rank);
-  const out = reduceKernel('sum', x, ax, keepDims);
-  return record('sum', [x], out, (g) => [expandReduced(g, x.shape, ax)]);
+  return reduction('sum', x, axes, keepDims);
 }
 
 /** Mean over `axes` (all by default); `keepDims` keeps them as size 1. */
 export function mean(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
-  const ax = normalizeAxes('mean', axes, x.rank);
-  const n = ax.reduce((acc, a) => acc * x.shape[a], 1);
-  const out = reduceKernel('sum', x, ax, keepDims, 1 / n, 'mean');
-  return record('mean', [x], out, (g) => {
-    const e = expandReduced(g, x.shape, ax);
-    const r = unaryKernel('affine', e, 1 / n, 0);
-    e.dispose();
-    return [r];
-  });
+  return reduction('mean', x, axes, keepDims);
 }
 
 /** Maximum over `axes` (all by default); the gradient goes to the maxima, split evenly among ties. */
 export function max(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
-  const ax = normalizeAxes('max', axes, x.rank);
-  const out = reduceKernel('max', x, ax, keepDims);
-  return record(
-    'max',
-    [x],
-    out,
-    (g, [xs, os]) => {
-      // The gradient goes to the maxima, split evenly among ties.
-      const om = expandReduced(os, xs.shape, ax);
-      const mask = binaryKernel('equal', xs, om);
-      const count = reduceKernel('sum', mask, ax, true);
-      const gk = g.view(keptShape(xs.shape, ax));
-      const share = binaryKernel('div', gk, count);
-      const r = binaryKernel('mul', mask, share);
-      for (const t of [om, mask, count, gk, share]) t.dispose();
-      return [r];
-    },
-    [x, out],
-  );
+  return reduction('max', x, axes, keepDims);
 }
 
 /** Variance over axes, with `correction` subtracted from the count (1: unbiased, 0: population). */

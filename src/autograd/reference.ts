@@ -3,6 +3,20 @@
  * tests hold three things together on random inputs: the GPU result against the reference forward, the GPU
  * gradient against the reference backward, and the reference backward against central differences.
  */
+import {
+  ARITHMETIC_OPS,
+  binary64,
+  REDUCE_FOLDS,
+  REDUCTIONS,
+  UNARY_OPS,
+  type Binary64,
+  type BinaryOpName,
+  type DifferentiableBinary,
+  type DifferentiableUnary,
+  type ReductionName,
+  type Unary64,
+  type UnaryOpName,
+} from '../kernels/op-tables.js';
 
 /** A float64 array on the CPU with a shape, row-major: what references and {@link gradcheck} work on. */
 export interface Arr {
@@ -61,56 +75,24 @@ function bcastIndex(idx: number[], shape: readonly number[], st: number[]): numb
 
 // ---------------------------------------------------------------------------------------------------------
 
-type F1 = (x: number, s0: number, s1: number) => number;
+// The elementwise ops' references and derivatives are their entries in src/kernels/op-tables.ts.
 
-export const unaryRef: Record<string, { f: F1; df: F1 }> = {
-  neg: { f: (x) => -x, df: () => -1 },
-  exp: { f: Math.exp, df: Math.exp },
-  log: { f: Math.log, df: (x) => 1 / x },
-  sqrt: { f: Math.sqrt, df: (x) => 0.5 / Math.sqrt(x) },
-  rsqrt: { f: (x) => 1 / Math.sqrt(x), df: (x) => -0.5 * x ** -1.5 },
-  abs: { f: Math.abs, df: (x) => Math.sign(x) },
-  relu: { f: (x) => Math.max(x, 0), df: (x) => (x > 0 ? 1 : 0) },
-  square: { f: (x) => x * x, df: (x) => 2 * x },
-  reciprocal: { f: (x) => 1 / x, df: (x) => -1 / (x * x) },
-  powScalar: { f: (x, p) => x ** p, df: (x, p) => p * x ** (p - 1) },
-  affine: { f: (x, s, t) => x * s + t, df: (_x, s) => s },
-};
-
-export function unary(op: string, x: Arr, s0 = 0, s1 = 0): Arr {
-  const { f } = unaryRef[op];
+export function unary(op: UnaryOpName, x: Arr, s0 = 0, s1 = 0): Arr {
+  const { f } = UNARY_OPS[op];
   return { shape: [...x.shape], data: x.data.map((v) => f(v, s0, s1)) };
 }
 
-export function unaryGrad(op: string, x: Arr, g: Arr, s0 = 0, s1 = 0): Arr {
-  const { df } = unaryRef[op];
+export function unaryGrad(op: DifferentiableUnary, x: Arr, g: Arr, s0 = 0, s1 = 0): Arr {
+  const df: Unary64 = UNARY_OPS[op].df;
   return { shape: [...x.shape], data: x.data.map((v, i) => df(v, s0, s1) * g.data[i]) };
 }
 
-type F2 = (a: number, b: number) => number;
-
-export const binaryRef: Record<string, { f: F2; da: F2; db: F2 }> = {
-  add: { f: (a, b) => a + b, da: () => 1, db: () => 1 },
-  sub: { f: (a, b) => a - b, da: () => 1, db: () => -1 },
-  mul: { f: (a, b) => a * b, da: (_a, b) => b, db: (a) => a },
-  div: { f: (a, b) => a / b, da: (_a, b) => 1 / b, db: (a, b) => -a / (b * b) },
-  maximum: { f: Math.max, da: (a, b) => (a > b ? 1 : a === b ? 0.5 : 0), db: (a, b) => (b > a ? 1 : a === b ? 0.5 : 0) },
-  minimum: { f: Math.min, da: (a, b) => (a < b ? 1 : a === b ? 0.5 : 0), db: (a, b) => (b < a ? 1 : a === b ? 0.5 : 0) },
-  pow: { f: (a, b) => a ** b, da: (a, b) => b * a ** (b - 1), db: (a, b) => (a === 0 ? 0 : a ** b * Math.log(a)) },
-  equal: { f: (a, b) => +(a === b), da: () => 0, db: () => 0 },
-  notEqual: { f: (a, b) => +(a !== b), da: () => 0, db: () => 0 },
-  less: { f: (a, b) => +(a < b), da: () => 0, db: () => 0 },
-  lessEqual: { f: (a, b) => +(a <= b), da: () => 0, db: () => 0 },
-  greater: { f: (a, b) => +(a > b), da: () => 0, db: () => 0 },
-  greaterEqual: { f: (a, b) => +(a >= b), da: () => 0, db: () => 0 },
-};
-
-export function binary(op: string, a: Arr, b: Arr): Arr {
+export function binary(op: BinaryOpName, a: Arr, b: Arr): Arr {
   const shape = broadcastShape(a.shape, b.shape);
   const out = arr(shape);
   const sa = strides(a.shape);
   const sb = strides(b.shape);
-  const { f } = binaryRef[op];
+  const f = binary64(op);
   for (let i = 0; i < out.data.length; i++) {
     const idx = unravel(i, shape);
     out.data[i] = f(a.data[bcastIndex(idx, a.shape, sa)], b.data[bcastIndex(idx, b.shape, sb)]);
@@ -118,13 +100,13 @@ export function binary(op: string, a: Arr, b: Arr): Arr {
   return out;
 }
 
-export function binaryGrad(op: string, a: Arr, b: Arr, g: Arr): [Arr, Arr] {
+export function binaryGrad(op: DifferentiableBinary, a: Arr, b: Arr, g: Arr): [Arr, Arr] {
   const shape = broadcastShape(a.shape, b.shape);
   const ga = arr(a.shape);
   const gb = arr(b.shape);
   const sa = strides(a.shape);
   const sb = strides(b.shape);
-  const { da, db } = binaryRef[op];
+  const { da, db }: { da: Binary64; db: Binary64 } = ARITHMETIC_OPS[op];
   for (let i = 0; i < g.data.length; i++) {
     const idx = unravel(i, shape);
     const ia = bcastIndex(idx, a.shape, sa);
@@ -158,34 +140,31 @@ function outIndexOf(idx: number[], shape: readonly number[], axes: number[]): nu
   return o;
 }
 
-export function reduce(op: 'sum' | 'mean' | 'max', x: Arr, axes: number[], keepDims = false): Arr {
+export function reduce(op: ReductionName, x: Arr, axes: number[], keepDims = false): Arr {
+  const { fold, mean } = REDUCTIONS[op];
+  const { identity64, combine64 } = REDUCE_FOLDS[fold];
   const out = arr(reducedShape(x.shape, axes, keepDims));
-  if (op === 'max') out.data.fill(-Infinity);
+  out.data.fill(identity64);
   const count = axes.reduce((a, d) => a * x.shape[d], 1);
   for (let i = 0; i < x.data.length; i++) {
     const o = outIndexOf(unravel(i, x.shape), x.shape, axes);
-    out.data[o] = op === 'max' ? Math.max(out.data[o], x.data[i]) : out.data[o] + x.data[i];
+    out.data[o] = combine64(out.data[o], x.data[i]);
   }
-  if (op === 'mean') for (let o = 0; o < out.data.length; o++) out.data[o] /= count;
+  if (mean) for (let o = 0; o < out.data.length; o++) out.data[o] /= count;
   return out;
 }
 
-export function reduceGrad(op: 'sum' | 'mean' | 'max', x: Arr, axes: number[], g: Arr): Arr {
+export function reduceGrad(op: ReductionName, x: Arr, axes: number[], g: Arr): Arr {
+  const { grad } = REDUCTIONS[op];
   const gx = arr(x.shape);
   const count = axes.reduce((a, d) => a * x.shape[d], 1);
-  const m = op === 'max' ? reduce('max', x, axes) : null;
-  const ties = m ? arr(m.shape) : null;
-  if (m && ties) {
-    for (let i = 0; i < x.data.length; i++) {
-      const o = outIndexOf(unravel(i, x.shape), x.shape, axes);
-      if (x.data[i] === m.data[o]) ties.data[o]++;
-    }
-  }
+  const y = reduce(op, x, axes);
+  const ties = arr(y.shape);
+  const at = (i: number) => outIndexOf(unravel(i, x.shape), x.shape, axes);
+  for (let i = 0; i < x.data.length; i++) if (x.data[i] === y.data[at(i)]) ties.data[at(i)]++;
   for (let i = 0; i < x.data.length; i++) {
-    const o = outIndexOf(unravel(i, x.shape), x.shape, axes);
-    if (op === 'sum') gx.data[i] = g.data[o];
-    else if (op === 'mean') gx.data[i] = g.data[o] / count;
-    else gx.data[i] = x.data[i] === m!.data[o] ? g.data[o] / ties!.data[o] : 0;
+    const o = at(i);
+    gx.data[i] = grad(x.data[i], y.data[o], count, ties.data[o]) * g.data[o];
   }
   return gx;
 }

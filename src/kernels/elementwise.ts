@@ -12,12 +12,13 @@ import axpyVec4Wgsl from '../../shaders/axpy_vec4.wgsl';
 import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
+import { BINARY_APPLY_WGSL, BINARY_CODES, UNARY_APPLY_WGSL, UNARY_CODES, type BinaryOpName, type UnaryOpName } from './op-tables.js';
 import { assertFloat, broadcastShapes, broadcastStrides, Params, sameShape, WG } from './util.js';
 
-const UNARY = { name: 'unary', code: unaryOpsWgsl + unaryWgsl };
-const UNARY_VEC4 = { name: 'unary_vec4', code: unaryOpsWgsl + unaryVec4Wgsl };
-const BINARY = { name: 'binary', code: binaryOpsWgsl + binaryWgsl };
-const BINARY_VEC4 = { name: 'binary_vec4', code: binaryOpsWgsl + binaryVec4Wgsl };
+const UNARY = { name: 'unary', code: unaryOpsWgsl + UNARY_APPLY_WGSL + unaryWgsl };
+const UNARY_VEC4 = { name: 'unary_vec4', code: unaryOpsWgsl + UNARY_APPLY_WGSL + unaryVec4Wgsl };
+const BINARY = { name: 'binary', code: binaryOpsWgsl + BINARY_APPLY_WGSL + binaryWgsl };
+const BINARY_VEC4 = { name: 'binary_vec4', code: binaryOpsWgsl + BINARY_APPLY_WGSL + binaryVec4Wgsl };
 
 /** Whole vec4s: the length is a multiple of 4 and every tensor starts on a 16-byte boundary. */
 function vec4able(n: number, ...ts: Tensor[]): boolean {
@@ -25,42 +26,7 @@ function vec4able(n: number, ...ts: Tensor[]): boolean {
 }
 const WHERE = { name: 'where', code: whereWgsl };
 
-export const UnaryOp = {
-  neg: 0,
-  exp: 1,
-  log: 2,
-  sqrt: 3,
-  rsqrt: 4,
-  abs: 5,
-  relu: 6,
-  powScalar: 7,
-  affine: 8,
-  sign: 9,
-  square: 10,
-  reciprocal: 11,
-  step: 12,
-} as const;
-export type UnaryOpName = keyof typeof UnaryOp;
-
-export const BinaryOp = {
-  add: 0,
-  sub: 1,
-  mul: 2,
-  div: 3,
-  maximum: 4,
-  minimum: 5,
-  pow: 6,
-  equal: 7,
-  notEqual: 8,
-  less: 9,
-  lessEqual: 10,
-  greater: 11,
-  greaterEqual: 12,
-  reluBackward: 13,
-} as const;
-export type BinaryOpName = keyof typeof BinaryOp;
-
-/** out = f(x), with op-specific scalars s0 (exponent, scale) and s1 (shift). */
+/** out = f(x) for a unary op of src/kernels/op-tables.ts, with its scalars s0 (exponent, scale) and s1 (shift). */
 export function unaryKernel(op: UnaryOpName, x: Tensor, s0 = 0, s1 = 0): Tensor {
   assertFloat(op, x);
   const out = empty(x.shape, 'float32', op);
@@ -70,7 +36,7 @@ export function unaryKernel(op: UnaryOpName, x: Tensor, s0 = 0, s1 = 0): Tensor 
   getRuntime().dispatch({
     op,
     shader: vec4 ? UNARY_VEC4 : UNARY,
-    constants: { OP: UnaryOp[op], WG },
+    constants: { OP: UNARY_CODES[op], WG },
     uniforms: new Params().u32(count, 0).f32(s0, s1).build(),
     storage: [x.binding(op), out.binding(op)],
     workgroups: grid(Math.ceil(count / WG)),
@@ -88,7 +54,7 @@ export function binaryKernel(op: BinaryOpName, a: Tensor, b: Tensor): Tensor {
     getRuntime().dispatch({
       op,
       shader: BINARY_VEC4,
-      constants: { OP: BinaryOp[op], WG },
+      constants: { OP: BINARY_CODES[op], WG },
       uniforms: new Params().u32(out.size / 4, shape.length, 0, 0).dims(shape).dims([]).dims([]).build(),
       storage: [a.binding(op), b.binding(op), out.binding(op)],
       workgroups: grid(Math.ceil(out.size / 4 / WG)),
@@ -98,7 +64,7 @@ export function binaryKernel(op: BinaryOpName, a: Tensor, b: Tensor): Tensor {
   getRuntime().dispatch({
     op,
     shader: BINARY,
-    constants: { OP: BinaryOp[op], BROADCAST: !plain, WG },
+    constants: { OP: BINARY_CODES[op], BROADCAST: !plain, WG },
     uniforms: new Params()
       .u32(out.size, shape.length, 0, 0)
       .dims(shape)

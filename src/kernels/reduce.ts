@@ -4,11 +4,10 @@ import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
 import { clone } from './copy.js';
+import { REDUCE_CODES, REDUCE_FOLD_WGSL, type ReduceOp } from './op-tables.js';
 import { assertFloat, contiguousStrides, normalizeAxes, Params, WG } from './util.js';
 
-const REDUCE = { name: 'reduce', code: reduceWgsl };
-
-export type ReduceOp = 'sum' | 'max';
+const REDUCE = { name: 'reduce', code: reduceWgsl + REDUCE_FOLD_WGSL };
 
 /** Merges neighbouring axes of a (shape, strides) list that are contiguous with each other. */
 function merge(shape: number[], strides: number[]): [number[], number[]] {
@@ -94,7 +93,7 @@ export function reduceKernel(
       op: name,
       shader: REDUCE,
       entry: 'sliced',
-      constants: { OP: op === 'max' ? 1 : 0, WG },
+      constants: { OP: REDUCE_CODES[op], WG },
       uniforms: dims(slices),
       storage: [x.binding(name), parts.binding(name)],
       workgroups: grid(Math.ceil((nOut * slices) / WG)),
@@ -115,7 +114,7 @@ export function reduceKernel(
     op: name,
     shader: REDUCE,
     entry: long ? 'per_group' : 'per_thread',
-    constants: { OP: op === 'max' ? 1 : 0, WG },
+    constants: { OP: REDUCE_CODES[op], WG },
     uniforms: dims(scale),
     storage: [x.binding(name), out.binding(name)],
     workgroups: grid(long ? nOut : Math.ceil(nOut / WG)),

@@ -1,4 +1,7 @@
-/** The nn layer: modules, layers, ResNet-18, the MLP head, flat parameters, optimizers, schedules, checkpoints. */
+/**
+ * The nn layer: modules, layers, ResNet-18, the MLP head, flat parameters, optimizers, schedules, a classifier's
+ * training step, checkpoints.
+ */
 export { Module, Parameter, Counter, type BufferValue, type NamedParameter, type NamedBuffer } from './module.js';
 export {
   Conv2d,
@@ -34,6 +37,7 @@ export {
   type OptimizerStateTensor,
 } from './optim.js';
 export { warmupCosine, byolTau, type WarmupCosineOptions } from './schedule.js';
+export { classifierStep, type ClassifierStepOptions } from './train-step.js';
 export { encodeSafetensors, decodeSafetensors, SafetensorsError, type SafeTensor, type SafeDType, type SafetensorsFile } from './safetensors.js';
 export {
   encodeCheckpoint,

@@ -10,6 +10,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Module } from './module.js';
 import type { Optimizer } from './optim.js';
 
+/** Options of {@link classifierStep}. */
 export interface ClassifierStepOptions {
   /** Turns the step's first input into the network's input (e.g. an augmentation of packed pixels). */
   prepare?: (input: Tensor, step: StepValue) => Tensor;
@@ -17,12 +18,14 @@ export interface ClassifierStepOptions {
   replay?: boolean;
   /** false: replays encode their commands on the step's path, not ahead (CaptureOptions.ahead). Default true. */
   ahead?: boolean;
+  /** A name for errors and profiles. Default 'classifier step'. */
   name?: string;
 }
 
 /**
- * zeroGrad, forward, cross-entropy, backward, optimizer step. `run([input, labels], { lr, step })` returns the
- * loss (overwritten by the next replay: read or copy it first); `step` is handed to `prepare`.
+ * A classifier's training step, captured (see {@link captureStep}): zeroGrad, forward, cross-entropy,
+ * backward, optimizer step. `run([input, labels], { lr, step })` returns the loss (overwritten by the next
+ * replay: read or copy it first); `lr` goes to the optimizer (its own rate when omitted), `step` to `prepare`.
  */
 export function classifierStep(model: Module, opt: Optimizer, options: ClassifierStepOptions = {}): CapturedStep<Tensor> {
   const { prepare } = options;

@@ -1,7 +1,7 @@
 /**
- * Every differentiable op against its float64 reference on fresh random inputs of awkward shapes:
- * forward, the GPU gradient against the reference gradient, and the reference gradient against central
- * differences.
+ * Every op against its float64 reference on fresh random inputs of awkward shapes: forward, and for a
+ * differentiable op the GPU gradient against the reference gradient, and the reference gradient against
+ * central differences.
  */
 import { describe, expect, it } from 'vitest';
 import { engine, f32, randomArr, seedNote, toTensor } from '../helpers.js';
@@ -10,6 +10,20 @@ import * as ref from '../../src/autograd/reference.js';
 import { backward, requireGrad } from '../../src/autograd/tape.js';
 import { type Arr } from '../../src/autograd/reference.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
+import { binaryKernel, unaryKernel } from '../../src/kernels/elementwise.js';
+import {
+  ARITHMETIC_OPS,
+  COMPARISON_OPS,
+  REDUCTIONS,
+  UNARY_OPS,
+  type ArithmeticOpName,
+  type ComparisonOpName,
+  type DifferentiableBinary,
+  type DifferentiableUnary,
+  type Domain,
+  type ReductionName,
+  type UnaryOpName,
+} from '../../src/kernels/op-tables.js';
 
 interface Case {
   name: string;
@@ -62,30 +76,42 @@ const awayFromZero = (shape: number[]) => {
   return a;
 };
 
+/** Inputs in each domain the op tables name. */
+const draw: Record<Domain, (shape: number[]) => Arr> = { real: (s) => randomArr(s), positive, nonzero: awayFromZero };
+
+// One test per op of the tables (src/kernels/op-tables.ts): adding an op there adds its test. A
+// differentiable op is checked through its autograd function, forward and backward; the others through
+// their kernel.
+
 describe('unary ops', () => {
   // [4, 6] has a multiple-of-4 length: the vec4 kernels.
   const shapes = [[1], [7], [3, 5], [2, 1, 13], [4, 6]];
-  const cases: [string, (t: Tensor) => Tensor, (s: number[]) => Arr, number?][] = [
-    ['neg', ops.neg, (s) => randomArr(s)],
-    ['exp', ops.exp, (s) => randomArr(s, -3, 3)],
-    ['log', ops.log, positive],
-    ['sqrt', ops.sqrt, positive],
-    ['rsqrt', ops.rsqrt, positive],
-    ['abs', ops.abs, awayFromZero],
-    ['relu', ops.relu, awayFromZero],
-    ['square', ops.square, (s) => randomArr(s)],
-    ['reciprocal', ops.reciprocal, awayFromZero],
-  ];
-  for (const [name, fn, gen] of cases) {
+  // Scalars for the ops that take them, ignored by the others: an exponent that is not whole, a scale, a shift.
+  const [s0, s1] = [-1.5, 0.25];
+  const autograd: { [K in DifferentiableUnary]: (x: Tensor) => Tensor } = {
+    neg: ops.neg,
+    exp: ops.exp,
+    log: ops.log,
+    sqrt: ops.sqrt,
+    rsqrt: ops.rsqrt,
+    abs: ops.abs,
+    relu: ops.relu,
+    powScalar: (x) => ops.pow(x, s0),
+    affine: (x) => ops.affine(x, s0, s1),
+    square: ops.square,
+    reciprocal: ops.reciprocal,
+  };
+  for (const name of Object.keys(UNARY_OPS) as UnaryOpName[]) {
     it(name, async () => {
       await engine();
+      const d = name in autograd ? (name as DifferentiableUnary) : null;
       for (const s of shapes) {
         await check({
           name: `${name}${JSON.stringify(s)}`,
-          inputs: [gen(s)],
-          gpu: fn,
-          ref: ([x]) => ref.unary(name, x),
-          refGrad: ([x], g) => [ref.unaryGrad(name, x, g)],
+          inputs: [draw[UNARY_OPS[name].domain](s)],
+          gpu: d ? autograd[d] : (x) => unaryKernel(name, x, s0, s1),
+          ref: ([x]) => ref.unary(name, x, s0, s1),
+          refGrad: d ? ([x], g) => [ref.unaryGrad(d, x, g, s0, s1)] : undefined,
         });
       }
     });
@@ -130,7 +156,7 @@ describe('binary ops with broadcasting', () => {
     [[1, 1], [1, 1]],
     [[4, 6], [4, 6]], // same shapes, length a multiple of 4: the vec4 kernel
   ];
-  const fns: Record<string, (a: Tensor, b: Tensor) => Tensor> = {
+  const autograd: { [K in DifferentiableBinary]: (a: Tensor, b: Tensor) => Tensor } = {
     add: ops.add,
     sub: ops.sub,
     mul: ops.mul,
@@ -139,18 +165,18 @@ describe('binary ops with broadcasting', () => {
     minimum: ops.minimum,
     pow: ops.pow,
   };
-  for (const name of Object.keys(fns)) {
+  for (const name of Object.keys(ARITHMETIC_OPS) as ArithmeticOpName[]) {
     it(name, async () => {
       await engine();
+      const d = name in autograd ? (name as DifferentiableBinary) : null;
+      const [da, db] = ARITHMETIC_OPS[name].domain;
       for (const [sa, sb] of pairs) {
-        const a = name === 'pow' ? positive(sa) : randomArr(sa);
-        const b = name === 'div' ? awayFromZero(sb) : name === 'pow' ? randomArr(sb, -2, 2) : randomArr(sb);
         await check({
           name: `${name} ${JSON.stringify(sa)}·${JSON.stringify(sb)}`,
-          inputs: [a, b],
-          gpu: fns[name],
+          inputs: [draw[da](sa), draw[db](sb)],
+          gpu: d ? autograd[d] : (x, y) => binaryKernel(name, x, y),
           ref: ([x, y]) => ref.binary(name, x, y),
-          refGrad: ([x, y], g) => ref.binaryGrad(name, x, y, g),
+          refGrad: d ? ([x, y], g) => ref.binaryGrad(d, x, y, g) : undefined,
         });
       }
     });
@@ -180,12 +206,8 @@ describe('binary ops with broadcasting', () => {
     b.data[0] = 0.5;
     const ta = toTensor(a);
     const tb = toTensor(b);
-    const table: [string, (x: Tensor, y: Tensor) => Tensor][] = [
-      ['equal', ops.equal], ['notEqual', ops.notEqual], ['less', ops.less],
-      ['lessEqual', ops.lessEqual], ['greater', ops.greater], ['greaterEqual', ops.greaterEqual],
-    ];
-    for (const [name, fn] of table) {
-      const out = fn(ta, tb);
+    for (const name of Object.keys(COMPARISON_OPS) as ComparisonOpName[]) {
+      const out = ops[name](ta, tb);
       expect(Array.from(await out.data()), name).toEqual(Array.from(ref.binary(name, a, b).data));
       out.dispose();
     }
@@ -234,7 +256,7 @@ describe('reductions', () => {
     [[9, 3, 250], [0, 2], false],
     [[4, 2, 6, 2, 100], [0, 2, 4], true],
   ];
-  for (const op of ['sum', 'mean', 'max'] as const) {
+  for (const op of Object.keys(REDUCTIONS) as ReductionName[]) {
     it(op, async () => {
       await engine();
       for (const [shape, axes, keep] of cases) {
