@@ -80,39 +80,12 @@ except ImportError:         # pragma: no cover
     Image = None
 
 # ---------------------------------------------------------------------------------------------------------
-# The protocol: presets as src/byol/config.ts (keep in step with it, or pass --settings).
-
-BASE = {
-    'preset': 'quick',
-    'dataset': 'fashion-mnist',
-    'seed': 0,
-    'imageSize': 32,
-    'stem': 'imagenet',
-    'labelsPerClass': 50,
-    'unlabeledImages': 1536,
-    'heldOutImages': 256,
-    'testImages': 500,
-    'batch': 64,
-    'byol': {
-        'epochs': 2, 'optimizer': 'lars', 'lrPer256': 0.2, 'weightDecay': 1.5e-6, 'warmupEpochs': 0,
-        'tauBase': 0.996, 'tauConstant': False, 'projectorHidden': 4096, 'projectionDim': 256,
-        'predictorHidden': 4096, 'cropMinScale': 0.08, 'blur': True,
-    },
-    'finetune': {'epochs': 12, 'mode': 'full', 'lr': 0.05, 'momentum': 0.9, 'weightDecay': 5e-4, 'warmupEpochs': 1,
-                 'evaluations': 4, 'pretrainedLrScale': 0.1, 'headInit': 'probe'},
-    'probe': {'lambdas': [1.0, 1e-1, 1e-2, 1e-3, 1e-4], 'folds': 3, 'maxIterations': 300},
-    'knnK': 20,
-    'width': 64,
-}
-
-
-def _preset(over, byol=None, finetune=None, probe=None):
-    c = copy.deepcopy(BASE)
-    c.update(over)
-    c['byol'].update(byol or {})
-    c['finetune'].update(finetune or {})
-    c['probe'].update(probe or {})
-    return c
+# The protocol: the presets of src/byol/config.ts, as the engine writes them into scripts/presets.json (a test
+# keeps the file equal to config.ts's PRESETS), so both sides run one protocol without a second copy here.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'presets.json')) as _f:
+    PRESETS = json.load(_f)
+# The settings every preset starts from, as config.ts's `base` (the quick preset is `base` itself).
+BASE = PRESETS['quick']
 
 
 def with_defaults(config, defaults=None):
@@ -127,23 +100,6 @@ def with_defaults(config, defaults=None):
             out[k] = with_defaults(out[k], v)
     return out
 
-
-PRESETS = {
-    'smoke': _preset(
-        {'preset': 'smoke', 'imageSize': 16, 'labelsPerClass': 2, 'unlabeledImages': 64, 'heldOutImages': 32,
-         'testImages': 64, 'batch': 16},
-        byol={'epochs': 1, 'projectorHidden': 256, 'predictorHidden': 256, 'projectionDim': 64},
-        finetune={'epochs': 1}),
-    'quick': _preset({}),
-    'cifar': _preset(
-        {'preset': 'cifar', 'dataset': 'cifar10', 'unlabeledImages': 5000, 'testImages': 2000},
-        byol={'epochs': 2, 'optimizer': 'adamw', 'lrPer256': 2e-3, 'warmupEpochs': 1, 'tauBase': 0.99},
-        finetune={'epochs': 30, 'warmupEpochs': 1, 'evaluations': 5}),
-    'full': _preset(
-        {'preset': 'full', 'dataset': 'stl10', 'imageSize': 96, 'stem': 'imagenet', 'labelsPerClass': 500,
-         'unlabeledImages': 0, 'heldOutImages': 1000, 'testImages': 0, 'batch': 128},
-        byol={'epochs': 300, 'warmupEpochs': 10}, finetune={'epochs': 50, 'warmupEpochs': 2}),
-}
 
 PHASES = ['supervised', 'byol', 'finetune']
 
@@ -164,6 +120,14 @@ def byol_views(config):
     b = config['byol']
     return [dict(v, crop={'scale': (b['cropMinScale'], 1.0), 'ratio': v['crop']['ratio']},
                  blur=v['blur'] if b['blur'] else dict(v['blur'], p=0)) for v in (BYOL_VIEW_1, BYOL_VIEW_2)]
+
+
+def curve_point_after(epoch, epochs, images_per_epoch, every):
+    """experiment.ts's curvePointAfter: whether BYOL epoch `epoch` (1-based) passes a multiple of `every` images
+    and is not the last (the fine-tuned arm is that point)."""
+    if not every > 0 or epoch >= epochs:
+        return False
+    return (epoch * images_per_epoch) // every > ((epoch - 1) * images_per_epoch) // every
 
 
 def evaluates_after(epoch, epochs, evaluations):
@@ -1282,9 +1246,14 @@ class Experiment:
                 m.momentum = 0.1
             model.train(was_training)
 
-    def evaluate_encoder(self, encoder):
+    def evaluate_encoder(self, encoder, batch_norm='labeled'):
         """experiment.ts's evaluateEncoder: kNN accuracy and the linear probe of the encoder's features (eval mode,
-        unaugmented images) of the labeled and test images."""
+        unaugmented images) of the labeled and test images, taken from a copy of the encoder whose batch-norm
+        statistics are re-estimated on the labeled images (withLabeledBatchNorm) unless batch_norm is 'as-is'."""
+        if batch_norm != 'as-is':
+            copied = copy.deepcopy(encoder)
+            self.precise_batch_norm(copied)
+            return self.evaluate_encoder(copied, 'as-is')
         tr = features(encoder, self.labeled_eval, self.c['batch'])
         te = features(encoder, self.test_eval, self.c['batch'])
         knn = knn_accuracy(tr, self.labeled_y, te, self.test_y, self.num_classes, self.c['knnK'])
@@ -1292,10 +1261,12 @@ class Experiment:
                              self.num_classes, self.c['probe'])
         return knn, probe
 
-    def classifier_phase(self, phase, encoder, label=None, probe=None):
+    def classifier_phase(self, phase, encoder, label=None, probe=None, curve=False):
         """Trains a classifier from scratch (encoder None) or from a copy of the encoder. `label` names the
-        records (default: the phase); the seeds always come from `phase`, so a fine-tune recorded as
-        'finetune@E' draws exactly what the final fine-tune would draw from the same encoder. With
+        records and log lines (default: the phase); the seeds always come from `phase`, so a fine-tune of the gain
+        curve draws exactly what the final fine-tune would draw from the same encoder. With `curve` (a point of
+        the gain curve, experiment.ts's classifierPhase with `curve`), nothing is recorded, only the last epoch
+        is evaluated, and its (accuracy, loss) is returned. With
         finetune.headInit 'probe', fc starts as the encoder's linear probe (`probe`, that encoder's
         evaluate_encoder result, else fitted here); the fine-tuning arm's learning rate is finetune.lr ×
         finetune.pretrainedLrScale."""
@@ -1310,7 +1281,7 @@ class Experiment:
                 # re-estimated on the labeled images, as the fine-tuning's training steps will see them.
                 model.fc = nn.Identity()
                 self.precise_batch_norm(model)
-                probe = self.evaluate_encoder(model)[1]
+                probe = self.evaluate_encoder(model, 'as-is')[1]
             model.fc = nn.Linear(model.feature_dim, self.num_classes)
             if f['headInit'] == 'probe':
                 with torch.no_grad():
@@ -1357,6 +1328,15 @@ class Experiment:
                 step += 1
             seconds = time.time() - t0
             train_loss = check_finite(losses, f'{phase} epoch {epoch + 1}')
+            if curve:
+                if epoch + 1 < f['epochs']:
+                    continue
+                if f['mode'] != 'linear':
+                    self.precise_batch_norm(model)
+                acc, test_loss = evaluate_classifier(model, self.test_eval, self.test_y, c['batch'])
+                self.log(f'{label}, {f["epochs"]} epochs: train loss {train_loss:.4f}, test accuracy {100 * acc:.2f}% '
+                         f'(loss {test_loss:.3f}), {seen / seconds:.1f} images/s')
+                return acc, test_loss
             if not evaluates_after(epoch + 1, f['epochs'], f['evaluations']):
                 self.record({'phase': label, 'epoch': epoch + 1, 'trainLoss': train_loss, 'lr': lr,
                              'imagesPerSecond': seen / seconds, 'seconds': seconds})
@@ -1443,19 +1423,27 @@ class Experiment:
             held = self.byol_eval_loss(byol, held_views)
             val = self.byol_eval_loss(byol, test_views)
             acc, probe = self.evaluate_encoder(byol.online.encoder)
-            self.record({'phase': 'byol', 'epoch': epoch + 1, 'trainLoss': train_loss, 'heldOutLoss': held,
-                         'valLoss': val, 'knnAccuracy': acc, 'probeAccuracy': probe['accuracy'],
-                         'probeLoss': probe['loss'], 'lr': rate, 'tau': tau,
-                         'imagesPerSecond': seen / seconds, 'seconds': seconds})
             self.log(f'byol epoch {epoch + 1}/{b["epochs"]}: loss {train_loss:.4f} (held out {held:.4f}, test {val:.4f}), '
                      f'linear probe {100 * probe["accuracy"]:.2f}% (λ {probe["lambda"]:g}), kNN {100 * acc:.2f}%, '
                      f'{seen / seconds:.1f} images/s')
-            if epoch + 1 in self.finetune_at and epoch + 1 < b['epochs']:
-                # A scale study in one run: fine-tune a copy of the encoder as it stands after this epoch (of a
+            finetuned = None
+            if epoch + 1 < b['epochs'] and (epoch + 1 in self.finetune_at or
+                                            curve_point_after(epoch + 1, b['epochs'], steps * c['batch'],
+                                                              c['finetune']['curveEvery'])):
+                # A point of the gain curve: fine-tune a copy of the encoder as it stands after this epoch (of a
                 # schedule planned for all the epochs), then go on pretraining with the RNG state unchanged.
                 with torch.random.fork_rng():
-                    self.classifier_phase('finetune', byol.online.encoder, f'finetune@{epoch + 1}', probe)
+                    finetuned = self.classifier_phase('finetune', byol.online.encoder,
+                                                      f'finetune from BYOL epoch {epoch + 1}', probe, curve=True)
                 byol.train(True)
+            self.record({'phase': 'byol', 'epoch': epoch + 1, 'images': (epoch + 1) * steps * c['batch'],
+                         'trainLoss': train_loss, 'heldOutLoss': held,
+                         'valLoss': val, 'knnAccuracy': acc, 'probeAccuracy': probe['accuracy'],
+                         'probeLoss': probe['loss'],
+                         'finetuneAccuracy': finetuned[0] if finetuned else None,
+                         'finetuneLoss': finetuned[1] if finetuned else None,
+                         'lr': rate, 'tau': tau,
+                         'imagesPerSecond': seen / seconds, 'seconds': seconds})
         return byol.online.encoder, probe
 
 
@@ -1633,6 +1621,10 @@ def parse_args(argv):
     a.add_argument('--warmup-epochs', type=int)
     a.add_argument('--tau', type=float)
     a.add_argument('--tau-constant', action='store_true')
+    a.add_argument('--crop-min-scale', type=float)
+    a.add_argument('--blur', choices=['on', 'off'])
+    a.add_argument('--finetune-lr', type=float)
+    a.add_argument('--curve-every', type=int)
     a.add_argument('--linear-probe', action='store_true')
     a.add_argument('--stem', choices=['imagenet', 'small'])
     a.add_argument('--width', type=int)
@@ -1642,8 +1634,8 @@ def parse_args(argv):
     a.add_argument('--out')
     a.add_argument('--data-dir')
     a.add_argument('--finetune-at', default='', help='comma-separated BYOL epochs after which a copy of the encoder '
-                                                      'is also fine-tuned (records phase "finetune@E"): a scale study '
-                                                      'in one run')
+                                                      'is also fine-tuned, as points of the gain curve besides '
+                                                      'finetune.curveEvery\'s (finetuneAccuracy in that epoch\'s record)')
     a.add_argument('--threads', type=int, default=2, help='torch CPU threads (default 2)')
     a.add_argument('--print-splits', action='store_true', help='print the splits\' fingerprint as JSON and exit')
     a.add_argument('--self-test', action='store_true', help='check the batched augmentations against torchvision\'s '
@@ -1672,8 +1664,16 @@ def config_from_args(args):
             c['byol'][k] = v
     if args.tau_constant:
         c['byol']['tauConstant'] = True
+    if args.crop_min_scale is not None:
+        c['byol']['cropMinScale'] = args.crop_min_scale
+    if args.blur is not None:
+        c['byol']['blur'] = args.blur == 'on'
     if args.finetune_epochs is not None:
         c['finetune']['epochs'] = args.finetune_epochs
+    if args.finetune_lr is not None:
+        c['finetune']['lr'] = args.finetune_lr
+    if args.curve_every is not None:
+        c['finetune']['curveEvery'] = args.curve_every
     if args.linear_probe:
         c['finetune']['mode'] = 'linear'
     return c

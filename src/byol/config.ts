@@ -71,6 +71,12 @@ export interface ExperimentConfig {
     pretrainedLrScale: number;
     /** 'probe': the fine-tuned arm's fc starts as the linear probe of the frozen encoder; 'random': a new fc. */
     headInit: 'probe' | 'random';
+    /**
+     * BYOL images between the fine-tunings that draw the fine-tuned arm's gain curve (gains.png): after each
+     * BYOL epoch that passes a multiple of it, a copy of the encoder is fine-tuned with this recipe and
+     * evaluated, besides the fine-tuned arm after the last epoch. 0: the last epoch only.
+     */
+    curveEvery: number;
   };
   /** The linear probe (src/byol/probe.ts): candidate L2 strengths, cross-validation folds, L-BFGS iterations. */
   probe: { lambdas: number[]; folds: number; maxIterations: number };
@@ -105,7 +111,7 @@ const base: ExperimentConfig = {
     cropMinScale: 0.08,
     blur: true,
   },
-  finetune: { epochs: 12, mode: 'full', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, warmupEpochs: 1, evaluations: 4, pretrainedLrScale: 0.1, headInit: 'probe' },
+  finetune: { epochs: 12, mode: 'full', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, warmupEpochs: 1, evaluations: 4, pretrainedLrScale: 0.1, headInit: 'probe', curveEvery: 0 },
   probe: { lambdas: [1, 1e-1, 1e-2, 1e-3, 1e-4], folds: 3, maxIterations: 300 },
   knnK: 20,
   width: 64,

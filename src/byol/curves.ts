@@ -72,3 +72,45 @@ export function curvesSpec(
     config: { background: 'white', font: 'DejaVu Sans', view: { stroke: '#888' }, legend: { labelLimit: 260 } },
   };
 }
+
+/** One gain of pretraining (points) after `images` images of BYOL, for the gain curve. */
+export interface GainPoint {
+  gain: 'fine-tuned − supervised' | 'linear probe: pretrained − random' | 'kNN: pretrained − random';
+  images: number;
+  /** Percentage points. */
+  value: number;
+  seed?: number;
+}
+
+/**
+ * The gain curve (gains.png): each gain of pretraining in points against the images BYOL has seen, a line per
+ * gain, with a rule at zero (no gain); over several seeds the mean line in a band of ± one standard error of
+ * the mean (not the sd: the band says how well the mean is known, which is what "beyond its noise" asks).
+ */
+export function gainsSpec(points: readonly GainPoint[], title: string, panel: { width: number; height: number } = { width: 560, height: 320 }): Record<string, unknown> {
+  const gains = ['fine-tuned − supervised', 'linear probe: pretrained − random', 'kNN: pretrained − random'].filter((g) => points.some((p) => p.gain === g));
+  const seeds = new Set(points.map((p) => p.seed).filter((s) => s !== undefined)).size;
+  const x = { field: 'images', type: 'quantitative', title: 'images seen by BYOL pretraining', axis: { format: '~s' } };
+  const color = { field: 'gain', type: 'nominal', title: 'gain', scale: { domain: gains, range: OKABE_ITO } };
+  const yTitle = seeds > 1 ? `gain, points (mean of ${seeds} seeds ± SE)` : 'gain, points';
+  const line = {
+    mark: { type: 'line', point: true, strokeWidth: 2 },
+    encoding: {
+      x,
+      y: { field: 'value', type: 'quantitative', aggregate: 'mean', title: yTitle },
+      color,
+      shape: { field: 'gain', type: 'nominal', title: 'gain', scale: { domain: gains } },
+    },
+  };
+  const band = { mark: { type: 'errorband', extent: 'stderr', opacity: 0.2 }, encoding: { x, y: { field: 'value', type: 'quantitative', title: yTitle }, color } };
+  const zero = { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', color: '#444', strokeDash: [4, 3] }, encoding: { y: { field: 'zero', type: 'quantitative' } } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: { text: title, fontSize: 15 },
+    width: panel.width,
+    height: panel.height,
+    data: { values: points },
+    layer: seeds > 1 ? [band, line, zero] : [line, zero],
+    config: { background: 'white', font: 'DejaVu Sans', view: { stroke: '#888' }, legend: { labelLimit: 300, orient: 'bottom' } },
+  };
+}

@@ -59,6 +59,14 @@ export interface MetricRecord {
   /** Linear probe of the frozen encoder (src/byol/probe.ts): test accuracy and mean test cross-entropy. */
   probeAccuracy?: number;
   probeLoss?: number;
+  /** BYOL: images pretraining has seen by the end of this epoch. */
+  images?: number;
+  /**
+   * BYOL, at the gain curve's points (finetune.curveEvery): test accuracy and cross-entropy of this epoch's
+   * encoder fine-tuned with the fine-tuned arm's recipe (its last epoch).
+   */
+  finetuneAccuracy?: number;
+  finetuneLoss?: number;
   lr?: number;
   tau?: number;
   imagesPerSecond?: number;
@@ -150,6 +158,16 @@ export function evaluatesAfter(epoch: number, epochs: number, evaluations: numbe
   return epoch % every === 0;
 }
 
+/**
+ * Whether BYOL epoch `epoch` (1-based) of `epochs`, `imagesPerEpoch` images each, is a point of the fine-tuned
+ * arm's gain curve: it passes a multiple of `every` images, and is not the last epoch (the fine-tuned arm is
+ * that point).
+ */
+export function curvePointAfter(epoch: number, epochs: number, imagesPerEpoch: number, every: number): boolean {
+  if (!(every > 0) || epoch >= epochs) return false;
+  return Math.floor((epoch * imagesPerEpoch) / every) > Math.floor(((epoch - 1) * imagesPerEpoch) / every);
+}
+
 const phaseSeed = (seed: number, phase: Phase, ...more: number[]): number => deriveSeed(seed, PHASES.indexOf(phase) + 1, ...more);
 
 /** First `count` indices of a seeded permutation of 0..n−1 (all of them for count 0 or ≥ n). */
@@ -220,9 +238,8 @@ function makeOptimizer(kind: string, model: Module, lr: number, weightDecay: num
   }
 }
 
-/** Loads the online encoder of a BYOL checkpoint into a ResNet whose fc is left as it is. */
-function loadOnlineEncoder(model: ResNet, bytes: Uint8Array): void {
-  const prefix = 'online.encoder.';
+/** Loads the encoder of a checkpoint (its names under `prefix`) into a ResNet whose fc is left as it is. */
+function loadOnlineEncoder(model: ResNet, bytes: Uint8Array, prefix: string): void {
   const { tensors } = decodeSafetensors(bytes, 'BYOL checkpoint');
   const encoder = new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
   const { missing, unexpected } = loadModelState(model, encoder, { strict: false });
@@ -312,14 +329,39 @@ export async function recomputeBatchNorm(model: Module, data: ImageDataset, prep
   }
 }
 
-/** kNN accuracy (unless `knn` is false: NaN) and the linear probe of an encoder (eval mode, unaugmented images). */
+/**
+ * Runs `fn` on a copy of `encoder` whose batch-norm statistics are re-estimated on `labeled` (unaugmented), as
+ * every evaluation of an encoder sees it: the encoder is judged by its weights, with the statistics of the
+ * images it is evaluated on, whatever statistics it carries. A random encoder carries its initial ones (mean
+ * 0, variance 1: no normalization at all in eval mode) and a BYOL encoder those of its augmented views; with
+ * either, a comparison of the two would be one of normalizations. The encoder itself is left untouched.
+ */
+export async function withLabeledBatchNorm<T>(encoder: ResNet, labeled: ImageDataset, prep: ByolAugment, batch: number, fn: (e: ResNet) => Promise<T>): Promise<T> {
+  const copy = encoder.deepCopy();
+  try {
+    await recomputeBatchNorm(copy, labeled, prep, batch);
+    return await fn(copy);
+  } finally {
+    copy.dispose();
+  }
+}
+
+/**
+ * kNN accuracy (unless `knn` is false: NaN) and the linear probe of an encoder (eval mode, unaugmented images),
+ * its batch-norm statistics re-estimated on the labeled images first ({@link withLabeledBatchNorm}) unless
+ * `batchNorm` is 'as-is' (the caller has just done so).
+ */
 export async function evaluateEncoder(
   encoder: ResNet,
   data: { labeled: ImageDataset; test: ImageDataset; numClasses: number },
   prep: ByolAugment,
   config: Pick<ExperimentConfig, 'batch' | 'knnK' | 'probe'>,
-  knn = true,
+  options: { knn?: boolean; batchNorm?: 'labeled' | 'as-is' } = {},
 ): Promise<{ knn: number; probe: ProbeResult }> {
+  if (options.batchNorm !== 'as-is') {
+    return withLabeledBatchNorm(encoder, data.labeled, prep, config.batch, (e) => evaluateEncoder(e, data, prep, config, { ...options, batchNorm: 'as-is' }));
+  }
+  const knn = options.knn ?? true;
   const trainLabels = await labelsOf(data.labeled);
   const testLabels = await labelsOf(data.test);
   const tr = await features(encoder, data.labeled, prep, config.batch);
@@ -378,10 +420,10 @@ export class Experiment {
       const restore = i === at ? carry : null;
       const stopped =
         phase === 'supervised'
-          ? await this.classifierPhase('supervised', startEpoch, restore, null)
+          ? (await this.classifierPhase('supervised', startEpoch, restore, null)) === true
           : phase === 'byol'
             ? await this.byolPhase(startEpoch, restore)
-            : await this.classifierPhase('finetune', startEpoch, restore, carry);
+            : (await this.classifierPhase('finetune', startEpoch, restore, carry)) === true;
       if (stopped) return { state: this.state, durationSeconds: (Date.now() - this.started) / 1000, stopped: true };
       carry = this.lastCheckpoint;
     }
@@ -414,8 +456,19 @@ export class Experiment {
     this.state.metrics.push(r);
   }
 
-  /** The supervised baseline, or fine-tuning of the pretrained encoder (from `source`, a BYOL checkpoint). */
-  private async classifierPhase(phase: 'supervised' | 'finetune', startEpoch: number, restore: Uint8Array | null, source: Uint8Array | null): Promise<boolean> {
+  /**
+   * The supervised baseline, or fine-tuning of the pretrained encoder (from `source`, a BYOL checkpoint). With
+   * `curve`, a fine-tuning of the encoder of BYOL epoch `curve.from` (`source` holds it alone) for the gain
+   * curve: the fine-tuned arm's recipe and draws, no records and no checkpoints; its last evaluation is
+   * returned instead.
+   */
+  private async classifierPhase(
+    phase: 'supervised' | 'finetune',
+    startEpoch: number,
+    restore: Uint8Array | null,
+    source: Uint8Array | null,
+    curve: { from: number } | null = null,
+  ): Promise<boolean | { accuracy: number; loss: number }> {
     const c = this.config;
     const f = c.finetune;
     const epochs = f.epochs;
@@ -428,7 +481,7 @@ export class Experiment {
       model.setModule('fc', new Linear(model.featureDim, this.data.numClasses, { generator: gen }));
       if (!restore) {
         if (!source) throw new Error('fine-tuning needs the BYOL checkpoint');
-        loadOnlineEncoder(model, source);
+        loadOnlineEncoder(model, source, curve ? '' : 'online.encoder.');
         if (f.headInit === 'probe') await this.probeHead(model);
       }
       if (f.mode === 'linear') {
@@ -447,6 +500,8 @@ export class Experiment {
     const labeled = this.data.labeled;
     const prepSeed = phaseSeed(c.seed, phase, 11);
     const perImage = labeled.channels * labeled.height * labeled.width;
+    const name = curve ? `finetune from BYOL epoch ${curve.from}` : phase;
+    let last: { accuracy: number; loss: number } | null = null;
     const trainStep = classifierStep(model, opt, {
       name: `${phase} step`,
       prepare: (pixels, at) => {
@@ -464,7 +519,7 @@ export class Experiment {
         }
         const t0 = Date.now();
         let seen = 0;
-        const losses = new LossTracker(`${phase} epoch ${epoch + 1}/${epochs}`, epoch * steps, steps, this.advice(phase));
+        const losses = new LossTracker(`${name} epoch ${epoch + 1}/${epochs}`, epoch * steps, steps, this.advice(phase));
         let step = epoch * steps;
         let lr = 0;
         for await (const b of batches(this.data.labeled, c.batch, phaseSeed(c.seed, phase, 7), epoch, true)) {
@@ -486,7 +541,15 @@ export class Experiment {
         }
         const trainLoss = await losses.mean();
         const seconds = (Date.now() - t0) / 1000;
-        await this.assertFinite(phase, `${phase} epoch ${epoch + 1}/${epochs}`, steps, model, opt);
+        await this.assertFinite(phase, `${name} epoch ${epoch + 1}/${epochs}`, steps, model, opt);
+        if (curve) {
+          if (epoch + 1 < epochs) continue;
+          if (f.mode !== 'linear') await recomputeBatchNorm(model, this.data.labeled, this.evalPrep, c.batch);
+          last = await evaluateClassifier(model, this.data.test, this.evalPrep, c.batch);
+          await this.assertFinite(phase, `${name} epoch ${epoch + 1}/${epochs}`, steps, model, null, { 'the test loss': last.loss });
+          this.io.log(`${name}, ${epochs} epochs: train loss ${trainLoss.toFixed(4)}, test accuracy ${(100 * last.accuracy).toFixed(2)}% (loss ${last.loss.toFixed(3)}), ${(seen / seconds).toFixed(1)} images/s`);
+          continue;
+        }
         if (evaluatesAfter(epoch + 1, epochs, f.evaluations)) {
           if (!(f.mode === 'linear' && phase === 'finetune')) await recomputeBatchNorm(model, this.data.labeled, this.evalPrep, c.batch);
           const ev = await evaluateClassifier(model, this.data.test, this.evalPrep, c.batch);
@@ -500,6 +563,10 @@ export class Experiment {
           this.io.log(`${phase} epoch ${epoch + 1}/${epochs}: train loss ${trainLoss.toFixed(4)}, ${(seen / seconds).toFixed(1)} images/s`);
         }
         await this.checkpoint(model, opt, phase, epoch + 1);
+      }
+      if (curve) {
+        if (!last) throw new ExperimentError(`the gain curve's fine-tuning needs at least one epoch (finetune.epochs is ${epochs}); set finetune.curveEvery to 0`);
+        return last;
       }
       if (epochs === 0 || startEpoch >= epochs) await this.checkpoint(model, opt, phase, epochs);
       // The trained network alone, with torchvision's names (loads into resnet18 with fc = Linear(512, k)).
@@ -521,7 +588,7 @@ export class Experiment {
    */
   private async probeHead(model: ResNet): Promise<void> {
     await recomputeBatchNorm(model, this.data.labeled, this.evalPrep, this.config.batch);
-    const { probe } = await evaluateEncoder(model, this.data, this.evalPrep, this.config, false);
+    const { probe } = await evaluateEncoder(model, this.data, this.evalPrep, this.config, { knn: false, batchNorm: 'as-is' });
     const fc = model.fc as Linear;
     const w = Float32Array.from(probe.weight);
     const b = Float32Array.from(probe.bias);
@@ -591,24 +658,39 @@ export class Experiment {
           'the BYOL loss on the test images': valLoss,
         });
         const ev = await evaluateEncoder(byol.online.encoder, this.data, this.evalPrep, c);
+        this.io.log(
+          `byol epoch ${epoch + 1}/${b.epochs}: loss ${trainLoss.toFixed(4)} (held out ${heldOutLoss.toFixed(4)}, test ${valLoss.toFixed(4)}), ` +
+            `linear probe ${(100 * ev.probe.accuracy).toFixed(2)}%, kNN ${(100 * ev.knn).toFixed(2)}%, ${(seen / seconds).toFixed(1)} images/s`,
+        );
+        let finetuned: { accuracy: number; loss: number } | null = null;
+        if (curvePointAfter(epoch + 1, b.epochs, steps * c.batch, c.finetune.curveEvery)) {
+          // A point of the fine-tuned arm's gain curve. Run before this epoch's checkpoint: a run stopped or
+          // killed during it resumes at this BYOL epoch and draws the same point.
+          const encoder = await encodeCheckpoint({ model: byol.online.encoder });
+          const r = await this.classifierPhase('finetune', 0, null, encoder, { from: epoch + 1 });
+          if (r === true) {
+            losses.dispose();
+            return true;
+          }
+          if (r !== false) finetuned = r;
+          byol.train(true);
+        }
         this.record({
           phase: 'byol',
           epoch: epoch + 1,
+          images: (epoch + 1) * steps * c.batch,
           trainLoss,
           heldOutLoss,
           valLoss,
           knnAccuracy: ev.knn,
           probeAccuracy: ev.probe.accuracy,
           probeLoss: ev.probe.loss,
+          ...(finetuned ? { finetuneAccuracy: finetuned.accuracy, finetuneLoss: finetuned.loss } : {}),
           lr: rate,
           tau,
           imagesPerSecond: seen / seconds,
           seconds,
         });
-        this.io.log(
-          `byol epoch ${epoch + 1}/${b.epochs}: loss ${trainLoss.toFixed(4)} (held out ${heldOutLoss.toFixed(4)}, test ${valLoss.toFixed(4)}), ` +
-            `linear probe ${(100 * ev.probe.accuracy).toFixed(2)}%, kNN ${(100 * ev.knn).toFixed(2)}%, ${(seen / seconds).toFixed(1)} images/s`,
-        );
         await this.checkpoint(state, opt, 'byol', epoch + 1);
       }
       if (b.epochs === 0 || startEpoch >= b.epochs) await this.checkpoint(state, opt, 'byol', b.epochs);

@@ -15,7 +15,7 @@ import type { ImageDataset } from '../data/dataset.js';
 import { deriveSeed } from '../data/prng.js';
 import { ByolAugment, IDENTITY_VIEW, type NormalizeStats } from './augment.js';
 import { WIDTH_LIMITS, type ExperimentConfig } from './config.js';
-import { PHASES, features } from './experiment.js';
+import { PHASES, features, withLabeledBatchNorm } from './experiment.js';
 import { knnAccuracy } from './knn.js';
 import { cosineNeighbours, neighbourMatchRate, neighboursSvg, pickQueries, type NeighbourGrid } from './neighbours.js';
 import { embed2d, embeddingSpec } from './embedding.js';
@@ -174,8 +174,11 @@ export async function encoderPictures(
   const found: { name: string; knn: number; neighbours: ReturnType<typeof cosineNeighbours>; xy: Float64Array }[] = [];
   for (const { name, encoder } of encoders) {
     log(`${name}: features of ${nTrain} labeled and ${nTest} test images`);
-    const tr = await features(encoder, data.labeled, prep, config.batch);
-    const te = await features(encoder, data.test, prep, config.batch);
+    // With batch-norm statistics of the labeled images, as the run's kNN and probe evaluate encoders.
+    const [tr, te] = await withLabeledBatchNorm(encoder, data.labeled, prep, config.batch, async (e) => [
+      await features(e, data.labeled, prep, config.batch),
+      await features(e, data.test, prep, config.batch),
+    ]);
     let knn: number;
     let trF: Float32Array;
     let teF: Float32Array;

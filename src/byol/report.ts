@@ -1,5 +1,5 @@
 /** The experiment's report: summary.json's contents and the learning-curve points, from the metric records. */
-import type { CurvePoint } from './curves.js';
+import type { CurvePoint, GainPoint } from './curves.js';
 import type { ExperimentConfig } from './config.js';
 import type { ExperimentData, MetricRecord, Phase } from './experiment.js';
 import { formatDifference, formatSpread, pairedDifference, spread, type PairedDifference, type Spread } from './stats.js';
@@ -146,6 +146,7 @@ export function summarize(records: readonly MetricRecord[], data: ExperimentData
       perEpoch: by.map((r) => ({ epoch: r.epoch, accuracy: r.probeAccuracy, loss: r.probeLoss })),
     },
     results,
+    gainCurve: gainTable(gainPoints(records)),
     imagesPerSecond: { supervised: mean(sup.map((r) => r.imagesPerSecond)), byol: mean(by.map((r) => r.imagesPerSecond)), finetune: mean(ft.map((r) => r.imagesPerSecond)) },
     trainingSeconds: records.reduce((s, r) => s + (r.seconds ?? 0), 0),
     ...extra,
@@ -173,3 +174,72 @@ export function curvePoints(records: readonly MetricRecord[], seed?: number): Cu
 
 /** The two arms under comparison first: they get the palette's most distinct colours (blue, orange). */
 export const ARM_ORDER = ['supervised only', 'BYOL + fine-tune'] as const;
+
+/** The gains the curve draws against the images BYOL has seen. */
+export const GAIN_NAMES = ['fine-tuned − supervised', 'linear probe: pretrained − random', 'kNN: pretrained − random'] as const satisfies readonly DifferenceName[];
+
+/**
+ * Each gain after each BYOL epoch, in points, against the images pretraining has seen by then: the linear
+ * probe's and kNN's over the random encoder's (every epoch), and the fine-tuned arm's over the supervised arm's
+ * final accuracy (at the curve's fine-tuning points, finetune.curveEvery, and the fine-tuned arm after the
+ * last epoch). Records without an image count (written before it was recorded) give no points.
+ */
+export function gainPoints(records: readonly MetricRecord[], seed?: number): GainPoint[] {
+  const res = runResults(records);
+  const by = records.filter((r) => r.phase === 'byol');
+  const random = by.find((r) => r.epoch === 0);
+  const trained = by.filter((r) => r.epoch > 0 && r.images !== undefined);
+  const pts: GainPoint[] = [];
+  const add = (gain: GainPoint['gain'], images: number, a: number | null | undefined, b: number | null | undefined) => {
+    if (typeof a === 'number' && typeof b === 'number') pts.push({ gain, images, value: 100 * (a - b), ...(seed === undefined ? {} : { seed }) });
+  };
+  for (const r of trained) {
+    add('linear probe: pretrained − random', r.images!, r.probeAccuracy, random?.probeAccuracy);
+    add('kNN: pretrained − random', r.images!, r.knnAccuracy, random?.knnAccuracy);
+    add('fine-tuned − supervised', r.images!, r.finetuneAccuracy, res.supervised);
+  }
+  const lastByol = trained.at(-1);
+  if (lastByol && lastByol.epoch === Math.max(...by.map((r) => r.epoch)) && res.finetuned !== null) {
+    add('fine-tuned − supervised', lastByol.images!, res.finetuned, res.supervised);
+  }
+  return pts;
+}
+
+/** Mean and standard error over seeds of each gain at each image count (SE null for one seed). */
+export function gainTable(points: readonly GainPoint[]): { gain: GainPoint['gain']; images: number; seeds: number; mean: number; se: number | null }[] {
+  const groups = new Map<string, GainPoint[]>();
+  for (const p of points) {
+    const k = `${p.gain}@${p.images}`;
+    const g = groups.get(k);
+    if (g) g.push(p);
+    else groups.set(k, [p]);
+  }
+  return [...groups.values()]
+    .map((g) => {
+      const v = g.map((p) => p.value);
+      const s = v.length > 1 ? spread(v) : null;
+      const mean = v.reduce((a, x) => a + x, 0) / v.length;
+      return { gain: g[0].gain, images: g[0].images, seeds: v.length, mean, se: s?.sd != null ? s.sd / Math.sqrt(v.length) : null };
+    })
+    .sort((a, b) => GAIN_NAMES.indexOf(a.gain) - GAIN_NAMES.indexOf(b.gain) || a.images - b.images);
+}
+
+/**
+ * The gain curve in words, one line per gain: its value at each image count (mean ± SE over seeds) and its
+ * direction from the first point to the last.
+ */
+export function gainLines(points: readonly GainPoint[]): string[] {
+  const table = gainTable(points);
+  const lines: string[] = [];
+  const k = (n: number) => (n >= 1000 ? `${+(n / 1000).toFixed(1)}k` : `${n}`);
+  const sign = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
+  for (const g of GAIN_NAMES) {
+    const rows = table.filter((r) => r.gain === g);
+    if (!rows.length) continue;
+    const at = rows.map((r) => `${sign(r.mean)}${r.se === null ? '' : ` ± ${r.se.toFixed(2)}`} at ${k(r.images)}`).join(', ');
+    const delta = rows.at(-1)!.mean - rows[0].mean;
+    const direction = rows.length < 2 ? '' : `: ${Math.abs(delta) < 0.005 ? 'flat' : delta > 0 ? 'rising' : 'falling'} (${sign(delta)} points from ${k(rows[0].images)} to ${k(rows.at(-1)!.images)} images)`;
+    lines.push(`  ${g.padEnd(34)} ${at}${direction}`);
+  }
+  return lines.length ? ['gain curve (points against images seen by BYOL):', ...lines] : [];
+}

@@ -20,8 +20,8 @@ import { writeFileAtomic } from '../nn/checkpoint-node.js';
 import { CheckpointError } from '../nn/checkpoint.js';
 import { WIDTH_LIMITS, presetConfig, type ExperimentConfig, type PresetName } from '../byol/config.js';
 import { Experiment, ExperimentError, prepareData, type MetricRecord, type Phase } from '../byol/experiment.js';
-import { curvesSpec } from '../byol/curves.js';
-import { ARM_ORDER, aggregate, curvePoints, reportLines, runResults, summarize, type RunResults } from '../byol/report.js';
+import { curvesSpec, gainsSpec } from '../byol/curves.js';
+import { ARM_ORDER, aggregate, curvePoints, gainLines, gainPoints, gainTable, reportLines, runResults, summarize, type RunResults } from '../byol/report.js';
 import { recordedNoise } from '../byol/noise.js';
 import { renderPng } from './render-png.js';
 import { drawEncoderPictures, loadEncoderFile } from './encoder-pictures.js';
@@ -44,10 +44,14 @@ the unlabeled pool, then fine-tuning of the pretrained encoder on the same label
   --test-images N          test images for every evaluation (0: the whole test split)
   --optimizer NAME         lars (default) | adamw | sgd, for BYOL pretraining
   --lr X                   BYOL base learning rate per 256 images
+  --curve-every N          BYOL images between fine-tunings of the encoder for the gain curve (gains.png);
+                           0: only the fine-tuned arm after the last epoch
   --finetune-lr X          learning rate of the supervised baseline (the fine-tuning takes a tenth of it)
   --warmup-epochs N        BYOL epochs of linear learning-rate warm-up before the cosine decay
   --tau X                  BYOL's base EMA rate τ (default 0.996)
   --tau-constant           keep τ constant instead of the cosine schedule
+  --crop-min-scale X       smallest area fraction of BYOL's random resized crop (the paper's 0.08)
+  --blur on|off            Gaussian blur in BYOL's views (off suits 32×32 images)
   --linear-probe           freeze the pretrained encoder (and the baseline's) and train only fc
   --stem NAME              imagenet (7×7/2 + max pool, torchvision's) | small (3×3/1, no max pool)
   --width N                width of ResNet-18's first stage, 2..256 (64 is ResNet-18; less only for tests)
@@ -74,9 +78,12 @@ const FLAGS: Record<string, FlagSpec> = {
   optimizer: { kind: ['lars', 'adamw', 'sgd'] },
   lr: { kind: 'number', min: 0 },
   'finetune-lr': { kind: 'number', min: 0 },
+  'curve-every': { kind: 'int', min: 0 },
   'warmup-epochs': { kind: 'int', min: 0 },
   tau: { kind: 'number', min: 0, max: 1 },
   'tau-constant': { kind: 'boolean' },
+  'crop-min-scale': { kind: 'number', min: 0.01, max: 1 },
+  blur: { kind: ['on', 'off'] },
   'linear-probe': { kind: 'boolean' },
   stem: { kind: ['imagenet', 'small'] },
   width: { kind: 'int', min: WIDTH_LIMITS.min, max: WIDTH_LIMITS.max },
@@ -105,9 +112,12 @@ export function configFromFlags(flags: Record<string, string | number | boolean 
   if (flags.optimizer !== undefined) c.byol.optimizer = flags.optimizer as ExperimentConfig['byol']['optimizer'];
   if (num('lr') !== undefined) c.byol.lrPer256 = num('lr')!;
   if (num('finetune-lr') !== undefined) c.finetune.lr = num('finetune-lr')!;
+  if (num('curve-every') !== undefined) c.finetune.curveEvery = num('curve-every')!;
   if (num('warmup-epochs') !== undefined) c.byol.warmupEpochs = num('warmup-epochs')!;
   if (num('tau') !== undefined) c.byol.tauBase = num('tau')!;
   if (flags['tau-constant']) c.byol.tauConstant = true;
+  if (num('crop-min-scale') !== undefined) c.byol.cropMinScale = num('crop-min-scale')!;
+  if (flags.blur !== undefined) c.byol.blur = flags.blur === 'on';
   if (flags['linear-probe']) c.finetune.mode = 'linear';
   if (flags.stem !== undefined) c.stem = flags.stem as ExperimentConfig['stem'];
   if (num('width') !== undefined) c.width = num('width')!;
@@ -197,14 +207,17 @@ async function runSeed(config: ExperimentConfig, opened: OpenedDataset, dir: str
   writeFileAtomic(join(dir, 'summary.json'), new TextEncoder().encode(JSON.stringify(summary, null, 2) + '\n'));
   const png = await renderPng(curvesSpec(curvePoints(records), `${data.name}: ${data.labeled.length} labels, supervised only vs BYOL + fine-tune`, ARM_ORDER));
   writeFileAtomic(join(dir, 'curves.png'), png);
+  const gains = gainPoints(records);
+  if (gains.length) writeFileAtomic(join(dir, 'gains.png'), await renderPng(gainsSpec(gains, `${data.name}: gains of BYOL pretraining against images seen`)));
   // What the encoder learned, in pictures: its nearest neighbours and embedding map beside the random encoder's.
   const tPictures = Date.now();
   const pictures = result.stopped ? null : await drawEncoderPictures(loadEncoderFile(join(dir, 'byol-encoder.safetensors')), data, config, dir);
   if (pictures) console.log(`drew the encoder pictures in ${((Date.now() - tPictures) / 1000).toFixed(1)} s`);
   console.log(`seed ${config.seed} done in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
   for (const line of reportLines(agg, config)) console.log(line);
+  for (const line of gainLines(gains)) console.log(line);
   for (const line of pictures?.lines ?? []) console.log(line);
-  console.log(`wrote ${[join(dir, 'summary.json'), join(dir, 'metrics.jsonl'), join(dir, 'curves.png'), ...(pictures?.paths ?? [])].join(', ')}`);
+  console.log(`wrote ${[join(dir, 'summary.json'), join(dir, 'metrics.jsonl'), join(dir, 'curves.png'), ...(gains.length ? [join(dir, 'gains.png')] : []), ...(pictures?.paths ?? [])].join(', ')}`);
   return result.stopped ? null : { seed: config.seed, dir, records, results, summary };
 }
 
@@ -229,7 +242,7 @@ async function main(argv: readonly string[]): Promise<number> {
   // its first checkpoint leaves only that checkpoint's temporary file, which is its own.)
   if (flags.force !== true) {
     const begun = seeds.some((s) => existsSync(join(dirOf(s), 'checkpoint.safetensors')));
-    const folders: [string, Set<string>][] = [[out, new Set(many ? [...seeds.map((s) => `seed-${s}`), ...(begun ? ['summary.json', 'curves.png'] : [])] : [])]];
+    const folders: [string, Set<string>][] = [[out, new Set(many ? [...seeds.map((s) => `seed-${s}`), ...(begun ? ['summary.json', 'curves.png', 'gains.png'] : [])] : [])]];
     if (many) for (const s of seeds) folders.push([dirOf(s), new Set()]);
     for (const [dir, own] of folders) {
       if (!existsSync(dir) || existsSync(join(dir, 'checkpoint.safetensors'))) continue;
@@ -274,6 +287,7 @@ async function main(argv: readonly string[]): Promise<number> {
     perSeed: runs.map((r) => ({ seed: r.seed, folder: r.dir, results: r.results })),
     arms: agg.arms,
     differences: agg.differences,
+    gainCurve: gainTable(runs.flatMap((r) => gainPoints(r.records, r.seed))),
     adapter,
     durationSeconds: (Date.now() - t0) / 1000,
   };
@@ -281,9 +295,12 @@ async function main(argv: readonly string[]): Promise<number> {
   const points = runs.flatMap((r) => curvePoints(r.records, r.seed));
   const png = await renderPng(curvesSpec(points, `${first.dataset}: supervised only vs BYOL + fine-tune, ${seeds.length} seeds (mean ± sd)`, ARM_ORDER));
   writeFileAtomic(join(out, 'curves.png'), png);
+  const gains = runs.flatMap((r) => gainPoints(r.records, r.seed));
+  if (gains.length) writeFileAtomic(join(out, 'gains.png'), await renderPng(gainsSpec(gains, `${first.dataset}: gains of BYOL pretraining against images seen, ${seeds.length} seeds (mean ± SE)`)));
   console.log(`done in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
   for (const line of reportLines(agg, config)) console.log(line);
-  console.log(`wrote ${join(out, 'summary.json')}, ${join(out, 'curves.png')} and one folder per seed`);
+  for (const line of gainLines(gains)) console.log(line);
+  console.log(`wrote ${join(out, 'summary.json')}, ${join(out, 'curves.png')}${gains.length ? `, ${join(out, 'gains.png')}` : ''} and one folder per seed`);
   return 0;
 }
 

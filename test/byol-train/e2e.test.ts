@@ -101,10 +101,12 @@ it('resumes a run killed after its first checkpoint and reproduces the uninterru
   expect(metrics(out)).toEqual(metrics(reference));
 }, 240_000);
 
-it('runs one protocol per seed with --seeds and reports mean ± sd and the paired differences', async () => {
+it('runs one protocol per seed with --seeds and reports mean ± sd, the paired differences and the gain curve', async () => {
   const out = join(root, 'seeds');
   const args = baseArgs(out).filter((a, i, all) => a !== '--seed' && all[i - 1] !== '--seed');
-  const r = await run([...args, '--seeds', '1,2', '--finetune-epochs', '2']);
+  // Two BYOL epochs of 64 images (the smoke pool, 4 batches of 16): a curve point after the first, the
+  // fine-tuned arm after the second.
+  const r = await run([...args, '--seeds', '1,2', '--finetune-epochs', '2', '--epochs', '2', '--curve-every', '64']);
   expect(r.code, r.output).toBe(0);
   for (const seed of [1, 2]) expect(existsSync(join(out, `seed-${seed}`, 'summary.json')), `seed ${seed}`).toBe(true);
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
@@ -117,6 +119,25 @@ it('runs one protocol per seed with --seeds and reports mean ± sd and the paire
   expect(d.values).toHaveLength(2);
   expect(d.verdict).toBe('within noise'); // two seeds never make a verdict
   expect(existsSync(join(out, 'curves.png'))).toBe(true);
+  // The gain curve: each gain after each BYOL epoch, the fine-tuned one from the curve's fine-tuning (epoch 1)
+  // and from the fine-tuned arm (epoch 2), in the summary, the picture and the console.
+  for (const seed of [1, 2]) {
+    const dir = join(out, `seed-${seed}`);
+    const byol = metrics(dir).filter((m) => m.phase === 'byol');
+    expect(byol.map((m) => [m.epoch, m.images, typeof m.finetuneAccuracy])).toEqual([[0, undefined, 'undefined'], [1, 64, 'number'], [2, 128, 'undefined']]);
+    expect(existsSync(join(dir, 'gains.png'))).toBe(true);
+    const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+    const ft = s.gainCurve.filter((g: { gain: string }) => g.gain === 'fine-tuned − supervised');
+    expect(ft.map((g: { images: number }) => g.images)).toEqual([64, 128]);
+    expect(ft[0].mean).toBeCloseTo(100 * ((byol[1].finetuneAccuracy as number) - s.results.supervised), 9);
+    expect(ft[1].mean).toBeCloseTo(100 * (s.results.finetuned - s.results.supervised), 9);
+  }
+  expect(existsSync(join(out, 'gains.png'))).toBe(true);
+  const probeCurve = summary.gainCurve.filter((g: { gain: string }) => g.gain === 'linear probe: pretrained − random');
+  expect(probeCurve.map((g: { images: number; seeds: number }) => [g.images, g.seeds])).toEqual([[64, 2], [128, 2]]);
+  expect(probeCurve[1].mean).toBeCloseTo(100 * d.mean, 9);
+  expect(r.output).toMatch(/gain curve \(points against images seen by BYOL\):/);
+  expect(r.output).toMatch(/finetune from BYOL epoch 1, 2 epochs: train loss/);
   expect(r.output).toMatch(/over 2 seeds \(1, 2\), mean ± sd:/);
   expect(r.output).toMatch(/kNN: pretrained − random\s+[+−]\d+\.\d\d points \(SE \d+\.\d\d, 2 seeds\)/);
   // Seeds are checked before anything is touched.

@@ -11,7 +11,7 @@ import { engine, rand, seedNote } from '../helpers.js';
 import { presetConfig } from '../../src/byol/config.js';
 import { Byol } from '../../src/byol/model.js';
 import { ByolAugment, IDENTITY_VIEW } from '../../src/byol/augment.js';
-import { evaluateEncoder, features, PHASES } from '../../src/byol/experiment.js';
+import { evaluateEncoder, features, PHASES, withLabeledBatchNorm } from '../../src/byol/experiment.js';
 import { EncoderFileError, encoderFromCheckpoint, encoderPictures, randomEncoder } from '../../src/byol/inspect.js';
 import { encodeCheckpoint, modelStateDict } from '../../src/nn/checkpoint.js';
 import { encodeSafetensors, decodeSafetensors, type SafeTensor } from '../../src/nn/safetensors.js';
@@ -144,9 +144,9 @@ it("reports the kNN monitor's accuracy and the neighbours' class matches of the 
     for (const [i, enc] of [a, b].entries()) {
       const { knn } = await evaluateEncoder(enc, data, prep, c);
       expect(p.encoders[i]!.knnAccuracy, seedNote).toBe(knn);
-      // Brute force: the 4 most cosine-similar labeled images of every test image.
-      const tr = await features(enc, labeled, prep, c.batch);
-      const te = await features(enc, test, prep, c.batch);
+      // Brute force: the 4 most cosine-similar labeled images of every test image, the features taken as
+      // every evaluation takes them (batch-norm statistics of the labeled images).
+      const [tr, te] = await withLabeledBatchNorm(enc, labeled, prep, c.batch, async (e) => [await features(e, labeled, prep, c.batch), await features(e, test, prep, c.batch)]);
       const [trF, teF] = [(await tr.data()) as Float32Array, (await te.data()) as Float32Array];
       const d = tr.shape[1]!;
       tr.dispose();
