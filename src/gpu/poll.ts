@@ -8,13 +8,14 @@
  * threads need every core, it is a tax on all work.
  *
  * `awaitGpu(start)` installs, for the duration of the wait, a `setImmediate` that lets Dawn's loop spin for
- * 0.05 ms (a wait on work already done then ends in 0.01 ms instead of 0.1), then puts the main thread to
+ * 0.05 ms (so a wait on work already done ends without a sleep), then puts the main thread to
  * sleep before each of Dawn's polls: 0.02 ms before the first, doubling up to 0.2 ms (`pollTuning`;
- * Atomics.wait with a timeout, since a timer's 1 ms granularity measured up to 1.3 ms late on waits of
- * 1–3 ms), leaving the cores to the adapter. On lavapipe (2 cores) a 1.36 GFLOP conv2d input gradient
- * (ResNet-18's layer1 at 96×96, batch 32) took 53 ms with the loop spinning and 31–32 ms this way; a
- * trivial dispatch took 0.18 ms against 0.11 spinning. A longer spin (0.25 ms) measured slower on 4 ms
- * waits (median 4.3 against 3.6 ms): the spinning thread holds a core the shader threads wake onto.
+ * Atomics.wait with a timeout, since a timer's 1 ms granularity made waits of a few milliseconds come back
+ * late), leaving the cores to the adapter. On lavapipe (2 cores) a long dispatch (ResNet-18's layer1 conv2d
+ * input gradient at 96×96, batch 32) runs much faster this way than with the loop spinning, at the price of
+ * a little latency on a trivial dispatch. A longer spin measured slower on short waits: the spinning thread
+ * holds a core the shader threads wake onto (figures: bench/RESULTS.md, "Figures behind the kernel choices
+ * (moved from code comments, 2026-12-05)").
  * Only Dawn's callbacks are throttled (native functions without a name, as N-API creates them); every other
  * `setImmediate` call goes to Node's own. Outside Node (no `setImmediate`: browsers run the GPU in another
  * process) it is a plain await. Dawn's loop looks `setImmediate` up each time it reschedules itself, so

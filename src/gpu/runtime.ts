@@ -423,8 +423,8 @@ export class GpuRuntime {
 
   /**
    * Zeroes `size` bytes of `dst` from `offset` (both multiples of 4) with the encoder's clearBuffer: a
-   * memset on software adapters, where a fill shader's per-invocation stores run 8–15× slower (1.18M words:
-   * 0.2–0.5 ms cleared, about 4 ms stored by a compute shader on lavapipe).
+   * memset on software adapters, where a fill shader's per-invocation stores run many times slower (figures:
+   * bench/RESULTS.md, "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
    */
   clear(dst: GPUBuffer, offset: number, size: number, op = 'clear'): void {
     this.assertAlive(op);

@@ -91,12 +91,12 @@ interface ChannelPlan {
 
 /**
  * The channel path's plan for C channels of `count` values per group (HWV values of V per plane), or null
- * for the planes path. Measured on lavapipe (2 shared cores, GPU timestamps, ResNet-18's shapes at batch 64
- * and the MLP head's [64, 4096], forward + backward with ReLU and residual): the channel
- * path 1.3–4.4× faster than the planes path everywhere; a lane per channel 1.5–2.7× faster than a workgroup
- * per channel for planes of ≤ 16 values, alike at 64, slower at 256; the workgroup-memory tree 5–200×
- * slower than the subgroup sum (barriers), so software adapters without subgroups take the lane form where
- * it applies and the planes path elsewhere.
+ * for the planes path. Measured on lavapipe (ResNet-18's shapes at batch 64 and the MLP head's [64, 4096],
+ * forward + backward with ReLU and residual): the channel path faster than the planes path everywhere; a
+ * lane per channel faster than a workgroup per channel for planes of ≤ 16 values, alike at 64, slower at 256;
+ * the workgroup-memory tree far slower than the subgroup sum (barriers), so software adapters without
+ * subgroups take the lane form where it applies and the planes path elsewhere (figures: bench/RESULTS.md,
+ * "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
  */
 function channelPlan(C: number, count: number, HWV: number): ChannelPlan | null {
   const rt = getRuntime();

@@ -12,7 +12,8 @@
  * register tile). Per step of K every lane gathers the row operand for 4 of the rows and subgroupBroadcast
  * hands the values round, and it reads its own 8 columns as two vec4 (after a layout pass,
  * shaders/conv2d_layout.wgsl) or, when there are few rows, as 8 scalars in place. On lavapipe, where every
- * per-lane load is a gather and barriers are slow, this runs 2–5× faster than the 4 × 4 tiles below.
+ * per-lane load is a gather and barriers are slow, this runs well ahead of the 4 × 4 tiles below: far fewer
+ * loads per multiply-add (figures: bench/RESULTS.md, "conv2d and batchnorm (issue 3)").
  * - conv2dForward: rows = output pixels, columns = C_out, K = (kh, kw, C_in) (conv2d_forward_sg.wgsl).
  * - conv2dBackwardInput: per stride phase, rows = input pixels of the phase, columns = C_in,
  *   K = (taps of the phase, C_out) (conv2d_backward_input_sg.wgsl). The stem (C_in < 8), where 8 columns
@@ -112,21 +113,24 @@ export const conv2dTuning = {
   /**
    * The subgroup kernels take four steps of K per accumulator update (accumulate_rows4) where they can: on
    * lavapipe every write of a loop-carried accumulator is a masked load-blend-store, so fewer writes per
-   * multiply-add measured 1.1–1.6× faster (forward and input gradient; the filter gradient on maps of ≥ 32).
+   * multiply-add pay off (forward and input gradient; the filter gradient on maps of ≥ 32) (figures:
+   * bench/RESULTS.md, "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
    */
   unroll4: true,
   /**
    * The subgroup filter gradient splits the batch until about this many workgroups run; undefined: 8 on
-   * software adapters (two CPU cores need little parallelism, and every split adds a reduction pass: measured
-   * 1.2–2.1× faster than 64 on the rows that split, ResNet-18's downsamples and first stages at 32×32), 64
-   * elsewhere.
+   * software adapters (two CPU cores need little parallelism, and every split adds a reduction pass, so
+   * fewer splits win on the rows that split, ResNet-18's downsamples and first stages at 32×32), 64
+   * elsewhere (figures: bench/RESULTS.md, "Figures behind the kernel choices (moved from code comments,
+   * 2026-12-05)").
    */
   dwTargetWorkgroups: undefined as number | undefined,
   /**
    * Input gradients where only stride phase (0, 0) meets a kernel tap (1×1/2 downsamples): clear dx with the
    * encoder's clear and run the product over that phase alone (true, the default), or let the kernel's idle
-   * phases store their zeros pixel by pixel (false). On lavapipe a shader's stores are slow (about 0.3 G
-   * words/s) and the clear is a memset: 1×1/2 at 96×96, 64→128, measured 6.9 ms the old way.
+   * phases store their zeros pixel by pixel (false). On lavapipe a shader's stores are slow and the clear is
+   * a memset, so the idle phases' zeros are cheaper cleared than stored (figures: bench/RESULTS.md,
+   * "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
    */
   dxZeroFill: true,
   /** Invocations per workgroup of the register-tiled kernels (one 4 × 4 tile each). */
@@ -225,9 +229,10 @@ function params(g: Conv2dGeometry, tail: [number, number, number]): ArrayBuffer 
  * else one split on software adapters, and on GPUs as many as bring the launch to about
  * TILE_TARGET_INVOCATIONS invocations with at least TILE_MIN_CHANNELS channels each. ResNet-18's late layers
  * at batch 32 launch 10–20 thousand tile invocations each looping over 2,000–4,600 terms, too few threads
- * for a GPU. On an H200 (ours alone, every ResNet-18 conv at batch 32) the forward summed 9.39 → 6.81 ms and
- * the input gradient 11.63 → 8.00 ms; layer4's 3×3 at 96×96: 1.48 → 0.68 ms both ways. Some small 1×1 and
- * 64-channel rows, near the dispatch floor, measured up to 0.08 ms slower split (within that run's noise).
+ * for a GPU. On an H200 (ours alone, every ResNet-18 conv at batch 32) the split made the forward and the input
+ * gradient faster in total, the late layers' 3×3 convolutions most; some small 1×1 and 64-channel rows, near
+ * the dispatch floor, came out slightly slower split, within that run's noise (figures: bench/RESULTS.md,
+ * "An NVIDIA H200 (first real GPU; Dawn on NVIDIA's Vulkan driver 580.159.04)").
  */
 function tileSplits(invocations: number, channels: number): { splits: number; chunk: number } {
   const forced = conv2dTuning.tileSplits;
@@ -312,9 +317,9 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
     assertFloat(op, into);
     if (into.shape.join() !== xShape.join()) throw new Error(`${op}: the gradient to add into is ${shapeString(into.shape)}, expected ${shapeString(xShape)}`);
   }
-  // Fewer than 8 input channels (the stem) on software adapters: a GEMM and a gather (measured on lavapipe,
-  // 7×7/2 3→64 at batch 32: 10.4 ms at 32×32 and 103 ms at 96×96, the product 5.8 and 58 of them, against 32
-  // and 230 ms for the tiled kernel, which loops over all C_out·KH·KW terms per pixel).
+  // Fewer than 8 input channels (the stem) on software adapters: a GEMM and a gather, faster on lavapipe than
+  // the tiled kernel, which loops over all C_out·KH·KW terms per pixel (figures: bench/RESULTS.md,
+  // "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
   const colsBytes = g.N * g.C_in * g.KH * g.KW * g.H_out * g.W_out * 4;
   const gemm =
     conv2dTuning.dx === 'gemm' ||
@@ -439,8 +444,9 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
     getRuntime().dispatch({
       op,
       shader: BACKWARD_FILTER_SG,
-      // Four positions per accumulator update pay off on maps of 32 positions and more (measured 1.2–1.7× on
-      // lavapipe); on smaller maps the unrolled kernel measured slower even where its loop never runs.
+      // Four positions per accumulator update pay off on lavapipe on maps of 32 positions and more; on smaller
+      // maps the unrolled kernel measured slower even where its loop never runs (figures: bench/RESULTS.md,
+      // "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
       constants: { WG: SWG, YDIRECT: direct, UNROLL4: conv2dTuning.unroll4 && g.H_out * g.W_out >= 32 },
       uniforms: new Params()
         .u32(g.N, g.C_in, g.H, g.W, g.C_out, g.H_out, g.W_out, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW)

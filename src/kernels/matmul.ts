@@ -29,7 +29,10 @@ export const matmulTuning = {
   /** Invocations per workgroup of the subgroup kernel (a multiple of 8). */
   WG: 8,
 };
-/** Workgroup shape of the vec4 kernel: 16×4 measured best at 512 and 1024 on lavapipe (bench/RESULTS.md). */
+/**
+ * Workgroup shape of the vec4 kernel: 16×4, the best of a sweep of shapes on lavapipe at 512 and 1024
+ * (figures: bench/RESULTS.md, "matmul — earlier (vec4 kernel)").
+ */
 const VEC4_WG_X = 16;
 const VEC4_WG_Y = 4;
 const TILE = 4;

@@ -12,11 +12,11 @@ export function subgroupsUsable(): boolean {
 /**
  * Whether the auto kernel choice takes the subgroup register-tile kernels (matmul_sg, conv2d_*_sg): on
  * software adapters with usable subgroups. They were built for lavapipe, where every per-lane load is a
- * gather and a broadcast is cheap (2–5× faster there than the tiled kernels). On a hardware GPU the
- * register-tiled kernels win: on an NVIDIA H200 (2026-11-28, Dawn on NVIDIA's Vulkan driver, ResNet-18's
- * convolutions at batch 32; bench/RESULTS.md) the tiled conv kernels ran 1.0–18× faster than the subgroup
- * ones on every shape but two (equal within noise), and the tiled matmul 3–4× faster (1024³: 0.27 ms
- * against 0.99 ms).
+ * gather and a broadcast is cheap, and they beat the tiled kernels there. On a hardware GPU the
+ * register-tiled kernels win: on an NVIDIA H200 (Dawn on NVIDIA's Vulkan driver, ResNet-18's convolutions
+ * at batch 32) the tiled conv kernels were faster than the subgroup ones on every shape but two (equal
+ * within noise), and the tiled matmul faster too (figures: bench/RESULTS.md, "Figures behind the kernel
+ * choices (moved from code comments, 2026-12-05)").
  */
 export function subgroupTilesPreferred(): boolean {
   return getRuntime().report.software && subgroupsUsable();

@@ -104,7 +104,9 @@ function vec4Count(op: string, ...ts: Tensor[]): number {
 
 /**
  * Zeroes a flat float32 buffer (zeroGrad, optimizer and flat-buffer init) with the encoder's clear: on
- * lavapipe the fill shader it replaces took 16 ms of a 1.37 s BYOL step at batch 64 for zeroGrad alone.
+ * lavapipe the fill shader it replaces was a noticeable share of a BYOL step for zeroGrad alone (figures:
+ * bench/RESULTS.md, "Other changes measured this session (lavapipe, ours alone, interleaved A/B in one
+ * process)").
  */
 export function zeroFlat(t: Tensor, op = 'zeroGrad'): void {
   vec4Count(op, t);
