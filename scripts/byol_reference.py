@@ -1547,7 +1547,7 @@ def report_lines(agg):
         if d['se'] is not None:
             pts += f' (SE {100 * d["se"]:.2f}, {len(d["values"])} seeds): {d["verdict"]}'
         elif n == 1:
-            pts += ': one seed, noise not measured here (run --seeds 0,1,2 to measure it)'
+            pts += ': one seed, noise not measured here (run --seeds 0,1,2,3,4 to measure it)'
         lines.append(f'  {name:34s} {pts}')
     return lines
 

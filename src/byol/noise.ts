@@ -1,11 +1,27 @@
 /**
  * How much each reported difference varies between seeds, as measured over repeated runs of a preset and
  * recorded under results/. A single-seed run sets its differences against these figures, so that it never
- * shows a user a difference smaller than its noise as a result. The figures hold for the preset's own
- * settings only: a run that changes any of them is told that its noise has not been measured.
+ * shows a user a difference smaller than its noise as a result.
+ *
+ * Each record names the protocol it was measured on: a fingerprint of every setting that decides a run's
+ * numbers (the seed and the dataset's location aside) and of the evaluation's version. A run whose settings,
+ * or whose evaluation, differ in anything is told that its noise has not been measured, so a preset changed
+ * without measuring it again never borrows another protocol's spread. A record counts only when it holds at
+ * least {@link MIN_SEEDS} seeds: with fewer, the sd is itself too uncertain to judge by (three seeds leave
+ * it uncertain by about ±50 %).
  */
-import { presetConfig, type ExperimentConfig, type PresetName } from './config.js';
+import type { ExperimentConfig, PresetName } from './config.js';
 import type { DifferenceName } from './report.js';
+
+/**
+ * The version of how encoders and classifiers are evaluated. 2 (2026-12-05): every encoder evaluation (kNN,
+ * linear probe, pictures) takes its features with batch-norm statistics re-estimated on the labeled images;
+ * before, the random encoder kept its initial statistics and the pretrained one its BYOL views'.
+ */
+export const EVALUATION_VERSION = 2;
+
+/** Seeds a record needs before a single-seed run is judged by it. */
+export const MIN_SEEDS = 5;
 
 export interface RecordedNoise {
   /** Where the figures come from (a folder under results/). */
@@ -19,38 +35,27 @@ interface Recorded extends RecordedNoise {
   preset: PresetName;
   /** Which --dataset values the study stands for. */
   datasets: (spec: string) => boolean;
+  /** protocolFingerprint() of the settings the study ran. */
+  protocol: string;
 }
 
-const RECORDED: Recorded[] = [
-  {
-    // npm run train:byol -- --seeds 0,1,2 (2026-12-01): differences +2.4, +2.6, −0.8; −7.8, −5.0, −9.8; −6.6, −6.2, −2.6.
-    preset: 'quick',
-    datasets: (spec) => spec === 'fashion-mnist',
-    source: 'results/byol-quick',
-    seeds: 3,
-    sd: { 'fine-tuned − supervised': 0.0191, 'linear probe: pretrained − random': 0.0241, 'kNN: pretrained − random': 0.022 },
-  },
-  {
-    // npm run train:byol -- --preset cifar --dataset folder:../shared/data/cifar10-jpg --seeds 0,1,2 (2026-12-01):
-    // differences −0.10, −0.50, −1.20; −0.80, −0.95, −4.45; +1.25, +1.10, −1.30 points.
-    preset: 'cifar',
-    datasets: (spec) => spec === 'cifar10' || spec.startsWith('folder:'),
-    source: 'results/byol-cifar',
-    seeds: 3,
-    sd: { 'fine-tuned − supervised': 0.0056, 'linear probe: pretrained − random': 0.0207, 'kNN: pretrained − random': 0.0143 },
-  },
-];
+const RECORDED: Recorded[] = [];
 
-/** The settings that decide a run's numbers, without the seed and the dataset's location. */
-function protocol(c: ExperimentConfig): string {
-  return JSON.stringify({ ...c, seed: undefined, dataset: undefined });
+/** The settings that decide a run's numbers, without the seed and the dataset's location, and the evaluation's version. */
+export function protocolFingerprint(c: ExperimentConfig): string {
+  const text = JSON.stringify({ ...c, seed: undefined, dataset: undefined, evaluation: EVALUATION_VERSION });
+  // FNV-1a, 32 bits, twice with different offsets: a short name for the text, not a security measure.
+  const fnv = (offset: number) => {
+    let h = offset >>> 0;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+    return h.toString(16).padStart(8, '0');
+  };
+  return fnv(0x811c9dc5) + fnv(0x050c5d1f);
 }
 
-/** The recorded noise of a run's settings, if they are a preset's own (any seed) on the dataset it was measured on. */
-export function recordedNoise(config: ExperimentConfig): RecordedNoise | undefined {
-  const r = RECORDED.find((n) => n.preset === config.preset && n.datasets(config.dataset));
-  if (!r) return undefined;
-  const preset = presetConfig(config.preset);
-  if (protocol({ ...preset, preset: config.preset }) !== protocol(config)) return undefined;
-  return { source: r.source, seeds: r.seeds, sd: r.sd };
+/** The recorded noise of a run's settings, if a study of at least MIN_SEEDS seeds measured exactly them on this kind of dataset. */
+export function recordedNoise(config: ExperimentConfig, recorded: readonly Recorded[] = RECORDED): RecordedNoise | undefined {
+  const key = protocolFingerprint(config);
+  const r = recorded.find((n) => n.preset === config.preset && n.datasets(config.dataset) && n.protocol === key && n.seeds >= MIN_SEEDS);
+  return r ? { source: r.source, seeds: r.seeds, sd: r.sd } : undefined;
 }

@@ -3,7 +3,7 @@ import type { CurvePoint, GainPoint } from './curves.js';
 import type { ExperimentConfig } from './config.js';
 import type { ExperimentData, MetricRecord, Phase } from './experiment.js';
 import { formatDifference, formatSpread, pairedDifference, spread, type PairedDifference, type Spread } from './stats.js';
-import { recordedNoise } from './noise.js';
+import { recordedNoise, type RecordedNoise } from './noise.js';
 
 /** The figures one run is judged by: each arm's final test accuracy, and the encoder before and after BYOL. */
 export interface RunResults {
@@ -76,7 +76,7 @@ export function aggregate(seeds: readonly number[], results: readonly RunResults
  * the standard error of the paired difference; a single seed's difference is set against the seed-to-seed
  * spread recorded for its preset (src/byol/noise.ts), or said to be of unknown noise where none is recorded.
  */
-export function reportLines(agg: Aggregate, config: ExperimentConfig): string[] {
+export function reportLines(agg: Aggregate, config: ExperimentConfig, noise: RecordedNoise | undefined = recordedNoise(config)): string[] {
   const lines: string[] = [];
   const n = agg.seeds.length;
   lines.push(n > 1 ? `over ${n} seeds (${agg.seeds.join(', ')}), mean ± sd:` : `seed ${agg.seeds[0]}:`);
@@ -85,7 +85,6 @@ export function reportLines(agg: Aggregate, config: ExperimentConfig): string[] 
     if (s) lines.push(`  ${name.padEnd(34)} ${formatSpread(s)}`);
   }
   lines.push('differences (paired by seed):');
-  const noise = recordedNoise(config);
   for (const [name] of DIFFERENCES) {
     const d = agg.differences[name];
     if (!d) continue;
@@ -96,7 +95,7 @@ export function reportLines(agg: Aggregate, config: ExperimentConfig): string[] 
     const sd = noise?.sd[name];
     const pts = formatDifference(d);
     if (sd === undefined) {
-      lines.push(`  ${name.padEnd(34)} ${pts}: one seed, and the noise of these settings is not recorded (run --seeds 0,1,2 to measure it)`);
+      lines.push(`  ${name.padEnd(34)} ${pts}: one seed, and the noise of these settings is not recorded (run --seeds 0,1,2,3,4 to measure it)`);
     } else {
       const verdict = Math.abs(d.mean) > 2 * sd ? (d.mean > 0 ? 'larger than the noise' : 'a loss larger than the noise') : 'within noise';
       lines.push(`  ${name.padEnd(34)} ${pts}: ${verdict} (one seed; this difference varies by ${(100 * sd).toFixed(2)} points sd between seeds, ${noise!.source})`);

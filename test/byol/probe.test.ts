@@ -9,7 +9,7 @@ import { formatDifference, pairedDifference, spread } from '../../src/byol/stats
 import { aggregate, reportLines, runResults } from '../../src/byol/report.js';
 import { rand, seedNote } from '../helpers.js';
 import { presetConfig } from '../../src/byol/config.js';
-import { recordedNoise } from '../../src/byol/noise.js';
+import { MIN_SEEDS, protocolFingerprint, recordedNoise } from '../../src/byol/noise.js';
 
 /** Gaussian blobs: `c` classes in `d` dimensions, `sep` apart, through a ReLU (as pooled features are). */
 function blobs(n: number, d: number, c: number, sep: number, centers?: Float64Array[]): { x: Float32Array; y: Int32Array; centers: Float64Array[] } {
@@ -176,25 +176,36 @@ describe('repeated runs', () => {
     expect(() => pairedDifference([1], [1, 2])).toThrow(/1 and 2 values/);
   });
 
-  it("sets a single seed's differences against the noise recorded for its preset, only on the preset's own settings", () => {
+  it("sets a single seed's differences against the noise recorded for its protocol, and says when none is", () => {
     const r = { supervised: 0.6, finetuned: 0.62, probeRandom: 0.5, probePretrained: 0.4, knnRandom: 0.5, knnPretrained: 0.5 };
-    for (const [preset, dataset] of [
-      ['quick', 'fashion-mnist'],
-      ['cifar', 'cifar10'],
-      ['cifar', 'folder:/data/cifar10-jpg'],
-    ] as const) {
-      const c = { ...presetConfig(preset), dataset, seed: 5 };
-      const noise = recordedNoise(c);
-      expect(noise, `${preset} on ${dataset}`).toBeDefined();
-      expect(noise!.source).toMatch(/^results\/byol-/);
-      const lines = reportLines(aggregate([5], [r]), c).join('\n');
-      const sd = noise!.sd['linear probe: pretrained − random']!;
-      const verdict = 0.1 > 2 * sd ? 'a loss larger than the noise' : 'within noise';
-      expect(lines).toContain(`linear probe: pretrained − random  −10.00 points: ${verdict} (one seed; this difference varies by ${(100 * sd).toFixed(2)} points sd between seeds, ${noise!.source})`);
+    const c = { ...presetConfig('quick'), seed: 5 };
+    const record = { preset: 'quick' as const, datasets: (d: string) => d === 'fashion-mnist', source: 'results/byol-quick', seeds: 5, sd: { 'linear probe: pretrained − random': 0.02 }, protocol: protocolFingerprint(c) };
+    const noise = recordedNoise(c, [record])!;
+    expect(noise.seeds).toBeGreaterThanOrEqual(MIN_SEEDS);
+    const judged = reportLines(aggregate([5], [r]), c, noise).join('\n');
+    expect(judged).toContain('linear probe: pretrained − random  −10.00 points: a loss larger than the noise (one seed; this difference varies by 2.00 points sd between seeds, results/byol-quick)');
+    // The presets' noise under the current evaluation is not recorded yet (EVALUATION_VERSION 2): said so.
+    for (const preset of ['quick', 'cifar'] as const) {
+      const p = { ...presetConfig(preset), seed: 5 };
+      const lines = reportLines(aggregate([5], [r]), p).join('\n');
+      if (!recordedNoise(p)) expect(lines).toContain('−10.00 points: one seed, and the noise of these settings is not recorded (run --seeds 0,1,2,3,4 to measure it)');
     }
     expect(recordedNoise({ ...presetConfig('quick'), dataset: 'cifar10' })).toBeUndefined();
-    expect(recordedNoise({ ...presetConfig('cifar'), batch: 32 })).toBeUndefined();
     expect(recordedNoise(presetConfig('smoke'))).toBeUndefined();
+  });
+
+  it('judges by a recorded noise only on the protocol it was measured on, over at least five seeds', () => {
+    const c = presetConfig('quick');
+    const record = { preset: 'quick' as const, datasets: (d: string) => d === 'fashion-mnist', source: 'results/x', seeds: 5, sd: { 'kNN: pretrained − random': 0.01 }, protocol: protocolFingerprint(c) };
+    expect(recordedNoise(c, [record])?.sd).toEqual({ 'kNN: pretrained − random': 0.01 });
+    // Any setting changed (here one the fingerprint must see deep inside the config) leaves it unmeasured.
+    expect(recordedNoise({ ...c, finetune: { ...c.finetune, curveEvery: 1 } }, [record])).toBeUndefined();
+    expect(recordedNoise({ ...c, byol: { ...c.byol, cropMinScale: 0.2 } }, [record])).toBeUndefined();
+    // The seed and the dataset's location do not change the protocol.
+    expect(recordedNoise({ ...c, seed: 9 }, [record])).toBeDefined();
+    expect(protocolFingerprint({ ...c, seed: 9, dataset: 'folder:/a' })).toBe(protocolFingerprint(c));
+    // Fewer than five seeds do not make a noise to judge by.
+    expect(recordedNoise(c, [{ ...record, seeds: 3 }])).toBeUndefined();
   });
 
   it('takes each arm at its last epoch, never its best, and prints every difference with its noise', () => {
