@@ -70,7 +70,9 @@ function grammarOf(name: string, spec: FlagSpec, command: string): FlagGrammar {
   if (kind === 'boolean') return { boolean: true, good: () => pick(['', '=true', '=false']), bad: () => pick(['=maybe', '=1', '=', '=yes']) };
   if (kind === 'int') return { good: () => String(int(lo, hi)), bad: () => pick([...NOT_INTEGER, ...range()]) };
   if (kind === 'number') {
-    return { good: () => pick([String(lo + rand() * (Math.min(hi, lo + 1) - lo)), `${int(1, 9)}e-3`, String(lo)]), bad: () => pick([...NOT_NUMBER, ...range()]) };
+    // Exponent notation within the range: '7e-3' where the floor is 0, the floor plus as much otherwise.
+    const small = (): string => (lo === 0 ? `${int(1, 9)}e-3` : String(lo + int(1, 9) * 1e-3));
+    return { good: () => pick([String(lo + rand() * (Math.min(hi, lo + 1) - lo)), small(), String(lo)]), bad: () => pick([...NOT_NUMBER, ...range()]) };
   }
   if (kind === 'int-list') return { good: () => pick(['0', '0,1,2', '3,1', '7']), bad: () => pick(['1,,2', '1,1', 'a', '-1', '1.5', '', '0,x']) };
   // A string: the value table's, or (augment:preview's --out) a .png name.
