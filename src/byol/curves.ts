@@ -3,6 +3,7 @@
  * semi-supervised one (and BYOL's pretraining loss), in the Okabe–Ito colour-blind-friendly palette.
  * Browser-safe: the demo page renders the same spec with vega; the CLI turns it into a PNG.
  */
+import { DIFFERENCES, type DifferenceName } from './report.js';
 
 export interface CurvePoint {
   /** e.g. 'supervised', 'BYOL + fine-tune', 'BYOL pretraining'. */
@@ -75,7 +76,8 @@ export function curvesSpec(
 
 /** One gain of pretraining (points) after `images` images of BYOL, for the gain curve. */
 export interface GainPoint {
-  gain: 'fine-tuned − supervised' | 'linear probe: pretrained − random' | 'kNN: pretrained − random';
+  /** Which difference (report.ts's DIFFERENCES). */
+  gain: DifferenceName;
   images: number;
   /** Percentage points. */
   value: number;
@@ -88,7 +90,7 @@ export interface GainPoint {
  * the mean (not the sd: the band says how well the mean is known, which is what "beyond its noise" asks).
  */
 export function gainsSpec(points: readonly GainPoint[], title: string, panel: { width: number; height: number } = { width: 560, height: 320 }): Record<string, unknown> {
-  const gains = ['fine-tuned − supervised', 'linear probe: pretrained − random', 'kNN: pretrained − random'].filter((g) => points.some((p) => p.gain === g));
+  const gains = DIFFERENCES.map(([name]) => name).filter((g) => points.some((p) => p.gain === g));
   const seeds = new Set(points.map((p) => p.seed).filter((s) => s !== undefined)).size;
   const x = { field: 'images', type: 'quantitative', title: 'images seen by BYOL pretraining', axis: { format: '~s' } };
   const color = { field: 'gain', type: 'nominal', title: 'gain', scale: { domain: gains, range: OKABE_ITO } };

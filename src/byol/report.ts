@@ -175,7 +175,7 @@ export function curvePoints(records: readonly MetricRecord[], seed?: number): Cu
 export const ARM_ORDER = ['supervised only', 'BYOL + fine-tune'] as const;
 
 /** The gains the curve draws against the images BYOL has seen. */
-export const GAIN_NAMES = ['fine-tuned − supervised', 'linear probe: pretrained − random', 'kNN: pretrained − random'] as const satisfies readonly DifferenceName[];
+export const GAIN_NAMES: readonly DifferenceName[] = DIFFERENCES.map(([name]) => name);
 
 /**
  * Each gain after each BYOL epoch, in points, against the images pretraining has seen by then: the linear
@@ -215,17 +215,17 @@ export function gainTable(points: readonly GainPoint[]): { gain: GainPoint['gain
   }
   return [...groups.values()]
     .map((g) => {
-      const v = g.map((p) => p.value);
-      const s = v.length > 1 ? spread(v) : null;
-      const mean = v.reduce((a, x) => a + x, 0) / v.length;
-      return { gain: g[0].gain, images: g[0].images, seeds: v.length, mean, se: s?.sd != null ? s.sd / Math.sqrt(v.length) : null };
+      const s = spread(g.map((p) => p.value));
+      return { gain: g[0].gain, images: g[0].images, seeds: g.length, mean: s.mean, se: s.sd === null ? null : s.sd / Math.sqrt(g.length) };
     })
     .sort((a, b) => GAIN_NAMES.indexOf(a.gain) - GAIN_NAMES.indexOf(b.gain) || a.images - b.images);
 }
 
 /**
  * The gain curve in words, one line per gain: its value at each image count (mean ± SE over seeds) and its
- * direction from the first point to the last.
+ * direction from the first point to the last, judged as the differences are: the change of each seed's gain,
+ * paired by seed, counts as rising or falling only beyond twice its standard error over at least three seeds;
+ * a single seed's change is shown as that, not as a direction.
  */
 export function gainLines(points: readonly GainPoint[]): string[] {
   const table = gainTable(points);
@@ -236,8 +236,19 @@ export function gainLines(points: readonly GainPoint[]): string[] {
     const rows = table.filter((r) => r.gain === g);
     if (!rows.length) continue;
     const at = rows.map((r) => `${sign(r.mean)}${r.se === null ? '' : ` ± ${r.se.toFixed(2)}`} at ${k(r.images)}`).join(', ');
-    const delta = rows.at(-1)!.mean - rows[0].mean;
-    const direction = rows.length < 2 ? '' : `: ${Math.abs(delta) < 0.005 ? 'flat' : delta > 0 ? 'rising' : 'falling'} (${sign(delta)} points from ${k(rows[0].images)} to ${k(rows.at(-1)!.images)} images)`;
+    let direction = '';
+    if (rows.length >= 2) {
+      const [first, last] = [rows[0].images, rows.at(-1)!.images];
+      const of = (images: number) => new Map(points.filter((p) => p.gain === g && p.images === images).map((p) => [p.seed, p.value]));
+      const [a, b] = [of(first), of(last)];
+      const seeds = [...b.keys()].filter((s) => a.has(s));
+      const change = pairedDifference(seeds.map((s) => b.get(s)!), seeds.map((s) => a.get(s)!));
+      const span = `${sign(change.mean)} points from ${k(first)} to ${k(last)} images`;
+      direction =
+        seeds.length < 2
+          ? `: ${span} (one seed: not a direction; run --seeds to judge it)`
+          : `: ${change.verdict === 'gain' ? 'rising' : change.verdict === 'loss' ? 'falling' : 'no direction beyond its noise'} (${span}, SE ${change.se!.toFixed(2)} over ${seeds.length} seeds)`;
+    }
     lines.push(`  ${g.padEnd(34)} ${at}${direction}`);
   }
   return lines.length ? ['gain curve (points against images seen by BYOL):', ...lines] : [];

@@ -10,6 +10,8 @@ import { aggregate, reportLines, runResults } from '../../src/byol/report.js';
 import { rand, seedNote } from '../helpers.js';
 import { presetConfig } from '../../src/byol/config.js';
 import { MIN_SEEDS, protocolFingerprint, recordedNoise } from '../../src/byol/noise.js';
+import { gainLines } from '../../src/byol/report.js';
+import type { GainPoint } from '../../src/byol/curves.js';
 
 /** Gaussian blobs: `c` classes in `d` dimensions, `sep` apart, through a ReLU (as pooled features are). */
 function blobs(n: number, d: number, c: number, sep: number, centers?: Float64Array[]): { x: Float32Array; y: Int32Array; centers: Float64Array[] } {
@@ -227,4 +229,19 @@ describe('repeated runs', () => {
     expect(reportLines(three, presetConfig('quick')).join('\n')).toMatch(/linear probe: pretrained − random\s+\+10\.00 points \(SE 0\.00, 3 seeds\): gain/);
   });
 
+});
+
+describe('the gain curve in words', () => {
+  const pts = (seed: number | undefined, a: number, b: number): GainPoint[] => [
+    { gain: 'kNN: pretrained − random', images: 10000, value: a, ...(seed === undefined ? {} : { seed }) },
+    { gain: 'kNN: pretrained − random', images: 20000, value: b, ...(seed === undefined ? {} : { seed }) },
+  ];
+  it('calls a direction only beyond twice the SE of the per-seed changes, over at least three seeds', () => {
+    const rising = gainLines([...pts(0, 1, 6), ...pts(1, 2, 7.5), ...pts(2, 0, 4.5)]).join('\n');
+    expect(rising).toMatch(/kNN: pretrained − random\s+\+1\.00 ± 0\.58 at 10k, \+6\.00 ± 0\.87 at 20k: rising \(\+5\.00 points from 10k to 20k images, SE 0\.29 over 3 seeds\)/);
+    const noisy = gainLines([...pts(0, 1, 6), ...pts(1, 2, -3), ...pts(2, 0, 4)]).join('\n');
+    expect(noisy).toMatch(/no direction beyond its noise \(\+1\.33 points from 10k to 20k images, SE 3\.18 over 3 seeds\)/);
+    const one = gainLines(pts(undefined, 1, -0.8)).join('\n');
+    expect(one).toMatch(/\+1\.00 at 10k, −0\.80 at 20k: −1\.80 points from 10k to 20k images \(one seed: not a direction; run --seeds to judge it\)/);
+  });
 });
