@@ -29,59 +29,22 @@ import { flattenParameters } from '../nn/flat.js';
 import { AdamW, LARS, SGD, type Optimizer } from '../nn/optim.js';
 import { warmupCosine, byolTau } from '../nn/schedule.js';
 import { encodeCheckpoint, loadCheckpoint, loadModelState } from '../nn/checkpoint.js';
-import { SafetensorsError, decodeSafetensors } from '../nn/safetensors.js';
+import { decodeSafetensors } from '../nn/safetensors.js';
 import type { ImageDataset } from '../data/dataset.js';
-import { Subset } from '../data/dataset.js';
 import { BatchLoader, type Batch } from '../data/loader.js';
 import { uploadBatch } from '../data/gpu-batch.js';
-import { Rng, deriveSeed } from '../data/prng.js';
-import { ByolAugment, BYOL_VIEW_1, BYOL_VIEW_2, IDENTITY_VIEW, channelStats, identityParams, type ViewConfig, type NormalizeStats } from './augment.js';
+import { ByolAugment, BYOL_VIEW_1, BYOL_VIEW_2, IDENTITY_VIEW, identityParams, type ViewConfig } from './augment.js';
 import { knnAccuracy } from './knn.js';
 import { linearProbe, type ProbeResult } from './probe.js';
 import { BatchNorm1d, BatchNorm2d } from '../nn/layers.js';
 import { Byol, ByolState } from './model.js';
-import { settingDifferences, type ExperimentConfig } from './config.js';
+import type { ExperimentConfig } from './config.js';
 import { findDivergence, resumeAdvice } from './divergence.js';
+import { byolLossImages, type ExperimentData } from './experiment-data.js';
+import { ExperimentError, NonFiniteLossError, PHASES, RESUME_CHECKPOINT, phaseKeys, readExperimentState, stateMetadata, type ExperimentState, type MetricRecord, type Phase } from './experiment-state.js';
 
-export type Phase = 'supervised' | 'byol' | 'finetune';
-export const PHASES: readonly Phase[] = ['supervised', 'byol', 'finetune'];
-
-/** One line of metrics.jsonl: one epoch of one phase (epoch 0 of 'byol' is the random encoder's kNN). */
-export interface MetricRecord {
-  phase: Phase;
-  epoch: number;
-  trainLoss?: number;
-  testLoss?: number;
-  testAccuracy?: number;
-  heldOutLoss?: number;
-  valLoss?: number;
-  knnAccuracy?: number;
-  /** Linear probe of the frozen encoder (src/byol/probe.ts): test accuracy and mean test cross-entropy. */
-  probeAccuracy?: number;
-  probeLoss?: number;
-  /** BYOL: images pretraining has seen by the end of this epoch. */
-  images?: number;
-  /**
-   * BYOL, at the gain curve's points (finetune.curveEvery): test accuracy and cross-entropy of this epoch's
-   * encoder fine-tuned with the fine-tuned arm's recipe (its last epoch).
-   */
-  finetuneAccuracy?: number;
-  finetuneLoss?: number;
-  lr?: number;
-  tau?: number;
-  imagesPerSecond?: number;
-  seconds?: number;
-}
-
-/** What the experiment persists after every epoch, inside the checkpoint's metadata. */
-export interface ExperimentState {
-  version: 1;
-  config: ExperimentConfig;
-  /** The phase the checkpoint's models belong to, and how many of its epochs are finished. */
-  phase: Phase;
-  epochsDone: number;
-  metrics: MetricRecord[];
-}
+export { ExperimentError, NonFiniteLossError, PHASES, readExperimentState, type ExperimentState, type MetricRecord, type Phase } from './experiment-state.js';
+export { prepareData, type ExperimentData } from './experiment-data.js';
 
 export interface ProgressEvent {
   phase: Phase;
@@ -106,38 +69,12 @@ export interface ExperimentIO {
   shouldStop?(): boolean;
 }
 
-/** The data of one experiment: the splits, as the config sizes them. */
-export interface ExperimentData {
-  name: string;
-  labeled: ImageDataset;
-  pool: ImageDataset;
-  heldOut: ImageDataset;
-  test: ImageDataset;
-  numClasses: number;
-  classNames: readonly string[];
-  stats: NormalizeStats;
-}
-
 export interface ExperimentResult {
   state: ExperimentState;
   durationSeconds: number;
   stopped: boolean;
 }
 
-/** A problem with the run's settings, data or checkpoint that the user can fix; the message says how. */
-export class ExperimentError extends Error {
-  override name = 'ExperimentError';
-}
-
-/**
- * Raised when the loss becomes NaN or infinite, or an epoch ends with weights, batch-norm statistics,
- * optimizer state or evaluation losses that are not finite; the last checkpoint is the last finished epoch's.
- */
-export class NonFiniteLossError extends ExperimentError {
-  override name = 'NonFiniteLossError';
-}
-
-const RESUME = 'checkpoint.safetensors';
 /** The supervised recipe's training view: random resized crop and flip, no colour changes. */
 export const CLASSIFIER_VIEW: ViewConfig = Object.freeze({ ...IDENTITY_VIEW, crop: { scale: [0.25, 1] as const, ratio: [3 / 4, 4 / 3] as const }, flipP: 0.5 });
 
@@ -166,54 +103,6 @@ export function evaluatesAfter(epoch: number, epochs: number, evaluations: numbe
 export function curvePointAfter(epoch: number, epochs: number, imagesPerEpoch: number, every: number): boolean {
   if (!(every > 0) || epoch >= epochs) return false;
   return Math.floor((epoch * imagesPerEpoch) / every) > Math.floor(((epoch - 1) * imagesPerEpoch) / every);
-}
-
-const phaseSeed = (seed: number, phase: Phase, ...more: number[]): number => deriveSeed(seed, PHASES.indexOf(phase) + 1, ...more);
-
-/** First `count` indices of a seeded permutation of 0..n−1 (all of them for count 0 or ≥ n). */
-function seededPick(n: number, count: number, seed: number, skip = 0): Int32Array {
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  new Rng(seed).shuffle(order);
-  const end = count <= 0 ? n : Math.min(n, skip + count);
-  return order.slice(Math.min(skip, n), end).sort();
-}
-
-/**
- * Sizes the splits as the config says: the labeled subset, the pretraining pool and a held-out part of
- * the pool (disjoint), and the test images; computes the normalization statistics from the pool.
- */
-export async function prepareData(
-  split: { labeled: ImageDataset; unlabeled: ImageDataset; test: ImageDataset | null },
-  config: ExperimentConfig,
-  name: string,
-): Promise<ExperimentData> {
-  const { labeled, unlabeled } = split;
-  const test = split.test;
-  if (!test) throw new ExperimentError(`${name}: the dataset has no test split; the experiment evaluates on one`);
-  const heldOutIdx = seededPick(unlabeled.length, config.heldOutImages, deriveSeed(config.seed, 101));
-  const held = new Set(heldOutIdx);
-  const rest = Int32Array.from({ length: unlabeled.length }, (_, i) => i).filter((i) => !held.has(i));
-  const restPick = seededPick(rest.length, config.unlabeledImages, deriveSeed(config.seed, 102));
-  const poolIdx = Int32Array.from(restPick, (i) => rest[i]);
-  if (poolIdx.length < config.batch) {
-    throw new ExperimentError(`${name}: the pretraining pool has ${poolIdx.length} images, fewer than one batch of ${config.batch}`);
-  }
-  if (test.length === 0) {
-    throw new ExperimentError(`${name}: the test split (${test.name}) holds no images; the experiment evaluates on it: add test images, or use a dataset that has them`);
-  }
-  const testIdx = seededPick(test.length, config.testImages, deriveSeed(config.seed, 103));
-  const pool = new Subset(unlabeled, poolIdx, { name: `${unlabeled.name}[pool ${poolIdx.length}]` });
-  const sample = await pool.readImages(poolIdx.length > 2000 ? Int32Array.from({ length: 2000 }, (_, i) => i) : Int32Array.from({ length: poolIdx.length }, (_, i) => i));
-  return {
-    name,
-    labeled,
-    pool,
-    heldOut: new Subset(unlabeled, heldOutIdx, { name: `${unlabeled.name}[held out ${heldOutIdx.length}]` }),
-    test: new Subset(test, testIdx, { name: `${test.name}[${testIdx.length}]` }),
-    numClasses: labeled.numClasses,
-    classNames: labeled.classNames,
-    stats: channelStats(sample, { c: pool.channels, h: pool.height, w: pool.width }),
-  };
 }
 
 function shapeOf(ds: ImageDataset, n: number): { n: number; c: number; h: number; w: number } {
@@ -405,7 +294,7 @@ export class Experiment {
     this.started = Date.now();
     let bytes: Uint8Array | null = null;
     if (resume) {
-      bytes = await this.io.loadCheckpoint(RESUME);
+      bytes = await this.io.loadCheckpoint(RESUME_CHECKPOINT);
       if (bytes) {
         this.state = this.readState(bytes);
         this.io.log(`resuming: ${this.state.phase} has ${this.state.epochsDone} finished epoch(s)`);
@@ -433,7 +322,7 @@ export class Experiment {
   private lastCheckpoint: Uint8Array | null = null;
 
   private readState(bytes: Uint8Array): ExperimentState {
-    const file = this.io.where?.(RESUME) ?? RESUME;
+    const file = this.io.where?.(RESUME_CHECKPOINT) ?? RESUME_CHECKPOINT;
     const s = readExperimentState(bytes, this.config, file);
     for (const [what, before, now] of [
       ['BYOL learning rate', s.config.byol.lrPer256, this.config.byol.lrPer256],
@@ -446,8 +335,8 @@ export class Experiment {
 
   private async checkpoint(model: Module, optimizer: Optimizer, phase: Phase, epochsDone: number): Promise<void> {
     this.state = { ...this.state, phase, epochsDone };
-    const bytes = await encodeCheckpoint({ model, optimizer, metadata: { 'byol.state': JSON.stringify(this.state) } });
-    await this.io.saveCheckpoint(RESUME, bytes);
+    const bytes = await encodeCheckpoint({ model, optimizer, metadata: stateMetadata(this.state) });
+    await this.io.saveCheckpoint(RESUME_CHECKPOINT, bytes);
     this.lastCheckpoint = bytes;
     await this.io.metrics(this.state.metrics);
   }
@@ -472,7 +361,7 @@ export class Experiment {
     const c = this.config;
     const f = c.finetune;
     const epochs = f.epochs;
-    const gen = new Generator(phaseSeed(c.seed, phase));
+    const gen = new Generator(phaseKeys(c.seed, phase).init);
     let model: ResNet;
     if (phase === 'finetune') {
       // The encoder's weights come from the BYOL checkpoint (or, resuming, from this phase's own checkpoint),
@@ -498,7 +387,7 @@ export class Experiment {
     const steps = Math.ceil(this.data.labeled.length / c.batch);
     const totalSteps = epochs * steps;
     const labeled = this.data.labeled;
-    const prepSeed = phaseSeed(c.seed, phase, 11);
+    const prepSeed = phaseKeys(c.seed, phase).views;
     const perImage = labeled.channels * labeled.height * labeled.width;
     const name = curve ? `finetune from BYOL epoch ${curve.from}` : phase;
     let last: { accuracy: number; loss: number } | null = null;
@@ -522,7 +411,7 @@ export class Experiment {
         const losses = new LossTracker(`${name} epoch ${epoch + 1}/${epochs}`, epoch * steps, steps, this.advice(phase));
         let step = epoch * steps;
         let lr = 0;
-        for await (const b of batches(this.data.labeled, c.batch, phaseSeed(c.seed, phase, 7), epoch, true)) {
+        for await (const b of batches(this.data.labeled, c.batch, phaseKeys(c.seed, phase).order, epoch, true)) {
           if (b.indices.length < 2) continue; // batch norm needs two samples
           lr = warmupCosine(step, { baseLr, warmupSteps: f.warmupEpochs * steps, totalSteps });
           const loss = scope(() => {
@@ -607,7 +496,7 @@ export class Experiment {
   private async byolPhase(startEpoch: number, restore: Uint8Array | null): Promise<boolean> {
     const c = this.config;
     const b = c.byol;
-    const byol = Byol.create(c, phaseSeed(c.seed, 'byol'));
+    const byol = Byol.create(c, phaseKeys(c.seed, 'byol').init);
     const lr = (b.lrPer256 * c.batch) / 256;
     const opt = makeOptimizer(b.optimizer, byol.online, lr, b.weightDecay);
     const state = new ByolState(byol);
@@ -615,7 +504,7 @@ export class Experiment {
     const steps = Math.floor(this.data.pool.length / c.batch);
     const totalSteps = b.epochs * steps;
     const pool = this.data.pool;
-    const trainStep = byolStep(byol, opt, this.byolAug, { c: pool.channels, h: pool.height, w: pool.width }, { seed: phaseSeed(c.seed, 'byol', 11) });
+    const trainStep = byolStep(byol, opt, this.byolAug, { c: pool.channels, h: pool.height, w: pool.width }, { seed: phaseKeys(c.seed, 'byol').views });
     try {
       if (startEpoch === 0 && !this.state.metrics.some((m) => m.phase === 'byol' && m.epoch === 0)) {
         const ev = await evaluateEncoder(byol.online.encoder, this.data, this.evalPrep, c);
@@ -630,7 +519,7 @@ export class Experiment {
         const losses = new LossTracker(`byol epoch ${epoch + 1}/${b.epochs}`, epoch * steps, steps, this.advice('byol'));
         let rate = 0;
         let tau = 0;
-        const loader = new BatchLoader(this.data.pool, { batchSize: c.batch, seed: phaseSeed(c.seed, 'byol', 7), shuffle: true, dropLast: true });
+        const loader = new BatchLoader(this.data.pool, { batchSize: c.batch, seed: phaseKeys(c.seed, 'byol').order, shuffle: true, dropLast: true });
         for await (const batch of loader.epoch(epoch)) {
           rate = warmupCosine(step, { baseLr: lr, warmupSteps: b.warmupEpochs * steps, totalSteps });
           tau = b.tauConstant ? b.tauBase : byolTau(step, totalSteps, b.tauBase);
@@ -652,7 +541,7 @@ export class Experiment {
         const seconds = (Date.now() - t0) / 1000;
         await this.assertFinite('byol', `byol epoch ${epoch + 1}/${b.epochs}`, steps, state, opt);
         const heldOutLoss = await this.byolEvalLoss(byol, this.data.heldOut);
-        const valLoss = await this.byolEvalLoss(byol, this.byolTestSample());
+        const valLoss = await this.byolEvalLoss(byol, byolLossImages(this.data.test));
         await this.assertFinite('byol', `byol epoch ${epoch + 1}/${b.epochs}`, steps, null, null, {
           'the BYOL loss on the held-out images': heldOutLoss,
           'the BYOL loss on the test images': valLoss,
@@ -721,12 +610,6 @@ export class Experiment {
     }
   }
 
-  /** The test images the BYOL loss is reported on: the first 512 (the loss is a monitor; accuracy uses them all). */
-  private byolTestSample(): ImageDataset {
-    const t = this.data.test;
-    return t.length <= 512 ? t : new Subset(t, Int32Array.from({ length: 512 }, (_, i) => i), { name: `${t.name}[BYOL loss 512]` });
-  }
-
   /** The symmetric BYOL loss over a dataset, networks in eval mode, views drawn from a fixed key. */
   private async byolEvalLoss(byol: Byol, data: ImageDataset): Promise<number> {
     byol.train(false);
@@ -738,7 +621,7 @@ export class Experiment {
       const l = scope(() =>
         noGrad(() => {
           const gb = uploadBatch(b);
-          const [v1, v2] = this.byolAug.views(gb.pixels, shapeOf(data, gb.count), step, phaseSeed(this.config.seed, 'byol', 13));
+          const [v1, v2] = this.byolAug.views(gb.pixels, shapeOf(data, gb.count), step, phaseKeys(this.config.seed, 'byol').evalViews);
           return byol.loss(v1, v2);
         }),
       );
@@ -750,65 +633,6 @@ export class Experiment {
     byol.train(true);
     return n ? sum / n : NaN;
   }
-}
-
-const STATE_ADVICE = 'resume with the checkpoint of another run, or start afresh in another --out folder';
-
-/**
- * The experiment state in a resume checkpoint's bytes, checked whole before anything runs from it: the file
- * decodes, the state is JSON of version 1, its phase is one of {@link PHASES}, its finished epochs lie
- * between 0 and the phase's epochs in `config`, and its metrics are records of known phases and epochs, none
- * twice and none past the state's epoch. Any problem is an `ExperimentError` naming `file` and what is wrong.
- */
-export function readExperimentState(bytes: Uint8Array, config: ExperimentConfig, file: string): ExperimentState {
-  let raw: string | undefined;
-  try {
-    raw = decodeSafetensors(bytes, file).metadata['byol.state'];
-  } catch (e) {
-    if (e instanceof SafetensorsError) throw new ExperimentError(`${file} is not a readable checkpoint (${e.message}); ${STATE_ADVICE}`);
-    throw e;
-  }
-  if (!raw) throw new ExperimentError(`${file} holds no experiment state (was it written by another program?); ${STATE_ADVICE}`);
-  let s: ExperimentState;
-  try {
-    s = JSON.parse(raw) as ExperimentState;
-  } catch (e) {
-    throw new ExperimentError(`${file}: its experiment state is not valid JSON (${(e as Error).message}); ${STATE_ADVICE}`);
-  }
-  const bad = (what: string): ExperimentError => new ExperimentError(`${file}: its experiment state ${what}; ${STATE_ADVICE}`);
-  if (typeof s !== 'object' || s === null || Array.isArray(s)) throw bad('is not a JSON object');
-  if (s.version !== 1) throw bad(`has version ${JSON.stringify(s.version)}, not 1`);
-  if (typeof s.config !== 'object' || s.config === null || Array.isArray(s.config)) throw bad('holds no settings');
-  // Learning rates may change on resume (the way out of a diverged run); anything else would make the
-  // checkpoint's models and splits mean something else.
-  const free = new Set(['preset', 'byol.lrPer256', 'finetune.lr']);
-  const diff = settingDifferences(s.config, config).filter((d) => !free.has(d.path));
-  if (diff.length) {
-    const named = diff.map((d) => `${d.path}: ${JSON.stringify(d.before)} in the checkpoint, ${JSON.stringify(d.now)} now`);
-    throw new ExperimentError(
-      `the checkpoint was written with other settings (${named.join('; ')}); resume with the same flags (only --lr and --finetune-lr may change), or start afresh in another --out folder`,
-    );
-  }
-  if (!PHASES.includes(s.phase)) throw bad(`names the phase ${JSON.stringify(s.phase)}, not one of ${PHASES.join(', ')}`);
-  const epochsOf = (phase: Phase): number => (phase === 'byol' ? config.byol.epochs : config.finetune.epochs);
-  if (!Number.isInteger(s.epochsDone) || s.epochsDone < 0 || s.epochsDone > epochsOf(s.phase)) {
-    throw bad(`says ${JSON.stringify(s.epochsDone)} epochs of ${s.phase} are done, not a whole number from 0 to ${epochsOf(s.phase)}`);
-  }
-  if (!Array.isArray(s.metrics)) throw bad('holds no list of metrics');
-  const seen = new Set<string>();
-  const at = PHASES.indexOf(s.phase);
-  for (const [k, r] of s.metrics.entries()) {
-    const where = `metrics record ${k + 1}`;
-    if (typeof r !== 'object' || r === null || !PHASES.includes(r.phase) || !Number.isInteger(r.epoch) || r.epoch < 0 || r.epoch > epochsOf(r.phase)) {
-      throw bad(`has a ${where} of no known phase and epoch (${JSON.stringify(r).slice(0, 80)})`);
-    }
-    const p = PHASES.indexOf(r.phase);
-    if (p > at || (p === at && r.epoch > s.epochsDone)) throw bad(`has a ${where} for ${r.phase} epoch ${r.epoch}, past the ${s.epochsDone} finished epoch(s) of ${s.phase}`);
-    const key = `${r.phase}/${r.epoch}`;
-    if (seen.has(key)) throw bad(`records ${r.phase} epoch ${r.epoch} twice`);
-    seen.add(key);
-  }
-  return s;
 }
 
 /**
