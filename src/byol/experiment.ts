@@ -14,8 +14,6 @@
  * Environment-free: files, progress bars and logging come through ExperimentIO (src/cli/train-byol.ts gives
  * the Node one; the demo page its own).
  */
-import { noGrad } from '../autograd/tape.js';
-import { accuracy, crossEntropy } from '../autograd/nn.js';
 import { concatKernel } from '../kernels/copy.js';
 import { Generator } from '../kernels/creation.js';
 import { getRuntime, scope, keep } from '../tensor/engine.js';
@@ -33,13 +31,11 @@ import { decodeSafetensors } from '../nn/safetensors.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { BatchLoader, type Batch } from '../data/loader.js';
 import { uploadBatch } from '../data/gpu-batch.js';
-import { ByolAugment, BYOL_VIEW_1, BYOL_VIEW_2, IDENTITY_VIEW, identityParams, type ViewConfig } from './augment.js';
-import { knnAccuracy } from './knn.js';
-import { linearProbe, type ProbeResult } from './probe.js';
-import { BatchNorm1d, BatchNorm2d } from '../nn/layers.js';
+import { ByolAugment, BYOL_VIEW_1, BYOL_VIEW_2, IDENTITY_VIEW, type ViewConfig } from './augment.js';
 import { Byol, ByolState } from './model.js';
 import type { ExperimentConfig } from './config.js';
 import { findDivergence, resumeAdvice } from './divergence.js';
+import { byolEvalLoss, evaluateClassifier, evaluateEncoder, recomputeBatchNorm } from './evaluation.js';
 import { byolLossImages, type ExperimentData } from './experiment-data.js';
 import { ExperimentError, NonFiniteLossError, PHASES, RESUME_CHECKPOINT, phaseKeys, readExperimentState, stateMetadata, type ExperimentState, type MetricRecord, type Phase } from './experiment-state.js';
 
@@ -136,139 +132,6 @@ function loadOnlineEncoder(model: ResNet, bytes: Uint8Array, prefix: string): vo
   if (absent.length || unexpected.length) {
     throw new ExperimentError(`the BYOL checkpoint does not hold this encoder (missing ${absent.join(', ') || 'nothing'}; unexpected ${unexpected.join(', ') || 'nothing'})`);
   }
-}
-
-/** Accuracy and mean cross-entropy of a classifier over a dataset (eval mode, the whole image). */
-async function evaluateClassifier(model: Module, data: ImageDataset, prep: ByolAugment, batch: number): Promise<{ accuracy: number; loss: number }> {
-  model.eval();
-  let correct = 0;
-  let lossSum = 0;
-  for await (const b of batches(data, batch, 0, 0, false)) {
-    const [acc, loss] = scope(() =>
-      noGrad(() => {
-        const gb = uploadBatch(b);
-        const [x] = prep.apply(gb.pixels, shapeOf(data, gb.count), [Array.from({ length: gb.count }, () => identityParams(data.height, data.width))]);
-        const logits = model.forward(x);
-        return [accuracy(logits, gb.labels), crossEntropy(logits, gb.labels)];
-      }),
-    );
-    const n = b.indices.length;
-    correct += (await acc.item()) * n;
-    lossSum += (await loss.item()) * n;
-    acc.dispose();
-    loss.dispose();
-  }
-  return { accuracy: correct / data.length, loss: lossSum / data.length };
-}
-
-/** Encoder features [N, D] of a dataset (ResNet up to the global pool, whatever its fc), in eval mode. */
-export async function features(encoder: ResNet, data: ImageDataset, prep: ByolAugment, batch: number): Promise<Tensor> {
-  encoder.eval();
-  const parts: Tensor[] = [];
-  for await (const b of batches(data, batch, 0, 0, false)) {
-    parts.push(
-      keep(
-        scope(() =>
-          noGrad(() => {
-            const gb = uploadBatch(b);
-            const [x] = prep.apply(gb.pixels, shapeOf(data, gb.count), [Array.from({ length: gb.count }, () => identityParams(data.height, data.width))]);
-            return encoder.features(x);
-          }),
-        ),
-      ),
-    );
-    await getRuntime().sync();
-  }
-  const all = concatKernel(parts, 0);
-  for (const p of parts) p.dispose();
-  return keep(all);
-}
-
-/**
- * Re-estimates every batch-norm layer's running statistics from the network's current weights ("precise
- * batch norm"): the labeled images, unaugmented, forwarded in train mode with each batch weighted 1/(k + 1),
- * so the running statistics become the average of the batches' own. Run before each evaluation of a
- * classifier: after a few steps of a fast-moving network the momentum-0.1 averages still describe the
- * weights of several steps ago, and an evaluation with them can report losses in the hundreds.
- */
-export async function recomputeBatchNorm(model: Module, data: ImageDataset, prep: ByolAugment, batch: number): Promise<void> {
-  const norms = [...model.namedModules()].map(([, m]) => m).filter((m): m is BatchNorm2d | BatchNorm1d => m instanceof BatchNorm2d || m instanceof BatchNorm1d);
-  if (!norms.length) return;
-  const saved = norms.map((m) => m.momentum);
-  const wasTraining = model.training;
-  model.train(true);
-  let k = 0;
-  try {
-    for await (const b of batches(data, batch, 0, 0, false)) {
-      if (b.indices.length < 2) continue;
-      for (const m of norms) m.momentum = 1 / (k + 1);
-      scope(() =>
-        noGrad(() => {
-          const gb = uploadBatch(b);
-          const [x] = prep.apply(gb.pixels, shapeOf(data, gb.count), [Array.from({ length: gb.count }, () => identityParams(data.height, data.width))]);
-          model.forward(x);
-        }),
-      );
-      k++;
-      await getRuntime().sync();
-    }
-  } finally {
-    norms.forEach((m, i) => (m.momentum = saved[i]));
-    model.train(wasTraining);
-  }
-}
-
-/**
- * Runs `fn` on a copy of `encoder` whose batch-norm statistics are re-estimated on `labeled` (unaugmented), as
- * every evaluation of an encoder sees it: the encoder is judged by its weights, with the statistics of the
- * images it is evaluated on, whatever statistics it carries. A random encoder carries its initial ones (mean
- * 0, variance 1: no normalization at all in eval mode) and a BYOL encoder those of its augmented views; with
- * either, a comparison of the two would be one of normalizations. The encoder itself is left untouched.
- */
-export async function withLabeledBatchNorm<T>(encoder: ResNet, labeled: ImageDataset, prep: ByolAugment, batch: number, fn: (e: ResNet) => Promise<T>): Promise<T> {
-  const copy = encoder.deepCopy();
-  try {
-    await recomputeBatchNorm(copy, labeled, prep, batch);
-    return await fn(copy);
-  } finally {
-    copy.dispose();
-  }
-}
-
-/**
- * kNN accuracy (unless `knn` is false: NaN) and the linear probe of an encoder (eval mode, unaugmented images),
- * its batch-norm statistics re-estimated on the labeled images first ({@link withLabeledBatchNorm}) unless
- * `batchNorm` is 'as-is' (the caller has just done so).
- */
-export async function evaluateEncoder(
-  encoder: ResNet,
-  data: { labeled: ImageDataset; test: ImageDataset; numClasses: number },
-  prep: ByolAugment,
-  config: Pick<ExperimentConfig, 'batch' | 'knnK' | 'probe'>,
-  options: { knn?: boolean; batchNorm?: 'labeled' | 'as-is' } = {},
-): Promise<{ knn: number; probe: ProbeResult }> {
-  if (options.batchNorm !== 'as-is') {
-    return withLabeledBatchNorm(encoder, data.labeled, prep, config.batch, (e) => evaluateEncoder(e, data, prep, config, { ...options, batchNorm: 'as-is' }));
-  }
-  const knn = options.knn ?? true;
-  const trainLabels = await labelsOf(data.labeled);
-  const testLabels = await labelsOf(data.test);
-  const tr = await features(encoder, data.labeled, prep, config.batch);
-  const te = await features(encoder, data.test, prep, config.batch);
-  try {
-    const knnAcc = knn ? await knnAccuracy(tr, trainLabels, te, testLabels, data.numClasses, { k: config.knnK }) : NaN;
-    const [trF, teF] = [(await tr.data()) as Float32Array, (await te.data()) as Float32Array];
-    const probe = linearProbe(trF, trainLabels, teF, testLabels, data.numClasses, tr.shape[1], config.probe);
-    return { knn: knnAcc, probe };
-  } finally {
-    tr.dispose();
-    te.dispose();
-  }
-}
-
-async function labelsOf(ds: ImageDataset): Promise<Int32Array> {
-  if (!ds.labels) throw new Error(`${ds.name}: labels are needed here`);
-  return Int32Array.from(ds.labels);
 }
 
 export class Experiment {
@@ -540,8 +403,8 @@ export class Experiment {
         const trainLoss = await losses.mean();
         const seconds = (Date.now() - t0) / 1000;
         await this.assertFinite('byol', `byol epoch ${epoch + 1}/${b.epochs}`, steps, state, opt);
-        const heldOutLoss = await this.byolEvalLoss(byol, this.data.heldOut);
-        const valLoss = await this.byolEvalLoss(byol, byolLossImages(this.data.test));
+        const heldOutLoss = await byolEvalLoss(byol, this.data.heldOut, this.byolAug, c.batch, phaseKeys(c.seed, 'byol').evalViews);
+        const valLoss = await byolEvalLoss(byol, byolLossImages(this.data.test), this.byolAug, c.batch, phaseKeys(c.seed, 'byol').evalViews);
         await this.assertFinite('byol', `byol epoch ${epoch + 1}/${b.epochs}`, steps, null, null, {
           'the BYOL loss on the held-out images': heldOutLoss,
           'the BYOL loss on the test images': valLoss,
@@ -608,30 +471,6 @@ export class Experiment {
     if (problem) {
       throw new NonFiniteLossError(`${epoch}: training diverged by step ${steps}/${steps}, though its loss stayed finite: ${problem}. ${this.advice(phase)}`);
     }
-  }
-
-  /** The symmetric BYOL loss over a dataset, networks in eval mode, views drawn from a fixed key. */
-  private async byolEvalLoss(byol: Byol, data: ImageDataset): Promise<number> {
-    byol.train(false);
-    let sum = 0;
-    let n = 0;
-    let step = 0;
-    for await (const b of batches(data, this.config.batch, 0, 0, false)) {
-      if (b.indices.length < 2) continue;
-      const l = scope(() =>
-        noGrad(() => {
-          const gb = uploadBatch(b);
-          const [v1, v2] = this.byolAug.views(gb.pixels, shapeOf(data, gb.count), step, phaseKeys(this.config.seed, 'byol').evalViews);
-          return byol.loss(v1, v2);
-        }),
-      );
-      sum += (await l.item()) * b.indices.length;
-      n += b.indices.length;
-      l.dispose();
-      step++;
-    }
-    byol.train(true);
-    return n ? sum / n : NaN;
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * What an encoder learned, in pictures: its nearest neighbours (src/byol/neighbours.ts) and a map of its
  * embedding (src/byol/embedding.ts), for several encoders side by side — the random encoder the BYOL phase
- * starts from and the pretrained one. Features are the experiment's own (`features` in experiment.ts: eval
+ * starts from and the pretrained one. Features are the experiment's own (`features` in evaluation.ts: eval
  * mode, the unaugmented images normalized as in training); the neighbour bank is the labeled training images,
  * as for the kNN monitor, whose accuracy is reported with the pictures.
  *
@@ -15,17 +15,18 @@ import type { ImageDataset } from '../data/dataset.js';
 import { deriveSeed } from '../data/prng.js';
 import { ByolAugment, IDENTITY_VIEW, type NormalizeStats } from './augment.js';
 import { WIDTH_LIMITS, type ExperimentConfig } from './config.js';
-import { PHASES, features, withLabeledBatchNorm } from './experiment.js';
+import { features, withLabeledBatchNorm } from './evaluation.js';
+import { phaseKeys } from './experiment-state.js';
 import { knnAccuracy } from './knn.js';
 import { cosineNeighbours, neighbourMatchRate, neighboursSvg, pickQueries, type NeighbourGrid } from './neighbours.js';
 import { embed2d, embeddingSpec } from './embedding.js';
 
 /**
  * The encoder the experiment's BYOL phase starts from: `Byol.create` draws the online encoder first from the
- * phase's generator (seeded as experiment.ts' phaseSeed(seed, 'byol')), so the same draws rebuild it.
+ * phase's generator (seeded with phaseKeys(seed, 'byol').init), so the same draws rebuild it.
  */
 export function randomEncoder(config: Pick<ExperimentConfig, 'seed' | 'stem' | 'width'>): ResNet {
-  const gen = new Generator(deriveSeed(config.seed, PHASES.indexOf('byol') + 1));
+  const gen = new Generator(phaseKeys(config.seed, 'byol').init);
   return resnet18({ numClasses: null, smallStem: config.stem === 'small', width: config.width, generator: gen });
 }
 

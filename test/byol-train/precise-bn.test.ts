@@ -9,7 +9,7 @@ import { InMemoryImageDataset } from '../../src/data/dataset.js';
 import { BatchNorm2d } from '../../src/nn/layers.js';
 import { Module } from '../../src/nn/module.js';
 import { ByolAugment, IDENTITY_VIEW, identityParams } from '../../src/byol/augment.js';
-import { recomputeBatchNorm } from '../../src/byol/experiment.js';
+import { recomputeBatchNorm } from '../../src/byol/evaluation.js';
 import { uploadBatch } from '../../src/data/gpu-batch.js';
 import { BatchLoader } from '../../src/data/loader.js';
 import { noGrad } from '../../src/autograd/tape.js';
