@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The PyTorch reference of the whole BYOL experiment (src/byol/experiment.ts), on the CPU.
+"""The PyTorch reference of the whole BYOL experiment (src/byol/experiment.ts and its phases), on the CPU.
 
 Run with Debian's python3-torch, python3-torchvision and python3-pil (NOT a python3 without torch):
 
@@ -103,7 +103,7 @@ def with_defaults(config, defaults=None):
 
 PHASES = ['supervised', 'byol', 'finetune']
 
-# Augmentation views (src/byol/augment-params.ts and CLASSIFIER_VIEW in src/byol/experiment.ts).
+# Augmentation views (src/byol/augment-params.ts and CLASSIFIER_VIEW in src/byol/classifier-phase.ts).
 NO_JITTER = {'p': 0, 'brightness': 0, 'contrast': 0, 'saturation': 0, 'hue': 0}
 IDENTITY_VIEW = {'crop': None, 'flipP': 0, 'jitter': NO_JITTER, 'grayscaleP': 0,
                  'blur': {'p': 0, 'sigma': (0.1, 2.0)}, 'solarize': {'p': 0, 'threshold': 0.5}}
@@ -115,7 +115,7 @@ CLASSIFIER_VIEW = dict(IDENTITY_VIEW, crop={'scale': (0.25, 1.0), 'ratio': (3 / 
 
 
 def byol_views(config):
-    """experiment.ts's byolViews: BYOL_VIEW_1/2 with the crop scale [byol.cropMinScale, 1] and, with byol.blur
+    """byol-phase.ts's byolViews: BYOL_VIEW_1/2 with the crop scale [byol.cropMinScale, 1] and, with byol.blur
     off, no blur."""
     b = config['byol']
     return [dict(v, crop={'scale': (b['cropMinScale'], 1.0), 'ratio': v['crop']['ratio']},
@@ -123,7 +123,7 @@ def byol_views(config):
 
 
 def curve_point_after(epoch, epochs, images_per_epoch, every):
-    """experiment.ts's curvePointAfter: whether BYOL epoch `epoch` (1-based) passes a multiple of `every` images
+    """byol-phase.ts's curvePointAfter: whether BYOL epoch `epoch` (1-based) passes a multiple of `every` images
     and is not the last (the fine-tuned arm is that point)."""
     if not every > 0 or epoch >= epochs:
         return False
@@ -131,7 +131,7 @@ def curve_point_after(epoch, epochs, images_per_epoch, every):
 
 
 def evaluates_after(epoch, epochs, evaluations):
-    """experiment.ts's evaluatesAfter: whether a classifier arm evaluates on the test images after `epoch`
+    """classifier-phase.ts's evaluatesAfter: whether a classifier arm evaluates on the test images after `epoch`
     (1-based): every ceil(epochs / evaluations) epochs, and always after the last."""
     if epoch >= epochs:
         return True
@@ -1224,7 +1224,7 @@ class Experiment:
 
     @torch.no_grad()
     def precise_batch_norm(self, model):
-        """experiment.ts's recomputeBatchNorm: every batch norm's running statistics re-estimated from the current
+        """evaluation.ts's recomputeBatchNorm: every batch norm's running statistics re-estimated from the current
         weights as the plain average of the batches' own (momentum None: the cumulative average, the TypeScript
         side's momentum 1/(k + 1)), over the labeled images unaugmented, in loader order (no shuffle), batches of
         config.batch, those of fewer than 2 images skipped; momentum back to 0.1 after."""
@@ -1247,7 +1247,7 @@ class Experiment:
             model.train(was_training)
 
     def evaluate_encoder(self, encoder, batch_norm='labeled'):
-        """experiment.ts's evaluateEncoder: kNN accuracy and the linear probe of the encoder's features (eval mode,
+        """evaluation.ts's evaluateEncoder: kNN accuracy and the linear probe of the encoder's features (eval mode,
         unaugmented images) of the labeled and test images, taken from a copy of the encoder whose batch-norm
         statistics are re-estimated on the labeled images (withLabeledBatchNorm) unless batch_norm is 'as-is'."""
         if batch_norm != 'as-is':
@@ -1265,7 +1265,7 @@ class Experiment:
         """Trains a classifier from scratch (encoder None) or from a copy of the encoder. `label` names the
         records and log lines (default: the phase); the seeds always come from `phase`, so a fine-tune of the gain
         curve draws exactly what the final fine-tune would draw from the same encoder. With `curve` (a point of
-        the gain curve, experiment.ts's classifierPhase with `curve`), nothing is recorded, only the last epoch
+        the gain curve, classifier-phase.ts's finetuneSpec with `curve`), nothing is recorded, only the last epoch
         is evaluated, and its (accuracy, loss) is returned. With
         finetune.headInit 'probe', fc starts as the encoder's linear probe (`probe`, that encoder's
         evaluate_encoder result, else fitted here); the fine-tuning arm's learning rate is finetune.lr ×
@@ -1277,7 +1277,7 @@ class Experiment:
         if encoder is not None:
             model = copy.deepcopy(encoder)
             if f['headInit'] == 'probe':
-                # experiment.ts's probeHead: the probe is fitted on features taken with batch-norm statistics
+                # classifier-phase.ts's probeHead: the probe is fitted on features taken with batch-norm statistics
                 # re-estimated on the labeled images, as the fine-tuning's training steps will see them.
                 model.fc = nn.Identity()
                 self.precise_batch_norm(model)

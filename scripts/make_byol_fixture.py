@@ -15,7 +15,7 @@ twin): state-dict entry number k (1, 2, ... in state-dict order) gets param_valu
 hformula; the target's entries are numbered from TARGET_K + 1, so the target starts away from the online
 network and the EMA update moves it visibly. The two views are hformula([4, 3, 16, 16], 901 / 902).
 
-The step, as src/byol/experiment.ts takes it, networks in train mode:
+The step, as src/byol/byol-phase.ts takes it, networks in train mode:
   loss = L(q(v1), z'(v2)) + L(q(v2), z'(v1));  backward;  LARS step (lr, momentum, weight decay, η = 0.001;
   1-D parameters excluded from decay and adaptation);  target ← τ·target + (1 − τ)·online.
 lr and weight decay are larger than training's so that one step moves every parameter well above float32

@@ -1,5 +1,5 @@
 /**
- * byol-step row: one BYOL training step as the experiment runs it (src/byol/experiment.ts), batch 32 at
+ * byol-step row: one BYOL training step as the experiment runs it (src/byol/byol-phase.ts), batch 32 at
  * 32×32, the 'quick' preset's networks (ResNet-18 with the ImageNet stem, projector 512 → 4096 → 256,
  * predictor 256 → 4096 → 256): upload of the packed uint8 batch, then the experiment's byolStep: ByolAugment's
  * two views, online forward on both views, target forward on both (no gradients), the symmetric loss,

@@ -1,6 +1,7 @@
 /** The protocol's small rules: when the classifier arms evaluate, and BYOL's views from the config. */
 import { expect, it } from 'vitest';
-import { byolViews, evaluatesAfter } from '../../src/byol/experiment.js';
+import { byolViews } from '../../src/byol/byol-phase.js';
+import { evaluatesAfter } from '../../src/byol/classifier-phase.js';
 import { BYOL_VIEW_1, BYOL_VIEW_2 } from '../../src/byol/augment.js';
 import { presetConfig } from '../../src/byol/config.js';
 
