@@ -61,6 +61,7 @@ async function classifierSpec(
   const { config: c, data, augments } = ctx;
   const f = c.finetune;
   const epochs = f.epochs;
+  if (curve && epochs === 0) throw new ExperimentError(`the gain curve's fine-tuning needs at least one epoch (finetune.epochs is ${epochs}); set finetune.curveEvery to 0`);
   const keys = phaseKeys(c.seed, phase);
   const gen = new Generator(keys.init);
   const frozen = phase === 'finetune' && f.mode === 'linear';
@@ -151,10 +152,7 @@ async function classifierSpec(
       return { phase, epoch: e.epoch + 1, trainLoss: e.trainLoss, testLoss: ev.loss, testAccuracy: ev.accuracy, ...timing };
     },
     async finish(): Promise<ClassifierEvaluation | null> {
-      if (curve) {
-        if (!last) throw new ExperimentError(`the gain curve's fine-tuning needs at least one epoch (finetune.epochs is ${epochs}); set finetune.curveEvery to 0`);
-        return last;
-      }
+      if (curve) return last;
       // The trained network alone, with torchvision's names (loads into resnet18 with fc = Linear(512, k)).
       await ctx.io.saveCheckpoint(`${phase === 'supervised' ? 'supervised' : 'finetuned'}-resnet18.safetensors`, await encodeCheckpoint({ model }));
       return null;

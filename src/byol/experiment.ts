@@ -70,7 +70,11 @@ export class Experiment {
     };
   }
 
-  /** Runs (or resumes, with `resume`) every phase; returns the final state. */
+  /**
+   * Runs (or resumes, with `resume`) every phase; returns the final state. A classifier phase of zero epochs
+   * (finetune.epochs 0, as on the demo page) trains nothing, so it builds no network, fits no probe and writes
+   * no checkpoint: the last one written resumes the run as well.
+   */
   async run(resume = false): Promise<ExperimentResult> {
     const started = Date.now();
     let bytes: Uint8Array | null = null;
@@ -86,6 +90,7 @@ export class Experiment {
     let carry: Uint8Array | null = bytes;
     for (let i = at; i < PHASES.length; i++) {
       const phase = PHASES[i];
+      if (phase !== 'byol' && this.config.finetune.epochs === 0) continue;
       const restore = i === at ? carry : null;
       const spec: PhaseSpec<unknown> =
         phase === 'supervised' ? await supervisedSpec(this.context, restore) : phase === 'byol' ? await byolSpec(this.context, restore) : await finetuneSpec(this.context, restore, carry);
