@@ -14,13 +14,14 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { init, NoAdapterError, noAdapterHelp, getRuntime, scope, fromArray, type GpuRuntime } from '../src/index.js';
 import { encodeCheckpoint, loadCheckpoint } from '../src/nn/checkpoint.js';
-import { decodeSafetensors } from '../src/nn/safetensors.js';
 import { WIDTH_LIMITS, presetConfig, type ExperimentConfig, type OptimizerName } from '../src/byol/config.js';
-import { Experiment, PHASES, prepareData, type ExperimentData, type MetricRecord, type ProgressEvent } from '../src/byol/experiment.js';
+import { Experiment, prepareData, type ExperimentData, type MetricRecord, type ProgressEvent } from '../src/byol/experiment.js';
+import { byolLoader, byolViews } from '../src/byol/byol-phase.js';
+import { phaseKeys, savedProgress } from '../src/byol/experiment-state.js';
 import { Byol, ByolState } from '../src/byol/model.js';
-import { ByolAugment, BYOL_VIEW_1, BYOL_VIEW_2 } from '../src/byol/augment.js';
+import { ByolAugment } from '../src/byol/augment.js';
 import { curvesSpec, type CurvePoint } from '../src/byol/curves.js';
-import { BatchLoader, deriveSeed, semiSupervisedSplit, type DatasetSplits } from '../src/data/index.js';
+import { semiSupervisedSplit, type BatchLoader, type DatasetSplits } from '../src/data/index.js';
 import { fetchServerDatasets, filesFromDrop, loadServerSample, loadUserFiles, type PickedFile, type ServerDataset } from './datasets.js';
 import { runReplayTest, runSelfTest } from './selftest.js';
 import { clearPictures, showPictures, type PicturesResult } from './pictures.js';
@@ -376,12 +377,10 @@ class ViewPreview {
     private readonly data: ExperimentData,
     private readonly config: ExperimentConfig,
   ) {
-    // The Experiment's BYOL phase uses the same view configuration and keys: phase index + 1, then 7 for
-    // the loader's shuffles and 11 for the augmentation draws (src/byol/experiment.ts).
-    const phase = PHASES.indexOf('byol') + 1;
-    this.aug = new ByolAugment({ size: config.imageSize, views: [BYOL_VIEW_1, BYOL_VIEW_2] }, data.stats);
-    this.loader = new BatchLoader(data.pool, { batchSize: config.batch, seed: deriveSeed(config.seed, phase, 7), shuffle: true, dropLast: true });
-    this.key = deriveSeed(config.seed, phase, 11);
+    // The BYOL phase's own views, loader and key of its training views (src/byol/byol-phase.ts).
+    this.aug = new ByolAugment({ size: config.imageSize, views: byolViews(config) }, data.stats);
+    this.loader = byolLoader(data.pool, config);
+    this.key = phaseKeys(config.seed, 'byol').views;
     const box = $('views');
     box.replaceChildren();
     const n = Math.min(PREVIEW, config.batch);
@@ -545,10 +544,9 @@ function browserIO() {
     },
     async saveCheckpoint(name: string, bytes: Uint8Array): Promise<void> {
       checkpoints.set(name, bytes);
-      const raw = decodeSafetensors(bytes, 'checkpoint').metadata['byol.state'];
-      const st = raw ? (JSON.parse(raw) as { phase: string; epochsDone: number }) : null;
-      if (st?.phase === 'byol' && st.epochsDone > 0) {
-        byolCheckpoint = { bytes, epochs: st.epochsDone };
+      const saved = savedProgress(bytes);
+      if (saved?.phase === 'byol' && saved.epochsDone > 0) {
+        byolCheckpoint = { bytes, epochs: saved.epochsDone };
         demo.hasEncoder = true;
         ($('save') as HTMLButtonElement).disabled = false;
       }
