@@ -18,7 +18,7 @@ import { semiSupervisedSplit } from '../data/splits.js';
 import { DatasetError } from '../data/errors.js';
 import { writeFileAtomic } from '../nn/checkpoint-node.js';
 import { CheckpointError } from '../nn/checkpoint.js';
-import { WIDTH_LIMITS, presetConfig, type ExperimentConfig, type PresetName } from '../byol/config.js';
+import { WIDTH_LIMITS, presetConfig, settingDifferences, type ExperimentConfig, type PresetName } from '../byol/config.js';
 import { Experiment, ExperimentError, prepareData, type MetricRecord, type Phase } from '../byol/experiment.js';
 import { curvesSpec, gainsSpec } from '../byol/curves.js';
 import { ARM_ORDER, aggregate, curvePoints, gainLines, gainPoints, gainTable, reportLines, runResults, summarize, type RunResults } from '../byol/report.js';
@@ -169,6 +169,35 @@ interface SeedRun {
   summary: Record<string, unknown>;
 }
 
+/**
+ * A seed that finished earlier in `dir` (a study of several seeds run over several sessions, each seed's
+ * folder kept without its checkpoint): its records and summary read back, or null when `dir` holds no
+ * finished run. A finished run of other settings is an error: mixing it into the study would compare runs
+ * of different protocols.
+ */
+function finishedSeed(config: ExperimentConfig, dir: string): SeedRun | null {
+  const [summaryFile, metricsFile] = [join(dir, 'summary.json'), join(dir, 'metrics.jsonl')];
+  if (!existsSync(summaryFile) || !existsSync(metricsFile)) return null;
+  let summary: Record<string, unknown>;
+  let records: MetricRecord[];
+  try {
+    summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as Record<string, unknown>;
+    records = readFileSync(metricsFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as MetricRecord);
+  } catch (e) {
+    throw new ExperimentError(`${dir}: its summary.json or metrics.jsonl is not valid JSON (${(e as Error).message}); move the folder away to run seed ${config.seed} again`);
+  }
+  if (summary.finished !== true) return null;
+  const diff = settingDifferences(summary.settings as ExperimentConfig, config);
+  if (diff.length) {
+    const named = diff.map((d) => `${d.path}: ${JSON.stringify(d.before)} there, ${JSON.stringify(d.now)} now`).join('; ');
+    throw new ExperimentError(`${dir} holds a finished run of other settings (${named}); run the study with its settings, or choose another --out`);
+  }
+  return { seed: config.seed, dir, records, results: runResults(records), summary };
+}
+
 /** One run of the protocol with `config` (one seed) in `dir`; returns null when paused by the IO. */
 async function runSeed(config: ExperimentConfig, opened: OpenedDataset, dir: string, resume: boolean, adapter: string): Promise<SeedRun | null> {
   const t0 = Date.now();
@@ -237,15 +266,24 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`error: ${held} already holds a run; continue it with --resume, or choose another --out\n`);
     return 2;
   }
+  // Resuming a study of several seeds, a seed whose folder holds a finished run is read back, not run again.
+  const finished = new Map<string, SeedRun>();
+  if (resume && many) {
+    for (const s of seeds) {
+      const done = finishedSeed({ ...config, seed: s }, dirOf(s));
+      if (done) finished.set(done.dir, done);
+    }
+  }
   // A folder without a checkpoint must be empty: what it holds was not written by this run, and would be
   // overwritten (summary.json, metrics.jsonl, ...) or mixed with the run's files. (A run killed while writing
   // its first checkpoint leaves only that checkpoint's temporary file, which is its own.)
   if (flags.force !== true) {
-    const begun = seeds.some((s) => existsSync(join(dirOf(s), 'checkpoint.safetensors')));
+    const begun = finished.size > 0 || seeds.some((s) => existsSync(join(dirOf(s), 'checkpoint.safetensors')));
     const folders: [string, Set<string>][] = [[out, new Set(many ? [...seeds.map((s) => `seed-${s}`), ...(begun ? ['summary.json', 'curves.png', 'gains.png'] : [])] : [])]];
     if (many) for (const s of seeds) folders.push([dirOf(s), new Set()]);
     for (const [dir, own] of folders) {
       if (!existsSync(dir) || existsSync(join(dir, 'checkpoint.safetensors'))) continue;
+      if (finished.has(dir)) continue; // a seed finished earlier, read back below
       const others = readdirSync(dir).filter((f) => !own.has(f) && !/^\..+\.tmp-\d+-/.test(f));
       if (others.length === 0) continue;
       const shown = others.slice(0, 4).join(', ') + (others.length > 4 ? `, ... (${others.length} entries)` : '');
@@ -265,6 +303,12 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(`adapter: ${adapter}`);
     mkdirSync(out, { recursive: true });
     for (const seed of seeds) {
+      const done = finished.get(dirOf(seed));
+      if (done) {
+        console.log(`seed ${seed}: finished earlier, read back from ${join(done.dir, 'summary.json')} and metrics.jsonl`);
+        runs.push(done);
+        continue;
+      }
       const run = await runSeed({ ...config, seed }, opened, dirOf(seed), resume, adapter);
       if (!run) return 1;
       runs.push(run);

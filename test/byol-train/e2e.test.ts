@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFolderDataset } from '../folder-dataset.js';
@@ -140,6 +140,25 @@ it('runs one protocol per seed with --seeds and reports mean ± sd, the paired d
   expect(r.output).toMatch(/finetune from BYOL epoch 1, 2 epochs: train loss/);
   expect(r.output).toMatch(/over 2 seeds \(1, 2\), mean ± sd:/);
   expect(r.output).toMatch(/kNN: pretrained − random\s+[+−]\d+\.\d\d points \(SE \d+\.\d\d, 2 seeds\)/);
+  // A study run over several sessions: seed folders kept without their checkpoints are read back by --resume,
+  // not run again, and give the same summary; a finished seed of other settings stops the study.
+  const combined = join(root, 'combined');
+  for (const seed of [1, 2]) {
+    mkdirSync(join(combined, `seed-${seed}`), { recursive: true });
+    for (const f of ['summary.json', 'metrics.jsonl']) cpSync(join(out, `seed-${seed}`, f), join(combined, `seed-${seed}`, f));
+  }
+  const studyArgs = (finetuneEpochs: string) => [...args.map((a) => (a === out ? combined : a)), '--seeds', '1,2', '--finetune-epochs', finetuneEpochs, '--epochs', '2', '--curve-every', '64', '--resume'];
+  const again = await run(studyArgs('2'));
+  expect(again.code, again.output).toBe(0);
+  expect(again.output).toMatch(/seed 1: finished earlier, read back from .*seed-1.summary\.json/);
+  expect(again.output).not.toMatch(/supervised epoch/);
+  const back = JSON.parse(readFileSync(join(combined, 'summary.json'), 'utf8'));
+  expect(back.arms).toEqual(summary.arms);
+  expect(back.differences).toEqual(summary.differences);
+  expect(back.gainCurve).toEqual(summary.gainCurve);
+  const other = await run(studyArgs('3'));
+  expect(other.code).toBe(1);
+  expect(other.output).toMatch(/seed-1 holds a finished run of other settings \(finetune\.epochs: 2 there, 3 now\)/);
   // Seeds are checked before anything is touched.
   const bad = await run([...args.map((a) => (a === out ? join(root, 'bad-seeds') : a)), '--seeds', '1,x']);
   expect(bad.code).toBe(2);
