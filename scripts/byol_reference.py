@@ -18,7 +18,8 @@ It runs the same protocol as `npm run train:byol`:
     the test subset, the normalization statistics, and every loader's per-epoch order (src/data/loader.ts)
     are the TypeScript run's (--print-splits prints their fingerprint; test/byol/reference.test.ts holds the
     TypeScript side to it). Only JPEG pixels differ: PIL (libjpeg) is not jpeg-js (see decode_image);
-  * the same phases, sizes, epochs, image size and stem: (1) a supervised ResNet-18 on the labeled images;
+  * the same phases, sizes, epochs, image size and stem: (1) a supervised ResNet-18 on the labeled images
+    (finetune.optimizer: SGD with Nesterov momentum, or AdamW);
     (2) BYOL on the pool, with the BYOL loss on the held-out images and the test images (eval mode), and the
     kNN monitor (k = 20, cosine, majority vote, ties by summed similarity then the smaller class) and the
     linear probe (src/byol/probe.ts: standardized frozen features, L2 logistic regression by L-BFGS in
@@ -1299,7 +1300,7 @@ class Experiment:
         else:
             model = NarrowResNet(c['width'], self.num_classes, c['stem'] == 'small')
         base_lr = f['lr'] * f['pretrainedLrScale'] if phase == 'finetune' else f['lr']
-        opt = make_optimizer('sgd', model.parameters(), base_lr, f['weightDecay'], f['momentum'])
+        opt = make_optimizer(f['optimizer'], model.parameters(), base_lr, f['weightDecay'], f['momentum'])
         n = len(self.labeled_y)
         steps = -(-n // c['batch'])
         total = f['epochs'] * steps
@@ -1623,7 +1624,9 @@ def parse_args(argv):
     a.add_argument('--tau-constant', action='store_true')
     a.add_argument('--crop-min-scale', type=float)
     a.add_argument('--blur', choices=['on', 'off'])
+    a.add_argument('--finetune-optimizer', choices=['sgd', 'adamw'])
     a.add_argument('--finetune-lr', type=float)
+    a.add_argument('--finetune-lr-scale', type=float)
     a.add_argument('--curve-every', type=int)
     a.add_argument('--linear-probe', action='store_true')
     a.add_argument('--stem', choices=['imagenet', 'small'])
@@ -1670,8 +1673,12 @@ def config_from_args(args):
         c['byol']['blur'] = args.blur == 'on'
     if args.finetune_epochs is not None:
         c['finetune']['epochs'] = args.finetune_epochs
+    if args.finetune_optimizer is not None:
+        c['finetune']['optimizer'] = args.finetune_optimizer
     if args.finetune_lr is not None:
         c['finetune']['lr'] = args.finetune_lr
+    if args.finetune_lr_scale is not None:
+        c['finetune']['pretrainedLrScale'] = args.finetune_lr_scale
     if args.curve_every is not None:
         c['finetune']['curveEvery'] = args.curve_every
     if args.linear_probe:

@@ -5,7 +5,7 @@
  * the demo page draws its previews of the training views.
  */
 import type { Module } from '../nn/module.js';
-import { AdamW, LARS, SGD, type Optimizer } from '../nn/optim.js';
+import { makeOptimizer } from '../nn/optim.js';
 import { warmupCosine, byolTau } from '../nn/schedule.js';
 import { encodeCheckpoint, loadCheckpoint } from '../nn/checkpoint.js';
 import type { ImageDataset } from '../data/dataset.js';
@@ -44,19 +44,6 @@ export function byolLoader(pool: ImageDataset, config: Pick<ExperimentConfig, 's
 export function curvePointAfter(epoch: number, epochs: number, imagesPerEpoch: number, every: number): boolean {
   if (!(every > 0) || epoch >= epochs) return false;
   return Math.floor((epoch * imagesPerEpoch) / every) > Math.floor(((epoch - 1) * imagesPerEpoch) / every);
-}
-
-function makeOptimizer(kind: string, model: Module, lr: number, weightDecay: number, momentum = 0.9): Optimizer {
-  switch (kind) {
-    case 'lars':
-      return new LARS(model, { lr, momentum, weightDecay });
-    case 'adamw':
-      return new AdamW(model, { lr, weightDecay });
-    case 'sgd':
-      return new SGD(model, { lr, momentum, weightDecay, nesterov: true });
-    default:
-      throw new Error(`unknown optimizer '${kind}': use lars, adamw or sgd`);
-  }
 }
 
 /**

@@ -10,7 +10,7 @@ import { classifierStep } from '../nn/train-step.js';
 import { Linear } from '../nn/layers.js';
 import { resnet18, type ResNet } from '../nn/resnet.js';
 import { flattenParameters } from '../nn/flat.js';
-import { SGD } from '../nn/optim.js';
+import { makeOptimizer } from '../nn/optim.js';
 import { warmupCosine } from '../nn/schedule.js';
 import { encodeCheckpoint, loadCheckpoint, loadModelState } from '../nn/checkpoint.js';
 import { decodeSafetensors } from '../nn/safetensors.js';
@@ -85,7 +85,7 @@ async function classifierSpec(
   }
   flattenParameters(model);
   const baseLr = phase === 'finetune' ? f.lr * f.pretrainedLrScale : f.lr;
-  const opt = new SGD(model, { lr: baseLr, momentum: f.momentum, weightDecay: f.weightDecay, nesterov: true });
+  const opt = makeOptimizer(f.optimizer, model, baseLr, f.weightDecay, f.momentum);
   if (restore) loadCheckpoint(restore, { model, optimizer: opt }, 'checkpoint');
   const labeled = data.labeled;
   const steps = Math.ceil(labeled.length / c.batch);

@@ -46,7 +46,10 @@ the unlabeled pool, then fine-tuning of the pretrained encoder on the same label
   --lr X                   BYOL base learning rate per 256 images
   --curve-every N          BYOL images between fine-tunings of the encoder for the gain curve (gains.png);
                            0: only the fine-tuned arm after the last epoch
-  --finetune-lr X          learning rate of the supervised baseline (the fine-tuning takes a tenth of it)
+  --finetune-optimizer NAME  sgd | adamw, for both classifier arms (the cifar preset's: adamw)
+  --finetune-lr X          learning rate of the supervised baseline (the fine-tuning takes --finetune-lr-scale
+                           of it)
+  --finetune-lr-scale X    the fine-tuning's learning rate as a fraction of --finetune-lr (quick: 0.1; cifar: 1)
   --warmup-epochs N        BYOL epochs of linear learning-rate warm-up before the cosine decay
   --tau X                  BYOL's base EMA rate τ (default 0.996)
   --tau-constant           keep τ constant instead of the cosine schedule
@@ -77,7 +80,9 @@ const FLAGS: Record<string, FlagSpec> = {
   'test-images': { kind: 'int', min: 0 },
   optimizer: { kind: ['lars', 'adamw', 'sgd'] },
   lr: { kind: 'number', min: 0 },
+  'finetune-optimizer': { kind: ['sgd', 'adamw'] },
   'finetune-lr': { kind: 'number', min: 0 },
+  'finetune-lr-scale': { kind: 'number', min: 0 },
   'curve-every': { kind: 'int', min: 0 },
   'warmup-epochs': { kind: 'int', min: 0 },
   tau: { kind: 'number', min: 0, max: 1 },
@@ -111,7 +116,9 @@ export function configFromFlags(flags: Record<string, string | number | boolean 
   if (num('test-images') !== undefined) c.testImages = num('test-images')!;
   if (flags.optimizer !== undefined) c.byol.optimizer = flags.optimizer as ExperimentConfig['byol']['optimizer'];
   if (num('lr') !== undefined) c.byol.lrPer256 = num('lr')!;
+  if (flags['finetune-optimizer'] !== undefined) c.finetune.optimizer = flags['finetune-optimizer'] as ExperimentConfig['finetune']['optimizer'];
   if (num('finetune-lr') !== undefined) c.finetune.lr = num('finetune-lr')!;
+  if (num('finetune-lr-scale') !== undefined) c.finetune.pretrainedLrScale = num('finetune-lr-scale')!;
   if (num('curve-every') !== undefined) c.finetune.curveEvery = num('curve-every')!;
   if (num('warmup-epochs') !== undefined) c.byol.warmupEpochs = num('warmup-epochs')!;
   if (num('tau') !== undefined) c.byol.tauBase = num('tau')!;

@@ -436,3 +436,23 @@ export class LARS extends Optimizer {
     super.dispose();
   }
 }
+
+/** The optimizers an experiment names in its settings. */
+export type OptimizerName = 'lars' | 'adamw' | 'sgd';
+
+/**
+ * The optimizer `kind` over `model`: LARS and SGD (Nesterov) with `momentum`, AdamW with its default betas;
+ * `weightDecay` is each one's own kind (coupled for SGD and LARS, decoupled for AdamW).
+ */
+export function makeOptimizer(kind: OptimizerName, model: Module | FlatParameters, lr: number, weightDecay: number, momentum = 0.9): Optimizer {
+  switch (kind) {
+    case 'lars':
+      return new LARS(model, { lr, momentum, weightDecay });
+    case 'adamw':
+      return new AdamW(model, { lr, weightDecay });
+    case 'sgd':
+      return new SGD(model, { lr, momentum, weightDecay, nesterov: true });
+    default:
+      throw new Error(`unknown optimizer '${kind as string}': use lars, adamw or sgd`);
+  }
+}

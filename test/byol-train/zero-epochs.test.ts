@@ -1,7 +1,8 @@
 /**
  * Classifier arms of zero epochs (finetune.epochs 0, the demo page's BYOL-only run): nothing is built, no probe
  * is fitted and no checkpoint or network is written for them; the BYOL phase's checkpoint resumes the run, and
- * a resume from it trains nothing again. A gain curve needs fine-tuning epochs, and says so.
+ * a resume from it trains nothing again. A gain curve needs fine-tuning epochs, and says so. The arms train
+ * with the optimizer finetune.optimizer names.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { semiSupervisedSplit } from '../../src/data/splits.js';
 import { presetConfig, type ExperimentConfig } from '../../src/byol/config.js';
 import { Experiment, ExperimentError, prepareData, type ExperimentIO } from '../../src/byol/experiment.js';
 import { savedProgress } from '../../src/byol/experiment-state.js';
+import { decodeSafetensors } from '../../src/nn/safetensors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'byol-zero-'));
 let opened: OpenedDataset;
@@ -77,4 +79,30 @@ it('a gain curve with zero fine-tuning epochs is refused at its first point, nam
   expect(err).toBeInstanceOf(ExperimentError);
   expect((err as Error).message).toBe("the gain curve's fine-tuning needs at least one epoch (finetune.epochs is 0); set finetune.curveEvery to 0");
   expect(files.has('checkpoint.safetensors')).toBe(false);
+}, 180_000);
+
+it('the classifier arms train with finetune.optimizer: AdamW state in their checkpoints, at the arm’s learning rate', async () => {
+  await engine();
+  const config = smoke(0);
+  config.finetune = { ...config.finetune, epochs: 1, optimizer: 'adamw', lr: 1e-3, pretrainedLrScale: 1, warmupEpochs: 0 };
+  const data = await prepareData(semiSupervisedSplit(opened, { labeledPerClass: config.labelsPerClass, seed: config.seed }), config, opened.name);
+  const files = new Map<string, Uint8Array>();
+  const seen: { phase: string; kind: string }[] = [];
+  const io = memoryIO(files, [], []);
+  const saveCheckpoint = io.saveCheckpoint;
+  io.saveCheckpoint = async (name, bytes) => {
+    if (name === 'checkpoint.safetensors') {
+      const meta = decodeSafetensors(bytes, name).metadata;
+      seen.push({ phase: savedProgress(bytes).phase, kind: meta['byol.optimizer']! });
+    }
+    await saveCheckpoint(name, bytes);
+  };
+  const result = await new Experiment(config, data, io).run();
+  expect(result.stopped).toBe(false);
+  const kinds = new Map(seen.map((s) => [s.phase, s.kind]));
+  expect(kinds.get('supervised')).toBe('AdamW');
+  expect(kinds.get('finetune')).toBe('AdamW');
+  expect(kinds.get('byol')).toBe('LARS');
+  const lrs = result.state.metrics.filter((r) => r.phase !== 'byol').map((r) => [r.phase, r.lr]);
+  expect(lrs).toEqual([['supervised', 1e-3], ['finetune', 1e-3]]);
 }, 180_000);
