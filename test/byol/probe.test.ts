@@ -186,11 +186,18 @@ describe('repeated runs', () => {
     expect(noise.seeds).toBeGreaterThanOrEqual(MIN_SEEDS);
     const judged = reportLines(aggregate([5], [r]), c, noise).join('\n');
     expect(judged).toContain('linear probe: pretrained − random  −10.00 points: a loss larger than the noise (one seed; this difference varies by 2.00 points sd between seeds, results/byol-quick)');
-    // The presets' noise under the current evaluation is not recorded yet (EVALUATION_VERSION 2): said so.
+    // A preset run is judged by its recorded noise where src/byol/noise.ts holds one, and says so where not.
     for (const preset of ['quick', 'cifar'] as const) {
       const p = { ...presetConfig(preset), seed: 5 };
       const lines = reportLines(aggregate([5], [r]), p).join('\n');
-      if (!recordedNoise(p)) expect(lines).toContain('−10.00 points: one seed, and the noise of these settings is not recorded (run --seeds 0,1,2,3,4 to measure it)');
+      const recorded = recordedNoise(p);
+      if (recorded) {
+        expect(recorded.seeds).toBeGreaterThanOrEqual(MIN_SEEDS);
+        expect(lines).toContain(`between seeds, ${recorded.source})`);
+        expect(lines).not.toContain('noise of these settings is not recorded');
+      } else {
+        expect(lines).toContain('−10.00 points: one seed, and the noise of these settings is not recorded (run --seeds 0,1,2,3,4 to measure it)');
+      }
     }
     expect(recordedNoise({ ...presetConfig('quick'), dataset: 'cifar10' })).toBeUndefined();
     expect(recordedNoise(presetConfig('smoke'))).toBeUndefined();
