@@ -37,14 +37,17 @@ export type StorageDecl = `read ${string}` | `read_write ${string}`;
  */
 export type ConstantDecl = number | boolean | 'u32' | 'bool';
 
-type ConstantValue<D extends ConstantDecl> = D extends boolean | 'bool' ? boolean : number;
-type RequiredConstants<C> = { [K in keyof C]: C[K] extends 'u32' | 'bool' ? K : never }[keyof C];
+/** What a launch passes for a constant: a boolean for bool, a number for u32. */
+export type ConstantValue<D extends ConstantDecl> = D extends boolean | 'bool' ? boolean : number;
+/** The names of the constants declared without a default. */
+export type RequiredConstants<C> = { [K in keyof C]: C[K] extends 'u32' | 'bool' ? K : never }[keyof C];
 
 /** The constants of a launch: those without a default are required, the others optional. */
 export type ConstantValues<C extends Readonly<Record<string, ConstantDecl>>> = {
   readonly [K in RequiredConstants<C>]: ConstantValue<C[K]>;
 } & { readonly [K in Exclude<keyof C, RequiredConstants<C>>]?: ConstantValue<C[K]> };
 
+/** What {@link defineKernel} takes: everything a kernel's launches and its WGSL share. */
 export interface KernelDeclaration<
   S extends ParamSchema,
   B extends Readonly<Record<string, StorageDecl>>,
@@ -69,10 +72,26 @@ export interface KernelDeclaration<
   code: string | readonly string[];
 }
 
-type ParamsPart<S extends ParamSchema> = keyof S extends never ? { params?: undefined } : { params: ParamValues<S> };
-type ConstantsPart<C extends Readonly<Record<string, ConstantDecl>>> = RequiredConstants<C> extends never
-  ? { constants?: ConstantValues<C> }
-  : { constants: ConstantValues<C> };
+/** A launch's `params`: required when the kernel declares parameters. */
+export type LaunchParams<S extends ParamSchema> = keyof S extends never
+  ? {
+      /** None: the kernel has no parameter block. */
+      params?: undefined;
+    }
+  : {
+      /** Every declared parameter, by name. */
+      params: ParamValues<S>;
+    };
+/** A launch's `constants`: required when a constant has no default. */
+export type LaunchConstants<C extends Readonly<Record<string, ConstantDecl>>> = RequiredConstants<C> extends never
+  ? {
+      /** Values for some of the constants; the others keep their defaults. */
+      constants?: ConstantValues<C>;
+    }
+  : {
+      /** Values for the constants: those without a default, and any others to set. */
+      constants: ConstantValues<C>;
+    };
 
 /** One launch of a declared kernel. */
 export type KernelLaunch<
@@ -88,8 +107,8 @@ export type KernelLaunch<
   workgroups: [number, number?, number?];
   /** The entry point; default 'main'. */
   entry?: string;
-} & ParamsPart<S> &
-  ConstantsPart<C>;
+} & LaunchParams<S> &
+  LaunchConstants<C>;
 
 interface Field {
   name: string;
