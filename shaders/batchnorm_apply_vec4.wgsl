@@ -4,8 +4,8 @@
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.total4) { return; }
-  let plane = i / p.HW4;
+  if (i >= p.total) { return; }
+  let plane = i / p.HW;
   let c = plane % p.C;
   let s = (plane / p.C / p.NG) * p.C + c;
   let scale = stats[p.G * p.C + s] * gamma[c];

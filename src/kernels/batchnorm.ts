@@ -53,36 +53,33 @@ const STATS = defineKernel({
   constants: { WG: 64 },
   code: statsWgsl,
 });
-const APPLY = defineKernel({
-  name: 'batchnorm_apply',
-  params: { total: 'u32', C: 'u32', HW: 'u32', G: 'u32', NG: 'u32' },
-  storage: { x: F32, stats: F32, gamma: F32, beta: F32, residual: F32, y: OUT },
-  constants: { WG: 256, RELU: false, RESIDUAL: false },
-  code: applyWgsl,
-});
-const APPLY_VEC4 = defineKernel({
-  name: 'batchnorm_apply_vec4',
-  params: { total4: 'u32', C: 'u32', HW4: 'u32', G: 'u32', NG: 'u32' },
-  storage: { x: V4, stats: F32, gamma: F32, beta: F32, residual: V4, y: V4_OUT },
-  constants: { WG: 64, RELU: false, RESIDUAL: false },
-  code: applyVec4Wgsl,
-});
-const BACKWARD_INPUT_PARAMS = { N: 'u32', C: 'u32', HW: 'u32', count: 'u32', total: 'u32', G: 'u32', NG: 'u32' } as const;
-const BACKWARD_INPUT_CONSTANTS = { TRAINING: true, RELU: false, RESIDUAL: false } as const;
-const BACKWARD_INPUT = defineKernel({
-  name: 'batchnorm_backward_input',
-  params: BACKWARD_INPUT_PARAMS,
-  storage: { dy: F32, x: F32, y: F32, stats: F32, gamma: F32, sums: F32, dx: OUT, dresidual: OUT },
-  constants: { WG: 256, ...BACKWARD_INPUT_CONSTANTS },
-  code: backwardInputWgsl,
-});
-const BACKWARD_INPUT_VEC4 = defineKernel({
-  name: 'batchnorm_backward_input_vec4',
-  params: BACKWARD_INPUT_PARAMS,
-  storage: { dy: V4, x: V4, y: V4, stats: F32, gamma: F32, sums: F32, dx: V4_OUT, dresidual: V4_OUT },
-  constants: { WG: 64, ...BACKWARD_INPUT_CONSTANTS },
-  code: backwardInputVec4Wgsl,
-});
+/** y on the 'planes' path, one value per invocation or (vec4) four (total and HW then count vec4s). */
+const apply = (vec4: boolean) => {
+  const V = vec4 ? V4 : F32;
+  return defineKernel({
+    name: vec4 ? 'batchnorm_apply_vec4' : 'batchnorm_apply',
+    params: { total: 'u32', C: 'u32', HW: 'u32', G: 'u32', NG: 'u32' },
+    storage: { x: V, stats: F32, gamma: F32, beta: F32, residual: V, y: vec4 ? V4_OUT : OUT },
+    constants: { WG: vec4 ? 64 : 256, RELU: false, RESIDUAL: false },
+    code: vec4 ? applyVec4Wgsl : applyWgsl,
+  });
+};
+const APPLY = apply(false);
+const APPLY_VEC4 = apply(true);
+/** dx on the 'planes' path, one value per invocation or (vec4) four. */
+const backwardInput = (vec4: boolean) => {
+  const V = vec4 ? V4 : F32;
+  const V_OUT = vec4 ? V4_OUT : OUT;
+  return defineKernel({
+    name: vec4 ? 'batchnorm_backward_input_vec4' : 'batchnorm_backward_input',
+    params: { N: 'u32', C: 'u32', HW: 'u32', count: 'u32', total: 'u32', G: 'u32', NG: 'u32' },
+    storage: { dy: V, x: V, y: V, stats: F32, gamma: F32, sums: F32, dx: V_OUT, dresidual: V_OUT },
+    constants: { WG: vec4 ? 64 : 256, TRAINING: true, RELU: false, RESIDUAL: false },
+    code: vec4 ? backwardInputVec4Wgsl : backwardInputWgsl,
+  });
+};
+const BACKWARD_INPUT = backwardInput(false);
+const BACKWARD_INPUT_VEC4 = backwardInput(true);
 /** Per-plane partial sums ('planes' path); each input is bound as floats and as vec4s (VEC4 picks). */
 const PARTIAL = defineKernel({
   name: 'batchnorm_partial',
@@ -354,9 +351,10 @@ export function batchNormForward(x: Tensor, gamma: Tensor, beta: Tensor, options
     }
     const total = vec4 ? x.size / 4 : x.size;
     const wg = vec4 ? SMALL_WG : WG;
-    const launch = {
+    (vec4 ? APPLY_VEC4 : APPLY).dispatch({
       op,
       constants: { WG: wg, RELU: relu, RESIDUAL: !!residual },
+      params: { total, C, HW: vec4 ? HW / 4 : HW, G, NG },
       storage: {
         x: x.binding(op),
         stats: stats.binding(op),
@@ -366,9 +364,7 @@ export function batchNormForward(x: Tensor, gamma: Tensor, beta: Tensor, options
         y: y.binding(op),
       },
       workgroups: grid(Math.ceil(total / wg)),
-    };
-    if (vec4) APPLY_VEC4.dispatch({ ...launch, params: { total4: total, C, HW4: HW / 4, G, NG } });
-    else APPLY.dispatch({ ...launch, params: { total, C, HW, G, NG } });
+    });
   }
   for (const d of dummies) d.dispose();
   return { y, stats, groups: G };

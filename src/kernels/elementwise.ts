@@ -26,37 +26,30 @@ const DIMS = 'array<vec4<u32>, 2>';
  * powScalar, the scale of affine) and s1 (the shift of affine).
  */
 const UNARY_PARAMS = { n: 'u32', s0: 'f32', s1: 'f32' } as const;
-/** One float per invocation; OP is the op's code (UNARY_CODES). */
-export const UNARY = defineKernel({
-  name: 'unary',
-  params: UNARY_PARAMS,
-  storage: { x: F32, out: F32_OUT },
-  constants: { OP: 0, WG: 256 },
-  code: [unaryOpsWgsl, UNARY_APPLY_WGSL, unaryWgsl],
-});
-const UNARY_VEC4 = defineKernel({
-  name: 'unary_vec4',
-  params: UNARY_PARAMS,
-  storage: { x: V4, out: V4_OUT },
-  constants: { OP: 0, WG: 256 },
-  code: [unaryOpsWgsl, UNARY_APPLY_WGSL, unaryVec4Wgsl],
-});
+/** The unary kernel, one float per invocation or (vec4) four; OP is the op's code (UNARY_CODES). */
+const unary = (vec4: boolean) =>
+  defineKernel({
+    name: vec4 ? 'unary_vec4' : 'unary',
+    params: UNARY_PARAMS,
+    storage: { x: vec4 ? V4 : F32, out: vec4 ? V4_OUT : F32_OUT },
+    constants: { OP: 0, WG: 256 },
+    code: [unaryOpsWgsl, UNARY_APPLY_WGSL, vec4 ? unaryVec4Wgsl : unaryWgsl],
+  });
+export const UNARY = unary(false);
+const UNARY_VEC4 = unary(true);
 /** The output's n elements (vec4s in BINARY_VEC4), rank and shape, and each input's strides along it. */
 const BINARY_PARAMS = { n: 'u32', rank: 'u32', shape: DIMS, a_strides: DIMS, b_strides: DIMS } as const;
-const BINARY = defineKernel({
-  name: 'binary',
-  params: BINARY_PARAMS,
-  storage: { a: F32, b: F32, out: F32_OUT },
-  constants: { OP: 0, BROADCAST: true, WG: 256 },
-  code: [binaryOpsWgsl, BINARY_APPLY_WGSL, binaryWgsl],
-});
-const BINARY_VEC4 = defineKernel({
-  name: 'binary_vec4',
-  params: BINARY_PARAMS,
-  storage: { a: V4, b: V4, out: V4_OUT },
-  constants: { OP: 0, BROADCAST: true, WG: 256 },
-  code: [binaryOpsWgsl, BINARY_APPLY_WGSL, binaryVec4Wgsl],
-});
+/** The binary kernel, one float per invocation (any broadcasting) or (vec4) four (same shapes). */
+const binary = (vec4: boolean) =>
+  defineKernel({
+    name: vec4 ? 'binary_vec4' : 'binary',
+    params: BINARY_PARAMS,
+    storage: { a: vec4 ? V4 : F32, b: vec4 ? V4 : F32, out: vec4 ? V4_OUT : F32_OUT },
+    constants: { OP: 0, BROADCAST: true, WG: 256 },
+    code: [binaryOpsWgsl, BINARY_APPLY_WGSL, vec4 ? binaryVec4Wgsl : binaryWgsl],
+  });
+const BINARY = binary(false);
+const BINARY_VEC4 = binary(true);
 
 /** Whole vec4s: the length is a multiple of 4 and every tensor starts on a 16-byte boundary. */
 function vec4able(n: number, ...ts: Tensor[]): boolean {
@@ -142,20 +135,17 @@ export function whereKernel(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   return out;
 }
 
-const AXPY = defineKernel({
-  name: 'axpy',
-  params: { n: 'u32', alpha: 'f32', beta: 'f32' },
-  storage: { x: F32, y: F32_OUT },
-  constants: { WG: 256 },
-  code: axpyWgsl,
-});
-const AXPY_VEC4 = defineKernel({
-  name: 'axpy_vec4',
-  params: { n4: 'u32', alpha: 'f32', beta: 'f32' },
-  storage: { x: V4, y: V4_OUT },
-  constants: { WG: 256 },
-  code: axpyVec4Wgsl,
-});
+/** y = alpha·y + beta·x, one float per invocation or (vec4) four (n then counts vec4s). */
+const axpy = (vec4: boolean) =>
+  defineKernel({
+    name: vec4 ? 'axpy_vec4' : 'axpy',
+    params: { n: 'u32', alpha: 'f32', beta: 'f32' },
+    storage: { x: vec4 ? V4 : F32, y: vec4 ? V4_OUT : F32_OUT },
+    constants: { WG: 256 },
+    code: vec4 ? axpyVec4Wgsl : axpyWgsl,
+  });
+const AXPY = axpy(false);
+const AXPY_VEC4 = axpy(true);
 
 /** In place: y = alpha * y + beta * x (same shapes). */
 export function axpyInPlace(y: Tensor, x: Tensor, alpha: Scalar = 1, beta: Scalar = 1, op = 'axpy'): void {
@@ -165,7 +155,11 @@ export function axpyInPlace(y: Tensor, x: Tensor, alpha: Scalar = 1, beta: Scala
   y.zeroed = false;
   const vec4 = x.size % 4 === 0 && x.byteOffset % 16 === 0 && y.byteOffset % 16 === 0;
   const count = vec4 ? x.size / 4 : x.size;
-  const launch = { op, constants: { WG }, storage: { x: x.binding(op), y: y.binding(op) }, workgroups: grid(Math.ceil(count / WG)) };
-  if (vec4) AXPY_VEC4.dispatch({ ...launch, params: { n4: count, alpha, beta } });
-  else AXPY.dispatch({ ...launch, params: { n: count, alpha, beta } });
+  (vec4 ? AXPY_VEC4 : AXPY).dispatch({
+    op,
+    constants: { WG },
+    params: { n: count, alpha, beta },
+    storage: { x: x.binding(op), y: y.binding(op) },
+    workgroups: grid(Math.ceil(count / WG)),
+  });
 }

@@ -8,21 +8,17 @@ import { clearTensor } from './creation.js';
 import { defineKernel } from './define.js';
 import { assertFloat, WG } from './util.js';
 
-/** n: elements (FINITE) or vec4s (FINITE_VEC4); slot: the element of `counts` to add to. */
-const FINITE = defineKernel({
-  name: 'finite',
-  params: { n: 'u32', slot: 'u32' },
-  storage: { x: 'read array<u32>', counts: 'read_write array<atomic<u32>>' },
-  constants: { WG: 256 },
-  code: [finiteWgsl, finiteScalarWgsl],
-});
-const FINITE_VEC4 = defineKernel({
-  name: 'finite_vec4',
-  params: { n: 'u32', slot: 'u32' },
-  storage: { x: 'read array<vec4<u32>>', counts: 'read_write array<atomic<u32>>' },
-  constants: { WG: 256 },
-  code: [finiteWgsl, finiteVec4Wgsl],
-});
+/** n: elements, or (vec4) vec4s; slot: the element of `counts` to add to. */
+const finite = (vec4: boolean) =>
+  defineKernel({
+    name: vec4 ? 'finite_vec4' : 'finite',
+    params: { n: 'u32', slot: 'u32' },
+    storage: { x: vec4 ? 'read array<vec4<u32>>' : 'read array<u32>', counts: 'read_write array<atomic<u32>>' },
+    constants: { WG: 256 },
+    code: [finiteWgsl, vec4 ? finiteVec4Wgsl : finiteScalarWgsl],
+  });
+const FINITE = finite(false);
+const FINITE_VEC4 = finite(true);
 /** Elements, or vec4s, per invocation (PER in the shader). */
 const PER = 4;
 
