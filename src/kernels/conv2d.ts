@@ -50,11 +50,11 @@ import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
 import { clearTensor } from './creation.js';
 import { matmulKernel } from './matmul.js';
 import { reduceKernel } from './reduce.js';
-import { defineKernel } from './define.js';
+import { defineKernel, type Kernel, type ParamSchema, type ParamValues } from './define.js';
 import { SUBGROUP_DIRECTIVES, subgroupTilesPreferred } from './subgroups.js';
 import { assertFloat } from './util.js';
 
-/** The convolution's geometry, the first fields of every conv2d kernel's parameters (see geometryParams). */
+/** The convolution's geometry, the first fields of every conv2d kernel's parameters (see convParams). */
 const GEOMETRY = {
   N: 'u32', C_in: 'u32', H: 'u32', W: 'u32', C_out: 'u32', H_out: 'u32', W_out: 'u32', KH: 'u32', KW: 'u32',
   stride_h: 'u32', stride_w: 'u32', pad_h: 'u32', pad_w: 'u32',
@@ -276,10 +276,14 @@ export function onlyPhaseZeroHasTaps(g: Conv2dGeometry): boolean {
   return g.padH % g.strideH < g.KH && g.padW % g.strideW < g.KW;
 }
 
-/** The GEOMETRY fields of a kernel's parameters. */
-function geometryParams(g: Conv2dGeometry) {
+/**
+ * `kernel`'s parameters: the GEOMETRY fields, then the kernel's own (checked against its declaration).
+ * Object.assign: a spread into a literal with further fields measured about ten times slower per launch in V8.
+ */
+function convParams<S extends ParamSchema>(_kernel: Kernel<S, never, never>, g: Conv2dGeometry, own: Omit<ParamValues<S>, keyof typeof GEOMETRY>): ParamValues<S> {
   const { N, C_in, H, W, C_out, H_out, W_out, KH, KW } = g;
-  return { N, C_in, H, W, C_out, H_out, W_out, KH, KW, stride_h: g.strideH, stride_w: g.strideW, pad_h: g.padH, pad_w: g.padW };
+  const geometry = { N, C_in, H, W, C_out, H_out, W_out, KH, KW, stride_h: g.strideH, stride_w: g.strideW, pad_h: g.padH, pad_w: g.padW };
+  return Object.assign(geometry, own) as unknown as ParamValues<S>;
 }
 
 /**
@@ -332,7 +336,7 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null = null, 
     FORWARD_SG.dispatch({
       op,
       constants: { WG: SWG, HAS_BIAS: bias !== null, WDIRECT: direct, UNROLL4: conv2dTuning.unroll4 && g.C_in >= 4 },
-      params: { ...geometryParams(g), rows, co4, img_fast: imageFastest(g, g.H_out * g.W_out) ? 1 : 0 },
+      params: convParams(FORWARD_SG, g, { rows, co4, img_fast: imageFastest(g, g.H_out * g.W_out) ? 1 : 0 }),
       storage: { x: x.binding(op), wt: wt.binding(op), bias: (bias ?? w).binding(op), out: out.binding(op), w: w.binding(op) },
       workgroups: [gx, gy, Math.ceil(Math.ceil(co4 / 2) / SWG)],
     });
@@ -347,7 +351,7 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null = null, 
   FORWARD.dispatch({
     op,
     constants: { WG: conv2dTuning.tileWG, HAS_BIAS: bias !== null },
-    params: { ...geometryParams(g), tiles_w: tilesW, tiles, ci_chunk: chunk },
+    params: convParams(FORWARD, g, { tiles_w: tilesW, tiles, ci_chunk: chunk }),
     storage: { x: x.binding(op), w: w.binding(op), bias: (bias ?? w).binding(op), out: dst.binding(op) },
     workgroups: workgroups(tiles, splits * coGroups),
   });
@@ -405,7 +409,7 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
     BACKWARD_INPUT_SG.dispatch({
       op,
       constants: { WG: SWG, WDIRECT: direct, UNROLL4: conv2dTuning.unroll4 && g.C_out >= 4, ACCUMULATE: !!into },
-      params: { ...geometryParams(g), rows: rows0, ci4, col_groups: colGroups, img_fast: imageFastest(g, g.H * g.W) ? 1 : 0 },
+      params: convParams(BACKWARD_INPUT_SG, g, { rows: rows0, ci4, col_groups: colGroups, img_fast: imageFastest(g, g.H * g.W) ? 1 : 0 }),
       storage: { dy: dy.binding(op), wt: wt.binding(op), dx: dx.binding(op), w: w.binding(op) },
       workgroups: [gx, gy, (zeroFill ? 1 : g.strideH * g.strideW) * colGroups],
     });
@@ -423,7 +427,7 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
   BACKWARD_INPUT.dispatch({
     op,
     constants: { WG: conv2dTuning.tileWG, ACCUMULATE: accumulate },
-    params: { ...geometryParams(g), tiles_w: tilesW, tiles, chunks, co_chunk: chunk },
+    params: convParams(BACKWARD_INPUT, g, { tiles_w: tilesW, tiles, chunks, co_chunk: chunk }),
     storage: { dy: dy.binding(op), w: w.binding(op), dx: dst.binding(op) },
     workgroups: workgroups(tiles, splits * ciGroups),
   });
@@ -448,7 +452,7 @@ function conv2dBackwardInputGemm(dy: Tensor, w: Tensor, g: Conv2dGeometry, op: s
   COL2IM.dispatch({
     op: `${op}.col2im`,
     constants: { WG: GATHER_WG },
-    params: { ...geometryParams(g), total },
+    params: convParams(COL2IM, g, { total }),
     storage: { cols: cols.binding(op), dx: dx.binding(op) },
     workgroups: grid(Math.ceil(total / GATHER_WG)),
   });
@@ -495,7 +499,7 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
       // maps the unrolled kernel measured slower even where its loop never runs (figures: bench/RESULTS.md,
       // "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
       constants: { WG: SWG, YDIRECT: direct, UNROLL4: conv2dTuning.unroll4 && g.H_out * g.W_out >= 32 },
-      params: { ...geometryParams(g), rows, co4, col_groups: colGroups, n_per_split: nPerSplit },
+      params: convParams(BACKWARD_FILTER_SG, g, { rows, co4, col_groups: colGroups, n_per_split: nPerSplit }),
       storage: { x: x.binding(op), dyt: dyt.binding(op), out: partial.binding(op), dy: dy.binding(op) },
       workgroups: [gx, gy, splits * colGroups],
     });
@@ -514,7 +518,7 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
   BACKWARD_FILTER.dispatch({
     op,
     constants: { WG: conv2dTuning.tileWG },
-    params: { ...geometryParams(g), ci_tiles: ciTiles, tiles, n_per_split: nPerSplit },
+    params: convParams(BACKWARD_FILTER, g, { ci_tiles: ciTiles, tiles, n_per_split: nPerSplit }),
     storage: { dy: dy.binding(op), x: x.binding(op), out: partial.binding(op) },
     workgroups: workgroups(tiles, splits),
   });
