@@ -7,7 +7,7 @@
  * work). The body in shaders/*.wgsl uses the names as declared (`p.N`, `x[i]`, `WG`).
  */
 import { StepValue, uniformPatches, type Scalar, type UniformPatch } from '../gpu/record.js';
-import type { ShaderSource, StorageBinding } from '../gpu/runtime.js';
+import type { DispatchSpec, ShaderSource, StorageBinding } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 
 /** The largest rank an `array<vec4<u32>, 2>` field (a shape or strides) holds. */
@@ -273,15 +273,10 @@ export class Kernel<
       if (constants[name] === undefined) throw new Error(`${op} (${this.shader.name}): constant ${name} has no default and was not given`);
     }
     const uniforms = this.encode(op, launch.params as Readonly<Record<string, Scalar | readonly number[]>> | undefined);
-    getRuntime().dispatch({
-      op,
-      shader: this.shader,
-      ...(launch.entry ? { entry: launch.entry } : {}),
-      constants,
-      ...(uniforms ? { uniforms } : {}),
-      storage: bound,
-      workgroups: launch.workgroups,
-    });
+    const spec: DispatchSpec = { op, shader: this.shader, constants, storage: bound, workgroups: launch.workgroups };
+    if (launch.entry) spec.entry = launch.entry;
+    if (uniforms) spec.uniforms = uniforms;
+    getRuntime().dispatch(spec);
   }
 }
 
