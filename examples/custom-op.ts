@@ -1,32 +1,43 @@
 // Extending the engine with an op of your own: SiLU, y = x·sigmoid(x). The forward and the backward are
-// WGSL kernels launched on the engine's runtime; `record` puts the op on the autograd tape with its backward
+// WGSL kernels declared with `defineKernel`; `record` puts the op on the autograd tape with its backward
 // rule next to it; `gradcheck` holds both against a float64 reference and its central differences.
-import { arr, backward, empty, getRuntime, gradcheck, grid, init, mean, record, requireGrad, uniform, type Arr, type Tensor } from 'byol-webgpu';
+import { arr, backward, defineKernel, empty, gradcheck, grid, init, mean, record, requireGrad, uniform, type Arr, type Tensor } from 'byol-webgpu';
 
-// One thread per element; the grid may spill into y when there are more than 65,535 workgroups.
-const index = 'let i = id.x + id.y * nw.x * 64u; if (i >= n) { return; }';
-const header = '@group(0) @binding(0) var<uniform> n: u32;\n@group(0) @binding(1) var<storage, read> x: array<f32>;\n';
+// Each kernel is declared once: its parameters and bindings become the shader's WGSL declarations (`p.n`,
+// `x`, ...), and a launch names every one of them. One thread per element; the grid may spill into y when
+// there are more than 65,535 workgroups.
+const index = 'let i = id.x + id.y * nw.x * 64u; if (i >= p.n) { return; }';
 const main = '@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) nw: vec3u)';
-const FORWARD = { name: 'silu', code: `${header}@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-${main} { ${index} y[i] = x[i] / (1.0 + exp(-x[i])); }` };
-const BACKWARD = { name: 'silu.backward', code: `${header}@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-${main} { ${index} let s = 1.0 / (1.0 + exp(-x[i])); dx[i] = g[i] * s * (1.0 + x[i] * (1.0 - s)); }` };
+const FORWARD = defineKernel({
+  name: 'silu',
+  params: { n: 'u32' },
+  storage: { x: 'read array<f32>', y: 'read_write array<f32>' },
+  code: `${main} { ${index} y[i] = x[i] / (1.0 + exp(-x[i])); }`,
+});
+const BACKWARD = defineKernel({
+  name: 'silu_backward',
+  params: { n: 'u32' },
+  storage: { x: 'read array<f32>', g: 'read array<f32>', dx: 'read_write array<f32>' },
+  code: `${main} { ${index} let s = 1.0 / (1.0 + exp(-x[i])); dx[i] = g[i] * s * (1.0 + x[i] * (1.0 - s)); }`,
+});
 
-/** Runs one of the kernels over `inputs`' elements into a new tensor of the first input's shape. */
-function launch(op: string, shader: typeof FORWARD, inputs: Tensor[]): Tensor {
-  const out = empty(inputs[0]!.shape);
-  getRuntime().dispatch({
-    op, shader, uniforms: new Uint32Array([out.size]),
-    storage: [...inputs.map((t) => t.binding(op)), out.binding(op)],
-    workgroups: grid(Math.ceil(out.size / 64)),
-  });
-  return out;
+function siluForward(x: Tensor): Tensor {
+  const op = 'silu';
+  const y = empty(x.shape);
+  FORWARD.dispatch({ op, params: { n: y.size }, storage: { x: x.binding(op), y: y.binding(op) }, workgroups: grid(Math.ceil(y.size / 64)) });
+  return y;
+}
+
+function siluBackward(x: Tensor, g: Tensor): Tensor {
+  const op = 'silu.backward';
+  const dx = empty(x.shape);
+  BACKWARD.dispatch({ op, params: { n: dx.size }, storage: { x: x.binding(op), g: g.binding(op), dx: dx.binding(op) }, workgroups: grid(Math.ceil(dx.size / 64)) });
+  return dx;
 }
 
 /** SiLU as a differentiable op: the backward rule gets the output's gradient and the saved input. */
 export function silu(x: Tensor): Tensor {
-  return record('silu', [x], launch('silu', FORWARD, [x]), (g, [saved]) => [launch('silu.backward', BACKWARD, [saved!, g])], [x]);
+  return record('silu', [x], siluForward(x), (g, [saved]) => [siluBackward(saved!, g)], [x]);
 }
 
 // The float64 reference the kernels must agree with.

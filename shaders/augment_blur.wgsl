@@ -4,22 +4,19 @@
 // first .. first + count − 1); samples without blur (kernel size 1) are read straight from `img`.
 // One invocation per output element.
 
-@group(0) @binding(2) var<storage, read> img: array<f32>;
-@group(0) @binding(3) var<storage, read_write> tmp: array<f32>;
-
 @compute @workgroup_size(WG)
 fn blur_h(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_index(gid, nwg);
-  let plane = u.oh * u.ow;
-  if (t >= u.samples * 3u * plane) { return; }
+  let plane = p.oh * p.ow;
+  if (t >= p.samples * 3u * plane) { return; }
   let s = t / (3u * plane);
   let k = i32(prm(s, R_KSIZE));
   if (k <= 1) { return; }
-  let x = i32(t % u.ow);
+  let x = i32(t % p.ow);
   let row = t - u32(x);
   let lo = x - k / 2;
-  let n = i32(u.ow);
-  let wbase = s * u.stride + R_WEIGHTS;
+  let n = i32(p.ow);
+  let wbase = s * p.stride + R_WEIGHTS;
   var acc = 0.0;
   if (lo >= 0 && lo + k <= n) {
     let first = row + u32(lo);

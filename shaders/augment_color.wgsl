@@ -1,14 +1,11 @@
 // BYOL augmentations, pass 3 of 4, in place: contrast (blend with the grayscale mean from pass 2), the jitter
 // operations after it in the sample's order, then grayscale. One invocation per pixel of every sample.
 
-@group(0) @binding(2) var<storage, read> means: array<f32>;
-@group(0) @binding(3) var<storage, read_write> img: array<f32>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_index(gid, nwg);
-  let plane = u.oh * u.ow;
-  if (t >= u.samples * plane) { return; }
+  let plane = p.oh * p.ow;
+  if (t >= p.samples * plane) { return; }
   let s = t / plane;
   let jitter = flag(s, R_JITTER);
   let gray = flag(s, R_GRAY);

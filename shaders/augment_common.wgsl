@@ -1,25 +1,9 @@
-// BYOL augmentations, shared part: the parameter block, the per-sample parameter rows and the colour
-// operations (torchvision.transforms.functional_tensor's definitions). Prepended to each augment_*.wgsl.
+// BYOL augmentations, shared part: the per-sample parameter rows and the colour operations
+// (torchvision.transforms.functional_tensor's definitions). Prepended to each augment_*.wgsl; the parameter
+// block `p` and the bindings are declared in src/byol/augment.ts.
 //
 // Samples: the views of a batch are stacked, sample s = view · n + image. Row s of `params` (stride floats)
 // holds what src/byol/augment.ts packs: see the R_* indices below.
-
-struct Uniforms {
-  n: u32,        // images in the input batch
-  c: u32,        // input channels (1 or 3)
-  h: u32,        // input height
-  w: u32,        // input width
-  oh: u32,       // output height
-  ow: u32,       // output width
-  stride: u32,   // floats per parameter row
-  first: u32,    // first sample of this dispatch (final pass: the view's first sample)
-  count: u32,    // samples in this dispatch
-  samples: u32,  // rows in params (views · n)
-  _p0: u32,
-  _p1: u32,
-  mean: vec4<f32>,
-  stdev: vec4<f32>,
-}
 
 const R_TOP: u32 = 0u;
 const R_LEFT: u32 = 1u;
@@ -36,17 +20,12 @@ const R_THRESHOLD: u32 = 17u;
 const R_CONTRAST_POS: u32 = 18u; // position of the contrast operation in the order
 const R_WEIGHTS: u32 = 20u;     // blur kernel weights, R_KSIZE of them
 
-@group(0) @binding(0) var<uniform> u: Uniforms;
-@group(0) @binding(1) var<storage, read> params: array<f32>;
-
-override WG: u32 = 256u;
-
 fn prm(s: u32, i: u32) -> f32 {
-  return params[s * u.stride + i];
+  return params[s * p.stride + i];
 }
 
 fn flag(s: u32, i: u32) -> bool {
-  return params[s * u.stride + i] > 0.5;
+  return params[s * p.stride + i] > 0.5;
 }
 
 fn luma(c: vec3<f32>) -> f32 {

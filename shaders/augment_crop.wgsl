@@ -2,13 +2,10 @@
 // resize of the cropped image), horizontal flip, one channel to three, and the colour-jitter operations
 // that come before contrast in the sample's order. One invocation per output pixel of every sample.
 
-@group(0) @binding(2) var<storage, read> pixels: array<u32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-
 fn pixel(image: u32, ch: u32, y: u32, x: u32) -> f32 {
-  let p = ((image * u.c + ch) * u.h + y) * u.w + x;
-  let word = pixels[p >> 2u];
-  return f32((word >> ((p & 3u) * 8u)) & 255u) / 255.0;
+  let at = ((image * p.c + ch) * p.h + y) * p.w + x;
+  let word = pixels[at >> 2u];
+  return f32((word >> ((at & 3u) * 8u)) & 255u) / 255.0;
 }
 
 // Source position of output index o in a crop of `size` pixels resized to `outSize`: (o + 0.5)·size/outSize
@@ -25,29 +22,29 @@ fn source(o: u32, size: u32, outSize: u32) -> vec3<f32> {
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_index(gid, nwg);
-  let plane = u.oh * u.ow;
-  if (t >= u.samples * plane) { return; }
+  let plane = p.oh * p.ow;
+  if (t >= p.samples * plane) { return; }
   let s = t / plane;
   let pix = t % plane;
-  let y = pix / u.ow;
-  var x = pix % u.ow;
-  if (flag(s, R_FLIP)) { x = u.ow - 1u - x; }
-  let image = s % u.n;
+  let y = pix / p.ow;
+  var x = pix % p.ow;
+  if (flag(s, R_FLIP)) { x = p.ow - 1u - x; }
+  let image = s % p.n;
   let top = u32(prm(s, R_TOP));
   let left = u32(prm(s, R_LEFT));
-  let sy = source(y, u32(prm(s, R_CROP_H)), u.oh);
-  let sx = source(x, u32(prm(s, R_CROP_W)), u.ow);
+  let sy = source(y, u32(prm(s, R_CROP_H)), p.oh);
+  let sx = source(x, u32(prm(s, R_CROP_W)), p.ow);
   let y0 = top + u32(sy.x);
   let y1 = top + u32(sy.y);
   let x0 = left + u32(sx.x);
   let x1 = left + u32(sx.y);
   var c = vec3<f32>(0.0);
-  for (var ch = 0u; ch < u.c; ch++) {
+  for (var ch = 0u; ch < p.c; ch++) {
     let a = pixel(image, ch, y0, x0) * (1.0 - sx.z) + pixel(image, ch, y0, x1) * sx.z;
     let b = pixel(image, ch, y1, x0) * (1.0 - sx.z) + pixel(image, ch, y1, x1) * sx.z;
     c[ch] = a * (1.0 - sy.z) + b * sy.z;
   }
-  if (u.c == 1u) { c = vec3<f32>(c.x); }
+  if (p.c == 1u) { c = vec3<f32>(c.x); }
   if (flag(s, R_JITTER)) {
     let pos = u32(prm(s, R_CONTRAST_POS));
     for (var k = 0u; k < pos; k++) {

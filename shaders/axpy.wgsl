@@ -1,19 +1,6 @@
 // In-place scaled accumulation: y[i] = alpha * y[i] + beta * x[i].
 // Gradient accumulation (alpha = beta = 1) and exponential moving averages (alpha = tau, beta = 1 - tau).
 
-struct Params {
-  n: u32,
-  _pad: u32,
-  alpha: f32,
-  beta: f32,
-}
-
-override WG: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;

@@ -5,23 +5,6 @@
 // group n / NG). Training and eval differ only in where the statistics come from (batchnorm_combine.wgsl,
 // batchnorm_stats.wgsl).
 
-struct Params {
-  total: u32, C: u32, HW: u32, G: u32,
-  NG: u32, _pad0: u32, _pad1: u32, _pad2: u32,
-}
-
-override WG: u32 = 256u;
-override RELU: bool = false;
-override RESIDUAL: bool = false;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> stats: array<f32>;
-@group(0) @binding(3) var<storage, read> gamma: array<f32>;
-@group(0) @binding(4) var<storage, read> beta: array<f32>;
-@group(0) @binding(5) var<storage, read> residual: array<f32>;
-@group(0) @binding(6) var<storage, read_write> y: array<f32>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;

@@ -1,28 +1,11 @@
 // batchnorm_apply.wgsl for HW % 4 == 0, four values of one channel per invocation as one vec4:
 //   y = act((x − mean)·invstd·gamma + beta + residual), the statistics those of the value's group.
 
-struct Params {
-  total4: u32, C: u32, HW4: u32, G: u32,
-  NG: u32, _pad0: u32, _pad1: u32, _pad2: u32,
-}
-
-override WG: u32 = 64u;
-override RELU: bool = false;
-override RESIDUAL: bool = false;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> stats: array<f32>;
-@group(0) @binding(3) var<storage, read> gamma: array<f32>;
-@group(0) @binding(4) var<storage, read> beta: array<f32>;
-@group(0) @binding(5) var<storage, read> residual: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> y: array<vec4<f32>>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.total4) { return; }
-  let plane = i / p.HW4;
+  if (i >= p.total) { return; }
+  let plane = i / p.HW;
   let c = plane % p.C;
   let s = (plane / p.C / p.NG) * p.C + c;
   let scale = stats[p.G * p.C + s] * gamma[c];

@@ -8,27 +8,6 @@
 //   dresidual = g when RESIDUAL.
 // dgamma and dbeta share one buffer: dgb[c] and dgb[p.betaOffset + c].
 
-struct Params {
-  N: u32, C: u32, HWV: u32, G: u32,
-  NG: u32, count: u32, betaOffset: u32, _pad1: u32,
-}
-
-override WG: u32 = 8u;
-override PER_LANE: bool = false;
-override TRAINING: bool = true;
-override RELU: bool = false;
-override RESIDUAL: bool = false;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> dy: array<V>;
-@group(0) @binding(2) var<storage, read> x: array<V>;
-@group(0) @binding(3) var<storage, read> y: array<V>;
-@group(0) @binding(4) var<storage, read> gamma: array<f32>;
-@group(0) @binding(5) var<storage, read> stats: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dx: array<V>;
-@group(0) @binding(7) var<storage, read_write> dresidual: array<V>;
-@group(0) @binding(8) var<storage, read_write> dgb: array<f32>;
-
 fn upstream(k: u32) -> V {
   if (RELU) { return select(V(0.0), dy[k], y[k] > V(0.0)); }
   return dy[k];

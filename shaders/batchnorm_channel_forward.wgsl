@@ -15,29 +15,6 @@
 //   then the output pass. mean and invstd are written to stats ([2, G, C]: means, then invstds) for the
 //   backward (batchnorm_channel_backward.wgsl).
 
-struct Params {
-  N: u32, C: u32, HWV: u32, G: u32,
-  NG: u32, count: u32, _pad0: u32, _pad1: u32,
-  eps: f32, momentum: f32, _pad2: u32, _pad3: u32,
-}
-
-override WG: u32 = 8u;
-override PER_LANE: bool = false;
-override MODE: u32 = 0u;
-override UPDATE: bool = false;
-override RELU: bool = false;
-override RESIDUAL: bool = false;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<V>;
-@group(0) @binding(2) var<storage, read> residual: array<V>;
-@group(0) @binding(3) var<storage, read> gamma: array<f32>;
-@group(0) @binding(4) var<storage, read> beta: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<V>;
-@group(0) @binding(6) var<storage, read_write> stats: array<f32>;
-@group(0) @binding(7) var<storage, read_write> running_mean: array<f32>;
-@group(0) @binding(8) var<storage, read_write> running_var: array<f32>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -10,24 +10,6 @@
 //   (Σ dy·x̂), for batchnorm_backward_input*.wgsl; dgb[c] = dgamma and dgb[betaOffset + c] = dbeta, the
 //   sums over the groups.
 
-struct Params {
-  N: u32, C: u32, HW: u32, count: u32,
-  G: u32, NG: u32, betaOffset: u32, _pad0: u32,
-  eps: f32, momentum: f32, _pad1: u32, _pad2: u32,
-}
-
-override WG: u32 = 64u;
-override MODE: u32 = 0u;
-override UPDATE: bool = false;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> part: array<f32>;
-@group(0) @binding(2) var<storage, read_write> stats: array<f32>;
-@group(0) @binding(3) var<storage, read_write> sums: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dgb: array<f32>;
-@group(0) @binding(5) var<storage, read_write> running_mean: array<f32>;
-@group(0) @binding(6) var<storage, read_write> running_var: array<f32>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;

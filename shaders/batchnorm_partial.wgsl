@@ -9,26 +9,6 @@
 //   then invstds; sample n is in group n / NG).
 // part is [2, N, C].
 
-struct Params {
-  N: u32, C: u32, HW: u32, planes: u32,
-  NG: u32, _pad0: u32, _pad1: u32, _pad2: u32,
-}
-
-override WG: u32 = 64u;
-override MODE: u32 = 0u;
-override VEC4: bool = false;
-override RELU: bool = false;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> x4: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> dy: array<f32>;
-@group(0) @binding(4) var<storage, read> dy4: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> y: array<f32>;
-@group(0) @binding(6) var<storage, read> y4: array<vec4<f32>>;
-@group(0) @binding(7) var<storage, read> stats: array<f32>;
-@group(0) @binding(8) var<storage, read_write> part: array<f32>;
-
 fn up(j: u32) -> f32 {
   if (RELU) { return select(0.0, dy[j], y[j] > 0.0); }
   return dy[j];

@@ -1,5 +1,6 @@
 // Shared by batchnorm_channel_forward.wgsl and batchnorm_channel_backward.wgsl (appended to either; both
-// declare a uniform `p` with C and HWV, and the overrides WG and PER_LANE).
+// kernels' declarations in src/kernels/batchnorm.ts give `p` with C and HWV, and the constants WG and
+// PER_LANE).
 
 // The channel an invocation works on and its place among the lanes that share it: a workgroup of WG lanes
 // per channel, or (PER_LANE) a lane per channel. Lanes past the last channel (PER_LANE) compute the last

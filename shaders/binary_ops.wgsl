@@ -5,22 +5,6 @@
 // `apply(x, y)`, a switch over the ops, is generated from the tables in src/kernels/op-tables.ts (arithmetic,
 // then comparisons; the op's code is its position there) and follows this file.
 
-struct Params {
-  n: u32,
-  rank: u32,
-  _pad0: u32,
-  _pad1: u32,
-  shape: array<vec4<u32>, 2>,
-  a_strides: array<vec4<u32>, 2>,
-  b_strides: array<vec4<u32>, 2>,
-}
-
-override OP: u32 = 0u;
-override BROADCAST: bool = true;
-override WG: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-
 // Infinity and NaN must not appear as constant expressions in WGSL; a variable keeps them at run time.
 fn from_bits(bits: u32) -> f32 {
   var b = bits;

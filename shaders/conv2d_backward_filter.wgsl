@@ -7,20 +7,6 @@
 // Split-K: workgroup z takes a slice of the batch and writes its partial sums to its own plane of `out`
 // ([splits, C_out, C_in, KH, KW]); the launcher sums the planes when there is more than one.
 
-struct Params {
-  N: u32, C_in: u32, H: u32, W: u32,
-  C_out: u32, H_out: u32, W_out: u32, KH: u32,
-  KW: u32, stride_h: u32, stride_w: u32, pad_h: u32,
-  pad_w: u32, ci_tiles: u32, tiles: u32, n_per_split: u32,
-}
-
-override WG: u32 = 64u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -12,22 +12,6 @@
 // ACCUMULATE (one split only): dx += the gradient (dx holds another gradient of the same input, e.g. a
 // ResNet block's shortcut), instead of dx = the gradient.
 
-struct Params {
-  N: u32, C_in: u32, H: u32, W: u32,
-  C_out: u32, H_out: u32, W_out: u32, KH: u32,
-  KW: u32, stride_h: u32, stride_w: u32, pad_h: u32,
-  pad_w: u32, tiles_w: u32, tiles: u32, chunks: u32,
-  co_chunk: u32, _pad0: u32, _pad1: u32, _pad2: u32,
-}
-
-override WG: u32 = 64u;
-override ACCUMULATE: bool = false;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3<u32>) {

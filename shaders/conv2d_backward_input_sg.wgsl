@@ -15,25 +15,6 @@
 // ACCUMULATE: dx += the gradient (dx holds another gradient of the same input, e.g. a ResNet block's
 // shortcut), instead of dx = the gradient.
 
-struct Params {
-  N: u32, C_in: u32, H: u32, W: u32,
-  C_out: u32, H_out: u32, W_out: u32, KH: u32,
-  KW: u32, stride_h: u32, stride_w: u32, pad_h: u32,
-  pad_w: u32, rows: u32, ci4: u32, col_groups: u32,
-  img_fast: u32, _pad1: u32, _pad2: u32, _pad3: u32,
-}
-
-override WG: u32 = 8u;
-override WDIRECT: bool = false;
-override UNROLL4: bool = true;
-override ACCUMULATE: bool = false;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> wt: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(4) var<storage, read> w: array<f32>;
-
 // Row q of a phase with `per_image` pixels per image → (image, place in the phase grid).
 fn pixel_of(q: u32, per_image: u32) -> vec2<u32> {
   if (p.img_fast != 0u) { return vec2<u32>(q % p.N, q / p.N); }

@@ -7,19 +7,6 @@
 //   (iw = phase + b·stride_w for b = 0, 1, …), so neighbouring invocations share their taps: interleaved
 //   phases would make every subgroup run the taps of both (measured 2× slower on lavapipe).
 
-struct Params {
-  N: u32, C_in: u32, H: u32, W: u32,
-  C_out: u32, H_out: u32, W_out: u32, KH: u32,
-  KW: u32, stride_h: u32, stride_w: u32, pad_h: u32,
-  pad_w: u32, total: u32, _pad0: u32, _pad1: u32,
-}
-
-override WG: u32 = 64u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> cols: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;

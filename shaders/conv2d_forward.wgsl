@@ -9,22 +9,6 @@
 // sums input channels [s·ci_chunk, (s + 1)·ci_chunk) into slice s of `out` ([splits, N, C_out, H_out, W_out]),
 // which a reduction then sums. One split (ci_chunk = C_in) is the plain convolution.
 
-struct Params {
-  N: u32, C_in: u32, H: u32, W: u32,
-  C_out: u32, H_out: u32, W_out: u32, KH: u32,
-  KW: u32, stride_h: u32, stride_w: u32, pad_h: u32,
-  pad_w: u32, tiles_w: u32, tiles: u32, ci_chunk: u32,
-}
-
-override WG: u32 = 64u;
-override HAS_BIAS: bool = false;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -15,25 +15,6 @@
 // WDIRECT: the weights are read in place from `w` [C_out, C_in·KH·KW], 8 scalar gathers per step instead of
 // two vec4 loads, which saves the layout pass when there are too few rows to repay it.
 
-struct Params {
-  N: u32, C_in: u32, H: u32, W: u32,
-  C_out: u32, H_out: u32, W_out: u32, KH: u32,
-  KW: u32, stride_h: u32, stride_w: u32, pad_h: u32,
-  pad_w: u32, rows: u32, co4: u32, img_fast: u32,
-}
-
-override WG: u32 = 8u;
-override HAS_BIAS: bool = false;
-override WDIRECT: bool = false;
-override UNROLL4: bool = true;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> wt: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-@group(0) @binding(5) var<storage, read> w: array<f32>;
-
 // Row q → (image, place in the output map).
 fn pixel_of(q: u32) -> vec2<u32> {
   let HWo = p.H_out * p.W_out;

@@ -7,17 +7,6 @@
 // Every invocation moves a block of 4 r × 4 s: 16 scalar reads, 4 vec4 writes (one element per invocation
 // runs at a fraction of the speed on llvmpipe, where the per-invocation cost dominates such a kernel).
 
-struct Params {
-  B: u32, R: u32, S: u32, R4: u32,
-  S4: u32, total: u32, _pad0: u32, _pad1: u32,
-}
-
-override WG: u32 = 64u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;

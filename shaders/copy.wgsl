@@ -3,22 +3,6 @@
 // Serves permute/transpose, slice, concat (one copy per input), broadcast-expand and padding.
 // Works on 32-bit words, so float32, int32 and uint32 tensors alike.
 
-struct Params {
-  n: u32,
-  rank: u32,
-  src_offset: u32,
-  dst_offset: u32,
-  shape: array<vec4<u32>, 2>,
-  src_strides: array<vec4<u32>, 2>,
-  dst_strides: array<vec4<u32>, 2>,
-}
-
-override WG: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<u32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<u32>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;

@@ -2,19 +2,6 @@
 //   target ← τ·target + (1 − τ)·online, four floats at a time. main: one vec4 per invocation; main_strided:
 // a fixed number of workgroups, each invocation looping with the whole grid's stride (see emaKernel).
 
-struct Params {
-  n4: u32,
-  _pad0: u32,
-  tau: f32,
-  one_minus_tau: f32,
-}
-
-override WG: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> online: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> tgt: array<vec4<f32>>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;

@@ -1,19 +1,6 @@
 // Fills a buffer of 32-bit words: MODE 0 writes `value` (bits) everywhere; MODE 1 writes the float
 // arange start + i * step; MODE 2 writes the int32 arange.
 
-struct Params {
-  n: u32,
-  bits: u32,
-  start: f32,
-  step: f32,
-}
-
-override MODE: u32 = 0u;
-override WG: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<u32>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;

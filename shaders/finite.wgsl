@@ -5,13 +5,6 @@
 // The kernels layer puts one of the entry files after this one: finite_scalar.wgsl (any length) or
 // finite_vec4.wgsl (lengths that are multiples of 4, read as vec4s).
 
-struct Params {
-  n: u32, // elements (finite_scalar) or vec4s (finite_vec4)
-  slot: u32,
-}
-
-override WG: u32 = 256u;
 const PER: u32 = 4u;
 const EXPONENT: u32 = 0x7f800000u;
 
-@group(0) @binding(0) var<uniform> p: Params;

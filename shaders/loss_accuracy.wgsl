@@ -1,17 +1,6 @@
 // Top-1 accuracy of logits [N, K] against int32 labels: the fraction of rows whose first maximum sits at
 // the label. One workgroup: each invocation scores a strided set of rows, then a tree sum.
 
-struct Params {
-  N: u32, K: u32, _pad0: u32, _pad1: u32,
-}
-
-override WG: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> labels: array<i32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-
 var<workgroup> partial: array<f32, WG>;
 
 @compute @workgroup_size(WG)

@@ -3,21 +3,6 @@
 // (row i of p paired with row (i + shift) mod N of z, as in loss_byol.wgsl):
 //   ‖p‖ ≥ eps: dp = (dp̂ − p̂·⟨dp̂, p̂⟩) / ‖p‖;   ‖p‖ < eps: dp = dp̂ / eps   (and likewise for z).
 
-struct Params {
-  N: u32, D: u32, eps: f32, shift: u32,
-  scale: f32, _pad0: u32, _pad1: u32, _pad2: u32,
-}
-
-override WG: u32 = 64u;
-override MEAN: bool = true;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> pred: array<f32>;
-@group(0) @binding(2) var<storage, read> proj: array<f32>;
-@group(0) @binding(3) var<storage, read> upstream: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dpred: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dproj: array<f32>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;

@@ -2,18 +2,6 @@
 //   lse[i] = m + log Σ_k exp(x[i, k] − m) with m = max_k x[i, k];  loss[i] = lse[i] − x[i, label[i]].
 // One invocation per row. A label outside [0, K) gives a NaN loss (the trainer's NaN guard stops on it).
 
-struct Params {
-  N: u32, K: u32, _pad0: u32, _pad1: u32,
-}
-
-override WG: u32 = 64u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> labels: array<i32>;
-@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
-
 fn nan() -> f32 {
   var bits = 0x7fc00000u;
   return bitcast<f32>(bits);

@@ -1,18 +1,6 @@
 // L2 normalization backward, one invocation per line: with n = ‖x‖₂,
 //   n ≥ eps: dx = g / n − x · ⟨g, x⟩ / n³;   n < eps (clamped): dx = g / eps.
 
-struct Params {
-  lines: u32, D: u32, inner: u32, eps: f32,
-}
-
-override WG: u32 = 64u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> norm: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let l = gid.x + gid.y * nwg.x * WG;

@@ -5,17 +5,8 @@
 // reading A and B straight from memory, four k at a time. No workgroup memory and no barriers: software
 // adapters (lavapipe, SwiftShader) run barriers slowly, and their CPU caches do the tiling's work.
 // Rows and columns past the edge are clamped on load (their results are never stored), so the inner loop
-// has no bounds checks. Put after matmul_common.wgsl (shapes and batch strides).
-
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override WG_X: u32 = 8u;
-override WG_Y: u32 = 8u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+// has no bounds checks. Shapes, batch strides, bindings and constants:
+// declared in src/kernels/matmul.ts.
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -1,5 +1,5 @@
-// Put after sg_tile_common.wgsl (the register tile and its four-step update, accumulate_rows4) and
-// matmul_common.wgsl (shapes and batch strides).
+// Put after sg_tile_common.wgsl (the register tile and its four-step update, accumulate_rows4); the shapes,
+// batch strides, bindings and constants are declared in src/kernels/matmul.ts.
 // Batched matrix products with subgroup broadcasts (devices with the 'subgroups' feature and subgroups of at
 // least 8 lanes), for every layout of the operands:
 //   C[b] = op(A[b]) · op(B[b]),  op(A) [M, K] is A [M, K] or, with TRANS_A, A [K, M] transposed;
@@ -21,17 +21,7 @@
 // step beat 1 (the conv kernels' step) and 8 (too many live registers), vec4 loads beat scalar ones by
 // 20–40%, 32 rows per workgroup beat 16, and 8 invocations per workgroup matched 16 and 32.
 
-override WG: u32 = 8u;
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-
 // Each entry point reads the operands through one of the two views of bindings 1 and 2.
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> A4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> B4: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
 
 // op(B) at the current 4 k: bl[kk] holds this invocation's columns 0–3 at k + kk, bh[kk] columns 4–7.
 var<private> bl: array<vec4<f32>, 4>;

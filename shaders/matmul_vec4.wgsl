@@ -6,15 +6,8 @@
 //         products of vec4s, 8 loads for 64 multiply-adds.
 //   tn:   C = Aᵀ · B  for A [K, M], B [K, N]; M, N multiples of 4. Each k gives a vec4 of A (4 rows of C)
 //         and a vec4 of B (4 columns): an outer product, 2 loads for 16 multiply-adds.
-// Rows past M are clamped on load and never stored. Put after matmul_common.wgsl (shapes and batch strides).
-
-override WG_X: u32 = 8u;
-override WG_Y: u32 = 8u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> C: array<vec4<f32>>;
+// Rows past M are clamped on load and never stored. Shapes, batch strides,
+// bindings and constants: declared in src/kernels/matmul.ts.
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -1,6 +1,6 @@
 // The two entry points of the optimizer updates whose rule is `update(i, flags)` (put after optim_sgd.wgsl or
-// optim_adamw.wgsl, which declare `p` with n4 and n_blocks, `table`, WG and `update`); optim_blocks in
-// src/nn/kernels.ts chooses between them:
+// optim_adamw.wgsl, which define `update`; their declarations in src/nn/kernels.ts give `p` with n4 and
+// n_blocks, `table` and WG); optimBlocks in src/nn/kernels.ts chooses between them:
 //  - main: one vec4 per invocation; `table` holds one word per 64-float chunk: the parameter's index |
 //    flags << 24 (1 frozen: skipped, 2 no weight decay).
 //  - main_blocks: one workgroup per block of one parameter (at most 1024 vec4s), a strided loop; `table`

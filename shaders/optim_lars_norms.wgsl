@@ -1,8 +1,6 @@
 // LARS, pass 1 of 3 (after optim_lars_norms_common.wgsl): one workgroup per block, a strided loop, then a
 // tree in workgroup memory.
 
-override WG: u32 = 256u;
-
 var<workgroup> sh: array<vec2<f32>, WG>;
 
 @compute @workgroup_size(WG)

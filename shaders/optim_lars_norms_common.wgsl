@@ -5,19 +5,6 @@
 // blocks[b] = (first vec4, vec4 count, flags, parameter index); flags: 1 frozen, 2 no weight decay,
 // 4 no adaptation.
 
-struct Params {
-  n_blocks: u32,
-  _pad0: u32,
-  wd: f32,
-  _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> blocks: array<vec4<u32>>;
-@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> g: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> partials: array<vec2<f32>>;
-
 /** This invocation's share of block b's two sums: vec4s lid, lid + stride, … (zero past the blocks). */
 fn block_sums(b: u32, lid: u32, stride: u32) -> vec2<f32> {
   var acc = vec2<f32>(0.0);

@@ -3,8 +3,6 @@
 // lavapipe a workgroup barrier switches coroutines for every invocation, which made the tree of
 // optim_lars_norms.wgsl the slowest part of the optimizer step.
 
-override WG: u32 = 8u;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {

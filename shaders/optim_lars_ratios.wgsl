@@ -2,20 +2,6 @@
 //   q = η·‖w‖ / ‖g + wd·w‖ when both norms are positive, else 1; 1 for parameters excluded from adaptation.
 // segs[s] = (first block, block count, flags, 0).
 
-struct Params {
-  n_segs: u32,
-  _pad0: u32,
-  eta: f32,
-  _pad1: u32,
-}
-
-override WG: u32 = 64u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> segs: array<vec4<u32>>;
-@group(0) @binding(2) var<storage, read> partials: array<vec2<f32>>;
-@group(0) @binding(3) var<storage, read_write> ratio: array<f32>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let s = gid.x;

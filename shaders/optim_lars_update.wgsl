@@ -4,26 +4,6 @@
 // optim_sgd.wgsl (main: the chunk table, whose word's low 24 bits index `ratio`; main_blocks: the block
 // table, whose 4th word does, read once per workgroup).
 
-struct Params {
-  n4: u32,
-  n_blocks: u32,
-  _pad1: u32,
-  _pad2: u32,
-  lr: f32,
-  momentum: f32,
-  wd: f32,
-  _pad3: f32,
-}
-
-override WG: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> table: array<u32>;
-@group(0) @binding(2) var<storage, read> ratio: array<f32>;
-@group(0) @binding(3) var<storage, read> g: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> w: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> mu: array<vec4<f32>>;
-
 fn update(i: u32, flags: u32, q: f32) {
   let wi = w[i];
   var u = g[i];

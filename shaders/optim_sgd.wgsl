@@ -5,25 +5,6 @@
 //   w = w − lr·d
 // Its entry points and `table`: optim_entries.wgsl, put after this file.
 
-struct Params {
-  n4: u32,
-  first: u32,
-  nesterov: u32,
-  n_blocks: u32,
-  lr: f32,
-  momentum: f32,
-  dampening: f32,
-  wd: f32,
-}
-
-override WG: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> table: array<u32>;
-@group(0) @binding(2) var<storage, read> g: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> w: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> buf: array<vec4<f32>>;
-
 fn update(i: u32, flags: u32) {
   let wi = w[i];
   var d = g[i];

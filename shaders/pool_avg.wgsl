@@ -2,16 +2,6 @@
 //   forward:  one invocation per (n, c) sums its plane and divides by H·W.
 //   backward: one invocation per input element: dx = dy[n, c] / (H·W).
 
-struct Params {
-  total: u32, HW: u32, _pad0: u32, _pad1: u32,
-}
-
-override WG: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
-
 @compute @workgroup_size(WG)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let o = gid.x + gid.y * nwg.x * WG;

@@ -1,12 +1,7 @@
 // Max pooling over NCHW, one invocation per output element: scans its KH×KW window (padding never wins)
 // and keeps the first maximum in scan order, as PyTorch does (NaN counts as a maximum). Writes the value
 // and the winner's flat index ih·W + iw within its (n, c) plane, for the backward pass.
-// Put after pool_max_common.wgsl (the geometry as override constants).
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<storage, read_write> argmax: array<i32>;
+// The geometry comes as override constants (MAX_CONSTANTS in src/kernels/pool.ts).
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -1,11 +1,6 @@
 // Max-pooling backward as a gather (no atomics, deterministic): one invocation per input element sums the
 // upstream gradient of every output whose window covers it and whose recorded argmax is this element.
-// Put after pool_max_common.wgsl (the geometry as override constants).
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> argmax: array<i32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+// The geometry comes as override constants (MAX_CONSTANTS in src/kernels/pool.ts).
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -4,23 +4,6 @@
 // gives the same numbers on every device.
 // DIST 0: uniform in [a, b). DIST 1: normal with mean a and standard deviation b (Box-Muller).
 
-struct Params {
-  n: u32,
-  seed_lo: u32,
-  seed_hi: u32,
-  offset_lo: u32,
-  offset_hi: u32,
-  _pad: u32,
-  a: f32,
-  b: f32,
-}
-
-override DIST: u32 = 0u;
-override WG: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-
 fn mulhilo(a: u32, b: u32) -> vec2<u32> {
   // 32x32 -> 64-bit product from 16-bit halves (WGSL has no 64-bit integers).
   let a_lo = a & 0xffffu;

@@ -11,28 +11,6 @@
 // The result is multiplied by `scale` (1 for sum and max, 1/count for mean). `identity()` and `combine(a, b)`,
 // switches over the folds, are generated from the table in src/kernels/op-tables.ts and follow this file.
 
-struct Params {
-  n_out: u32,
-  n_red: u32,
-  out_rank: u32,
-  red_rank: u32,
-  scale: f32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
-  out_shape: array<vec4<u32>, 2>,
-  out_strides: array<vec4<u32>, 2>,
-  red_shape: array<vec4<u32>, 2>,
-  red_strides: array<vec4<u32>, 2>,
-}
-
-override OP: u32 = 0u; // the fold's code (src/kernels/op-tables.ts)
-override WG: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-
 var<workgroup> partial: array<f32, WG>;
 
 // Infinity and NaN must not appear as constant expressions in WGSL; a variable keeps them at run time.

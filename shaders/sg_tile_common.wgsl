@@ -2,9 +2,8 @@
 // register tile of one invocation (64 vec4 accumulators) and its step. A step takes one row operand per lane (`v`, a value for
 // row `lane` of a group of 8 rows), shares the 8 values across the subgroup, and multiplies them with this
 // invocation's 8 columns (b0, b1): 4 gathers + 2 vec4 loads feed 256 multiply-adds over 4 such groups.
-
-enable subgroups;
-diagnostic(off, subgroup_uniformity);
+// The kernels that use it declare SUBGROUP_DIRECTIVES (src/kernels/subgroups.ts): `enable subgroups` and
+// subgroup_uniformity diagnostics off.
 
 var<private> acc: array<vec4<f32>, 64>;
 

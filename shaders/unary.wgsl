@@ -1,8 +1,5 @@
 // out[i] = f(x[i]) for i < n, one float per invocation; a 2D grid covers n above 65535 workgroups.
-// Follows shaders/unary_ops.wgsl (Params, OP, apply).
-
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+// Follows shaders/unary_ops.wgsl (apply).
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

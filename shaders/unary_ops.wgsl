@@ -4,18 +4,6 @@
 // entry files after this one: unary.wgsl (one float per invocation) or unary_vec4.wgsl (four, for lengths
 // that are multiples of 4).
 
-struct Params {
-  n: u32,
-  _pad: u32,
-  s0: f32, // op-specific scalar: exponent for POW_SCALAR, scale for AFFINE, value for ADD_SCALAR
-  s1: f32, // op-specific scalar: shift for AFFINE
-}
-
-override OP: u32 = 0u;
-override WG: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-
 // Infinity and NaN must not appear as constant expressions in WGSL; a variable keeps them at run time.
 fn from_bits(bits: u32) -> f32 {
   var b = bits;

@@ -13,6 +13,23 @@ export { Tensor, Storage, empty, fromArray, fromBytes, type ArrayInput, type DTy
 export { captureStep, CapturedStep, perStep, StepValue, valueOf, type Scalar, type CaptureOptions, type CaptureStats, type StepOutputs, type HostInput, type StepInput } from './tensor/capture.js';
 export { zeros, ones, full, arange, uniform, normal, Generator } from './kernels/creation.js';
 export { clone } from './kernels/copy.js';
+export {
+  defineKernel,
+  Kernel,
+  type ConstantDecl,
+  type ConstantValue,
+  type ConstantValues,
+  type KernelDeclaration,
+  type KernelLaunch,
+  type LaunchConstants,
+  type LaunchParams,
+  type ParamSchema,
+  type ParamType,
+  type ParamValue,
+  type ParamValues,
+  type RequiredConstants,
+  type StorageDecl,
+} from './kernels/define.js';
 export { axpyInPlace } from './kernels/elementwise.js';
 export * from './autograd/ops.js';
 export { backward, noGrad, isGradEnabled, setGradEnabled, requireGrad, detach, record, writableInto, type BackwardOptions, type BackwardRule } from './autograd/tape.js';

@@ -26,7 +26,7 @@
  */
 import { emaUpdate, empty, flattenParameters, fromArray, Generator, getRuntime, LARS, AdamW, SGD, resnet18, type Optimizer, type Tensor } from '../../src/index.js';
 import { optimTuning } from '../../src/nn/kernels.js';
-import { Params } from '../../src/kernels/util.js';
+import { defineKernel } from '../../src/kernels/define.js';
 import type { TF } from '../backends.js';
 import { registerRows, uniformData, type BenchRow, type Impl } from '../registry.js';
 import { torchImpl } from '../torch.js';
@@ -43,18 +43,16 @@ const TAU = 0.99;
  * (the fastest plain copy kernel found on lavapipe: a few workgroups per core; one vec4 per invocation
  * elsewhere).
  */
-const COPY_VEC4 = {
+const COPY_VEC4 = defineKernel({
   name: 'bench_copy_vec4',
-  code: `struct Params { n4: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
-override WG: u32 = 64u;
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
-@compute @workgroup_size(WG)
+  params: { n4: 'u32' },
+  storage: { src: 'read array<vec4<f32>>', dst: 'read_write array<vec4<f32>>' },
+  constants: { WG: 64 },
+  code: `@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   for (var i = gid.x; i < p.n4; i += nwg.x * WG) { dst[i] = src[i]; }
 }`,
-};
+});
 const ROUNDS = 15;
 
 const median = (xs: number[]) => {
@@ -97,12 +95,11 @@ async function copyBaseline(update: () => void, floatsPerParam: number, params: 
       () =>
         pairs.forEach(([a, b]) => {
           const n4 = a.size / 4;
-          rt.dispatch({
+          COPY_VEC4.dispatch({
             op: 'bench.copy',
-            shader: COPY_VEC4,
             constants: { WG: software ? 64 : 256 },
-            uniforms: new Params().u32(n4, 0, 0, 0).build(),
-            storage: [a.binding('bench.copy'), b.binding('bench.copy')],
+            params: { n4 },
+            storage: { src: a.binding('bench.copy'), dst: b.binding('bench.copy') },
             workgroups: [software ? 64 : Math.min(65535, Math.ceil(n4 / 256))],
           });
         }),

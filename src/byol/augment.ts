@@ -22,7 +22,8 @@ import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
 import { perStep, valueOf, type Scalar } from '../tensor/capture.js';
-import { Params, WG } from '../kernels/util.js';
+import { defineKernel, type StorageDecl } from '../kernels/define.js';
+import { WG } from '../kernels/util.js';
 import {
   BYOL_VIEW_1,
   BYOL_VIEW_2,
@@ -37,11 +38,27 @@ import {
 
 export * from './augment-params.js';
 
-const CROP = { name: 'augment_crop', code: commonWgsl + cropWgsl };
-const MEAN = { name: 'augment_mean', code: commonWgsl + meanWgsl };
-const COLOR = { name: 'augment_color', code: commonWgsl + colorWgsl };
-const BLUR = { name: 'augment_blur', code: commonWgsl + blurWgsl };
-const BLUR_V = { name: 'augment_blur_v', code: commonWgsl + blurVWgsl };
+/**
+ * The parameter block every augmentation pass reads: the input batch (n images of c channels, 1 or 3, h × w),
+ * the output size (oh × ow), the floats per parameter row (stride), the samples this dispatch covers (from
+ * `first`, `count` of them; the final pass: one view's), the rows of `params` (samples: views · n), and the
+ * normalization's per-channel mean and standard deviation (three of four used).
+ */
+const AUGMENT_PARAMS = {
+  n: 'u32', c: 'u32', h: 'u32', w: 'u32', oh: 'u32', ow: 'u32', stride: 'u32', first: 'u32', count: 'u32', samples: 'u32',
+  mean: 'vec4<f32>', stdev: 'vec4<f32>',
+} as const;
+const F32 = 'read array<f32>';
+const OUT = 'read_write array<f32>';
+/** An augmentation pass: the shared parameter rows first, then the pass's own bindings. */
+function augmentKernel<const B extends Readonly<Record<string, StorageDecl>>>(name: string, storage: B, code: string) {
+  return defineKernel({ name, params: AUGMENT_PARAMS, storage: { params: F32, ...storage }, constants: { WG: 256 }, code: [commonWgsl, code] });
+}
+const CROP = augmentKernel('augment_crop', { pixels: 'read array<u32>', out: OUT }, cropWgsl);
+const MEAN = augmentKernel('augment_mean', { img: F32, means: OUT }, meanWgsl);
+const COLOR = augmentKernel('augment_color', { means: F32, img: OUT }, colorWgsl);
+const BLUR = augmentKernel('augment_blur', { img: F32, tmp: OUT }, blurWgsl);
+const BLUR_V = augmentKernel('augment_blur_v', { img: F32, tmp: F32, out: OUT }, blurVWgsl);
 const MEAN_WG = 64;
 
 /** Floats in a parameter row before the blur weights (see shaders/augment_common.wgsl). */
@@ -190,30 +207,39 @@ export function augmentBatch(
   const a = empty([samples, 3, outH, outW], 'float32', 'augment.tmp');
   const b = empty([samples, 3, outH, outW], 'float32', 'augment.tmp');
   const means = empty([samples], 'float32', 'augment.means');
-  const uniforms = (first: number, count: number): ArrayBuffer =>
-    new Params()
-      .u32(n, shape.c, shape.h, shape.w, outH, outW, stride, first, count, samples, 0, 0)
-      .f32(mean[0], mean[1], mean[2], 0, std[0], std[1], std[2], 1)
-      .build();
+  const uniforms = (first: number, count: number) => ({
+    n,
+    c: shape.c,
+    h: shape.h,
+    w: shape.w,
+    oh: outH,
+    ow: outW,
+    stride,
+    first,
+    count,
+    samples,
+    mean: [...mean, 0],
+    stdev: [...std, 1],
+  });
   const all = uniforms(0, samples);
   const P = params.binding(op);
-  rt.dispatch({ op: 'augment.crop', shader: CROP, constants: { WG }, uniforms: all, storage: [P, pixels.binding(op), a.binding(op)], workgroups: grid(Math.ceil((samples * plane) / WG)) });
-  rt.dispatch({ op: 'augment.mean', shader: MEAN, constants: { WG: MEAN_WG }, uniforms: all, storage: [P, a.binding(op), means.binding(op)], workgroups: grid(samples) });
-  rt.dispatch({ op: 'augment.color', shader: COLOR, constants: { WG }, uniforms: all, storage: [P, means.binding(op), a.binding(op)], workgroups: grid(Math.ceil((samples * plane) / WG)) });
-  rt.dispatch({ op: 'augment.blur', shader: BLUR, entry: 'blur_h', constants: { WG }, uniforms: all, storage: [P, a.binding(op), b.binding(op)], workgroups: grid(Math.ceil((samples * 3 * plane) / WG)) });
+  CROP.dispatch({ op: 'augment.crop', constants: { WG }, params: all, storage: { params: P, pixels: pixels.binding(op), out: a.binding(op) }, workgroups: grid(Math.ceil((samples * plane) / WG)) });
+  MEAN.dispatch({ op: 'augment.mean', constants: { WG: MEAN_WG }, params: all, storage: { params: P, img: a.binding(op), means: means.binding(op) }, workgroups: grid(samples) });
+  COLOR.dispatch({ op: 'augment.color', constants: { WG }, params: all, storage: { params: P, means: means.binding(op), img: a.binding(op) }, workgroups: grid(Math.ceil((samples * plane) / WG)) });
+  BLUR.dispatch({ op: 'augment.blur', entry: 'blur_h', constants: { WG }, params: all, storage: { params: P, img: a.binding(op), tmp: b.binding(op) }, workgroups: grid(Math.ceil((samples * 3 * plane) / WG)) });
   let outs: Tensor[];
   const viewBytes = n * 3 * plane * 4;
   if (viewBytes % rt.storageAlignment === 0) {
     // Every view in one buffer, one after the other, by one dispatch: the views are slices of it, so a
     // consumer that wants them stacked along N (BYOL's joint pass) takes the whole without a copy.
     const joint = empty([samples, 3, outH, outW], 'float32', 'augment');
-    rt.dispatch({ op: 'augment.blur', shader: BLUR_V, constants: { WG }, uniforms: all, storage: [P, a.binding(op), b.binding(op), joint.binding(op)], workgroups: grid(Math.ceil((samples * 3 * plane) / WG)) });
+    BLUR_V.dispatch({ op: 'augment.blur', constants: { WG }, params: all, storage: { params: P, img: a.binding(op), tmp: b.binding(op), out: joint.binding(op) }, workgroups: grid(Math.ceil((samples * 3 * plane) / WG)) });
     outs = first.map((_, v) => joint.view([n, 3, outH, outW], joint.byteOffset + v * viewBytes));
     joint.dispose();
   } else {
     outs = first.map((_, v) => {
       const out = empty([n, 3, outH, outW], 'float32', 'augment');
-      rt.dispatch({ op: 'augment.blur', shader: BLUR_V, constants: { WG }, uniforms: uniforms(v * n, n), storage: [P, a.binding(op), b.binding(op), out.binding(op)], workgroups: grid(Math.ceil((n * 3 * plane) / WG)) });
+      BLUR_V.dispatch({ op: 'augment.blur', constants: { WG }, params: uniforms(v * n, n), storage: { params: P, img: a.binding(op), tmp: b.binding(op), out: out.binding(op) }, workgroups: grid(Math.ceil((n * 3 * plane) / WG)) });
       return out;
     });
   }

@@ -37,7 +37,7 @@ export interface UniformPatch {
   value: StepValue;
 }
 
-/** The StepValues of each parameter block built by `Params` (kernels/util.ts), by the block's bytes. */
+/** The StepValues of each parameter block a kernel launch wrote (src/kernels/define.ts), by the block's bytes. */
 export const uniformPatches = new WeakMap<ArrayBuffer, UniformPatch[]>();
 
 export type Command =

@@ -35,34 +35,100 @@ import partialWgsl from '../../shaders/batchnorm_partial.wgsl';
 import combineWgsl from '../../shaders/batchnorm_combine.wgsl';
 import applyVec4Wgsl from '../../shaders/batchnorm_apply_vec4.wgsl';
 import backwardInputVec4Wgsl from '../../shaders/batchnorm_backward_input_vec4.wgsl';
-import { grid, type ShaderSource } from '../gpu/runtime.js';
+import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
-import { subgroupsUsable } from './subgroups.js';
-import { assertFloat, Params, WG } from './util.js';
+import { defineKernel } from './define.js';
+import { SUBGROUP_DIRECTIVES, subgroupsUsable } from './subgroups.js';
+import { assertFloat, WG } from './util.js';
 
-const STATS = { name: 'batchnorm_stats', code: statsWgsl };
-const APPLY = { name: 'batchnorm_apply', code: applyWgsl };
-const BACKWARD_INPUT = { name: 'batchnorm_backward_input', code: backwardInputWgsl };
-const PARTIAL = { name: 'batchnorm_partial', code: partialWgsl };
-const COMBINE = { name: 'batchnorm_combine', code: combineWgsl };
-const APPLY_VEC4 = { name: 'batchnorm_apply_vec4', code: applyVec4Wgsl };
-const BACKWARD_INPUT_VEC4 = { name: 'batchnorm_backward_input_vec4', code: backwardInputVec4Wgsl };
+const F32 = 'read array<f32>';
+const V4 = 'read array<vec4<f32>>';
+const OUT = 'read_write array<f32>';
+const V4_OUT = 'read_write array<vec4<f32>>';
+const STATS = defineKernel({
+  name: 'batchnorm_stats',
+  params: { C: 'u32', eps: 'f32' },
+  storage: { running_mean: F32, running_var: F32, stats: OUT },
+  constants: { WG: 64 },
+  code: statsWgsl,
+});
+/** y on the 'planes' path, one value per invocation or (vec4) four (total and HW then count vec4s). */
+const apply = (vec4: boolean) => {
+  const V = vec4 ? V4 : F32;
+  return defineKernel({
+    name: vec4 ? 'batchnorm_apply_vec4' : 'batchnorm_apply',
+    params: { total: 'u32', C: 'u32', HW: 'u32', G: 'u32', NG: 'u32' },
+    storage: { x: V, stats: F32, gamma: F32, beta: F32, residual: V, y: vec4 ? V4_OUT : OUT },
+    constants: { WG: vec4 ? 64 : 256, RELU: false, RESIDUAL: false },
+    code: vec4 ? applyVec4Wgsl : applyWgsl,
+  });
+};
+const APPLY = apply(false);
+const APPLY_VEC4 = apply(true);
+/** dx on the 'planes' path, one value per invocation or (vec4) four. */
+const backwardInput = (vec4: boolean) => {
+  const V = vec4 ? V4 : F32;
+  const V_OUT = vec4 ? V4_OUT : OUT;
+  return defineKernel({
+    name: vec4 ? 'batchnorm_backward_input_vec4' : 'batchnorm_backward_input',
+    params: { N: 'u32', C: 'u32', HW: 'u32', count: 'u32', total: 'u32', G: 'u32', NG: 'u32' },
+    storage: { dy: V, x: V, y: V, stats: F32, gamma: F32, sums: F32, dx: V_OUT, dresidual: V_OUT },
+    constants: { WG: vec4 ? 64 : 256, TRAINING: true, RELU: false, RESIDUAL: false },
+    code: vec4 ? backwardInputVec4Wgsl : backwardInputWgsl,
+  });
+};
+const BACKWARD_INPUT = backwardInput(false);
+const BACKWARD_INPUT_VEC4 = backwardInput(true);
+/** Per-plane partial sums ('planes' path); each input is bound as floats and as vec4s (VEC4 picks). */
+const PARTIAL = defineKernel({
+  name: 'batchnorm_partial',
+  params: { N: 'u32', C: 'u32', HW: 'u32', planes: 'u32', NG: 'u32' },
+  storage: { x: F32, x4: V4, dy: F32, dy4: V4, y: F32, y4: V4, stats: F32, part: OUT },
+  constants: { WG: 64, MODE: 0, VEC4: false, RELU: false },
+  code: partialWgsl,
+});
+const COMBINE = defineKernel({
+  name: 'batchnorm_combine',
+  params: { N: 'u32', C: 'u32', HW: 'u32', count: 'u32', G: 'u32', NG: 'u32', betaOffset: 'u32', eps: 'f32', momentum: 'f32' },
+  storage: { part: F32, stats: OUT, sums: OUT, dgb: OUT, running_mean: OUT, running_var: OUT },
+  constants: { WG: 64, MODE: 0, UPDATE: false },
+  code: combineWgsl,
+});
 /** Workgroup size of the plane / channel / vec4 kernels. */
 const SMALL_WG = 64;
 
-/** The channel kernels, by (subgroup or workgroup-memory reduction) × (scalar or vec4 values) × direction. */
-const channelShaders = new Map<string, ShaderSource>();
-function channelShader(dir: 'forward' | 'backward', subgroups: boolean, vec4: boolean): ShaderSource {
-  const name = `batchnorm_channel_${dir}${subgroups ? '_sg' : ''}${vec4 ? '_vec4' : ''}`;
-  let s = channelShaders.get(name);
-  if (!s) {
-    const body = dir === 'forward' ? channelForwardWgsl : channelBackwardWgsl;
-    s = { name, code: (subgroups ? laneSgWgsl : laneWgWgsl) + (vec4 ? vVec4Wgsl : vScalarWgsl) + body + walkWgsl };
-    channelShaders.set(name, s);
-  }
-  return s;
+/** A channel kernel's WGSL: the lane reduction (subgroup or workgroup memory), the element type, the body. */
+function channelCode(body: string, subgroups: boolean, vec4: boolean): string[] {
+  return [subgroups ? laneSgWgsl : laneWgWgsl, vec4 ? vVec4Wgsl : vScalarWgsl, body, walkWgsl];
 }
+const channelName = (dir: string, subgroups: boolean, vec4: boolean) => `batchnorm_channel_${dir}${subgroups ? '_sg' : ''}${vec4 ? '_vec4' : ''}`;
+/** V: the element type (f32, or vec4<f32> when HW % 4 == 0). */
+const V = 'read array<V>';
+const V_OUT = 'read_write array<V>';
+function channelForward(subgroups: boolean, vec4: boolean) {
+  return defineKernel({
+    name: channelName('forward', subgroups, vec4),
+    directives: subgroups ? SUBGROUP_DIRECTIVES : [],
+    params: { N: 'u32', C: 'u32', HWV: 'u32', G: 'u32', NG: 'u32', count: 'u32', eps: 'f32', momentum: 'f32' },
+    storage: { x: V, residual: V, gamma: F32, beta: F32, y: V_OUT, stats: OUT, running_mean: OUT, running_var: OUT },
+    constants: { WG: 8, PER_LANE: false, MODE: 0, UPDATE: false, RELU: false, RESIDUAL: false },
+    code: channelCode(channelForwardWgsl, subgroups, vec4),
+  });
+}
+function channelBackward(subgroups: boolean, vec4: boolean) {
+  return defineKernel({
+    name: channelName('backward', subgroups, vec4),
+    directives: subgroups ? SUBGROUP_DIRECTIVES : [],
+    params: { N: 'u32', C: 'u32', HWV: 'u32', G: 'u32', NG: 'u32', count: 'u32', betaOffset: 'u32' },
+    storage: { dy: V, x: V, y: V, gamma: F32, stats: F32, dx: V_OUT, dresidual: V_OUT, dgb: OUT },
+    constants: { WG: 8, PER_LANE: false, TRAINING: true, RELU: false, RESIDUAL: false },
+    code: channelCode(channelBackwardWgsl, subgroups, vec4),
+  });
+}
+/** The channel kernels, indexed [subgroups][vec4] (0 or 1 each). */
+const CHANNEL_FORWARD = [0, 1].map((sg) => [0, 1].map((v4) => channelForward(!!sg, !!v4)));
+const CHANNEL_BACKWARD = [0, 1].map((sg) => [0, 1].map((v4) => channelBackward(!!sg, !!v4)));
 
 /** Kernel choice, for tests and measurements. */
 export const batchNormTuning = {
@@ -226,68 +292,77 @@ export function batchNormForward(x: Tensor, gamma: Tensor, beta: Tensor, options
   const dummy = (): Tensor => scratch(dummies, C);
   const rm = runningMean ?? dummy();
   const rv = runningVar ?? dummy();
-  const rt = getRuntime();
   const vec4 = batchNormTuning.vec4 && HW % 4 === 0;
   const HWV = vec4 ? HW / 4 : HW;
   const plan = channelPlan(C, count, HWV);
   if (plan) {
     const { perLane, wg } = plan;
-    rt.dispatch({
+    CHANNEL_FORWARD[+plan.subgroups]![+vec4]!.dispatch({
       op,
-      shader: channelShader('forward', plan.subgroups, vec4),
       constants: { WG: wg, PER_LANE: perLane, MODE: training ? 0 : 1, UPDATE: update, RELU: relu, RESIDUAL: !!residual },
-      uniforms: new Params().u32(N, C, HWV, G, NG, count, 0, 0).f32(eps, momentum).build(),
-      storage: [
-        x.binding(op),
-        (residual ?? x).binding(op),
-        gamma.binding(op),
-        beta.binding(op),
-        y.binding(op),
-        stats.binding(op),
-        rm.binding(op),
-        rv.binding(op),
-      ],
+      params: { N, C, HWV, G, NG, count, eps, momentum },
+      storage: {
+        x: x.binding(op),
+        residual: (residual ?? x).binding(op),
+        gamma: gamma.binding(op),
+        beta: beta.binding(op),
+        y: y.binding(op),
+        stats: stats.binding(op),
+        running_mean: rm.binding(op),
+        running_var: rv.binding(op),
+      },
       workgroups: grid(perLane ? Math.ceil(C / wg) : C),
     });
   } else {
     if (training) {
       const planes = N * C;
       const part = empty([2, N, C], 'float32', op);
-      rt.dispatch({
+      const xb = x.binding(op);
+      PARTIAL.dispatch({
         op: `${op}.partial`,
-        shader: PARTIAL,
         constants: { WG: SMALL_WG, MODE: 0, VEC4: vec4 },
-        uniforms: new Params().u32(N, C, HW, planes, NG).build(),
-        storage: [x.binding(op), x.binding(op), x.binding(op), x.binding(op), x.binding(op), x.binding(op), stats.binding(op), part.binding(op)],
+        params: { N, C, HW, planes, NG },
+        storage: { x: xb, x4: xb, dy: xb, dy4: xb, y: xb, y4: xb, stats: stats.binding(op), part: part.binding(op) },
         workgroups: grid(Math.ceil(planes / SMALL_WG)),
       });
-      rt.dispatch({
+      COMBINE.dispatch({
         op: `${op}.combine`,
-        shader: COMBINE,
         constants: { WG: SMALL_WG, MODE: 0, UPDATE: update },
-        uniforms: new Params().u32(N, C, HW, count, G, NG, 0, 0).f32(eps, momentum).build(),
-        storage: [part.binding(op), stats.binding(op), dummy().binding(op), dummy().binding(op), rm.binding(op), rv.binding(op)],
+        params: { N, C, HW, count, G, NG, betaOffset: 0, eps, momentum },
+        storage: {
+          part: part.binding(op),
+          stats: stats.binding(op),
+          sums: dummy().binding(op),
+          dgb: dummy().binding(op),
+          running_mean: rm.binding(op),
+          running_var: rv.binding(op),
+        },
         workgroups: [Math.ceil(C / SMALL_WG), 1, 1],
       });
       part.dispose();
     } else {
-      rt.dispatch({
+      STATS.dispatch({
         op: `${op}.stats`,
-        shader: STATS,
         constants: { WG: SMALL_WG },
-        uniforms: new Params().u32(C, 0, 0, 0).f32(eps).build(),
-        storage: [rm.binding(op), rv.binding(op), stats.binding(op)],
+        params: { C, eps },
+        storage: { running_mean: rm.binding(op), running_var: rv.binding(op), stats: stats.binding(op) },
         workgroups: [Math.ceil(C / SMALL_WG), 1, 1],
       });
     }
     const total = vec4 ? x.size / 4 : x.size;
     const wg = vec4 ? SMALL_WG : WG;
-    rt.dispatch({
+    (vec4 ? APPLY_VEC4 : APPLY).dispatch({
       op,
-      shader: vec4 ? APPLY_VEC4 : APPLY,
       constants: { WG: wg, RELU: relu, RESIDUAL: !!residual },
-      uniforms: new Params().u32(total, C, vec4 ? HW / 4 : HW, G, NG).build(),
-      storage: [x.binding(op), stats.binding(op), gamma.binding(op), beta.binding(op), (residual ?? x).binding(op), y.binding(op)],
+      params: { total, C, HW: vec4 ? HW / 4 : HW, G, NG },
+      storage: {
+        x: x.binding(op),
+        stats: stats.binding(op),
+        gamma: gamma.binding(op),
+        beta: beta.binding(op),
+        residual: (residual ?? x).binding(op),
+        y: y.binding(op),
+      },
       workgroups: grid(Math.ceil(total / wg)),
     });
   }
@@ -351,7 +426,6 @@ export function batchNormBackward(
     return { dx, dgamma, dbeta, dresidual };
   };
   if (x.size === 0) return finish();
-  const rt = getRuntime();
   const vec4 = batchNormTuning.vec4 && HW % 4 === 0;
   const mask = y ?? x;
   const dummies: Tensor[] = [];
@@ -360,21 +434,20 @@ export function batchNormBackward(
   const plan = channelPlan(C, count, HWV);
   if (plan) {
     const { perLane, wg } = plan;
-    rt.dispatch({
+    CHANNEL_BACKWARD[+plan.subgroups]![+vec4]!.dispatch({
       op,
-      shader: channelShader('backward', plan.subgroups, vec4),
       constants: { WG: wg, PER_LANE: perLane, TRAINING: training, RELU: relu, RESIDUAL: hasResidual },
-      uniforms: new Params().u32(N, C, HWV, G, NG, count, off, 0).build(),
-      storage: [
-        dy.binding(op),
-        x.binding(op),
-        mask.binding(op),
-        gamma.binding(op),
-        stats.binding(op),
-        dx.binding(op),
-        dres.binding(op),
-        dgb.binding(op),
-      ],
+      params: { N, C, HWV, G, NG, count, betaOffset: off },
+      storage: {
+        dy: dy.binding(op),
+        x: x.binding(op),
+        y: mask.binding(op),
+        gamma: gamma.binding(op),
+        stats: stats.binding(op),
+        dx: dx.binding(op),
+        dresidual: dres.binding(op),
+        dgb: dgb.binding(op),
+      },
       workgroups: grid(perLane ? Math.ceil(C / wg) : C),
     });
     for (const d of dummies) d.dispose();
@@ -383,39 +456,44 @@ export function batchNormBackward(
   const planes = N * C;
   const part = empty([2, N, C], 'float32', op);
   const sums = empty([2, G, C], 'float32', op);
-  rt.dispatch({
+  const [xb, dyb, yb] = [x.binding(op), dy.binding(op), mask.binding(op)];
+  PARTIAL.dispatch({
     op: `${op}.partial`,
-    shader: PARTIAL,
     constants: { WG: SMALL_WG, MODE: 1, VEC4: vec4, RELU: relu },
-    uniforms: new Params().u32(N, C, HW, planes, NG).build(),
-    storage: [x.binding(op), x.binding(op), dy.binding(op), dy.binding(op), mask.binding(op), mask.binding(op), stats.binding(op), part.binding(op)],
+    params: { N, C, HW, planes, NG },
+    storage: { x: xb, x4: xb, dy: dyb, dy4: dyb, y: yb, y4: yb, stats: stats.binding(op), part: part.binding(op) },
     workgroups: grid(Math.ceil(planes / SMALL_WG)),
   });
-  rt.dispatch({
+  COMBINE.dispatch({
     op: `${op}.combine`,
-    shader: COMBINE,
     constants: { WG: SMALL_WG, MODE: 1, UPDATE: false },
-    uniforms: new Params().u32(N, C, HW, count, G, NG, off, 0).f32(0, 0).build(),
-    storage: [part.binding(op), stats.binding(op), sums.binding(op), dgb.binding(op), scratch(dummies, 1).binding(op), scratch(dummies, 1).binding(op)],
+    params: { N, C, HW, count, G, NG, betaOffset: off, eps: 0, momentum: 0 },
+    storage: {
+      part: part.binding(op),
+      stats: stats.binding(op),
+      sums: sums.binding(op),
+      dgb: dgb.binding(op),
+      running_mean: scratch(dummies, 1).binding(op),
+      running_var: scratch(dummies, 1).binding(op),
+    },
     workgroups: [Math.ceil(C / SMALL_WG), 1, 1],
   });
   part.dispose();
   const wg = vec4 ? SMALL_WG : WG;
-  rt.dispatch({
+  (vec4 ? BACKWARD_INPUT_VEC4 : BACKWARD_INPUT).dispatch({
     op: `${op}.input`,
-    shader: vec4 ? BACKWARD_INPUT_VEC4 : BACKWARD_INPUT,
     constants: { WG: wg, TRAINING: training, RELU: relu, RESIDUAL: hasResidual },
-    uniforms: new Params().u32(N, C, HW, count, x.size, G, NG, 0).build(),
-    storage: [
-      dy.binding(op),
-      x.binding(op),
-      mask.binding(op),
-      stats.binding(op),
-      gamma.binding(op),
-      sums.binding(op),
-      dx.binding(op),
-      dres.binding(op),
-    ],
+    params: { N, C, HW, count, total: x.size, G, NG },
+    storage: {
+      dy: dy.binding(op),
+      x: x.binding(op),
+      y: mask.binding(op),
+      stats: stats.binding(op),
+      gamma: gamma.binding(op),
+      sums: sums.binding(op),
+      dx: dx.binding(op),
+      dresidual: dres.binding(op),
+    },
     workgroups: grid(Math.ceil((vec4 ? x.size / 4 : x.size) / wg)),
   });
   sums.dispose();

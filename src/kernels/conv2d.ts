@@ -50,17 +50,78 @@ import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
 import { clearTensor } from './creation.js';
 import { matmulKernel } from './matmul.js';
 import { reduceKernel } from './reduce.js';
-import { subgroupTilesPreferred } from './subgroups.js';
-import { assertFloat, Params } from './util.js';
+import { defineKernel, type Kernel, type ParamSchema, type ParamValues } from './define.js';
+import { SUBGROUP_DIRECTIVES, subgroupTilesPreferred } from './subgroups.js';
+import { assertFloat } from './util.js';
 
-const FORWARD = { name: 'conv2d_forward', code: forwardWgsl };
-const BACKWARD_INPUT = { name: 'conv2d_backward_input', code: backwardInputWgsl };
-const BACKWARD_FILTER = { name: 'conv2d_backward_filter', code: backwardFilterWgsl };
-const FORWARD_SG = { name: 'conv2d_forward_sg', code: sgCommonWgsl + forwardSgWgsl };
-const LAYOUT = { name: 'conv2d_layout', code: layoutWgsl };
-const BACKWARD_INPUT_SG = { name: 'conv2d_backward_input_sg', code: sgCommonWgsl + backwardInputSgWgsl };
-const BACKWARD_FILTER_SG = { name: 'conv2d_backward_filter_sg', code: sgCommonWgsl + backwardFilterSgWgsl };
-const COL2IM = { name: 'conv2d_col2im', code: col2imWgsl };
+/** The convolution's geometry, the first fields of every conv2d kernel's parameters (see convParams). */
+const GEOMETRY = {
+  N: 'u32', C_in: 'u32', H: 'u32', W: 'u32', C_out: 'u32', H_out: 'u32', W_out: 'u32', KH: 'u32', KW: 'u32',
+  stride_h: 'u32', stride_w: 'u32', pad_h: 'u32', pad_w: 'u32',
+} as const;
+const F32 = 'read array<f32>';
+const VEC4 = 'read array<vec4<f32>>';
+const OUT = 'read_write array<f32>';
+
+const FORWARD = defineKernel({
+  name: 'conv2d_forward',
+  params: { ...GEOMETRY, tiles_w: 'u32', tiles: 'u32', ci_chunk: 'u32' },
+  storage: { x: F32, w: F32, bias: F32, out: OUT },
+  constants: { WG: 64, HAS_BIAS: false },
+  code: forwardWgsl,
+});
+const BACKWARD_INPUT = defineKernel({
+  name: 'conv2d_backward_input',
+  params: { ...GEOMETRY, tiles_w: 'u32', tiles: 'u32', chunks: 'u32', co_chunk: 'u32' },
+  storage: { dy: F32, w: F32, dx: OUT },
+  constants: { WG: 64, ACCUMULATE: false },
+  code: backwardInputWgsl,
+});
+const BACKWARD_FILTER = defineKernel({
+  name: 'conv2d_backward_filter',
+  params: { ...GEOMETRY, ci_tiles: 'u32', tiles: 'u32', n_per_split: 'u32' },
+  storage: { dy: F32, x: F32, out: OUT },
+  constants: { WG: 64 },
+  code: backwardFilterWgsl,
+});
+const FORWARD_SG = defineKernel({
+  name: 'conv2d_forward_sg',
+  directives: SUBGROUP_DIRECTIVES,
+  params: { ...GEOMETRY, rows: 'u32', co4: 'u32', img_fast: 'u32' },
+  storage: { x: F32, wt: VEC4, bias: F32, out: OUT, w: F32 },
+  constants: { WG: 8, HAS_BIAS: false, WDIRECT: false, UNROLL4: true },
+  code: [sgCommonWgsl, forwardSgWgsl],
+});
+const LAYOUT = defineKernel({
+  name: 'conv2d_layout',
+  params: { B: 'u32', R: 'u32', S: 'u32', R4: 'u32', S4: 'u32', total: 'u32' },
+  storage: { src: F32, dst: 'read_write array<vec4<f32>>' },
+  constants: { WG: 64 },
+  code: layoutWgsl,
+});
+const BACKWARD_INPUT_SG = defineKernel({
+  name: 'conv2d_backward_input_sg',
+  directives: SUBGROUP_DIRECTIVES,
+  params: { ...GEOMETRY, rows: 'u32', ci4: 'u32', col_groups: 'u32', img_fast: 'u32' },
+  storage: { dy: F32, wt: VEC4, dx: OUT, w: F32 },
+  constants: { WG: 8, WDIRECT: false, UNROLL4: true, ACCUMULATE: false },
+  code: [sgCommonWgsl, backwardInputSgWgsl],
+});
+const BACKWARD_FILTER_SG = defineKernel({
+  name: 'conv2d_backward_filter_sg',
+  directives: SUBGROUP_DIRECTIVES,
+  params: { ...GEOMETRY, rows: 'u32', co4: 'u32', col_groups: 'u32', n_per_split: 'u32' },
+  storage: { x: F32, dyt: VEC4, out: OUT, dy: F32 },
+  constants: { WG: 8, YDIRECT: false, UNROLL4: true },
+  code: [sgCommonWgsl, backwardFilterSgWgsl],
+});
+const COL2IM = defineKernel({
+  name: 'conv2d_col2im',
+  params: { ...GEOMETRY, total: 'u32' },
+  storage: { cols: F32, dx: OUT },
+  constants: { WG: 64 },
+  code: col2imWgsl,
+});
 const LAYOUT_WG = 64;
 /**
  * The subgroup kernels read their per-invocation operand in place (8 scalar gathers per step, no layout
@@ -87,12 +148,11 @@ function relayout(src: Tensor, B: number, R: number, S: number, op: string): Ten
   const S4 = Math.ceil(S / 4);
   const total = B * S4 * R4;
   const dst = empty([B, S, R4 * 4], 'float32', op);
-  getRuntime().dispatch({
+  LAYOUT.dispatch({
     op: `${op}.layout`,
-    shader: LAYOUT,
     constants: { WG: LAYOUT_WG },
-    uniforms: new Params().u32(B, R, S, R4, S4, total, 0, 0).build(),
-    storage: [src.binding(op), dst.binding(op)],
+    params: { B, R, S, R4, S4, total },
+    storage: { src: src.binding(op), dst: dst.binding(op) },
     workgroups: grid(Math.ceil(total / LAYOUT_WG)),
   });
   return dst;
@@ -216,11 +276,14 @@ export function onlyPhaseZeroHasTaps(g: Conv2dGeometry): boolean {
   return g.padH % g.strideH < g.KH && g.padW % g.strideW < g.KW;
 }
 
-/** The geometry's 13 words and the kernel's 3 (the shaders' 16-word Params struct). */
-function params(g: Conv2dGeometry, tail: [number, number, number]): ArrayBuffer {
-  return new Params()
-    .u32(g.N, g.C_in, g.H, g.W, g.C_out, g.H_out, g.W_out, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW, ...tail)
-    .build();
+/**
+ * `kernel`'s parameters: the GEOMETRY fields, then the kernel's own (checked against its declaration).
+ * Object.assign: a spread into a literal with further fields measured about ten times slower per launch in V8.
+ */
+function convParams<S extends ParamSchema>(_kernel: Kernel<S, never, never>, g: Conv2dGeometry, own: Omit<ParamValues<S>, keyof typeof GEOMETRY>): ParamValues<S> {
+  const { N, C_in, H, W, C_out, H_out, W_out, KH, KW } = g;
+  const geometry = { N, C_in, H, W, C_out, H_out, W_out, KH, KW, stride_h: g.strideH, stride_w: g.strideW, pad_h: g.padH, pad_w: g.padW };
+  return Object.assign(geometry, own) as unknown as ParamValues<S>;
 }
 
 /**
@@ -270,12 +333,11 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null = null, 
     const wt = direct ? w : relayout(w, 1, g.C_out, g.C_in * g.KH * g.KW, op);
     const SWG = conv2dTuning.WG;
     const [gx, gy] = grid(rowBlocks);
-    getRuntime().dispatch({
+    FORWARD_SG.dispatch({
       op,
-      shader: FORWARD_SG,
       constants: { WG: SWG, HAS_BIAS: bias !== null, WDIRECT: direct, UNROLL4: conv2dTuning.unroll4 && g.C_in >= 4 },
-      uniforms: params(g, [rows, co4, imageFastest(g, g.H_out * g.W_out) ? 1 : 0]),
-      storage: [x.binding(op), wt.binding(op), (bias ?? w).binding(op), out.binding(op), w.binding(op)],
+      params: convParams(FORWARD_SG, g, { rows, co4, img_fast: imageFastest(g, g.H_out * g.W_out) ? 1 : 0 }),
+      storage: { x: x.binding(op), wt: wt.binding(op), bias: (bias ?? w).binding(op), out: out.binding(op), w: w.binding(op) },
       workgroups: [gx, gy, Math.ceil(Math.ceil(co4 / 2) / SWG)],
     });
     if (wt !== w) wt.dispose();
@@ -286,12 +348,11 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null = null, 
   const coGroups = Math.ceil(g.C_out / 4);
   const { splits, chunk } = tileSplits(tiles * coGroups, g.C_in);
   const dst = splits > 1 ? empty([splits, g.N, g.C_out, g.H_out, g.W_out], 'float32', op) : out;
-  getRuntime().dispatch({
+  FORWARD.dispatch({
     op,
-    shader: FORWARD,
     constants: { WG: conv2dTuning.tileWG, HAS_BIAS: bias !== null },
-    uniforms: params(g, [tilesW, tiles, chunk]),
-    storage: [x.binding(op), w.binding(op), (bias ?? w).binding(op), dst.binding(op)],
+    params: convParams(FORWARD, g, { tiles_w: tilesW, tiles, ci_chunk: chunk }),
+    storage: { x: x.binding(op), w: w.binding(op), bias: (bias ?? w).binding(op), out: dst.binding(op) },
     workgroups: workgroups(tiles, splits * coGroups),
   });
   if (dst === out) return out;
@@ -345,15 +406,11 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
     const wt = inPlace || direct ? w : relayout(w, g.C_out, g.C_in, KK, op);
     const colGroups = Math.ceil(Math.ceil(ci4 / 2) / SWG);
     const [gx, gy] = grid(rowBlocks);
-    getRuntime().dispatch({
+    BACKWARD_INPUT_SG.dispatch({
       op,
-      shader: BACKWARD_INPUT_SG,
       constants: { WG: SWG, WDIRECT: direct, UNROLL4: conv2dTuning.unroll4 && g.C_out >= 4, ACCUMULATE: !!into },
-      uniforms: new Params()
-        .u32(g.N, g.C_in, g.H, g.W, g.C_out, g.H_out, g.W_out, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW)
-        .u32(rows0, ci4, colGroups, imageFastest(g, g.H * g.W) ? 1 : 0, 0, 0, 0)
-        .build(),
-      storage: [dy.binding(op), wt.binding(op), dx.binding(op), w.binding(op)],
+      params: convParams(BACKWARD_INPUT_SG, g, { rows: rows0, ci4, col_groups: colGroups, img_fast: imageFastest(g, g.H * g.W) ? 1 : 0 }),
+      storage: { dy: dy.binding(op), wt: wt.binding(op), dx: dx.binding(op), w: w.binding(op) },
       workgroups: [gx, gy, (zeroFill ? 1 : g.strideH * g.strideW) * colGroups],
     });
     if (wt !== w) wt.dispose();
@@ -367,15 +424,11 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
   const accumulate = !!into && splits === 1;
   const dx = accumulate ? into! : empty(xShape, 'float32', op);
   const dst = splits > 1 ? empty([splits, g.N, g.C_in, g.H, g.W], 'float32', op) : dx;
-  getRuntime().dispatch({
+  BACKWARD_INPUT.dispatch({
     op,
-    shader: BACKWARD_INPUT,
     constants: { WG: conv2dTuning.tileWG, ACCUMULATE: accumulate },
-    uniforms: new Params()
-      .u32(g.N, g.C_in, g.H, g.W, g.C_out, g.H_out, g.W_out, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW)
-      .u32(tilesW, tiles, chunks, chunk, 0, 0, 0)
-      .build(),
-    storage: [dy.binding(op), w.binding(op), dst.binding(op)],
+    params: convParams(BACKWARD_INPUT, g, { tiles_w: tilesW, tiles, chunks, co_chunk: chunk }),
+    storage: { dy: dy.binding(op), w: w.binding(op), dx: dst.binding(op) },
     workgroups: workgroups(tiles, splits * ciGroups),
   });
   if (dst === dx) return dx;
@@ -396,12 +449,11 @@ function conv2dBackwardInputGemm(dy: Tensor, w: Tensor, g: Conv2dGeometry, op: s
   const dx = empty([g.N, g.C_in, g.H, g.W], 'float32', op);
   // Invocations along W run phase by phase, stride_w · ceil(W / stride_w) per row (conv2d_col2im.wgsl).
   const total = g.N * g.C_in * g.H * g.strideW * Math.ceil(g.W / g.strideW);
-  getRuntime().dispatch({
+  COL2IM.dispatch({
     op: `${op}.col2im`,
-    shader: COL2IM,
     constants: { WG: GATHER_WG },
-    uniforms: params(g, [total, 0, 0]),
-    storage: [cols.binding(op), dx.binding(op)],
+    params: convParams(COL2IM, g, { total }),
+    storage: { cols: cols.binding(op), dx: dx.binding(op) },
     workgroups: grid(Math.ceil(total / GATHER_WG)),
   });
   cols.dispose();
@@ -441,18 +493,14 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
     splits = Math.max(1, Math.ceil(g.N / nPerSplit));
     const partial = result(splits);
     const [gx, gy] = grid(rowBlocks);
-    getRuntime().dispatch({
+    BACKWARD_FILTER_SG.dispatch({
       op,
-      shader: BACKWARD_FILTER_SG,
       // Four positions per accumulator update pay off on lavapipe on maps of 32 positions and more; on smaller
       // maps the unrolled kernel measured slower even where its loop never runs (figures: bench/RESULTS.md,
       // "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
       constants: { WG: SWG, YDIRECT: direct, UNROLL4: conv2dTuning.unroll4 && g.H_out * g.W_out >= 32 },
-      uniforms: new Params()
-        .u32(g.N, g.C_in, g.H, g.W, g.C_out, g.H_out, g.W_out, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW)
-        .u32(rows, co4, colGroups, nPerSplit, 0, 0, 0)
-        .build(),
-      storage: [x.binding(op), dyt.binding(op), partial.binding(op), dy.binding(op)],
+      params: convParams(BACKWARD_FILTER_SG, g, { rows, co4, col_groups: colGroups, n_per_split: nPerSplit }),
+      storage: { x: x.binding(op), dyt: dyt.binding(op), out: partial.binding(op), dy: dy.binding(op) },
       workgroups: [gx, gy, splits * colGroups],
     });
     if (dyt !== dy) dyt.dispose();
@@ -467,12 +515,11 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
   const nPerSplit = Math.max(1, Math.ceil(g.N / splits));
   splits = Math.max(1, Math.ceil(g.N / nPerSplit));
   const partial = result(splits);
-  getRuntime().dispatch({
+  BACKWARD_FILTER.dispatch({
     op,
-    shader: BACKWARD_FILTER,
     constants: { WG: conv2dTuning.tileWG },
-    uniforms: params(g, [ciTiles, tiles, nPerSplit]),
-    storage: [dy.binding(op), x.binding(op), partial.binding(op)],
+    params: convParams(BACKWARD_FILTER, g, { ci_tiles: ciTiles, tiles, n_per_split: nPerSplit }),
+    storage: { dy: dy.binding(op), x: x.binding(op), out: partial.binding(op) },
     workgroups: workgroups(tiles, splits),
   });
   if (splits === 1) return partial;

@@ -6,10 +6,19 @@ import copyWgsl from '../../shaders/copy.wgsl';
 import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
-import { broadcastShapes, broadcastStrides, contiguousStrides, normalizeAxes, Params, WG } from './util.js';
+import { defineKernel } from './define.js';
+import { broadcastShapes, broadcastStrides, contiguousStrides, normalizeAxes, WG } from './util.js';
 import { fillKernel } from './creation.js';
 
-const COPY = { name: 'copy', code: copyWgsl };
+const DIMS = 'array<vec4<u32>, 2>';
+/** Offsets and strides in 32-bit words; the iteration shape of `rank` dimensions. */
+const COPY = defineKernel({
+  name: 'copy',
+  params: { n: 'u32', rank: 'u32', src_offset: 'u32', dst_offset: 'u32', shape: DIMS, src_strides: DIMS, dst_strides: DIMS },
+  storage: { src: 'read array<u32>', dst: 'read_write array<u32>' },
+  constants: { WG: 256 },
+  code: copyWgsl,
+});
 
 export interface StridedCopy {
   op: string;
@@ -49,17 +58,11 @@ export function stridedCopy(c: StridedCopy): void {
   if (n === 0) return;
   if (c.src.dtype !== c.dst.dtype) throw new TypeError(`${c.op}: cannot copy ${c.src.dtype} into ${c.dst.dtype}`);
   const [shape, ss, ds] = simplify(c.shape, c.srcStrides, c.dstStrides);
-  getRuntime().dispatch({
+  COPY.dispatch({
     op: c.op,
-    shader: COPY,
     constants: { WG },
-    uniforms: new Params()
-      .u32(n, shape.length, c.srcOffset ?? 0, c.dstOffset ?? 0)
-      .dims(shape)
-      .dims(ss)
-      .dims(ds)
-      .build(),
-    storage: [c.src.binding(c.op), c.dst.binding(c.op)],
+    params: { n, rank: shape.length, src_offset: c.srcOffset ?? 0, dst_offset: c.dstOffset ?? 0, shape, src_strides: ss, dst_strides: ds },
+    storage: { src: c.src.binding(c.op), dst: c.dst.binding(c.op) },
     workgroups: grid(Math.ceil(n / WG)),
   });
 }

@@ -4,10 +4,24 @@ import randomWgsl from '../../shaders/random.wgsl';
 import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, type DType, type Shape, type Tensor } from '../tensor/tensor.js';
-import { Params, WG } from './util.js';
+import { defineKernel } from './define.js';
+import { WG } from './util.js';
 
-const FILL = { name: 'fill', code: fillWgsl };
-const RANDOM = { name: 'random', code: randomWgsl };
+const FILL = defineKernel({
+  name: 'fill',
+  params: { n: 'u32', bits: 'u32', start: 'f32', step: 'f32' },
+  storage: { out: 'read_write array<u32>' },
+  constants: { MODE: 0, WG: 256 },
+  code: fillWgsl,
+});
+/** The generator's seed and first counter (offset), each as two u32 words: see shaders/random.wgsl. */
+const RANDOM = defineKernel({
+  name: 'random',
+  params: { n: 'u32', seed_lo: 'u32', seed_hi: 'u32', offset_lo: 'u32', offset_hi: 'u32', a: 'f32', b: 'f32' },
+  storage: { out: 'read_write array<f32>' },
+  constants: { DIST: 0, WG: 256 },
+  code: randomWgsl,
+});
 
 export function fillKernel(shape: Shape, value: number, dtype: DType = 'float32'): Tensor {
   const out = empty(shape, dtype, 'fill');
@@ -21,12 +35,11 @@ export function fillKernel(shape: Shape, value: number, dtype: DType = 'float32'
     clearTensor(out, 'fill');
     return out;
   }
-  getRuntime().dispatch({
+  FILL.dispatch({
     op: 'fill',
-    shader: FILL,
     constants: { MODE: 0, WG },
-    uniforms: new Params().u32(out.size, new Uint32Array(word)[0]).f32(0, 0).build(),
-    storage: [out.binding('fill')],
+    params: { n: out.size, bits: new Uint32Array(word)[0], start: 0, step: 0 },
+    storage: { out: out.binding('fill') },
     workgroups: grid(Math.ceil(out.size / WG)),
   });
   return out;
@@ -59,12 +72,11 @@ export function arange(count: number, start = 0, step = 1, dtype: 'float32' | 'i
   if (!Number.isInteger(count) || count < 0) throw new RangeError(`arange: count must be a non-negative integer, got ${count}`);
   const out = empty([count], dtype, 'arange');
   if (count === 0) return out;
-  getRuntime().dispatch({
+  FILL.dispatch({
     op: 'arange',
-    shader: FILL,
     constants: { MODE: dtype === 'int32' ? 2 : 1, WG },
-    uniforms: new Params().u32(count, 0).f32(start, step).build(),
-    storage: [out.binding('arange')],
+    params: { n: count, bits: 0, start, step },
+    storage: { out: out.binding('arange') },
     workgroups: grid(Math.ceil(count / WG)),
   });
   return out;
@@ -124,15 +136,19 @@ function randomKernel(shape: Shape, dist: 0 | 1, a: number, b: number, gen: Gene
   if (out.size === 0) return out;
   const offset = gen.take(out.size);
   const seed = gen.seed;
-  getRuntime().dispatch({
+  RANDOM.dispatch({
     op: dist ? 'normal' : 'uniform',
-    shader: RANDOM,
     constants: { DIST: dist, WG },
-    uniforms: new Params()
-      .u32(out.size, seed % 2 ** 32, Math.floor(seed / 2 ** 32), offset % 2 ** 32, Math.floor(offset / 2 ** 32), 0)
-      .f32(a, b)
-      .build(),
-    storage: [out.binding('random')],
+    params: {
+      n: out.size,
+      seed_lo: seed % 2 ** 32,
+      seed_hi: Math.floor(seed / 2 ** 32),
+      offset_lo: offset % 2 ** 32,
+      offset_hi: Math.floor(offset / 2 ** 32),
+      a,
+      b,
+    },
+    storage: { out: out.binding('random') },
     workgroups: grid(Math.ceil(out.size / 4 / WG)),
   });
   return out;

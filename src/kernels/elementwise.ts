@@ -10,21 +10,58 @@ import whereWgsl from '../../shaders/where.wgsl';
 import axpyWgsl from '../../shaders/axpy.wgsl';
 import axpyVec4Wgsl from '../../shaders/axpy_vec4.wgsl';
 import { grid } from '../gpu/runtime.js';
-import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
 import { BINARY_APPLY_WGSL, BINARY_CODES, UNARY_APPLY_WGSL, UNARY_CODES, type BinaryOpName, type UnaryOpName } from './op-tables.js';
-import { assertFloat, broadcastShapes, broadcastStrides, Params, sameShape, WG } from './util.js';
+import { defineKernel } from './define.js';
+import { assertFloat, broadcastShapes, broadcastStrides, sameShape, WG } from './util.js';
 
-const UNARY = { name: 'unary', code: unaryOpsWgsl + UNARY_APPLY_WGSL + unaryWgsl };
-const UNARY_VEC4 = { name: 'unary_vec4', code: unaryOpsWgsl + UNARY_APPLY_WGSL + unaryVec4Wgsl };
-const BINARY = { name: 'binary', code: binaryOpsWgsl + BINARY_APPLY_WGSL + binaryWgsl };
-const BINARY_VEC4 = { name: 'binary_vec4', code: binaryOpsWgsl + BINARY_APPLY_WGSL + binaryVec4Wgsl };
+const F32 = 'read array<f32>';
+const F32_OUT = 'read_write array<f32>';
+const V4 = 'read array<vec4<f32>>';
+const V4_OUT = 'read_write array<vec4<f32>>';
+const DIMS = 'array<vec4<u32>, 2>';
+
+/**
+ * A unary op's parameters: n elements (vec4s in UNARY_VEC4), and its scalars s0 (the exponent of
+ * powScalar, the scale of affine) and s1 (the shift of affine).
+ */
+const UNARY_PARAMS = { n: 'u32', s0: 'f32', s1: 'f32' } as const;
+/** The unary kernel, one float per invocation or (vec4) four; OP is the op's code (UNARY_CODES). */
+const unary = (vec4: boolean) =>
+  defineKernel({
+    name: vec4 ? 'unary_vec4' : 'unary',
+    params: UNARY_PARAMS,
+    storage: { x: vec4 ? V4 : F32, out: vec4 ? V4_OUT : F32_OUT },
+    constants: { OP: 0, WG: 256 },
+    code: [unaryOpsWgsl, UNARY_APPLY_WGSL, vec4 ? unaryVec4Wgsl : unaryWgsl],
+  });
+export const UNARY = unary(false);
+const UNARY_VEC4 = unary(true);
+/** The output's n elements (vec4s in BINARY_VEC4), rank and shape, and each input's strides along it. */
+const BINARY_PARAMS = { n: 'u32', rank: 'u32', shape: DIMS, a_strides: DIMS, b_strides: DIMS } as const;
+/** The binary kernel, one float per invocation (any broadcasting) or (vec4) four (same shapes). */
+const binary = (vec4: boolean) =>
+  defineKernel({
+    name: vec4 ? 'binary_vec4' : 'binary',
+    params: BINARY_PARAMS,
+    storage: { a: vec4 ? V4 : F32, b: vec4 ? V4 : F32, out: vec4 ? V4_OUT : F32_OUT },
+    constants: { OP: 0, BROADCAST: true, WG: 256 },
+    code: [binaryOpsWgsl, BINARY_APPLY_WGSL, vec4 ? binaryVec4Wgsl : binaryWgsl],
+  });
+const BINARY = binary(false);
+const BINARY_VEC4 = binary(true);
 
 /** Whole vec4s: the length is a multiple of 4 and every tensor starts on a 16-byte boundary. */
 function vec4able(n: number, ...ts: Tensor[]): boolean {
   return n % 4 === 0 && ts.every((t) => t.byteOffset % 16 === 0);
 }
-const WHERE = { name: 'where', code: whereWgsl };
+const WHERE = defineKernel({
+  name: 'where',
+  params: { n: 'u32', rank: 'u32', shape: DIMS, c_strides: DIMS, a_strides: DIMS, b_strides: DIMS },
+  storage: { cond: F32, a: F32, b: F32, out: F32_OUT },
+  constants: { WG: 256 },
+  code: whereWgsl,
+});
 
 /** out = f(x) for a unary op of src/kernels/op-tables.ts, with its scalars s0 (exponent, scale) and s1 (shift). */
 export function unaryKernel(op: UnaryOpName, x: Tensor, s0 = 0, s1 = 0): Tensor {
@@ -33,12 +70,11 @@ export function unaryKernel(op: UnaryOpName, x: Tensor, s0 = 0, s1 = 0): Tensor 
   if (x.size === 0) return out;
   const vec4 = vec4able(x.size, x, out);
   const count = vec4 ? x.size / 4 : x.size;
-  getRuntime().dispatch({
+  (vec4 ? UNARY_VEC4 : UNARY).dispatch({
     op,
-    shader: vec4 ? UNARY_VEC4 : UNARY,
     constants: { OP: UNARY_CODES[op], WG },
-    uniforms: new Params().u32(count, 0).f32(s0, s1).build(),
-    storage: [x.binding(op), out.binding(op)],
+    params: { n: count, s0, s1 },
+    storage: { x: x.binding(op), out: out.binding(op) },
     workgroups: grid(Math.ceil(count / WG)),
   });
   return out;
@@ -51,27 +87,26 @@ export function binaryKernel(op: BinaryOpName, a: Tensor, b: Tensor): Tensor {
   if (out.size === 0) return out;
   const plain = sameShape(a.shape, shape) && sameShape(b.shape, shape);
   if (plain && vec4able(out.size, a, b, out)) {
-    getRuntime().dispatch({
+    BINARY_VEC4.dispatch({
       op,
-      shader: BINARY_VEC4,
       constants: { OP: BINARY_CODES[op], WG },
-      uniforms: new Params().u32(out.size / 4, shape.length, 0, 0).dims(shape).dims([]).dims([]).build(),
-      storage: [a.binding(op), b.binding(op), out.binding(op)],
+      params: { n: out.size / 4, rank: shape.length, shape, a_strides: [], b_strides: [] },
+      storage: { a: a.binding(op), b: b.binding(op), out: out.binding(op) },
       workgroups: grid(Math.ceil(out.size / 4 / WG)),
     });
     return out;
   }
-  getRuntime().dispatch({
+  BINARY.dispatch({
     op,
-    shader: BINARY,
     constants: { OP: BINARY_CODES[op], BROADCAST: !plain, WG },
-    uniforms: new Params()
-      .u32(out.size, shape.length, 0, 0)
-      .dims(shape)
-      .dims(broadcastStrides(a.shape, shape))
-      .dims(broadcastStrides(b.shape, shape))
-      .build(),
-    storage: [a.binding(op), b.binding(op), out.binding(op)],
+    params: {
+      n: out.size,
+      rank: shape.length,
+      shape,
+      a_strides: broadcastStrides(a.shape, shape),
+      b_strides: broadcastStrides(b.shape, shape),
+    },
+    storage: { a: a.binding(op), b: b.binding(op), out: out.binding(op) },
     workgroups: grid(Math.ceil(out.size / WG)),
   });
   return out;
@@ -82,25 +117,35 @@ export function whereKernel(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes('where', cond.shape, a.shape, b.shape);
   const out = empty(shape, 'float32', 'where');
   if (out.size === 0) return out;
-  getRuntime().dispatch({
-    op: 'where',
-    shader: WHERE,
+  const op = 'where';
+  WHERE.dispatch({
+    op,
     constants: { WG },
-    uniforms: new Params()
-      .u32(out.size, shape.length, 0, 0)
-      .dims(shape)
-      .dims(broadcastStrides(cond.shape, shape))
-      .dims(broadcastStrides(a.shape, shape))
-      .dims(broadcastStrides(b.shape, shape))
-      .build(),
-    storage: [cond.binding('where'), a.binding('where'), b.binding('where'), out.binding('where')],
+    params: {
+      n: out.size,
+      rank: shape.length,
+      shape,
+      c_strides: broadcastStrides(cond.shape, shape),
+      a_strides: broadcastStrides(a.shape, shape),
+      b_strides: broadcastStrides(b.shape, shape),
+    },
+    storage: { cond: cond.binding(op), a: a.binding(op), b: b.binding(op), out: out.binding(op) },
     workgroups: grid(Math.ceil(out.size / WG)),
   });
   return out;
 }
 
-const AXPY = { name: 'axpy', code: axpyWgsl };
-const AXPY_VEC4 = { name: 'axpy_vec4', code: axpyVec4Wgsl };
+/** y = alpha·y + beta·x, one float per invocation or (vec4) four (n then counts vec4s). */
+const axpy = (vec4: boolean) =>
+  defineKernel({
+    name: vec4 ? 'axpy_vec4' : 'axpy',
+    params: { n: 'u32', alpha: 'f32', beta: 'f32' },
+    storage: { x: vec4 ? V4 : F32, y: vec4 ? V4_OUT : F32_OUT },
+    constants: { WG: 256 },
+    code: vec4 ? axpyVec4Wgsl : axpyWgsl,
+  });
+const AXPY = axpy(false);
+const AXPY_VEC4 = axpy(true);
 
 /** In place: y = alpha * y + beta * x (same shapes). */
 export function axpyInPlace(y: Tensor, x: Tensor, alpha: Scalar = 1, beta: Scalar = 1, op = 'axpy'): void {
@@ -110,12 +155,11 @@ export function axpyInPlace(y: Tensor, x: Tensor, alpha: Scalar = 1, beta: Scala
   y.zeroed = false;
   const vec4 = x.size % 4 === 0 && x.byteOffset % 16 === 0 && y.byteOffset % 16 === 0;
   const count = vec4 ? x.size / 4 : x.size;
-  getRuntime().dispatch({
+  (vec4 ? AXPY_VEC4 : AXPY).dispatch({
     op,
-    shader: vec4 ? AXPY_VEC4 : AXPY,
     constants: { WG },
-    uniforms: new Params().u32(count, 0).f32(alpha, beta).build(),
-    storage: [x.binding(op), y.binding(op)],
+    params: { n: count, alpha, beta },
+    storage: { x: x.binding(op), y: y.binding(op) },
     workgroups: grid(Math.ceil(count / WG)),
   });
 }

@@ -12,18 +12,67 @@ import normalizeBackwardWgsl from '../../shaders/loss_normalize_backward.wgsl';
 import byolWgsl from '../../shaders/loss_byol.wgsl';
 import byolBackwardWgsl from '../../shaders/loss_byol_backward.wgsl';
 import { grid } from '../gpu/runtime.js';
-import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
 import { reduceKernel } from './reduce.js';
-import { assertFloat, normalizeAxes, Params, WG } from './util.js';
+import { defineKernel } from './define.js';
+import { assertFloat, normalizeAxes, WG } from './util.js';
 
-const CE = { name: 'loss_ce', code: ceWgsl };
-const CE_BACKWARD = { name: 'loss_ce_backward', code: ceBackwardWgsl };
-const ACCURACY = { name: 'loss_accuracy', code: accuracyWgsl };
-const NORMALIZE = { name: 'loss_normalize', code: normalizeWgsl };
-const NORMALIZE_BACKWARD = { name: 'loss_normalize_backward', code: normalizeBackwardWgsl };
-const BYOL = { name: 'loss_byol', code: byolWgsl };
-const BYOL_BACKWARD = { name: 'loss_byol_backward', code: byolBackwardWgsl };
+const F32 = 'read array<f32>';
+const OUT = 'read_write array<f32>';
+const LABELS = 'read array<i32>';
+const CE = defineKernel({
+  name: 'loss_ce',
+  params: { N: 'u32', K: 'u32' },
+  storage: { logits: F32, labels: LABELS, loss: OUT, lse: OUT },
+  constants: { WG: 64 },
+  code: ceWgsl,
+});
+const CE_BACKWARD = defineKernel({
+  name: 'loss_ce_backward',
+  params: { N: 'u32', K: 'u32', total: 'u32' },
+  storage: { logits: F32, labels: LABELS, lse: F32, upstream: F32, dx: OUT },
+  constants: { WG: 256 },
+  code: ceBackwardWgsl,
+});
+const ACCURACY = defineKernel({
+  name: 'loss_accuracy',
+  params: { N: 'u32', K: 'u32' },
+  storage: { logits: F32, labels: LABELS, out: OUT },
+  constants: { WG: 256 },
+  code: accuracyWgsl,
+});
+/** The lines along the normalized axis: their count, length D and stride (`inner`). */
+const LINES = { lines: 'u32', D: 'u32', inner: 'u32', eps: 'f32' } as const;
+const NORMALIZE = defineKernel({
+  name: 'loss_normalize',
+  params: LINES,
+  storage: { x: F32, y: OUT, norm: OUT },
+  constants: { WG: 64 },
+  code: normalizeWgsl,
+});
+const NORMALIZE_BACKWARD = defineKernel({
+  name: 'loss_normalize_backward',
+  params: LINES,
+  storage: { g: F32, x: F32, norm: F32, dx: OUT },
+  constants: { WG: 64 },
+  code: normalizeBackwardWgsl,
+});
+/** N rows of length D, row i of p paired with row (i + shift) mod N of z; scale: the batch mean's weight (backward). */
+const PAIRS = { N: 'u32', D: 'u32', eps: 'f32', shift: 'u32', scale: 'f32' } as const;
+const BYOL = defineKernel({
+  name: 'loss_byol',
+  params: PAIRS,
+  storage: { pred: F32, proj: F32, loss: OUT },
+  constants: { WG: 64 },
+  code: byolWgsl,
+});
+const BYOL_BACKWARD = defineKernel({
+  name: 'loss_byol_backward',
+  params: PAIRS,
+  storage: { pred: F32, proj: F32, upstream: F32, dpred: OUT, dproj: OUT },
+  constants: { WG: 64, MEAN: true },
+  code: byolBackwardWgsl,
+});
 const ROW_WG = 64;
 
 function checkLogits(op: string, logits: Tensor, labels: Tensor): [number, number] {
@@ -48,12 +97,11 @@ export function crossEntropyForward(logits: Tensor, labels: Tensor): { loss: Ten
   if (N === 0) throw new Error(`${op}: empty batch ${shapeString(logits.shape)}`);
   const rows = empty([N], 'float32', op);
   const lse = empty([N], 'float32', op);
-  getRuntime().dispatch({
+  CE.dispatch({
     op,
-    shader: CE,
     constants: { WG: ROW_WG },
-    uniforms: new Params().u32(N, K).build(),
-    storage: [logits.binding(op), labels.binding(op), rows.binding(op), lse.binding(op)],
+    params: { N, K },
+    storage: { logits: logits.binding(op), labels: labels.binding(op), loss: rows.binding(op), lse: lse.binding(op) },
     workgroups: grid(Math.ceil(N / ROW_WG)),
   });
   const loss = reduceKernel('sum', rows, [0], false, 1 / N, op);
@@ -68,12 +116,11 @@ export function crossEntropyBackward(g: Tensor, logits: Tensor, labels: Tensor, 
   assertFloat(op, g, lse);
   if (g.size !== 1) throw new Error(`${op}: the upstream gradient must have one element, got ${shapeString(g.shape)}`);
   const dx = empty(logits.shape, 'float32', op);
-  getRuntime().dispatch({
+  CE_BACKWARD.dispatch({
     op,
-    shader: CE_BACKWARD,
     constants: { WG },
-    uniforms: new Params().u32(N, K, N * K).build(),
-    storage: [logits.binding(op), labels.binding(op), lse.binding(op), g.binding(op), dx.binding(op)],
+    params: { N, K, total: N * K },
+    storage: { logits: logits.binding(op), labels: labels.binding(op), lse: lse.binding(op), upstream: g.binding(op), dx: dx.binding(op) },
     workgroups: grid(Math.ceil((N * K) / WG)),
   });
   return dx;
@@ -84,12 +131,11 @@ export function accuracyKernel(logits: Tensor, labels: Tensor): Tensor {
   const op = 'accuracy';
   const [N, K] = checkLogits(op, logits, labels);
   const out = empty([1], 'float32', op);
-  getRuntime().dispatch({
+  ACCURACY.dispatch({
     op,
-    shader: ACCURACY,
     constants: { WG },
-    uniforms: new Params().u32(N, K).build(),
-    storage: [logits.binding(op), labels.binding(op), out.binding(op)],
+    params: { N, K },
+    storage: { logits: logits.binding(op), labels: labels.binding(op), out: out.binding(op) },
     workgroups: [1, 1, 1],
   });
   return out;
@@ -111,12 +157,11 @@ export function l2NormalizeForward(x: Tensor, axis = -1, eps = 1e-12): { y: Tens
   const y = empty(x.shape, 'float32', op);
   const norm = empty(x.shape.filter((_, i) => i !== ax), 'float32', op);
   if (lines === 0 || D === 0) return { y, norm };
-  getRuntime().dispatch({
+  NORMALIZE.dispatch({
     op,
-    shader: NORMALIZE,
     constants: { WG: ROW_WG },
-    uniforms: new Params().u32(lines, D, inner).f32(eps).build(),
-    storage: [x.binding(op), y.binding(op), norm.binding(op)],
+    params: { lines, D, inner, eps },
+    storage: { x: x.binding(op), y: y.binding(op), norm: norm.binding(op) },
     workgroups: grid(Math.ceil(lines / ROW_WG)),
   });
   return { y, norm };
@@ -129,12 +174,11 @@ export function l2NormalizeBackward(g: Tensor, x: Tensor, norm: Tensor, axis = -
   const { lines, D, inner } = lineGeometry(x.shape, ax);
   const dx = empty(x.shape, 'float32', op);
   if (lines === 0 || D === 0) return dx;
-  getRuntime().dispatch({
+  NORMALIZE_BACKWARD.dispatch({
     op,
-    shader: NORMALIZE_BACKWARD,
     constants: { WG: ROW_WG },
-    uniforms: new Params().u32(lines, D, inner).f32(eps).build(),
-    storage: [g.binding(op), x.binding(op), norm.binding(op), dx.binding(op)],
+    params: { lines, D, inner, eps },
+    storage: { g: g.binding(op), x: x.binding(op), norm: norm.binding(op), dx: dx.binding(op) },
     workgroups: grid(Math.ceil(lines / ROW_WG)),
   });
   return dx;
@@ -173,12 +217,11 @@ export function byolLossForward(p: Tensor, z: Tensor, mean = true, eps = 1e-12, 
   if (N === 0) throw new Error(`${op}: empty batch ${shapeString(p.shape)}`);
   const { shift, scale } = pairing(op, N, pair);
   const rows = empty([N], 'float32', op);
-  getRuntime().dispatch({
+  BYOL.dispatch({
     op,
-    shader: BYOL,
     constants: { WG: ROW_WG },
-    uniforms: new Params().u32(N, D).f32(eps).u32(shift).f32(scale).build(),
-    storage: [p.binding(op), z.binding(op), rows.binding(op)],
+    params: { N, D, eps, shift, scale },
+    storage: { pred: p.binding(op), proj: z.binding(op), loss: rows.binding(op) },
     workgroups: grid(Math.ceil(N / ROW_WG)),
   });
   if (!mean) return rows;
@@ -196,12 +239,11 @@ export function byolLossBackward(g: Tensor, p: Tensor, z: Tensor, mean = true, e
   const { shift, scale } = pairing(op, N, pair);
   const dp = empty(p.shape, 'float32', op);
   const dz = empty(z.shape, 'float32', op);
-  getRuntime().dispatch({
+  BYOL_BACKWARD.dispatch({
     op,
-    shader: BYOL_BACKWARD,
     constants: { WG: ROW_WG, MEAN: mean },
-    uniforms: new Params().u32(N, D).f32(eps).u32(shift).f32(scale).build(),
-    storage: [p.binding(op), z.binding(op), g.binding(op), dp.binding(op), dz.binding(op)],
+    params: { N, D, eps, shift, scale },
+    storage: { pred: p.binding(op), proj: z.binding(op), upstream: g.binding(op), dpred: dp.binding(op), dproj: dz.binding(op) },
     workgroups: grid(Math.ceil(N / ROW_WG)),
   });
   return [dp, dz];

@@ -1,18 +1,43 @@
 /** Batched matrix multiplication with either operand transposed. */
-import matmulCommonWgsl from '../../shaders/matmul_common.wgsl';
 import matmulWgsl from '../../shaders/matmul.wgsl';
 import matmulVec4Wgsl from '../../shaders/matmul_vec4.wgsl';
 import sgCommonWgsl from '../../shaders/sg_tile_common.wgsl';
 import matmulSgWgsl from '../../shaders/matmul_sg.wgsl';
-import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, sizeOf, type Tensor } from '../tensor/tensor.js';
 import { expandKernel } from './copy.js';
-import { subgroupTilesPreferred } from './subgroups.js';
-import { assertFloat, broadcastShapes, Params, sameShape } from './util.js';
+import { defineKernel } from './define.js';
+import { SUBGROUP_DIRECTIVES, subgroupTilesPreferred } from './subgroups.js';
+import { assertFloat, broadcastShapes, sameShape } from './util.js';
 
-const MATMUL = { name: 'matmul', code: matmulCommonWgsl + matmulWgsl };
-const MATMUL_VEC4 = { name: 'matmul_vec4', code: matmulCommonWgsl + matmulVec4Wgsl };
-const MATMUL_SG = { name: 'matmul_sg', code: sgCommonWgsl + matmulCommonWgsl + matmulSgWgsl };
+/**
+ * The shapes and batch strides every matmul kernel reads: C[b] = op(A[b]) · op(B[b]) for b < batch; a batch
+ * stride of 0 broadcasts that operand over the batch.
+ */
+const PARAMS = { M: 'u32', N: 'u32', K: 'u32', batch: 'u32', a_batch_stride: 'u32', b_batch_stride: 'u32', c_batch_stride: 'u32' } as const;
+const MATMUL = defineKernel({
+  name: 'matmul',
+  params: PARAMS,
+  storage: { A: 'read array<f32>', B: 'read array<f32>', C: 'read_write array<f32>' },
+  constants: { TRANS_A: false, TRANS_B: false, WG_X: 8, WG_Y: 8 },
+  code: matmulWgsl,
+});
+const MATMUL_VEC4 = defineKernel({
+  name: 'matmul_vec4',
+  params: PARAMS,
+  storage: { A: 'read array<vec4<f32>>', B: 'read array<vec4<f32>>', C: 'read_write array<vec4<f32>>' },
+  constants: { WG_X: 8, WG_Y: 8 },
+  code: matmulVec4Wgsl,
+});
+const MATMUL_SG = defineKernel({
+  name: 'matmul_sg',
+  directives: SUBGROUP_DIRECTIVES,
+  params: PARAMS,
+  storage: { A: 'read array<f32>', B: 'read array<f32>', C: 'read_write array<f32>' },
+  // Each entry point reads the operands through one of the two views.
+  aliases: { A4: ['A', 'array<vec4<f32>>'], B4: ['B', 'array<vec4<f32>>'] },
+  constants: { WG: 8, TRANS_A: false, TRANS_B: false },
+  code: [sgCommonWgsl, matmulSgWgsl],
+});
 /** Rows of C per workgroup of the subgroup kernel. */
 const SG_ROWS = 32;
 /** Columns of C per invocation of the subgroup kernel. */
@@ -103,20 +128,19 @@ export function matmulKernel(a: Tensor, b: Tensor, transA = false, transB = fals
     pb.temp && pb.t.dispose();
     throw new Error('matmul: inner dimension 0 is not supported');
   }
-  const uniforms = new Params().u32(M, N, K, batch, pa.stride, pb.stride, M * N, 0).build();
-  const storage = [pa.t.binding('matmul'), pb.t.binding('matmul'), out.binding('matmul')];
+  const params = { M, N, K, batch, a_batch_stride: pa.stride, b_batch_stride: pb.stride, c_batch_stride: M * N };
+  const storage = { A: pa.t.binding('matmul'), B: pb.t.binding('matmul'), C: out.binding('matmul') };
   const rowBlocks = Math.ceil(M / SG_ROWS);
   const sg = matmulTuning.kernel === 'sg' || (matmulTuning.kernel === 'auto' && subgroupTilesPreferred());
   if (sg && rowBlocks <= 65535 && Math.ceil(N / SG_COLS / matmulTuning.WG) <= 65535) {
     const SWG = matmulTuning.WG;
     // vec4 loads where each operand's contiguous axis (and so its batch stride) is a multiple of 4.
     const vec4 = (transA ? M % 4 === 0 : K % 4 === 0) && (transB ? K % 4 === 0 : N % 4 === 0);
-    getRuntime().dispatch({
+    MATMUL_SG.dispatch({
       op: 'matmul',
-      shader: MATMUL_SG,
       entry: vec4 ? 'main' : 'ragged',
       constants: { WG: SWG, TRANS_A: transA, TRANS_B: transB },
-      uniforms,
+      params,
       storage,
       workgroups: [Math.ceil(N / SG_COLS / SWG), rowBlocks, batch],
     });
@@ -127,21 +151,19 @@ export function matmulKernel(a: Tensor, b: Tensor, transA = false, transB = fals
   // Whole vec4 rows (and batch strides) for the operands' layout: one of the vec4 kernels.
   const entry = !transA && !transB && K % 4 === 0 && N % 4 === 0 ? 'main' : !transA && transB && K % 4 === 0 && N % 4 === 0 ? 'nt' : transA && !transB && M % 4 === 0 && N % 4 === 0 ? 'tn' : null;
   if (entry) {
-    getRuntime().dispatch({
+    MATMUL_VEC4.dispatch({
       op: 'matmul',
-      shader: MATMUL_VEC4,
       entry,
       constants: { WG_X: VEC4_WG_X, WG_Y: VEC4_WG_Y },
-      uniforms,
+      params,
       storage,
       workgroups: [Math.ceil(N / 4 / VEC4_WG_X), Math.ceil(M / 4 / VEC4_WG_Y), batch],
     });
   } else {
-    getRuntime().dispatch({
+    MATMUL.dispatch({
       op: 'matmul',
-      shader: MATMUL,
       constants: { TRANS_A: transA, TRANS_B: transB, WG_X, WG_Y },
-      uniforms,
+      params,
       storage,
       workgroups: [Math.ceil(N / TILE / WG_X), Math.ceil(M / TILE / WG_Y), batch],
     });

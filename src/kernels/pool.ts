@@ -2,18 +2,44 @@
  * Pooling over NCHW activations: max pooling with its argmax (for the backward pass) and global average
  * pooling [N, C, H, W] → [N, C], each with its backward kernel.
  */
-import maxCommonWgsl from '../../shaders/pool_max_common.wgsl';
 import maxWgsl from '../../shaders/pool_max.wgsl';
 import maxBackwardWgsl from '../../shaders/pool_max_backward.wgsl';
 import avgWgsl from '../../shaders/pool_avg.wgsl';
 import { grid } from '../gpu/runtime.js';
-import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
-import { assertFloat, Params, WG } from './util.js';
+import { defineKernel } from './define.js';
+import { assertFloat, WG } from './util.js';
 
-const MAX = { name: 'pool_max', code: maxCommonWgsl + maxWgsl };
-const MAX_BACKWARD = { name: 'pool_max_backward', code: maxCommonWgsl + maxBackwardWgsl };
-const AVG = { name: 'pool_avg', code: avgWgsl };
+/**
+ * The max-pooling kernels' constants: the geometry compiled in (one pipeline per pooling shape). On software
+ * adapters an integer division by a runtime value is a scalar loop over the lanes, by a constant a vector
+ * multiply.
+ */
+const MAX_CONSTANTS = {
+  WG: 256, H: 'u32', W: 'u32', H_OUT: 'u32', W_OUT: 'u32', KH: 'u32', KW: 'u32', SH: 'u32', SW: 'u32', PH: 'u32', PW: 'u32',
+} as const;
+const MAX = defineKernel({
+  name: 'pool_max',
+  params: { total: 'u32' },
+  storage: { x: 'read array<f32>', y: 'read_write array<f32>', argmax: 'read_write array<i32>' },
+  constants: MAX_CONSTANTS,
+  code: maxWgsl,
+});
+const MAX_BACKWARD = defineKernel({
+  name: 'pool_max_backward',
+  params: { total: 'u32' },
+  storage: { dy: 'read array<f32>', argmax: 'read array<i32>', dx: 'read_write array<f32>' },
+  constants: MAX_CONSTANTS,
+  code: maxBackwardWgsl,
+});
+/** Global average pooling: entry points forward and backward. */
+const AVG = defineKernel({
+  name: 'pool_avg',
+  params: { total: 'u32', HW: 'u32' },
+  storage: { src: 'read array<f32>', dst: 'read_write array<f32>' },
+  constants: { WG: 256 },
+  code: avgWgsl,
+});
 
 /** Window, stride and padding of {@link maxPool2d}. */
 export interface MaxPool2dOptions {
@@ -66,7 +92,7 @@ export function maxPool2dGeometry(xShape: readonly number[], options: MaxPool2dO
 }
 
 /** The geometry as the max-pool shaders' override constants (one pipeline per pooling shape). */
-function poolConstants(g: PoolGeometry): Record<string, number> {
+function poolConstants(g: PoolGeometry) {
   return { WG, H: g.H, W: g.W, H_OUT: g.H_out, W_OUT: g.W_out, KH: g.KH, KW: g.KW, SH: g.sh, SW: g.sw, PH: g.ph, PW: g.pw };
 }
 
@@ -79,12 +105,11 @@ export function maxPool2dForward(x: Tensor, options: MaxPool2dOptions): { y: Ten
   const y = empty(shape, 'float32', op);
   const argmax = empty(shape, 'int32', op);
   if (y.size === 0) return { y, argmax };
-  getRuntime().dispatch({
+  MAX.dispatch({
     op,
-    shader: MAX,
     constants: poolConstants(g),
-    uniforms: new Params().u32(y.size, 0, 0, 0).build(),
-    storage: [x.binding(op), y.binding(op), argmax.binding(op)],
+    params: { total: y.size },
+    storage: { x: x.binding(op), y: y.binding(op), argmax: argmax.binding(op) },
     workgroups: grid(Math.ceil(y.size / WG)),
   });
   return { y, argmax };
@@ -102,12 +127,11 @@ export function maxPool2dBackward(dy: Tensor, argmax: Tensor, xShape: readonly n
   if (argmax.dtype !== 'int32') throw new TypeError(`${op}: argmax must be int32, got ${argmax.dtype}`);
   const dx = empty(xShape, 'float32', op);
   if (dx.size === 0) return dx;
-  getRuntime().dispatch({
+  MAX_BACKWARD.dispatch({
     op,
-    shader: MAX_BACKWARD,
     constants: poolConstants(g),
-    uniforms: new Params().u32(dx.size, 0, 0, 0).build(),
-    storage: [dy.binding(op), argmax.binding(op), dx.binding(op)],
+    params: { total: dx.size },
+    storage: { dy: dy.binding(op), argmax: argmax.binding(op), dx: dx.binding(op) },
     workgroups: grid(Math.ceil(dx.size / WG)),
   });
   return dx;
@@ -122,13 +146,12 @@ export function globalAvgPoolForward(x: Tensor): Tensor {
   if (H * W === 0) throw new Error(`${op}: empty spatial size in ${shapeString(x.shape)}`);
   const out = empty([N, C], 'float32', op);
   if (out.size === 0) return out;
-  getRuntime().dispatch({
+  AVG.dispatch({
     op,
-    shader: AVG,
     entry: 'forward',
     constants: { WG },
-    uniforms: new Params().u32(N * C, H * W).build(),
-    storage: [x.binding(op), out.binding(op)],
+    params: { total: N * C, HW: H * W },
+    storage: { src: x.binding(op), dst: out.binding(op) },
     workgroups: grid(Math.ceil((N * C) / WG)),
   });
   return out;
@@ -142,13 +165,12 @@ export function globalAvgPoolBackward(dy: Tensor, xShape: readonly number[]): Te
   if (dy.shape.join() !== [N, C].join()) throw new Error(`${op}: dy must be [${N}, ${C}], got ${shapeString(dy.shape)}`);
   const dx = empty(xShape, 'float32', op);
   if (dx.size === 0) return dx;
-  getRuntime().dispatch({
+  AVG.dispatch({
     op,
-    shader: AVG,
     entry: 'backward',
     constants: { WG },
-    uniforms: new Params().u32(dx.size, H * W).build(),
-    storage: [dy.binding(op), dx.binding(op)],
+    params: { total: dx.size, HW: H * W },
+    storage: { src: dy.binding(op), dst: dx.binding(op) },
     workgroups: grid(Math.ceil(dx.size / WG)),
   });
   return dx;

@@ -4,10 +4,25 @@ import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
 import { clone } from './copy.js';
+import { defineKernel } from './define.js';
 import { REDUCE_CODES, REDUCE_FOLD_WGSL, type ReduceOp } from './op-tables.js';
-import { assertFloat, contiguousStrides, normalizeAxes, Params, WG } from './util.js';
+import { assertFloat, contiguousStrides, normalizeAxes, WG } from './util.js';
 
-const REDUCE = { name: 'reduce', code: reduceWgsl + REDUCE_FOLD_WGSL };
+const DIMS = 'array<vec4<u32>, 2>';
+/**
+ * The kept (out) and reduced (red) axes, each as sizes and input strides; scale multiplies each result (the
+ * entry point `sliced`: the number of slices per output, as a float). OP is the fold's code (REDUCE_CODES).
+ */
+const REDUCE = defineKernel({
+  name: 'reduce',
+  params: {
+    n_out: 'u32', n_red: 'u32', out_rank: 'u32', red_rank: 'u32', scale: 'f32',
+    out_shape: DIMS, out_strides: DIMS, red_shape: DIMS, red_strides: DIMS,
+  },
+  storage: { x: 'read array<f32>', out: 'read_write array<f32>' },
+  constants: { OP: 0, WG: 256 },
+  code: [reduceWgsl, REDUCE_FOLD_WGSL],
+});
 
 /** Merges neighbouring axes of a (shape, strides) list that are contiguous with each other. */
 function merge(shape: number[], strides: number[]): [number[], number[]] {
@@ -76,26 +91,27 @@ export function reduceKernel(
   const [rs, rst] = merge(redShape, redStrides);
   const long = nRed >= 2048 && nOut < 2048;
   const rt = getRuntime();
-  const dims = (scaleOrSlices: number) =>
-    new Params()
-      .u32(nOut, nRed, ks.length, Math.max(1, rs.length))
-      .f32(scaleOrSlices)
-      .dims(ks)
-      .dims(kst)
-      .dims(rs.length ? rs : [1])
-      .dims(rst.length ? rst : [1])
-      .build();
+  const params = (scaleOrSlices: number) => ({
+    n_out: nOut,
+    n_red: nRed,
+    out_rank: ks.length,
+    red_rank: Math.max(1, rs.length),
+    scale: scaleOrSlices,
+    out_shape: ks,
+    out_strides: kst,
+    red_shape: rs.length ? rs : [1],
+    red_strides: rst.length ? rst : [1],
+  });
   if (long && rt.report.software) {
     // Barrier-free two passes: slices of ~512 elements per invocation, then their combination.
     const slices = Math.min(1024, Math.ceil(nRed / 512));
     const parts = empty([nOut, slices], 'float32', name);
-    rt.dispatch({
+    REDUCE.dispatch({
       op: name,
-      shader: REDUCE,
       entry: 'sliced',
       constants: { OP: REDUCE_CODES[op], WG },
-      uniforms: dims(slices),
-      storage: [x.binding(name), parts.binding(name)],
+      params: params(slices),
+      storage: { x: x.binding(name), out: parts.binding(name) },
       workgroups: grid(Math.ceil((nOut * slices) / WG)),
     });
     if (into) {
@@ -110,13 +126,12 @@ export function reduceKernel(
     out.dispose();
     return result;
   }
-  rt.dispatch({
+  REDUCE.dispatch({
     op: name,
-    shader: REDUCE,
     entry: long ? 'per_group' : 'per_thread',
     constants: { OP: REDUCE_CODES[op], WG },
-    uniforms: dims(scale),
-    storage: [x.binding(name), out.binding(name)],
+    params: params(scale),
+    storage: { x: x.binding(name), out: out.binding(name) },
     workgroups: grid(long ? nOut : Math.ceil(nOut / WG)),
   });
   return out;

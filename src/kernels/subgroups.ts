@@ -1,6 +1,9 @@
 /** Whether the subgroup kernels can run on this device (shared by the matmul and conv2d launchers). */
 import { getRuntime } from '../tensor/engine.js';
 
+/** The global directives of the subgroup kernels (those built on shaders/sg_tile_common.wgsl). */
+export const SUBGROUP_DIRECTIVES = ['enable subgroups', 'diagnostic(off, subgroup_uniformity)'] as const;
+
 /** The device has 'subgroups' and (where the adapter says) subgroups of at least 8 lanes. */
 export function subgroupsUsable(): boolean {
   const rt = getRuntime();

@@ -1,57 +1,5 @@
-/** Helpers shared by the kernel launchers: parameter blocks, shapes, strides, broadcasting. */
+/** Helpers shared by the kernel launchers: shapes, strides, broadcasting. */
 import { shapeString, type Shape, type Tensor } from '../tensor/tensor.js';
-import { StepValue, uniformPatches, type Scalar, type UniformPatch } from '../gpu/record.js';
-
-export const MAX_RANK = 8;
-
-/**
- * Builds a uniform block field by field with WGSL's layout: 4-byte scalars, 16-byte-aligned vec4 arrays.
- * A field given as a StepValue is written with its current value and remembered (uniformPatches), so a
- * replayed step writes the value it has then.
- */
-export class Params {
-  private words: number[] = [];
-  private types: ('u' | 'f')[] = [];
-  private patches: UniformPatch[] | null = null;
-
-  private push(v: Scalar, type: 'u' | 'f'): void {
-    if (v instanceof StepValue) (this.patches ??= []).push({ word: this.words.length, type, value: v });
-    const n = typeof v === 'number' ? v : v.value;
-    this.words.push(type === 'u' ? n >>> 0 : n);
-    this.types.push(type);
-  }
-
-  u32(...values: Scalar[]): this {
-    for (const v of values) this.push(v, 'u');
-    return this;
-  }
-
-  f32(...values: Scalar[]): this {
-    for (const v of values) this.push(v, 'f');
-    return this;
-  }
-
-  /** Pads to a 16-byte boundary, then writes `array<vec4<u32>, 2>` (8 values, zero-filled). */
-  dims(values: readonly number[]): this {
-    if (values.length > MAX_RANK) throw new Error(`at most ${MAX_RANK} dimensions are supported, got ${values.length}`);
-    while (this.words.length % 4) this.u32(0);
-    for (let i = 0; i < MAX_RANK; i++) this.u32(values[i] ?? 0);
-    return this;
-  }
-
-  build(): ArrayBuffer {
-    while (this.words.length % 4) this.u32(0);
-    const buf = new ArrayBuffer(this.words.length * 4);
-    const u = new Uint32Array(buf);
-    const f = new Float32Array(buf);
-    this.words.forEach((w, i) => {
-      if (this.types[i] === 'u') u[i] = w;
-      else f[i] = w;
-    });
-    if (this.patches) uniformPatches.set(buf, this.patches);
-    return buf;
-  }
-}
 
 export function contiguousStrides(shape: Shape): number[] {
   const strides = new Array<number>(shape.length);

@@ -21,19 +21,57 @@ import larsRatiosWgsl from '../../shaders/optim_lars_ratios.wgsl';
 import larsUpdateWgsl from '../../shaders/optim_lars_update.wgsl';
 import { grid } from '../gpu/runtime.js';
 import { clearTensor } from '../kernels/creation.js';
-import { Params } from '../kernels/util.js';
+import { defineKernel } from '../kernels/define.js';
 import type { Scalar } from '../gpu/record.js';
 import { getRuntime } from '../tensor/engine.js';
 import { subgroupsUsable } from '../kernels/subgroups.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 const WG = 256;
-const EMA = { name: 'ema', code: emaWgsl };
-const SGD = { name: 'optim_sgd', code: sgdWgsl + optimEntriesWgsl };
-const ADAMW = { name: 'optim_adamw', code: adamwWgsl + optimEntriesWgsl };
-const LARS_NORMS = { name: 'optim_lars_norms', code: larsNormsCommonWgsl + larsNormsWgsl };
-// 'enable subgroups;' must come before every declaration.
-const LARS_NORMS_SG = { name: 'optim_lars_norms_sg', code: 'enable subgroups;\n' + larsNormsCommonWgsl + larsNormsSgWgsl };
+const V4 = 'read array<vec4<f32>>';
+const V4_OUT = 'read_write array<vec4<f32>>';
+const EMA = defineKernel({
+  name: 'ema',
+  params: { n4: 'u32', tau: 'f32', one_minus_tau: 'f32' },
+  storage: { online: V4, tgt: V4_OUT },
+  constants: { WG: 256 },
+  code: emaWgsl,
+});
+const SGD = defineKernel({
+  name: 'optim_sgd',
+  params: { n4: 'u32', first: 'u32', nesterov: 'u32', n_blocks: 'u32', lr: 'f32', momentum: 'f32', dampening: 'f32', wd: 'f32' },
+  storage: { table: 'read array<u32>', g: V4, w: V4_OUT, buf: V4_OUT },
+  constants: { WG: 256 },
+  code: [sgdWgsl, optimEntriesWgsl],
+});
+const ADAMW = defineKernel({
+  name: 'optim_adamw',
+  params: {
+    n4: 'u32', n_blocks: 'u32',
+    lr: 'f32', wd: 'f32', beta1: 'f32', beta2: 'f32', eps: 'f32', step_size: 'f32', bc2_sqrt: 'f32',
+  },
+  storage: { table: 'read array<u32>', g: V4, w: V4_OUT, m: V4_OUT, v: V4_OUT },
+  constants: { WG: 256 },
+  code: [adamwWgsl, optimEntriesWgsl],
+});
+/** LARS's norms pass, as a workgroup tree or (LARS_NORMS_SG) one subgroup per block. */
+const LARS_NORMS_DECL = {
+  params: { n_blocks: 'u32', wd: 'f32' },
+  storage: { blocks: 'read array<vec4<u32>>', w: V4, g: V4, partials: 'read_write array<vec2<f32>>' },
+} as const;
+const LARS_NORMS = defineKernel({
+  name: 'optim_lars_norms',
+  ...LARS_NORMS_DECL,
+  constants: { WG: 256 },
+  code: [larsNormsCommonWgsl, larsNormsWgsl],
+});
+const LARS_NORMS_SG = defineKernel({
+  name: 'optim_lars_norms_sg',
+  directives: ['enable subgroups'],
+  ...LARS_NORMS_DECL,
+  constants: { WG: 8 },
+  code: [larsNormsCommonWgsl, larsNormsSgWgsl],
+});
 
 /** Kernel choice, for tests and measurements. */
 export const optimTuning = {
@@ -52,8 +90,20 @@ export const optimTuning = {
   layout: 'auto' as 'auto' | 'blocks' | 'vec4',
 };
 
-const LARS_RATIOS = { name: 'optim_lars_ratios', code: larsRatiosWgsl };
-const LARS_UPDATE = { name: 'optim_lars_update', code: larsUpdateWgsl };
+const LARS_RATIOS = defineKernel({
+  name: 'optim_lars_ratios',
+  params: { n_segs: 'u32', eta: 'f32' },
+  storage: { segs: 'read array<vec4<u32>>', partials: 'read array<vec2<f32>>', ratio: 'read_write array<f32>' },
+  constants: { WG: 64 },
+  code: larsRatiosWgsl,
+});
+const LARS_UPDATE = defineKernel({
+  name: 'optim_lars_update',
+  params: { n4: 'u32', n_blocks: 'u32', lr: 'f32', momentum: 'f32', wd: 'f32' },
+  storage: { table: 'read array<u32>', ratio: 'read array<f32>', g: V4, w: V4_OUT, mu: V4_OUT },
+  constants: { WG: 256 },
+  code: larsUpdateWgsl,
+});
 
 /** Flags per parameter, in the chunk table's top byte and in LARS's block and segment tables. */
 export const FLAG_FROZEN = 1;
@@ -118,13 +168,12 @@ export function emaKernel(target: Tensor, online: Tensor, tau: Scalar, oneMinusT
   const n4 = vec4Count('emaUpdate', target, online);
   if (n4 === 0) return;
   const strided = optimBlocks();
-  getRuntime().dispatch({
+  EMA.dispatch({
     op: 'emaUpdate',
-    shader: EMA,
     entry: strided ? 'main_strided' : 'main',
     constants: { WG: strided ? EMA_STRIDED_WG : WG },
-    uniforms: new Params().u32(n4, 0).f32(tau, oneMinusTau).build(),
-    storage: [online.binding('emaUpdate'), target.binding('emaUpdate')],
+    params: { n4, tau, one_minus_tau: oneMinusTau },
+    storage: { online: online.binding('emaUpdate'), tgt: target.binding('emaUpdate') },
     workgroups: strided ? [Math.min(EMA_STRIDED_GROUPS, Math.ceil(n4 / EMA_STRIDED_WG))] : grid(Math.ceil(n4 / WG)),
   });
 }
@@ -142,15 +191,15 @@ export interface SgdKernelArgs {
 export function sgdKernel(t: UpdateTable, w: Tensor, g: Tensor, buf: Tensor, a: SgdKernelArgs): void {
   const n4 = vec4Count('sgd.step', w, g, buf);
   if (n4 === 0) return;
-  getRuntime().dispatch({
-    op: 'sgd.step',
-    shader: SGD,
+  const op = 'sgd.step';
+  SGD.dispatch({
+    op,
     ...walk(t, n4),
-    uniforms: new Params()
-      .u32(n4, a.first, a.nesterov ? 1 : 0, t.numBlocks)
-      .f32(a.lr, a.momentum, a.dampening, a.weightDecay)
-      .build(),
-    storage: [t.table.binding('sgd.step'), g.binding('sgd.step'), w.binding('sgd.step'), buf.binding('sgd.step')],
+    params: {
+      n4, first: a.first, nesterov: a.nesterov ? 1 : 0, n_blocks: t.numBlocks,
+      lr: a.lr, momentum: a.momentum, dampening: a.dampening, wd: a.weightDecay,
+    },
+    storage: { table: t.table.binding(op), g: g.binding(op), w: w.binding(op), buf: buf.binding(op) },
   });
 }
 
@@ -168,15 +217,15 @@ export interface AdamwKernelArgs {
 export function adamwKernel(t: UpdateTable, w: Tensor, g: Tensor, m: Tensor, v: Tensor, a: AdamwKernelArgs): void {
   const n4 = vec4Count('adamw.step', w, g, m, v);
   if (n4 === 0) return;
-  getRuntime().dispatch({
-    op: 'adamw.step',
-    shader: ADAMW,
+  const op = 'adamw.step';
+  ADAMW.dispatch({
+    op,
     ...walk(t, n4),
-    uniforms: new Params()
-      .u32(n4, t.numBlocks, 0, 0)
-      .f32(a.lr, a.weightDecay, a.beta1, a.beta2, a.eps, a.lrOverBc1, a.sqrtBc2, 0)
-      .build(),
-    storage: [t.table.binding('adamw.step'), g.binding('adamw.step'), w.binding('adamw.step'), m.binding('adamw.step'), v.binding('adamw.step')],
+    params: {
+      n4, n_blocks: t.numBlocks,
+      lr: a.lr, wd: a.weightDecay, beta1: a.beta1, beta2: a.beta2, eps: a.eps, step_size: a.lrOverBc1, bc2_sqrt: a.sqrtBc2,
+    },
+    storage: { table: t.table.binding(op), g: g.binding(op), w: w.binding(op), m: m.binding(op), v: v.binding(op) },
   });
 }
 
@@ -206,33 +255,33 @@ export function larsKernel(t: LarsTables, w: Tensor, g: Tensor, mu: Tensor, a: L
   if (n4 === 0) return;
   const rt = getRuntime();
   const sg = optimTuning.larsNorms === 'sg' || (optimTuning.larsNorms === 'auto' && rt.report.software && subgroupsUsable());
-  rt.dispatch({
-    op: 'lars.norms',
-    shader: sg ? LARS_NORMS_SG : LARS_NORMS,
+  const norms = 'lars.norms';
+  (sg ? LARS_NORMS_SG : LARS_NORMS).dispatch({
+    op: norms,
     constants: { WG: sg ? 8 : WG },
-    uniforms: new Params().u32(t.blocks.numBlocks, 0).f32(a.weightDecay).u32(0).build(),
-    storage: [t.blocks.table.binding('lars.norms'), w.binding('lars.norms'), g.binding('lars.norms'), t.partials.binding('lars.norms')],
+    params: { n_blocks: t.blocks.numBlocks, wd: a.weightDecay },
+    storage: { blocks: t.blocks.table.binding(norms), w: w.binding(norms), g: g.binding(norms), partials: t.partials.binding(norms) },
     workgroups: grid(t.blocks.numBlocks),
   });
-  rt.dispatch({
-    op: 'lars.ratios',
-    shader: LARS_RATIOS,
+  const ratios = 'lars.ratios';
+  LARS_RATIOS.dispatch({
+    op: ratios,
     constants: { WG: 64 },
-    uniforms: new Params().u32(t.numSegs, 0).f32(a.eta).u32(0).build(),
-    storage: [t.segs.binding('lars.ratios'), t.partials.binding('lars.ratios'), t.ratios.binding('lars.ratios')],
+    params: { n_segs: t.numSegs, eta: a.eta },
+    storage: { segs: t.segs.binding(ratios), partials: t.partials.binding(ratios), ratio: t.ratios.binding(ratios) },
     workgroups: [Math.ceil(t.numSegs / 64)],
   });
-  rt.dispatch({
-    op: 'lars.update',
-    shader: LARS_UPDATE,
+  const update = 'lars.update';
+  LARS_UPDATE.dispatch({
+    op: update,
     ...walk(t.update, n4),
-    uniforms: new Params().u32(n4, t.update.numBlocks, 0, 0).f32(a.lr, a.momentum, a.weightDecay, 0).build(),
-    storage: [
-      t.update.table.binding('lars.update'),
-      t.ratios.binding('lars.update'),
-      g.binding('lars.update'),
-      w.binding('lars.update'),
-      mu.binding('lars.update'),
-    ],
+    params: { n4, n_blocks: t.update.numBlocks, lr: a.lr, momentum: a.momentum, wd: a.weightDecay },
+    storage: {
+      table: t.update.table.binding(update),
+      ratio: t.ratios.binding(update),
+      g: g.binding(update),
+      w: w.binding(update),
+      mu: mu.binding(update),
+    },
   });
 }

@@ -93,7 +93,9 @@ it('the classifier arms train with finetune.optimizer: AdamW state in their chec
   io.saveCheckpoint = async (name, bytes) => {
     if (name === 'checkpoint.safetensors') {
       const meta = decodeSafetensors(bytes, name).metadata;
-      seen.push({ phase: savedProgress(bytes).phase, kind: meta['byol.optimizer']! });
+      const progress = savedProgress(bytes);
+      if (!progress) throw new Error('a checkpoint was written without the experiment state');
+      seen.push({ phase: progress.phase, kind: meta['byol.optimizer']! });
     }
     await saveCheckpoint(name, bytes);
   };

@@ -6,10 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { engine } from '../helpers.js';
-import unaryOpsWgsl from '../../shaders/unary_ops.wgsl';
-import unaryWgsl from '../../shaders/unary.wgsl';
 import { grid } from '../../src/gpu/runtime.js';
-import { Params, WG } from '../../src/kernels/util.js';
+import { UNARY } from '../../src/kernels/elementwise.js';
+import { WG } from '../../src/kernels/util.js';
 import { empty, fromArray } from '../../src/tensor/tensor.js';
 import {
   ARITHMETIC_OPS,
@@ -73,15 +72,14 @@ describe('op tables', () => {
       expect(defaultOf(wgsl, fn)).toBe('from_bits(0x7fc00000u)');
     }
     // On the GPU: the unary shader with the first code past the table.
-    const rt = await engine();
+    await engine();
     const x = fromArray(Float32Array.of(1, -2, 3), [3]);
     const out = empty([3], 'float32');
-    rt.dispatch({
+    UNARY.dispatch({
       op: 'unknown',
-      shader: { name: 'unary_unknown', code: unaryOpsWgsl + UNARY_APPLY_WGSL + unaryWgsl },
       constants: { OP: Object.keys(UNARY_OPS).length, WG },
-      uniforms: new Params().u32(3, 0).f32(0, 0).build(),
-      storage: [x.binding('unknown'), out.binding('unknown')],
+      params: { n: 3, s0: 0, s1: 0 },
+      storage: { x: x.binding('unknown'), out: out.binding('unknown') },
       workgroups: grid(1),
     });
     expect(Array.from(await out.data()).every(Number.isNaN)).toBe(true);
