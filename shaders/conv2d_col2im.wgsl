@@ -5,7 +5,8 @@
 //   range. One invocation per element of dx; the tap loops step by the stride from the first tap that
 //   divides, so they visit only taps that reach the pixel. Along W the invocations go phase by phase
 //   (iw = phase + b·stride_w for b = 0, 1, …), so neighbouring invocations share their taps: interleaved
-//   phases would make every subgroup run the taps of both (measured 2× slower on lavapipe).
+//   phases would make every subgroup run the taps of both (slower on lavapipe; the measurement's figure was
+//   not recorded in bench/RESULTS.md).
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -17,9 +17,11 @@
 // Edges: rows and columns past M, N are clamped on load and never stored; k past K reads a clamped op(B) and
 // a zero op(A). The batch is workgroup z; a batch stride of 0 broadcasts that operand. C is written by
 // scalars (vec4 stores measured no faster on lavapipe), so N needs no alignment.
-// On lavapipe (bench: `npm run bench -- --ops matmul`) this ran 3–4× faster than matmul_vec4.wgsl; 4 k per
-// step beat 1 (the conv kernels' step) and 8 (too many live registers), vec4 loads beat scalar ones by
-// 20–40%, 32 rows per workgroup beat 16, and 8 invocations per workgroup matched 16 and 32.
+// On lavapipe (bench: `npm run bench -- --ops matmul`) this ran several times faster than matmul_vec4.wgsl;
+// 4 k per step beat 1 (the conv kernels' step) and 8 (too many live registers), vec4 loads beat scalar ones,
+// 32 rows per workgroup beat 16, and 8 invocations per workgroup matched 16 and 32 (figures: bench/RESULTS.md,
+// "Kernel changes of 2026-11-28, second session: A/B in one process"; the vec4-load and workgroup-size
+// comparisons are not recorded there).
 
 // Each entry point reads the operands through one of the two views of bindings 1 and 2.
 
