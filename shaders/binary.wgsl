@@ -1,4 +1,8 @@
-// out = a ∘ b with broadcasting, one float per invocation. Follows shaders/binary_ops.wgsl.
+// out = a ∘ b on float32 with NumPy broadcasting, one float per invocation; ∘ is `apply(x, y)`, one binary
+// op's expression (shaders/op_common.wgsl says how the pieces are put together). The output's shape and both
+// inputs' strides (0 along broadcast axes) come in the parameter block, up to 8 dimensions; BROADCAST = false
+// is the path for inputs of the output's own shape. binary_vec4.wgsl serves same shapes whose length is a
+// multiple of 4.
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -1,5 +1,5 @@
-// out = a ∘ b for inputs of the output's shape, four floats per invocation (n counts vec4s here).
-// Follows shaders/binary_ops.wgsl.
+// out = a ∘ b for inputs of the output's shape, four floats per invocation (n counts vec4s here). ∘ is
+// `apply(x, y)`, as in shaders/binary.wgsl.
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

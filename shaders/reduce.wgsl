@@ -8,16 +8,11 @@
 //   sliced:     invocation (o, s) reduces slice s of `slices` equal slices of output o's elements into
 //               out[o * slices + s]; a second pass (per_thread) combines the slices. Few outputs and long
 //               reductions without barriers, for software adapters.
-// The result is multiplied by `scale` (1 for sum and max, 1/count for mean). `identity()` and `combine(a, b)`,
-// switches over the folds, are generated from the table in src/kernels/op-tables.ts and follow this file.
+// The result is multiplied by `scale` (1 for sum and max, 1/count for mean). `identity()` and `combine(a, b)`
+// are one fold's, generated from its entry in src/kernels/op-tables.ts (shaders/op_common.wgsl says how the
+// pieces are put together).
 
 var<workgroup> partial: array<f32, WG>;
-
-// Infinity and NaN must not appear as constant expressions in WGSL; a variable keeps them at run time.
-fn from_bits(bits: u32) -> f32 {
-  var b = bits;
-  return bitcast<f32>(b);
-}
 
 fn out_base(o: u32) -> u32 {
   var rest = o;

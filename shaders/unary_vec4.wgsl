@@ -1,4 +1,5 @@
-// out[i] = f(x[i]) four floats per invocation (n counts vec4s here). Follows shaders/unary_ops.wgsl.
+// out[i] = f(x[i]) four floats per invocation (n counts vec4s here), for lengths that are multiples of 4. f is
+// `apply`, as in shaders/unary.wgsl.
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

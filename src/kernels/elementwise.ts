@@ -1,9 +1,8 @@
 /** Elementwise kernels: unary ops, binary ops with broadcasting, and where(). */
 import type { Scalar } from '../gpu/record.js';
-import unaryOpsWgsl from '../../shaders/unary_ops.wgsl';
+import opCommonWgsl from '../../shaders/op_common.wgsl';
 import unaryWgsl from '../../shaders/unary.wgsl';
 import unaryVec4Wgsl from '../../shaders/unary_vec4.wgsl';
-import binaryOpsWgsl from '../../shaders/binary_ops.wgsl';
 import binaryWgsl from '../../shaders/binary.wgsl';
 import binaryVec4Wgsl from '../../shaders/binary_vec4.wgsl';
 import whereWgsl from '../../shaders/where.wgsl';
@@ -11,7 +10,7 @@ import axpyWgsl from '../../shaders/axpy.wgsl';
 import axpyVec4Wgsl from '../../shaders/axpy_vec4.wgsl';
 import { grid } from '../gpu/runtime.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
-import { BINARY_APPLY_WGSL, BINARY_CODES, UNARY_APPLY_WGSL, UNARY_CODES, type BinaryOpName, type UnaryOpName } from './op-tables.js';
+import { BINARY_WGSL, binaryApplyWgsl, ofOp, perOp, UNARY_OPS, unaryApplyWgsl, type BinaryOpName, type UnaryOpName } from './op-tables.js';
 import { defineKernel } from './define.js';
 import { assertFloat, broadcastShapes, broadcastStrides, sameShape, WG } from './util.js';
 
@@ -22,34 +21,34 @@ const V4_OUT = 'read_write array<vec4<f32>>';
 const DIMS = 'array<vec4<u32>, 2>';
 
 /**
- * A unary op's parameters: n elements (vec4s in UNARY_VEC4), and its scalars s0 (the exponent of
+ * A unary op's parameters: n elements (vec4s in the vec4 kernels), and its scalars s0 (the exponent of
  * powScalar, the scale of affine) and s1 (the shift of affine).
  */
 const UNARY_PARAMS = { n: 'u32', s0: 'f32', s1: 'f32' } as const;
-/** The unary kernel, one float per invocation or (vec4) four; OP is the op's code (UNARY_CODES). */
-const unary = (vec4: boolean) =>
+/** One unary op's kernel, one float per invocation or (vec4) four. */
+const unary = (op: UnaryOpName, vec4: boolean) =>
   defineKernel({
-    name: vec4 ? 'unary_vec4' : 'unary',
+    name: `${vec4 ? 'unary_vec4' : 'unary'}_${op}`,
     params: UNARY_PARAMS,
     storage: { x: vec4 ? V4 : F32, out: vec4 ? V4_OUT : F32_OUT },
-    constants: { OP: 0, WG: 256 },
-    code: [unaryOpsWgsl, UNARY_APPLY_WGSL, vec4 ? unaryVec4Wgsl : unaryWgsl],
+    constants: { WG: 256 },
+    code: [opCommonWgsl, unaryApplyWgsl(op), vec4 ? unaryVec4Wgsl : unaryWgsl],
   });
-export const UNARY = unary(false);
-const UNARY_VEC4 = unary(true);
-/** The output's n elements (vec4s in BINARY_VEC4), rank and shape, and each input's strides along it. */
+/** Each unary op's kernels, made from its entry in the op table: an op outside the table has none. */
+export const UNARY_KERNELS = perOp(UNARY_OPS, (op) => ({ scalar: unary(op, false), vec4: unary(op, true) }));
+/** The output's n elements (vec4s in the vec4 kernels), rank and shape, and each input's strides along it. */
 const BINARY_PARAMS = { n: 'u32', rank: 'u32', shape: DIMS, a_strides: DIMS, b_strides: DIMS } as const;
-/** The binary kernel, one float per invocation (any broadcasting) or (vec4) four (same shapes). */
-const binary = (vec4: boolean) =>
+/** One binary op's kernel, one float per invocation (any broadcasting) or (vec4) four (same shapes). */
+const binary = (op: BinaryOpName, vec4: boolean) =>
   defineKernel({
-    name: vec4 ? 'binary_vec4' : 'binary',
+    name: `${vec4 ? 'binary_vec4' : 'binary'}_${op}`,
     params: BINARY_PARAMS,
     storage: { a: vec4 ? V4 : F32, b: vec4 ? V4 : F32, out: vec4 ? V4_OUT : F32_OUT },
-    constants: { OP: 0, BROADCAST: true, WG: 256 },
-    code: [binaryOpsWgsl, BINARY_APPLY_WGSL, vec4 ? binaryVec4Wgsl : binaryWgsl],
+    constants: { BROADCAST: true, WG: 256 },
+    code: [opCommonWgsl, binaryApplyWgsl(op), vec4 ? binaryVec4Wgsl : binaryWgsl],
   });
-const BINARY = binary(false);
-const BINARY_VEC4 = binary(true);
+/** Each binary op's kernels (arithmetic and comparisons), made from its entry in the op tables. */
+export const BINARY_KERNELS = perOp(BINARY_WGSL, (op) => ({ scalar: binary(op, false), vec4: binary(op, true) }));
 
 /** Whole vec4s: the length is a multiple of 4 and every tensor starts on a 16-byte boundary. */
 function vec4able(n: number, ...ts: Tensor[]): boolean {
@@ -65,14 +64,15 @@ const WHERE = defineKernel({
 
 /** out = f(x) for a unary op of src/kernels/op-tables.ts, with its scalars s0 (exponent, scale) and s1 (shift). */
 export function unaryKernel(op: UnaryOpName, x: Tensor, s0 = 0, s1 = 0): Tensor {
+  const kernels = ofOp('unary', UNARY_KERNELS, op);
   assertFloat(op, x);
   const out = empty(x.shape, 'float32', op);
   if (x.size === 0) return out;
   const vec4 = vec4able(x.size, x, out);
   const count = vec4 ? x.size / 4 : x.size;
-  (vec4 ? UNARY_VEC4 : UNARY).dispatch({
+  (vec4 ? kernels.vec4 : kernels.scalar).dispatch({
     op,
-    constants: { OP: UNARY_CODES[op], WG },
+    constants: { WG },
     params: { n: count, s0, s1 },
     storage: { x: x.binding(op), out: out.binding(op) },
     workgroups: grid(Math.ceil(count / WG)),
@@ -80,25 +80,27 @@ export function unaryKernel(op: UnaryOpName, x: Tensor, s0 = 0, s1 = 0): Tensor 
   return out;
 }
 
+/** out = a ∘ b for a binary op of src/kernels/op-tables.ts (arithmetic or comparison), broadcasting. */
 export function binaryKernel(op: BinaryOpName, a: Tensor, b: Tensor): Tensor {
+  const kernels = ofOp('binary', BINARY_KERNELS, op);
   assertFloat(op, a, b);
   const shape = broadcastShapes(op, a.shape, b.shape);
   const out = empty(shape, 'float32', op);
   if (out.size === 0) return out;
   const plain = sameShape(a.shape, shape) && sameShape(b.shape, shape);
   if (plain && vec4able(out.size, a, b, out)) {
-    BINARY_VEC4.dispatch({
+    kernels.vec4.dispatch({
       op,
-      constants: { OP: BINARY_CODES[op], WG },
+      constants: { WG },
       params: { n: out.size / 4, rank: shape.length, shape, a_strides: [], b_strides: [] },
       storage: { a: a.binding(op), b: b.binding(op), out: out.binding(op) },
       workgroups: grid(Math.ceil(out.size / 4 / WG)),
     });
     return out;
   }
-  BINARY.dispatch({
+  kernels.scalar.dispatch({
     op,
-    constants: { OP: BINARY_CODES[op], BROADCAST: !plain, WG },
+    constants: { BROADCAST: !plain, WG },
     params: {
       n: out.size,
       rank: shape.length,

@@ -1,11 +1,11 @@
 /**
  * The elementwise, comparison and reduction ops, one typed entry per op: its WGSL expression, its float64
- * reference and its derivative. Everything else is derived from these tables: the shaders' `apply`,
- * `identity` and `combine` functions (a switch on the OP override constant, case i for the table's i-th
- * entry), the op codes the launchers pass, the references in src/autograd/reference.ts and the op tests.
- * Each table `satisfies` a mapped type over its op names, so an op left out of a table does not compile; the
- * autograd's backward rules (src/autograd/ops.ts) are a table over the ops given a derivative here, so such an
- * op without a rule does not compile either.
+ * reference and its derivative. Everything else is derived from these tables: each op's kernels (the
+ * launchers make one per entry, the op's expression put into the shader as `apply`, or a fold's `identity`
+ * and `combine`; there is no op code, so an op outside a table has no kernel to launch), the references in
+ * src/autograd/reference.ts and the op tests. Each table `satisfies` a mapped type over its op names, so an
+ * op left out of a table does not compile; the autograd's backward rules (src/autograd/ops.ts) are a table
+ * over the ops given a derivative here, so such an op without a rule does not compile either.
  */
 
 /** Where an op's tests draw inputs: where its reference and derivative are defined and smooth. */
@@ -65,7 +65,7 @@ export const UNARY_OPS = {
 export type DifferentiableUnary = { [K in UnaryOpName]: (typeof UNARY_OPS)[K] extends { df: Unary64 } ? K : never }[UnaryOpName];
 
 // ---------------------------------------------------------------------------------------------------------
-// Binary (broadcasting): arithmetic and comparisons share one shader; comparisons follow arithmetic in its codes
+// Binary (broadcasting): arithmetic and comparisons, launched through the same kernel body
 
 export type ArithmeticOpName = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'pow' | 'reluBackward';
 
@@ -201,57 +201,49 @@ export const REDUCTIONS = {
 } satisfies ReductionTable;
 
 // ---------------------------------------------------------------------------------------------------------
-// What is derived: op codes and the shaders' switches
+// What is derived: each op's WGSL functions, and a value (its kernels) per op of a table
 
-/** A table's op names, in its order. */
-function namesOf<T extends object>(table: T): (keyof T & string)[] {
-  return Object.keys(table) as (keyof T & string)[];
+/** `fn <signature> -> f32 { return <expression>; }`. */
+function wgslFunction(signature: string, expression: string): string {
+  return `fn ${signature} -> f32 {\n  return ${expression};\n}\n`;
 }
 
-/** Each op's code: its position in `names` (a table's names, or several tables' that share a shader). */
-function codesOf<K extends string>(names: readonly K[]): Record<K, number> {
-  return Object.fromEntries(names.map((name, code) => [name, code])) as Record<K, number>;
+/** The unary kernels' `apply(v)` for one op. */
+export function unaryApplyWgsl(op: UnaryOpName): string {
+  return wgslFunction('apply(v: f32)', UNARY_OPS[op].wgsl);
+}
+
+/** A value per op of `table`, made from the op's name and entry, under the table's op names. */
+export function perOp<T extends object, R>(table: T, make: (op: keyof T & string, entry: T[keyof T & string]) => R): { readonly [K in keyof T & string]: R } {
+  const out = {} as { [K in keyof T & string]: R };
+  for (const op of Object.keys(table) as (keyof T & string)[]) out[op] = make(op, table[op]);
+  return out;
+}
+
+/** The result of every binary op in WGSL: arithmetic as its entry gives it, a comparison as 1.0 or 0.0. */
+export const BINARY_WGSL: { readonly [K in BinaryOpName]: string } = {
+  ...perOp(ARITHMETIC_OPS, (_op, e) => e.wgsl),
+  ...perOp(COMPARISON_OPS, (_op, e) => `select(0.0, 1.0, ${e.wgsl})`),
+};
+
+/** The binary kernels' `apply(x, y)` for one op. */
+export function binaryApplyWgsl(op: BinaryOpName): string {
+  return wgslFunction('apply(x: f32, y: f32)', BINARY_WGSL[op]);
+}
+
+/** The reduce kernel's `identity()` and `combine(a, b)` for one fold. */
+export function reduceFoldWgsl(fold: ReduceOp): string {
+  const e = REDUCE_FOLDS[fold];
+  return wgslFunction('identity()', e.identity) + wgslFunction('combine(a: f32, b: f32)', e.combine);
 }
 
 /**
- * `fn <signature> -> f32` that returns the expression of the op whose code is the override constant OP (one
- * `case` per op, in code order); any other code gives NaN (the shaders define `from_bits`).
+ * `values[op]` for a {@link perOp} map. Typed callers can only name the table's ops; an op from untyped code
+ * that the table does not have throws, naming it and the table's ops, before any GPU work.
  */
-export function wgslSwitch(signature: string, ops: readonly (readonly [name: string, expression: string])[]): string {
-  return [
-    `fn ${signature} -> f32 {`,
-    '  switch OP {',
-    ...ops.map(([name, e], code) => `    case ${code}u: { return ${e}; } // ${name}`),
-    '    default: { return from_bits(0x7fc00000u); } // no op has this code',
-    '  }',
-    '}',
-    '',
-  ].join('\n');
+export function ofOp<K extends string, R>(family: string, values: { readonly [P in K]: R }, op: K): R {
+  if (!Object.hasOwn(values, op)) {
+    throw new Error(`${family}: '${String(op)}' is not an op of src/kernels/op-tables.ts (the ${family} ops: ${Object.keys(values).join(', ')})`);
+  }
+  return values[op];
 }
-
-export const UNARY_CODES = codesOf(namesOf(UNARY_OPS));
-export const BINARY_CODES = codesOf([...namesOf(ARITHMETIC_OPS), ...namesOf(COMPARISON_OPS)]);
-export const REDUCE_CODES = codesOf(namesOf(REDUCE_FOLDS));
-
-/** unary_ops.wgsl's `apply(v)`. */
-export const UNARY_APPLY_WGSL = wgslSwitch(
-  'apply(v: f32)',
-  Object.entries(UNARY_OPS).map(([name, e]) => [name, e.wgsl] as const),
-);
-
-/** binary_ops.wgsl's `apply(x, y)`: arithmetic, then comparisons as 1.0 or 0.0. */
-export const BINARY_APPLY_WGSL = wgslSwitch('apply(x: f32, y: f32)', [
-  ...Object.entries(ARITHMETIC_OPS).map(([name, e]) => [name, e.wgsl] as const),
-  ...Object.entries(COMPARISON_OPS).map(([name, e]) => [name, `select(0.0, 1.0, ${e.wgsl})`] as const),
-]);
-
-/** reduce.wgsl's `identity()` and `combine(a, b)`. */
-export const REDUCE_FOLD_WGSL =
-  wgslSwitch(
-    'identity()',
-    Object.entries(REDUCE_FOLDS).map(([name, e]) => [name, e.identity] as const),
-  ) +
-  wgslSwitch(
-    'combine(a: f32, b: f32)',
-    Object.entries(REDUCE_FOLDS).map(([name, e]) => [name, e.combine] as const),
-  );

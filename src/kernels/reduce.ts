@@ -1,28 +1,32 @@
 /** Reductions (sum, mean, max) over any set of axes. */
+import opCommonWgsl from '../../shaders/op_common.wgsl';
 import reduceWgsl from '../../shaders/reduce.wgsl';
 import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
 import { clone } from './copy.js';
 import { defineKernel } from './define.js';
-import { REDUCE_CODES, REDUCE_FOLD_WGSL, type ReduceOp } from './op-tables.js';
+import { ofOp, perOp, REDUCE_FOLDS, reduceFoldWgsl, type ReduceOp } from './op-tables.js';
 import { assertFloat, contiguousStrides, normalizeAxes, WG } from './util.js';
 
 const DIMS = 'array<vec4<u32>, 2>';
 /**
- * The kept (out) and reduced (red) axes, each as sizes and input strides; scale multiplies each result (the
- * entry point `sliced`: the number of slices per output, as a float). OP is the fold's code (REDUCE_CODES).
+ * One fold's reduce kernel, made from its entry in the op table. Parameters: the kept (out) and reduced (red)
+ * axes, each as sizes and input strides; scale multiplies each result (the entry point `sliced`: the number of
+ * slices per output, as a float).
  */
-const REDUCE = defineKernel({
-  name: 'reduce',
-  params: {
-    n_out: 'u32', n_red: 'u32', out_rank: 'u32', red_rank: 'u32', scale: 'f32',
-    out_shape: DIMS, out_strides: DIMS, red_shape: DIMS, red_strides: DIMS,
-  },
-  storage: { x: 'read array<f32>', out: 'read_write array<f32>' },
-  constants: { OP: 0, WG: 256 },
-  code: [reduceWgsl, REDUCE_FOLD_WGSL],
-});
+export const REDUCE_KERNELS = perOp(REDUCE_FOLDS, (fold) =>
+  defineKernel({
+    name: `reduce_${fold}`,
+    params: {
+      n_out: 'u32', n_red: 'u32', out_rank: 'u32', red_rank: 'u32', scale: 'f32',
+      out_shape: DIMS, out_strides: DIMS, red_shape: DIMS, red_strides: DIMS,
+    },
+    storage: { x: 'read array<f32>', out: 'read_write array<f32>' },
+    constants: { WG: 256 },
+    code: [opCommonWgsl, reduceFoldWgsl(fold), reduceWgsl],
+  }),
+);
 
 /** Merges neighbouring axes of a (shape, strides) list that are contiguous with each other. */
 function merge(shape: number[], strides: number[]): [number[], number[]] {
@@ -56,6 +60,7 @@ export function reduceKernel(
   name: string = op,
   into: Tensor | null = null,
 ): Tensor {
+  const kernel = ofOp('reduce', REDUCE_KERNELS, op);
   assertFloat(name, x);
   const ax = normalizeAxes(name, axes, x.rank);
   const outShape = keepDims ? x.shape.map((d, i) => (ax.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !ax.includes(i));
@@ -106,10 +111,10 @@ export function reduceKernel(
     // Barrier-free two passes: slices of ~512 elements per invocation, then their combination.
     const slices = Math.min(1024, Math.ceil(nRed / 512));
     const parts = empty([nOut, slices], 'float32', name);
-    REDUCE.dispatch({
+    kernel.dispatch({
       op: name,
       entry: 'sliced',
-      constants: { OP: REDUCE_CODES[op], WG },
+      constants: { WG },
       params: params(slices),
       storage: { x: x.binding(name), out: parts.binding(name) },
       workgroups: grid(Math.ceil((nOut * slices) / WG)),
@@ -126,10 +131,10 @@ export function reduceKernel(
     out.dispose();
     return result;
   }
-  REDUCE.dispatch({
+  kernel.dispatch({
     op: name,
     entry: long ? 'per_group' : 'per_thread',
-    constants: { OP: REDUCE_CODES[op], WG },
+    constants: { WG },
     params: params(scale),
     storage: { x: x.binding(name), out: out.binding(name) },
     workgroups: grid(long ? nOut : Math.ceil(nOut / WG)),

@@ -1,26 +1,21 @@
 /**
- * The op tables (src/kernels/op-tables.ts) and what is derived from them: each shader switch's case for a
- * code returns the expression of the table's entry at that position, the launchers' codes are those
- * positions, a code no op has gives NaN (never an input back), and a table that leaves out an op does not
- * compile (tsc checks the `@ts-expect-error` lines: `npm test` runs it first).
+ * The op tables (src/kernels/op-tables.ts) and what is derived from them: every op of a table has its own
+ * kernels, whose shader's one `apply` (or a fold's one `identity` and `combine`) returns the table entry's
+ * expression; an op outside a table cannot be launched (a compile error, and a thrown one from untyped code);
+ * and a table that leaves out an op does not compile (tsc checks the `@ts-expect-error` lines: `npm test`
+ * runs it first). The kernels' results against the float64 references are ops.test.ts's.
  */
 import { describe, expect, it } from 'vitest';
 import { engine } from '../helpers.js';
-import { grid } from '../../src/gpu/runtime.js';
-import { UNARY } from '../../src/kernels/elementwise.js';
-import { WG } from '../../src/kernels/util.js';
-import { empty, fromArray } from '../../src/tensor/tensor.js';
+import { BINARY_KERNELS, binaryKernel, UNARY_KERNELS, unaryKernel } from '../../src/kernels/elementwise.js';
+import { REDUCE_KERNELS, reduceKernel } from '../../src/kernels/reduce.js';
+import { fromArray } from '../../src/tensor/tensor.js';
 import {
   ARITHMETIC_OPS,
-  BINARY_APPLY_WGSL,
-  BINARY_CODES,
+  BINARY_WGSL,
   COMPARISON_OPS,
-  REDUCE_CODES,
-  REDUCE_FOLD_WGSL,
   REDUCE_FOLDS,
   REDUCTIONS,
-  UNARY_APPLY_WGSL,
-  UNARY_CODES,
   UNARY_OPS,
   type ArithmeticTable,
   type ComparisonTable,
@@ -29,62 +24,65 @@ import {
   type UnaryTable,
 } from '../../src/kernels/op-tables.js';
 
-/** The generated switches' cases, in order: [code, expression, op name]. */
-function cases(wgsl: string, fn: string): [number, string, string][] {
-  const body = wgsl.slice(wgsl.indexOf(`fn ${fn}(`), wgsl.indexOf('\n}\n', wgsl.indexOf(`fn ${fn}(`)));
-  return [...body.matchAll(/^ {4}case (\d+)u: \{ return (.*); \} \/\/ (\w+)$/gm)].map((m) => [Number(m[1]), m[2]!, m[3]!]);
-}
-
-function defaultOf(wgsl: string, fn: string): string {
-  const body = wgsl.slice(wgsl.indexOf(`fn ${fn}(`));
-  return /default: \{ return (.*?); \}/.exec(body)![1]!;
+/** The expressions that the WGSL functions named `fn` in `code` return, one per such function. */
+function returns(code: string, fn: string): string[] {
+  return [...code.matchAll(new RegExp(`^fn ${fn}\\(.*\\) -> f32 \\{\\n  return (.*);\\n\\}$`, 'gm'))].map((m) => m[1]!);
 }
 
 describe('op tables', () => {
-  it('generate one case per unary op, its code its position, returning its expression', () => {
-    const want = Object.entries(UNARY_OPS).map(([name, e], code) => [code, e.wgsl, name]);
-    expect(cases(UNARY_APPLY_WGSL, 'apply')).toEqual(want);
-    expect(Object.entries(UNARY_CODES)).toEqual(Object.keys(UNARY_OPS).map((name, code) => [name, code]));
-    expect(UNARY_CODES.neg).toBe(0);
-    expect(cases(UNARY_APPLY_WGSL, 'apply')[UNARY_CODES.relu]).toEqual([UNARY_CODES.relu, 'max(v, 0.0)', 'relu']);
+  it('give every unary op its own kernels, whose apply is its entry', () => {
+    expect(Object.keys(UNARY_KERNELS)).toEqual(Object.keys(UNARY_OPS));
+    for (const [op, e] of Object.entries(UNARY_OPS)) {
+      const { scalar, vec4 } = UNARY_KERNELS[op as keyof typeof UNARY_OPS];
+      for (const k of [scalar, vec4]) {
+        expect(returns(k.shader.code, 'apply'), op).toEqual([e.wgsl]);
+        expect(k.shader.code, op).not.toMatch(/\bswitch\b|\bOP\b/);
+      }
+    }
+    expect(returns(UNARY_KERNELS.relu.scalar.shader.code, 'apply')).toEqual(['max(v, 0.0)']);
   });
 
-  it('generate the binary cases: arithmetic, then comparisons as 1.0 or 0.0', () => {
+  it('give every binary op its own kernels: arithmetic as its entry, a comparison as 1.0 or 0.0', () => {
     const want = [
-      ...Object.entries(ARITHMETIC_OPS).map(([name, e]) => [name, e.wgsl]),
-      ...Object.entries(COMPARISON_OPS).map(([name, e]) => [name, `select(0.0, 1.0, ${e.wgsl})`]),
-    ].map(([name, wgsl], code) => [code, wgsl, name]);
-    expect(cases(BINARY_APPLY_WGSL, 'apply')).toEqual(want);
-    for (const [code, , name] of want) expect(BINARY_CODES[name as keyof typeof BINARY_CODES], name as string).toBe(code);
-    expect(Object.keys(BINARY_CODES)).toHaveLength(want.length);
-    expect(cases(BINARY_APPLY_WGSL, 'apply')[BINARY_CODES.lessEqual]![1]).toBe('select(0.0, 1.0, x <= y)');
+      ...Object.entries(ARITHMETIC_OPS).map(([op, e]) => [op, e.wgsl]),
+      ...Object.entries(COMPARISON_OPS).map(([op, e]) => [op, `select(0.0, 1.0, ${e.wgsl})`]),
+    ];
+    expect(Object.entries(BINARY_WGSL)).toEqual(want);
+    expect(Object.keys(BINARY_KERNELS)).toEqual(want.map(([op]) => op));
+    for (const [op, wgsl] of want) {
+      const { scalar, vec4 } = BINARY_KERNELS[op as keyof typeof BINARY_WGSL];
+      for (const k of [scalar, vec4]) {
+        expect(returns(k.shader.code, 'apply'), op).toEqual([wgsl]);
+        expect(k.shader.code, op).not.toMatch(/\bswitch\b|\bOP\b/);
+      }
+    }
+    expect(returns(BINARY_KERNELS.lessEqual.scalar.shader.code, 'apply')).toEqual(['select(0.0, 1.0, x <= y)']);
   });
 
-  it('generate the reduce folds: identity and combine per fold', () => {
-    expect(cases(REDUCE_FOLD_WGSL, 'identity')).toEqual(Object.entries(REDUCE_FOLDS).map(([name, e], code) => [code, e.identity, name]));
-    expect(cases(REDUCE_FOLD_WGSL, 'combine')).toEqual(Object.entries(REDUCE_FOLDS).map(([name, e], code) => [code, e.combine, name]));
-    expect(REDUCE_CODES).toEqual({ sum: 0, max: 1 });
+  it('give every fold its own kernel, whose identity and combine are its entry, and every reduction a fold', () => {
+    expect(Object.keys(REDUCE_KERNELS)).toEqual(Object.keys(REDUCE_FOLDS));
+    for (const [fold, e] of Object.entries(REDUCE_FOLDS)) {
+      const { code } = REDUCE_KERNELS[fold as keyof typeof REDUCE_FOLDS].shader;
+      expect(returns(code, 'identity'), fold).toEqual([e.identity]);
+      expect(returns(code, 'combine'), fold).toEqual([e.combine]);
+      expect(code, fold).not.toMatch(/\bswitch\b|\bOP\b/);
+    }
     for (const r of Object.values(REDUCTIONS)) expect(Object.keys(REDUCE_FOLDS)).toContain(r.fold);
   });
 
-  it('give NaN for a code no op has, never an input back', async () => {
-    for (const [wgsl, fn] of [[UNARY_APPLY_WGSL, 'apply'], [BINARY_APPLY_WGSL, 'apply'], [REDUCE_FOLD_WGSL, 'identity'], [REDUCE_FOLD_WGSL, 'combine']] as const) {
-      expect(defaultOf(wgsl, fn)).toBe('from_bits(0x7fc00000u)');
-    }
-    // On the GPU: the unary shader with the first code past the table.
+  it('launch no op outside the tables: a compile error, and from untyped code a thrown one naming it', async () => {
     await engine();
     const x = fromArray(Float32Array.of(1, -2, 3), [3]);
-    const out = empty([3], 'float32');
-    UNARY.dispatch({
-      op: 'unknown',
-      constants: { OP: Object.keys(UNARY_OPS).length, WG },
-      params: { n: 3, s0: 0, s1: 0 },
-      storage: { x: x.binding('unknown'), out: out.binding('unknown') },
-      workgroups: grid(1),
-    });
-    expect(Array.from(await out.data()).every(Number.isNaN)).toBe(true);
+    // @ts-expect-error: 'identity' is not a unary op
+    expect(() => unaryKernel('identity', x)).toThrow("unary: 'identity' is not an op of src/kernels/op-tables.ts (the unary ops: neg, exp,");
+    // @ts-expect-error: 'hypot' is not a binary op
+    expect(() => binaryKernel('hypot', x, x)).toThrow("binary: 'hypot' is not an op");
+    // @ts-expect-error: 'min' is not a fold
+    expect(() => reduceKernel('min', x, 0)).toThrow("reduce: 'min' is not an op");
+    // A property every object inherits is no op either.
+    expect(() => unaryKernel('toString' as never, x)).toThrow("unary: 'toString' is not an op");
+    expect(Array.from(await x.data())).toEqual([1, -2, 3]);
     x.dispose();
-    out.dispose();
   });
 
   it('do not compile with an op left out', () => {
