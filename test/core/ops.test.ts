@@ -198,22 +198,26 @@ describe('binary ops with broadcasting', () => {
     }
   });
 
-  it('comparisons give 1 and 0', async () => {
-    await engine();
-    const a = f32(randomArr([3, 4]));
-    a.data[0] = 0.5;
-    const b = f32(randomArr([4]));
-    b.data[0] = 0.5;
-    const ta = toTensor(a);
-    const tb = toTensor(b);
-    for (const name of Object.keys(COMPARISON_OPS) as ComparisonOpName[]) {
-      const out = ops[name](ta, tb);
-      expect(Array.from(await out.data()), name).toEqual(Array.from(ref.binary(name, a, b).data));
-      out.dispose();
-    }
-    ta.dispose();
-    tb.dispose();
-  });
+  // Inputs on a coarse grid, so that every shape pair has ties; the results (1 or 0) must match exactly.
+  const coarse = (shape: number[]) => {
+    const a = randomArr(shape, -1, 1);
+    a.data.forEach((v, i) => (a.data[i] = Math.round(v * 2) / 2));
+    return a;
+  };
+  for (const name of Object.keys(COMPARISON_OPS) as ComparisonOpName[]) {
+    it(`${name} gives 1 and 0`, async () => {
+      await engine();
+      for (const [sa, sb] of pairs) {
+        const [a, b] = [coarse(sa), coarse(sb)];
+        const [ta, tb] = [toTensor(a), toTensor(b)];
+        const out = ops[name](ta, tb);
+        const want = ref.binary(name, a, b);
+        expect(out.shape).toEqual(want.shape);
+        expect(Array.from(await out.data()), `${name} ${JSON.stringify(sa)}·${JSON.stringify(sb)} ${seedNote}`).toEqual(Array.from(want.data));
+        for (const t of [ta, tb, out]) t.dispose();
+      }
+    });
+  }
 
   it('where, with broadcasting and gradients to both branches', async () => {
     await engine();
