@@ -278,7 +278,7 @@ export function onlyPhaseZeroHasTaps(g: Conv2dGeometry): boolean {
 
 /**
  * `kernel`'s parameters: the GEOMETRY fields, then the kernel's own (checked against its declaration).
- * Object.assign: a spread into a literal with further fields measured about ten times slower per launch in V8.
+ * Object.assign: a spread into a literal with further fields measured slower per launch in V8.
  */
 function convParams<S extends ParamSchema>(_kernel: Kernel<S, never, never>, g: Conv2dGeometry, own: Omit<ParamValues<S>, keyof typeof GEOMETRY>): ParamValues<S> {
   const { N, C_in, H, W, C_out, H_out, W_out, KH, KW } = g;
