@@ -4,9 +4,10 @@
  * datasets and batch loader. Node-only parts (datasets from disk, checkpoint files) are in `byol-webgpu/node`.
  * @module byol-webgpu
  */
-export { acquireDevice, noAdapterHelp, NoAdapterError, type AdapterReport, type AcquiredDevice, type DeviceRequest } from './gpu/device.js';
+export { acquireDevice, adapterCaps, noAdapterHelp, NoAdapterError, type AdapterCaps, type AdapterReport, type AcquiredDevice, type DeviceRequest } from './gpu/device.js';
 export { GpuRuntime, GpuError, grid, type OpProfile, type RuntimeOptions, type DispatchSpec, type ShaderSource, type StorageBinding } from './gpu/runtime.js';
 export { awaitGpu, pollStats, pollTuning } from './gpu/poll.js';
+export { withKernelOverrides, overridesKey, type KernelOverrides } from './gpu/overrides.js';
 export { BufferPool, OutOfMemoryError, type PoolStats } from './gpu/pool.js';
 export { init, getRuntime, scope, beginScope, endScope, keep, memory, type MemoryStats } from './tensor/engine.js';
 export { Tensor, Storage, empty, fromArray, fromBytes, type ArrayInput, type DType, type GradNode, type Shape, type TypedArrayFor } from './tensor/tensor.js';

@@ -9,7 +9,7 @@
  * is uploaded just before the batch is submitted, so the queue's ordering keeps every batch's parameters
  * apart from the next batch's.
  */
-import { acquireDevice, type AdapterReport, type DeviceRequest } from './device.js';
+import { acquireDevice, adapterCaps, type AdapterCaps, type AdapterReport, type DeviceRequest } from './device.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { awaitGpu } from './poll.js';
 import { compileRecording, encodePlan, patchUniforms, Recording, uniformPatches, type ReplayPlan } from './record.js';
@@ -119,6 +119,8 @@ export class GpuRuntime {
   readonly pool: BufferPool;
   /** The adapter's minStorageBufferOffsetAlignment: storage bindings must start at a multiple of it. */
   readonly storageAlignment: number;
+  /** What the variant choices read of the adapter and device (see AdapterCaps). */
+  readonly caps: AdapterCaps;
   private readonly uniformAlignment: number;
   private readonly maxDispatches: number;
   private readonly debug: boolean;
@@ -180,6 +182,7 @@ export class GpuRuntime {
     const limits = device.limits;
     this.pool = new BufferPool(device, Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize));
     this.storageAlignment = limits.minStorageBufferOffsetAlignment;
+    this.caps = adapterCaps(device, report);
     this.uniformAlignment = limits.minUniformBufferOffsetAlignment;
     this.maxDispatches = options.maxDispatchesPerSubmit ?? 512;
     const env = typeof process !== 'undefined' ? process.env?.BYOL_GPU_DEBUG : undefined;
