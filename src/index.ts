@@ -5,7 +5,7 @@
  * @module byol-webgpu
  */
 export { acquireDevice, adapterCaps, noAdapterHelp, NoAdapterError, type AdapterCaps, type AdapterReport, type AcquiredDevice, type DeviceRequest } from './gpu/device.js';
-export { GpuRuntime, GpuError, grid, type OpProfile, type RuntimeOptions, type DispatchSpec, type ShaderSource, type StorageBinding } from './gpu/runtime.js';
+export { GpuRuntime, GpuError, grid, type KernelProfile, type OpProfile, type RuntimeOptions, type DispatchSpec, type ShaderSource, type StorageBinding } from './gpu/runtime.js';
 export { awaitGpu, pollPlan, pollStats, type PollOverrides, type PollPlan } from './gpu/poll.js';
 export { withKernelOverrides, overridesKey, type KernelOverrides } from './gpu/overrides.js';
 export { BufferPool, OutOfMemoryError, type PoolStats } from './gpu/pool.js';
