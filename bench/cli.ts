@@ -49,8 +49,9 @@ Flags:
   --chart FILE.png  also draw the baseline/ours ratio of every row as a horizontal bar chart (log scale)
   --profile         instead of the rows: the per-op GPU time (timestamp queries) of one eager ResNet-18
                     training step (batch 64, 32×32) and one BYOL step (batch 32), after warm-up: op,
-                    dispatches, ms, share, GFLOP/s or GB/s where the op's work is known; --json and
-                    --markdown write its tables instead of the rows' (--chart has nothing to draw)
+                    dispatches, ms, share, GFLOP/s or GB/s where the op's work is known, the kernels
+                    its dispatches ran (the variants their plans chose); --json and --markdown write
+                    its tables instead of the rows' (--chart has nothing to draw)
   --help, -h        show this text
 
 Timing: the median of the timed runs, each awaited to completion. Backends alternate run by run so slow

@@ -4,11 +4,12 @@
  * batch 32, two views, online + EMA target, 4096-wide heads, LARS), each after warm-up steps, timed per
  * dispatch with timestamp queries (GpuRuntime.setProfiling / profile: every dispatch in its own compute pass,
  * so the total is somewhat above an unprofiled step's GPU time). One table per step: op, dispatches, GPU ms,
- * share of the step's GPU time, and the op's rate where its work per step is known from the network's shapes:
- * GFLOP/s for the convolutions and matmuls (2 FLOPs per multiply-add), GB/s for memory-bound ops, counting
- * the minimum traffic as the bench rows do (batch norm forward: read x, write y; backward: read dy and x,
- * write dx; max pool: read the input, write the output; SGD momentum: 5 floats per parameter; LARS: 2 for
- * its norms, 5 for its update; EMA: 3). Ops whose work is not counted here show no rate.
+ * share of the step's GPU time, the op's rate where its work per step is known from the network's shapes, and
+ * the kernels its dispatches ran (the variants their plans chose: 'conv2d_forward_sg', 'matmul_vec4:nt', ...).
+ * Rates: GFLOP/s for the convolutions and matmuls (2 FLOPs per multiply-add), GB/s for memory-bound ops,
+ * counting the minimum traffic as the bench rows do (batch norm forward: read x, write y; backward: read dy
+ * and x, write dx; max pool: read the input, write the output; SGD momentum: 5 floats per parameter; LARS: 2
+ * for its norms, 5 for its update; EMA: 3). Ops whose work is not counted here show no rate.
  */
 import { getRuntime, type OpProfile } from '../src/index.js';
 import { resnet18Convs } from './rows/conv2d.js';
@@ -33,6 +34,8 @@ export interface ProfileRow {
   bytes?: number;
   /** GFLOP/s where flops are known, else GB/s where bytes are. */
   rate?: number;
+  /** The kernels the op's dispatches ran with their dispatch counts, slowest first ('conv2d_forward_sg ×20'). */
+  kernels: string;
 }
 
 export interface StepProfile {
@@ -124,7 +127,8 @@ export function profileRows(ops: readonly OpProfile[], work: Record<string, OpWo
   const total = ops.reduce((a, o) => a + o.ms, 0);
   return ops.map((o) => {
     const w = work[o.op] ?? {};
-    const row: ProfileRow = { op: o.op, dispatches: o.count, ms: o.ms, share: total > 0 ? o.ms / total : 0, ...w };
+    const kernels = o.kernels.map((k) => `${k.kernel} ×${k.count}`).join(', ');
+    const row: ProfileRow = { op: o.op, dispatches: o.count, ms: o.ms, share: total > 0 ? o.ms / total : 0, kernels, ...w };
     const amount = w.flops ?? w.bytes;
     if (amount !== undefined && o.ms > 0) row.rate = amount / (o.ms * 1e-3) / 1e9;
     return row;
@@ -140,9 +144,10 @@ export function profileCells(p: StepProfile): string[][] {
     fmt(r.ms),
     `${(100 * r.share).toFixed(1)} %`,
     r.rate === undefined ? '—' : `${fmt(r.rate)} ${r.flops !== undefined ? 'GFLOP/s' : 'GB/s'}`,
+    r.kernels,
   ]);
-  body.push(['total', String(p.dispatches), fmt(p.totalMs), '100 %', '']);
-  return [['op', 'dispatches', 'GPU ms', 'share', 'rate'], ...body];
+  body.push(['total', String(p.dispatches), fmt(p.totalMs), '100 %', '', '']);
+  return [['op', 'dispatches', 'GPU ms', 'share', 'rate', 'kernels'], ...body];
 }
 
 async function profileStep(

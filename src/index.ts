@@ -4,9 +4,10 @@
  * datasets and batch loader. Node-only parts (datasets from disk, checkpoint files) are in `byol-webgpu/node`.
  * @module byol-webgpu
  */
-export { acquireDevice, noAdapterHelp, NoAdapterError, type AdapterReport, type AcquiredDevice, type DeviceRequest } from './gpu/device.js';
-export { GpuRuntime, GpuError, grid, type OpProfile, type RuntimeOptions, type DispatchSpec, type ShaderSource, type StorageBinding } from './gpu/runtime.js';
-export { awaitGpu, pollStats, pollTuning } from './gpu/poll.js';
+export { acquireDevice, adapterCaps, noAdapterHelp, NoAdapterError, type AdapterCaps, type AdapterReport, type AcquiredDevice, type DeviceRequest } from './gpu/device.js';
+export { GpuRuntime, GpuError, grid, type KernelProfile, type OpProfile, type RuntimeOptions, type DispatchSpec, type ShaderSource, type StorageBinding } from './gpu/runtime.js';
+export { awaitGpu, pollPlan, pollStats, type PollOverrides, type PollPlan } from './gpu/poll.js';
+export { withKernelOverrides, overridesKey, type KernelOverrides } from './gpu/overrides.js';
 export { BufferPool, OutOfMemoryError, type PoolStats } from './gpu/pool.js';
 export { init, getRuntime, scope, beginScope, endScope, keep, memory, type MemoryStats } from './tensor/engine.js';
 export { Tensor, Storage, empty, fromArray, fromBytes, type ArrayInput, type DType, type GradNode, type Shape, type TypedArrayFor } from './tensor/tensor.js';
@@ -36,6 +37,8 @@ export { backward, noGrad, isGradEnabled, setGradEnabled, requireGrad, detach, r
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
 export { arr, relativeError, type Arr } from './autograd/reference.js';
 export * from './autograd/nn.js';
-export type { BatchNormForwardOptions } from './kernels/batchnorm.js';
+export type { BatchNormForwardOptions, BatchNormOverrides } from './kernels/batchnorm.js';
+export type { Conv2dOverrides } from './kernels/conv2d.js';
+export type { MatmulOverrides } from './kernels/matmul.js';
 export * from './nn/index.js';
 export * from './data/index.js';

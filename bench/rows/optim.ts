@@ -21,11 +21,11 @@
  * Each of our rows also reports (its note) the time of a plain copy of the same bytes on the same device in
  * the same run: a copy that reads and writes half the update's traffic each (SGD: 2.5 floats per parameter
  * read and 2.5 written), once as copyBufferToBuffer and once as a WGSL vec4 copy kernel, timed as the rows
- * are (submit, then wait for the queue), interleaved with the update in its two layouts (optimTuning.layout:
- * blocks, vec4); medians, and the ratios update / copy.
+ * are (submit, then wait for the queue), interleaved with the update in its two layouts (as optimPlan chooses,
+ * and vec4 through the `optim` override `layout`); medians, and the ratios update / copy.
  */
 import { emaUpdate, empty, flattenParameters, fromArray, Generator, getRuntime, LARS, AdamW, SGD, resnet18, type Optimizer, type Tensor } from '../../src/index.js';
-import { optimTuning } from '../../src/nn/kernels.js';
+import { withKernelOverrides } from '../../src/gpu/overrides.js';
 import { defineKernel } from '../../src/kernels/define.js';
 import type { TF } from '../backends.js';
 import { registerRows, uniformData, type BenchRow, type Impl } from '../registry.js';
@@ -62,7 +62,7 @@ const median = (xs: number[]) => {
 };
 
 /**
- * Times `update` (as optimTuning.layout chooses, and in the vec4 layout) against a copy of half its traffic
+ * Times `update` (in the layout optimPlan chooses, and in the vec4 layout) against a copy of half its traffic
  * (`floatsPerParam` / 2 floats per parameter read and as many written), ROUNDS interleaved rounds; returns the
  * row's note.
  */
@@ -80,14 +80,7 @@ async function copyBaseline(update: () => void, floatsPerParam: number, params: 
     ['update', update],
     [
       'update vec4',
-      () => {
-        optimTuning.layout = 'vec4';
-        try {
-          update();
-        } finally {
-          optimTuning.layout = 'auto';
-        }
-      },
+      () => withKernelOverrides({ optim: { layout: 'vec4' } }, update),
     ],
     ['copyBufferToBuffer', () => pairs.forEach(([a, b]) => rt.copy(a.storage.buffer, a.byteOffset, b.storage.buffer, b.byteOffset, a.size * 4, 'bench.copy'))],
     [

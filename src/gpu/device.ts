@@ -18,6 +18,30 @@ export interface AdapterReport {
   runtime: 'node' | 'browser';
 }
 
+/**
+ * What the variant choices (the plans of src/kernels and src/nn/kernels.ts) read of an adapter and its device
+ * (`getRuntime().caps`): the same facts give the same plans.
+ */
+export interface AdapterCaps {
+  /** A software adapter (lavapipe, SwiftShader): AdapterReport.software. */
+  software: boolean;
+  /** The device has 'subgroups' and, where the adapter says, subgroups of at least 8 lanes. */
+  subgroups: boolean;
+  /** The adapter's maxStorageBufferBindingSize, in bytes. */
+  maxStorageBufferBindingSize: number;
+}
+
+/** The capabilities of `device`, made from the adapter `report` describes. */
+export function adapterCaps(device: GPUDevice, report: AdapterReport): AdapterCaps {
+  const info = (device as unknown as { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo;
+  const narrow = !!info && typeof info.subgroupMinSize === 'number' && info.subgroupMinSize > 0 && info.subgroupMinSize < 8;
+  return Object.freeze({
+    software: report.software,
+    subgroups: device.features.has('subgroups') && !narrow,
+    maxStorageBufferBindingSize: report.limits.maxStorageBufferBindingSize ?? 0,
+  });
+}
+
 /** Thrown when no WebGPU adapter can be had; the message says how to get one on this platform. */
 export class NoAdapterError extends Error {
   /** Always "NoAdapterError". */

@@ -8,13 +8,13 @@
  * threads need every core, it is a tax on all work.
  *
  * `awaitGpu(start)` installs, for the duration of the wait, a `setImmediate` that lets Dawn's loop spin for
- * 0.05 ms (so a wait on work already done ends without a sleep), then puts the main thread to
- * sleep before each of Dawn's polls: 0.02 ms before the first, doubling up to 0.2 ms (`pollTuning`;
- * Atomics.wait with a timeout, since a timer's 1 ms granularity made waits of a few milliseconds come back
- * late), leaving the cores to the adapter. On lavapipe (2 cores) a long dispatch (ResNet-18's layer1 conv2d
- * input gradient at 96×96, batch 32) runs much faster this way than with the loop spinning, at the price of
- * a little latency on a trivial dispatch. A longer spin measured slower on short waits: the spinning thread
- * holds a core the shader threads wake onto (figures: bench/RESULTS.md, "Figures behind the kernel choices
+ * 0.05 ms (so a wait on work already done ends without a sleep), then puts the main thread to sleep before
+ * each of Dawn's polls: 0.02 ms before the first, doubling up to 0.2 ms (pollPlan; Atomics.wait with a
+ * timeout, since a timer's 1 ms granularity made waits of a few milliseconds come back late), leaving the
+ * cores to the adapter. On lavapipe (2 cores) a long dispatch (ResNet-18's layer1 conv2d input gradient at
+ * 96×96, batch 32) runs much faster this way than with the loop spinning, at the price of a little latency
+ * on a trivial dispatch. A longer spin measured slower on short waits: the spinning thread holds a core the
+ * shader threads wake onto (figures: bench/RESULTS.md, "Figures behind the kernel choices
  * (moved from code comments, 2026-12-05)").
  * Only Dawn's callbacks are throttled (native functions without a name, as N-API creates them); every other
  * `setImmediate` call goes to Node's own. Outside Node (no `setImmediate`: browsers run the GPU in another
@@ -22,23 +22,44 @@
  * `start` should create the promise once the throttle is in place (inside `start`) for the first poll to
  * see it too.
  */
+import { declareOverrides, overridesOf } from './overrides.js';
+
+declare module './overrides.js' {
+  interface KernelOverrides {
+    /** Overrides of how a wait on the GPU polls Dawn (pollPlan). */
+    poll?: PollOverrides;
+  }
+}
+declareOverrides('poll', { spinMs: true, firstSleepMs: true, sleepMs: true });
+
+/** What a test or a measurement may change in how a wait polls (`withKernelOverrides({ poll: {...} }, fn)`). */
+export type PollOverrides = Partial<PollPlan>;
 
 /**
  * How a wait on the GPU polls Dawn in Node: a short spin, then sleeps between polls that leave the CPU cores
- * to the adapter (which matters on software adapters). Change only to measure.
+ * to the adapter (which matters on software adapters).
  */
-export const pollTuning = {
+export interface PollPlan {
   /** How long (ms) Dawn's loop may spin at the start of a wait (0: no spin); Infinity turns the throttle off. */
-  spinMs: 0.05,
+  spinMs: number;
   /**
    * After that, the main thread sleeps before each next poll: `firstSleepMs` before the first, doubling
    * from poll to poll up to `sleepMs`. Short waits keep a short latency; long ones cost one wake-up per
    * `sleepMs`.
    */
-  firstSleepMs: 0.02,
+  firstSleepMs: number;
   /** The longest sleep (ms) between two polls. */
-  sleepMs: 0.2,
-};
+  sleepMs: number;
+}
+
+/**
+ * How a wait polls under overrides `o` (the `poll` overrides of withKernelOverrides, src/gpu/overrides.ts, in
+ * force when the first of overlapping waits starts): 0.05 ms of spin, then sleeps from 0.02 ms doubling up
+ * to 0.2 ms.
+ */
+export function pollPlan(o: PollOverrides = {}): PollPlan {
+  return { spinMs: o.spinMs ?? 0.05, firstSleepMs: o.firstSleepMs ?? 0.02, sleepMs: o.sleepMs ?? 0.2 };
+}
 
 /** A word to block on: Atomics.wait with a timeout is a sleep finer than a timer's millisecond. */
 const sleeper = typeof SharedArrayBuffer === 'function' ? new Int32Array(new SharedArrayBuffer(4)) : null;
@@ -54,6 +75,8 @@ export const pollStats = {
 type Immediate = typeof globalThis.setImmediate;
 
 let active = 0;
+/** The plan of the waits under way (taken when the first of overlapping waits starts). */
+let plan: PollPlan = pollPlan();
 let since = 0;
 let nextSleep = 0;
 let saved: Immediate | null = null;
@@ -71,11 +94,11 @@ function install(): void {
   saved = real;
   const gentle = ((fn: (...args: unknown[]) => void, ...args: unknown[]) => {
     if (isDawnPoll(fn)) {
-      if (performance.now() - since >= pollTuning.spinMs) {
+      if (performance.now() - since >= plan.spinMs) {
         pollStats.throttled++;
         if (!sleeper) return setTimeout(fn, 0, ...args);
         Atomics.wait(sleeper, 0, 0, nextSleep);
-        nextSleep = Math.min(pollTuning.sleepMs, nextSleep * 2);
+        nextSleep = Math.min(plan.sleepMs, nextSleep * 2);
       } else {
         pollStats.spun++;
       }
@@ -95,12 +118,16 @@ function uninstall(): void {
 
 /** Awaits the promise `start` creates, with Dawn's polling throttled as described above. */
 export async function awaitGpu<T>(start: () => Promise<T>): Promise<T> {
-  if (typeof globalThis.setImmediate !== 'function' || !(pollTuning.spinMs < Infinity)) return start();
-  if (active++ === 0) {
+  if (typeof globalThis.setImmediate !== 'function') return start();
+  if (active === 0) {
+    const next = pollPlan(overridesOf('poll'));
+    if (!(next.spinMs < Infinity)) return start();
+    plan = next;
     since = performance.now();
-    nextSleep = Math.min(pollTuning.firstSleepMs, pollTuning.sleepMs);
+    nextSleep = Math.min(plan.firstSleepMs, plan.sleepMs);
     install();
   }
+  active++;
   try {
     return await start();
   } finally {

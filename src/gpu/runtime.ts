@@ -9,7 +9,7 @@
  * is uploaded just before the batch is submitted, so the queue's ordering keeps every batch's parameters
  * apart from the next batch's.
  */
-import { acquireDevice, type AdapterReport, type DeviceRequest } from './device.js';
+import { acquireDevice, adapterCaps, type AdapterCaps, type AdapterReport, type DeviceRequest } from './device.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { awaitGpu } from './poll.js';
 import { compileRecording, encodePlan, patchUniforms, Recording, uniformPatches, type ReplayPlan } from './record.js';
@@ -76,6 +76,21 @@ export interface OpProfile {
   count: number;
   /** Total GPU time in milliseconds, from timestamp queries. */
   ms: number;
+  /** The kernels its dispatches ran, slowest first. */
+  kernels: KernelProfile[];
+}
+
+/** One kernel's share of an op's profile ({@link OpProfile.kernels}). */
+export interface KernelProfile {
+  /**
+   * The shader's name, with `:entry` where the entry point is not 'main' (e.g. 'conv2d_forward_sg',
+   * 'matmul_vec4:nt'): the variant the op's plan chose.
+   */
+  kernel: string;
+  /** Dispatches of it timed. */
+  count: number;
+  /** Their GPU time in milliseconds. */
+  ms: number;
 }
 
 /** Options of {@link init}: the device request and how the runtime batches work. */
@@ -119,6 +134,8 @@ export class GpuRuntime {
   readonly pool: BufferPool;
   /** The adapter's minStorageBufferOffsetAlignment: storage bindings must start at a multiple of it. */
   readonly storageAlignment: number;
+  /** What the variant choices read of the adapter and device (see AdapterCaps). */
+  readonly caps: AdapterCaps;
   private readonly uniformAlignment: number;
   private readonly maxDispatches: number;
   private readonly debug: boolean;
@@ -167,7 +184,9 @@ export class GpuRuntime {
   private profiling = false;
   private querySet: GPUQuerySet | null = null;
   private queryOps: string[] = [];
-  private profileTotals = new Map<string, { count: number; ns: number }>();
+  /** The kernel of each timed dispatch, beside queryOps. */
+  private queryKernels: string[] = [];
+  private profileTotals = new Map<string, { count: number; ns: number; kernels: Map<string, { count: number; ns: number }> }>();
   private pendingProfiles: Promise<void>[] = [];
 
   constructor(
@@ -180,6 +199,7 @@ export class GpuRuntime {
     const limits = device.limits;
     this.pool = new BufferPool(device, Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize));
     this.storageAlignment = limits.minStorageBufferOffsetAlignment;
+    this.caps = adapterCaps(device, report);
     this.uniformAlignment = limits.minUniformBufferOffsetAlignment;
     this.maxDispatches = options.maxDispatchesPerSubmit ?? 512;
     const env = typeof process !== 'undefined' ? process.env?.BYOL_GPU_DEBUG : undefined;
@@ -224,7 +244,12 @@ export class GpuRuntime {
     this.flush();
     await awaitGpu(() => Promise.all(this.pendingProfiles));
     this.pendingProfiles = [];
-    const rows = [...this.profileTotals].map(([op, t]) => ({ op, count: t.count, ms: t.ns / 1e6 }));
+    const rows = [...this.profileTotals].map(([op, t]) => ({
+      op,
+      count: t.count,
+      ms: t.ns / 1e6,
+      kernels: [...t.kernels].map(([kernel, k]) => ({ kernel, count: k.count, ms: k.ns / 1e6 })).sort((a, b) => b.ms - a.ms),
+    }));
     if (reset) this.profileTotals.clear();
     return rows.sort((a, b) => b.ms - a.ms);
   }
@@ -391,6 +416,7 @@ export class GpuRuntime {
       this.endPass();
       const q = this.queryOps.length;
       this.queryOps.push(spec.op);
+      this.queryKernels.push(spec.entry && spec.entry !== 'main' ? `${spec.shader.name}:${spec.entry}` : spec.shader.name);
       this.pass = encoder.beginComputePass({
         label: spec.op,
         timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 2 * q, endOfPassWriteIndex: 2 * q + 1 },
@@ -507,6 +533,7 @@ export class GpuRuntime {
     let resolveBuffer: GPUBuffer | null = null;
     let profileRead: GPUBuffer | null = null;
     const queryOps = this.queryOps;
+    const queryKernels = this.queryKernels;
     if (this.profiling && this.querySet && queryOps.length > 0) {
       const bytes = queryOps.length * 2 * 8;
       resolveBuffer = this.device.createBuffer({ size: bytes, usage: QUERY_RESOLVE | COPY_SRC });
@@ -523,6 +550,7 @@ export class GpuRuntime {
     this.encoder = null;
     this.batchOps = [];
     this.queryOps = [];
+    this.queryKernels = [];
     this.freeUniformChunks.push(...this.uniformChunks);
     this.uniformChunks = [];
     for (const f of this.afterSubmit) f();
@@ -535,10 +563,14 @@ export class GpuRuntime {
           const t = new BigInt64Array(buf.getMappedRange());
           queryOps.forEach((op, i) => {
             const ns = Number(t[2 * i + 1] - t[2 * i]);
-            const e = this.profileTotals.get(op) ?? { count: 0, ns: 0 };
+            const e = this.profileTotals.get(op) ?? { count: 0, ns: 0, kernels: new Map() };
             e.count++;
             e.ns += Math.max(0, ns);
             this.profileTotals.set(op, e);
+            const k = e.kernels.get(queryKernels[i]!) ?? { count: 0, ns: 0 };
+            k.count++;
+            k.ns += Math.max(0, ns);
+            e.kernels.set(queryKernels[i]!, k);
           });
           buf.unmap();
           buf.destroy();

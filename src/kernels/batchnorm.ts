@@ -11,7 +11,8 @@
  * normalized with its own statistics, the running statistics updated once per group in order, exactly as G
  * separate calls would (BYOL's two views in one pass).
  *
- * Two paths, chosen by shape (`batchNormTuning.path`):
+ * Two paths, chosen by batchNormPlan from the shape, the adapter's capabilities and the `batchNorm` overrides
+ * (withKernelOverrides, src/gpu/overrides.ts), a pure function; the forward and backward encode its plan:
  * - 'channel': one dispatch per forward (statistics, running statistics and output) and one per backward
  *   (dgamma, dbeta, dx and the residual's gradient): one workgroup per channel whose lanes reduce with a
  *   subgroup sum (software adapters with subgroups: the workgroup is one subgroup of 8, no barriers) or a
@@ -35,11 +36,13 @@ import partialWgsl from '../../shaders/batchnorm_partial.wgsl';
 import combineWgsl from '../../shaders/batchnorm_combine.wgsl';
 import applyVec4Wgsl from '../../shaders/batchnorm_apply_vec4.wgsl';
 import backwardInputVec4Wgsl from '../../shaders/batchnorm_backward_input_vec4.wgsl';
+import type { AdapterCaps } from '../gpu/device.js';
+import { declareOverrides, overridesOf } from '../gpu/overrides.js';
 import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
 import { defineKernel } from './define.js';
-import { SUBGROUP_DIRECTIVES, subgroupsUsable } from './subgroups.js';
+import { SUBGROUP_DIRECTIVES, subgroupTilesPreferred } from './subgroups.js';
 import { assertFloat, WG } from './util.js';
 
 const F32 = 'read array<f32>';
@@ -130,17 +133,28 @@ function channelBackward(subgroups: boolean, vec4: boolean) {
 const CHANNEL_FORWARD = [0, 1].map((sg) => [0, 1].map((v4) => channelForward(!!sg, !!v4)));
 const CHANNEL_BACKWARD = [0, 1].map((sg) => [0, 1].map((v4) => channelBackward(!!sg, !!v4)));
 
-/** Kernel choice, for tests and measurements. */
-export const batchNormTuning = {
-  /** 'channel': one dispatch each way; 'planes': partials + combine + elementwise; 'auto': by shape (channelPlan). */
-  path: 'auto' as 'auto' | 'channel' | 'planes',
-  /** On the channel path: a workgroup per channel, or a lane per channel; 'auto': by shape (channelPlan). */
-  lanes: 'auto' as 'auto' | 'workgroup' | 'lane',
-  /** Whether the kernels may take four values of a channel at a time when HW % 4 == 0. */
-  vec4: true,
-  /** The subgroup reduction on software adapters that have subgroups (false: the workgroup-memory tree). */
-  subgroups: true,
-};
+/**
+ * What a test or a measurement may force in the batch-norm plan (`withKernelOverrides({ batchNorm: {...} }, fn)`);
+ * a knob left unset is chosen by shape and adapter.
+ */
+export interface BatchNormOverrides {
+  /** 'channel': one dispatch each way; 'planes': partials + combine + elementwise. */
+  path?: 'channel' | 'planes';
+  /** On the channel path: a workgroup per channel, or a lane per channel. */
+  lanes?: 'workgroup' | 'lane';
+  /** Whether the kernels may take four values of a channel at a time when HW % 4 == 0 (default true). */
+  vec4?: boolean;
+  /** The subgroup reduction on software adapters that have subgroups (default true; false: the workgroup-memory tree). */
+  subgroups?: boolean;
+}
+
+declare module '../gpu/overrides.js' {
+  interface KernelOverrides {
+    /** Overrides of the batch-norm plan (batchNormPlan). */
+    batchNorm?: BatchNormOverrides;
+  }
+}
+declareOverrides('batchNorm', { path: true, lanes: true, vec4: true, subgroups: true });
 
 /**
  * Values per channel (and group) up to which a hardware GPU takes the channel path: C workgroups then
@@ -148,35 +162,74 @@ export const batchNormTuning = {
  */
 const HW_CHANNEL_MAX_COUNT = 65536;
 
-/** How the channel path runs: lanes per channel (one, or the workgroup), workgroup size, subgroup sum. */
-interface ChannelPlan {
-  perLane: boolean;
-  subgroups: boolean;
-  wg: number;
+/** What batchNormPlan reads of a batch norm: x [N, C, H, W] (HW = H·W, 1 for [N, C]), `count` values per channel and group. */
+export interface BatchNormShape {
+  N: number;
+  C: number;
+  HW: number;
+  count: number;
 }
 
+/** The launches of a batch norm's forward and backward: the path, and what its kernels are launched with. */
+export type BatchNormPlan =
+  | {
+      path: 'channel';
+      /** Four values of a plane at a time (HW % 4 == 0). */
+      vec4: boolean;
+      /** A lane per channel (else the workgroup), the subgroup sum (else a workgroup-memory tree), lanes per workgroup. */
+      perLane: boolean;
+      subgroups: boolean;
+      wg: number;
+      workgroups: [number, number, number];
+    }
+  | {
+      path: 'planes';
+      vec4: boolean;
+      /** The per-plane partial sums, the per-channel combine (or eval's statistics), the elementwise kernel. */
+      partialWorkgroups: [number, number, number];
+      channelWorkgroups: [number, number, number];
+      /** Values (vec4s with vec4) the elementwise kernel covers, its workgroup size and workgroups. */
+      elements: number;
+      elementWg: number;
+      elementWorkgroups: [number, number, number];
+    };
+
 /**
- * The channel path's plan for C channels of `count` values per group (HWV values of V per plane), or null
- * for the planes path. Measured on lavapipe (ResNet-18's shapes at batch 64 and the MLP head's [64, 4096],
- * forward + backward with ReLU and residual): the channel path faster than the planes path everywhere; a
- * lane per channel faster than a workgroup per channel for planes of ≤ 16 values, alike at 64, slower at 256;
- * the workgroup-memory tree far slower than the subgroup sum (barriers), so software adapters without
- * subgroups take the lane form where it applies and the planes path elsewhere (figures: bench/RESULTS.md,
- * "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
+ * The plan of a batch norm of shape `d` on an adapter with `caps`, under overrides `o`: the channel path for
+ * C channels of `count` values per group, or the planes path. Measured on lavapipe (ResNet-18's shapes at
+ * batch 64 and the MLP head's [64, 4096], forward + backward with ReLU and residual): the channel path faster
+ * than the planes path everywhere; a lane per channel faster than a workgroup per channel for planes of ≤ 16
+ * values, alike at 64, slower at 256; the workgroup-memory tree far slower than the subgroup sum (barriers),
+ * so software adapters without subgroups take the lane form where it applies and the planes path elsewhere
+ * (figures: bench/RESULTS.md, "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
  */
-function channelPlan(C: number, count: number, HWV: number): ChannelPlan | null {
-  const rt = getRuntime();
-  const software = rt.report.software;
-  const sg = batchNormTuning.subgroups && software && subgroupsUsable();
-  const lanesAuto = software ? HWV <= 8 : HWV <= 1;
-  const perLane = batchNormTuning.lanes === 'auto' ? lanesAuto : batchNormTuning.lanes === 'lane';
+export function batchNormPlan(d: BatchNormShape, caps: AdapterCaps, o: BatchNormOverrides = {}): BatchNormPlan {
+  const { N, C, HW, count } = d;
+  const vec4 = (o.vec4 ?? true) && HW % 4 === 0;
+  const HWV = vec4 ? HW / 4 : HW;
+  const software = caps.software;
+  const sg = (o.subgroups ?? true) && subgroupTilesPreferred(caps);
+  const perLane = o.lanes === undefined ? (software ? HWV <= 8 : HWV <= 1) : o.lanes === 'lane';
   let channel: boolean;
-  if (batchNormTuning.path !== 'auto') channel = batchNormTuning.path === 'channel';
+  if (o.path !== undefined) channel = o.path === 'channel';
   // Software adapters: a few workgroups per core is enough, and every dispatch costs host time.
   else if (software) channel = (sg || perLane) && (C >= 8 || count <= 4096);
   else channel = count <= HW_CHANNEL_MAX_COUNT;
-  if (!channel) return null;
-  return { perLane, subgroups: sg, wg: sg ? 8 : perLane ? SMALL_WG : WG };
+  if (channel) {
+    const wg = sg ? 8 : perLane ? SMALL_WG : WG;
+    return { path: 'channel', vec4, perLane, subgroups: sg, wg, workgroups: grid(perLane ? Math.ceil(C / wg) : C) };
+  }
+  const elements = vec4 ? (N * C * HW) / 4 : N * C * HW;
+  const elementWg = vec4 ? SMALL_WG : WG;
+  return {
+    path: 'planes',
+    vec4,
+    partialWorkgroups: grid(Math.ceil((N * C) / SMALL_WG)),
+    channelWorkgroups: [Math.ceil(C / SMALL_WG), 1, 1],
+    elements,
+    elementWg,
+    elementWorkgroups: grid(Math.ceil(elements / elementWg)),
+  };
 }
 
 /** Statistics a batch-norm forward leaves for its backward. */
@@ -292,14 +345,13 @@ export function batchNormForward(x: Tensor, gamma: Tensor, beta: Tensor, options
   const dummy = (): Tensor => scratch(dummies, C);
   const rm = runningMean ?? dummy();
   const rv = runningVar ?? dummy();
-  const vec4 = batchNormTuning.vec4 && HW % 4 === 0;
-  const HWV = vec4 ? HW / 4 : HW;
-  const plan = channelPlan(C, count, HWV);
-  if (plan) {
-    const { perLane, wg } = plan;
+  const plan = batchNormPlan({ N, C, HW, count }, getRuntime().caps, overridesOf('batchNorm'));
+  const vec4 = plan.vec4;
+  if (plan.path === 'channel') {
+    const HWV = vec4 ? HW / 4 : HW;
     CHANNEL_FORWARD[+plan.subgroups]![+vec4]!.dispatch({
       op,
-      constants: { WG: wg, PER_LANE: perLane, MODE: training ? 0 : 1, UPDATE: update, RELU: relu, RESIDUAL: !!residual },
+      constants: { WG: plan.wg, PER_LANE: plan.perLane, MODE: training ? 0 : 1, UPDATE: update, RELU: relu, RESIDUAL: !!residual },
       params: { N, C, HWV, G, NG, count, eps, momentum },
       storage: {
         x: x.binding(op),
@@ -311,7 +363,7 @@ export function batchNormForward(x: Tensor, gamma: Tensor, beta: Tensor, options
         running_mean: rm.binding(op),
         running_var: rv.binding(op),
       },
-      workgroups: grid(perLane ? Math.ceil(C / wg) : C),
+      workgroups: plan.workgroups,
     });
   } else {
     if (training) {
@@ -323,7 +375,7 @@ export function batchNormForward(x: Tensor, gamma: Tensor, beta: Tensor, options
         constants: { WG: SMALL_WG, MODE: 0, VEC4: vec4 },
         params: { N, C, HW, planes, NG },
         storage: { x: xb, x4: xb, dy: xb, dy4: xb, y: xb, y4: xb, stats: stats.binding(op), part: part.binding(op) },
-        workgroups: grid(Math.ceil(planes / SMALL_WG)),
+        workgroups: plan.partialWorkgroups,
       });
       COMBINE.dispatch({
         op: `${op}.combine`,
@@ -337,7 +389,7 @@ export function batchNormForward(x: Tensor, gamma: Tensor, beta: Tensor, options
           running_mean: rm.binding(op),
           running_var: rv.binding(op),
         },
-        workgroups: [Math.ceil(C / SMALL_WG), 1, 1],
+        workgroups: plan.channelWorkgroups,
       });
       part.dispose();
     } else {
@@ -346,15 +398,13 @@ export function batchNormForward(x: Tensor, gamma: Tensor, beta: Tensor, options
         constants: { WG: SMALL_WG },
         params: { C, eps },
         storage: { running_mean: rm.binding(op), running_var: rv.binding(op), stats: stats.binding(op) },
-        workgroups: [Math.ceil(C / SMALL_WG), 1, 1],
+        workgroups: plan.channelWorkgroups,
       });
     }
-    const total = vec4 ? x.size / 4 : x.size;
-    const wg = vec4 ? SMALL_WG : WG;
     (vec4 ? APPLY_VEC4 : APPLY).dispatch({
       op,
-      constants: { WG: wg, RELU: relu, RESIDUAL: !!residual },
-      params: { total, C, HW: vec4 ? HW / 4 : HW, G, NG },
+      constants: { WG: plan.elementWg, RELU: relu, RESIDUAL: !!residual },
+      params: { total: plan.elements, C, HW: vec4 ? HW / 4 : HW, G, NG },
       storage: {
         x: x.binding(op),
         stats: stats.binding(op),
@@ -363,7 +413,7 @@ export function batchNormForward(x: Tensor, gamma: Tensor, beta: Tensor, options
         residual: (residual ?? x).binding(op),
         y: y.binding(op),
       },
-      workgroups: grid(Math.ceil(total / wg)),
+      workgroups: plan.elementWorkgroups,
     });
   }
   for (const d of dummies) d.dispose();
@@ -426,17 +476,16 @@ export function batchNormBackward(
     return { dx, dgamma, dbeta, dresidual };
   };
   if (x.size === 0) return finish();
-  const vec4 = batchNormTuning.vec4 && HW % 4 === 0;
+  const plan = batchNormPlan({ N, C, HW, count }, getRuntime().caps, overridesOf('batchNorm'));
+  const vec4 = plan.vec4;
   const mask = y ?? x;
   const dummies: Tensor[] = [];
   const dres = dresidual ?? scratch(dummies, 4);
-  const HWV = vec4 ? HW / 4 : HW;
-  const plan = channelPlan(C, count, HWV);
-  if (plan) {
-    const { perLane, wg } = plan;
+  if (plan.path === 'channel') {
+    const HWV = vec4 ? HW / 4 : HW;
     CHANNEL_BACKWARD[+plan.subgroups]![+vec4]!.dispatch({
       op,
-      constants: { WG: wg, PER_LANE: perLane, TRAINING: training, RELU: relu, RESIDUAL: hasResidual },
+      constants: { WG: plan.wg, PER_LANE: plan.perLane, TRAINING: training, RELU: relu, RESIDUAL: hasResidual },
       params: { N, C, HWV, G, NG, count, betaOffset: off },
       storage: {
         dy: dy.binding(op),
@@ -448,7 +497,7 @@ export function batchNormBackward(
         dresidual: dres.binding(op),
         dgb: dgb.binding(op),
       },
-      workgroups: grid(perLane ? Math.ceil(C / wg) : C),
+      workgroups: plan.workgroups,
     });
     for (const d of dummies) d.dispose();
     return finish();
@@ -462,7 +511,7 @@ export function batchNormBackward(
     constants: { WG: SMALL_WG, MODE: 1, VEC4: vec4, RELU: relu },
     params: { N, C, HW, planes, NG },
     storage: { x: xb, x4: xb, dy: dyb, dy4: dyb, y: yb, y4: yb, stats: stats.binding(op), part: part.binding(op) },
-    workgroups: grid(Math.ceil(planes / SMALL_WG)),
+    workgroups: plan.partialWorkgroups,
   });
   COMBINE.dispatch({
     op: `${op}.combine`,
@@ -476,13 +525,12 @@ export function batchNormBackward(
       running_mean: scratch(dummies, 1).binding(op),
       running_var: scratch(dummies, 1).binding(op),
     },
-    workgroups: [Math.ceil(C / SMALL_WG), 1, 1],
+    workgroups: plan.channelWorkgroups,
   });
   part.dispose();
-  const wg = vec4 ? SMALL_WG : WG;
   (vec4 ? BACKWARD_INPUT_VEC4 : BACKWARD_INPUT).dispatch({
     op: `${op}.input`,
-    constants: { WG: wg, TRAINING: training, RELU: relu, RESIDUAL: hasResidual },
+    constants: { WG: plan.elementWg, TRAINING: training, RELU: relu, RESIDUAL: hasResidual },
     params: { N, C, HW, count, total: x.size, G, NG },
     storage: {
       dy: dy.binding(op),
@@ -494,7 +542,7 @@ export function batchNormBackward(
       dx: dx.binding(op),
       dresidual: dres.binding(op),
     },
-    workgroups: grid(Math.ceil((vec4 ? x.size / 4 : x.size) / wg)),
+    workgroups: plan.elementWorkgroups,
   });
   sums.dispose();
   for (const d of dummies) d.dispose();

@@ -22,7 +22,7 @@
  * - conv2dBackwardFilter: rows = (C_in, KH, KW), columns = C_out, K = (N, H_out, W_out), split over the batch
  *   when there are few tiles (conv2d_backward_filter_sg.wgsl).
  *
- * Register-tiled kernels (every other device, hardware GPUs included, and `conv2dTuning`):
+ * Register-tiled kernels (every other device, hardware GPUs included, and where overrides ask for them):
  * - conv2dForward: M = C_out, N = output pixels, K = C_in·KH·KW; tiles of 4 output channels × 4 output
  *   pixels of a row (shaders/conv2d_forward.wgsl).
  * - conv2dBackwardInput: M = C_in, N = input pixels, K = C_out·KH·KW; tiles of 4 input channels × 4 input
@@ -32,6 +32,11 @@
  *   kernel position, split over the batch when there are few tiles, the slices summed by a reduction
  *   (shaders/conv2d_backward_filter.wgsl).
  * - conv2dBackwardBias: a sum of dy over N, H, W.
+ *
+ * Each launch is planned first: conv2dForwardPlan, conv2dBackwardInputPlan and conv2dBackwardFilterPlan choose
+ * the kernel, its workgroup size and counts and its splits from the geometry, the adapter's capabilities and
+ * the `conv2d` overrides (withKernelOverrides, src/gpu/overrides.ts), as pure functions; the launchers below
+ * encode the plan.
  *
  * Measurements: bench/RESULTS.md (`npm run bench -- --ops conv2d`).
  */
@@ -44,6 +49,8 @@ import layoutWgsl from '../../shaders/conv2d_layout.wgsl';
 import backwardInputSgWgsl from '../../shaders/conv2d_backward_input_sg.wgsl';
 import backwardFilterSgWgsl from '../../shaders/conv2d_backward_filter_sg.wgsl';
 import col2imWgsl from '../../shaders/conv2d_col2im.wgsl';
+import type { AdapterCaps } from '../gpu/device.js';
+import { declareOverrides, overridesOf } from '../gpu/overrides.js';
 import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
@@ -51,7 +58,7 @@ import { clearTensor } from './creation.js';
 import { matmulKernel } from './matmul.js';
 import { reduceKernel } from './reduce.js';
 import { defineKernel, type Kernel, type ParamSchema, type ParamValues } from './define.js';
-import { SUBGROUP_DIRECTIVES, subgroupTilesPreferred } from './subgroups.js';
+import { SUBGROUP_DIRECTIVES, subgroupTilesPreferred, takesSubgroupTiles } from './subgroups.js';
 import { assertFloat } from './util.js';
 
 /** The convolution's geometry, the first fields of every conv2d kernel's parameters (see convParams). */
@@ -137,8 +144,8 @@ const SMALL_MAP = 64;
  * neighbouring rows are neighbouring pixels, which the caches prefer (on lavapipe the image-fastest order
  * measured faster for 3×3 kernels on maps of 6×6 and less, slower for 1×1 kernels and larger maps).
  */
-function imageFastest(g: Conv2dGeometry, mapSize: number): boolean {
-  if (conv2dTuning.imageFastest !== undefined) return conv2dTuning.imageFastest;
+function imageFastest(g: Conv2dGeometry, mapSize: number, o: Conv2dOverrides): boolean {
+  if (o.imageFastest !== undefined) return o.imageFastest;
   return (g.padH > 0 || g.padW > 0) && mapSize <= SMALL_MAP;
 }
 
@@ -158,33 +165,39 @@ function relayout(src: Tensor, B: number, R: number, S: number, op: string): Ten
   return dst;
 }
 
-/** Kernel choice, for tests and measurements: 'auto' picks by shape. */
-export const conv2dTuning = {
-  forward: 'auto' as 'auto' | 'tile' | 'sg',
-  /** 'gemm': cols = Wᵀ · dy by the matmul kernel, then conv2d_col2im.wgsl gathers dx from the columns. */
-  dx: 'auto' as 'auto' | 'tile' | 'sg' | 'gemm',
-  dw: 'auto' as 'auto' | 'tile' | 'sg',
-  /** Invocations per workgroup of the subgroup kernels (a multiple of 8; 8–32 measured alike on lavapipe). */
-  WG: 8,
-  /** Read the per-invocation operand in place (true) or through the layout pass (false); undefined: by shape. */
-  direct: undefined as boolean | undefined,
-  /** Row order of the subgroup forward and input gradient (image fastest or not); undefined: by shape. */
-  imageFastest: undefined as boolean | undefined,
+/**
+ * What a test or a measurement may force in the conv2d plans (`withKernelOverrides({ conv2d: {...} }, fn)`);
+ * a knob left unset is chosen by shape and adapter.
+ */
+export interface Conv2dOverrides {
+  /** The forward's kernel: register tiles or subgroup tiles. */
+  forward?: 'tile' | 'sg';
+  /** The input gradient's; 'gemm': cols = Wᵀ · dy by the matmul kernel, then conv2d_col2im.wgsl gathers dx. */
+  dx?: 'tile' | 'sg' | 'gemm';
+  /** The filter gradient's. */
+  dw?: 'tile' | 'sg';
+  /** Invocations per workgroup of the subgroup kernels (a multiple of 8; default 8, and 8–32 measured alike on lavapipe). */
+  WG?: number;
+  /** Read the per-invocation operand in place (true) or through the layout pass (false). */
+  direct?: boolean;
+  /** Row order of the subgroup forward and input gradient (image fastest or not). */
+  imageFastest?: boolean;
   /**
-   * The subgroup kernels take four steps of K per accumulator update (accumulate_rows4) where they can: on
-   * lavapipe every write of a loop-carried accumulator is a masked load-blend-store, so fewer writes per
-   * multiply-add pay off (forward and input gradient; the filter gradient on maps of ≥ 32) (figures:
-   * bench/RESULTS.md, "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
+   * Whether the subgroup kernels take four steps of K per accumulator update (accumulate_rows4) where they
+   * can (default true): on lavapipe every write of a loop-carried accumulator is a masked load-blend-store,
+   * so fewer writes per multiply-add pay off (forward and input gradient; the filter gradient on maps of
+   * ≥ 32) (figures: bench/RESULTS.md, "Figures behind the kernel choices (moved from code comments,
+   * 2026-12-05)").
    */
-  unroll4: true,
+  unroll4?: boolean;
   /**
-   * The subgroup filter gradient splits the batch until about this many workgroups run; undefined: 8 on
+   * The subgroup filter gradient splits the batch until about this many workgroups run. By default 8 on
    * software adapters (two CPU cores need little parallelism, and every split adds a reduction pass, so
    * fewer splits win on the rows that split, ResNet-18's downsamples and first stages at 32×32), 64
    * elsewhere (figures: bench/RESULTS.md, "Figures behind the kernel choices (moved from code comments,
    * 2026-12-05)").
    */
-  dwTargetWorkgroups: undefined as number | undefined,
+  dwTargetWorkgroups?: number;
   /**
    * Input gradients where only stride phase (0, 0) meets a kernel tap (1×1/2 downsamples): clear dx with the
    * encoder's clear and run the product over that phase alone (true, the default), or let the kernel's idle
@@ -192,12 +205,24 @@ export const conv2dTuning = {
    * a memset, so the idle phases' zeros are cheaper cleared than stored (figures: bench/RESULTS.md,
    * "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
    */
-  dxZeroFill: true,
-  /** Invocations per workgroup of the register-tiled kernels (one 4 × 4 tile each). */
-  tileWG: 64,
-  /** Splits of the tiled forward's and input gradient's channel reduction; undefined: by shape (tileSplits). */
-  tileSplits: undefined as number | undefined,
-};
+  dxZeroFill?: boolean;
+  /** Invocations per workgroup of the register-tiled kernels (one 4 × 4 tile each; default 64). */
+  tileWG?: number;
+  /** Splits of the tiled forward's and input gradient's channel reduction (see tileSplits). */
+  tileSplits?: number;
+}
+
+declare module '../gpu/overrides.js' {
+  interface KernelOverrides {
+    /** Overrides of the conv2d plans (conv2dForwardPlan, conv2dBackwardInputPlan, conv2dBackwardFilterPlan). */
+    conv2d?: Conv2dOverrides;
+  }
+}
+declareOverrides('conv2d', { forward: true, dx: true, dw: true, WG: true, direct: true, imageFastest: true, unroll4: true, dwTargetWorkgroups: true, dxZeroFill: true, tileWG: true, tileSplits: true });
+
+/** Invocations per workgroup of the subgroup kernels and of the register-tiled kernels, unless overridden. */
+const SG_WG = 8;
+const TILE_WG = 64;
 
 /** tileSplits: the launch size the split reduction aims at, and the fewest channels a split sums. */
 const TILE_TARGET_INVOCATIONS = 65536;
@@ -278,7 +303,7 @@ export function onlyPhaseZeroHasTaps(g: Conv2dGeometry): boolean {
 
 /**
  * `kernel`'s parameters: the GEOMETRY fields, then the kernel's own (checked against its declaration).
- * Object.assign: a spread into a literal with further fields measured about ten times slower per launch in V8.
+ * Object.assign: a spread into a literal with further fields measured slower per launch in V8.
  */
 function convParams<S extends ParamSchema>(_kernel: Kernel<S, never, never>, g: Conv2dGeometry, own: Omit<ParamValues<S>, keyof typeof GEOMETRY>): ParamValues<S> {
   const { N, C_in, H, W, C_out, H_out, W_out, KH, KW } = g;
@@ -288,7 +313,7 @@ function convParams<S extends ParamSchema>(_kernel: Kernel<S, never, never>, g: 
 
 /**
  * How the register-tiled forward and input gradient split their reduction over channels (each split sums a
- * range of `channels` into its own slice, a reduction adds the slices): `conv2dTuning.tileSplits` when set;
+ * range of `channels` into its own slice, a reduction adds the slices): the `tileSplits` override when set;
  * else one split on software adapters, and on GPUs as many as bring the launch to about
  * TILE_TARGET_INVOCATIONS invocations with at least TILE_MIN_CHANNELS channels each. ResNet-18's late layers
  * at batch 32 launch 10–20 thousand tile invocations each looping over 2,000–4,600 terms, too few threads
@@ -297,21 +322,233 @@ function convParams<S extends ParamSchema>(_kernel: Kernel<S, never, never>, g: 
  * the dispatch floor, came out slightly slower split, within that run's noise (figures: bench/RESULTS.md,
  * "An NVIDIA H200 (first real GPU; Dawn on NVIDIA's Vulkan driver 580.159.04)").
  */
-function tileSplits(invocations: number, channels: number): { splits: number; chunk: number } {
-  const forced = conv2dTuning.tileSplits;
-  const auto = () => {
-    if (getRuntime().report.software) return 1;
-    return Math.min(Math.ceil(TILE_TARGET_INVOCATIONS / invocations), Math.floor(channels / TILE_MIN_CHANNELS));
-  };
-  let splits = forced ?? auto();
+function tileSplits(invocations: number, channels: number, caps: AdapterCaps, o: Conv2dOverrides): { splits: number; chunk: number } {
+  let splits = o.tileSplits ?? (caps.software ? 1 : Math.min(Math.ceil(TILE_TARGET_INVOCATIONS / invocations), Math.floor(channels / TILE_MIN_CHANNELS)));
   splits = Math.max(1, Math.min(splits, channels));
   const chunk = Math.ceil(channels / splits);
   return { splits: Math.ceil(channels / chunk), chunk };
 }
 
-function workgroups(tiles: number, z: number): [number, number, number] {
-  const [x, y] = grid(Math.ceil(tiles / conv2dTuning.tileWG));
+function tileWorkgroups(tiles: number, z: number, wg: number): [number, number, number] {
+  const [x, y] = grid(Math.ceil(tiles / wg));
   return [x, y, z];
+}
+
+/**
+ * How a subgroup kernel reads its per-invocation operand (the weights; dy for the filter gradient): 8 scalar
+ * gathers in place ('direct'), vec4 loads in place where the tensor already has the layout ('vec4'), or vec4
+ * loads after the layout pass ('layout').
+ */
+export type OperandRead = 'direct' | 'vec4' | 'layout';
+
+/** What every launch a conv2d plan describes has: the kernel's workgroup size and the workgroups. */
+export interface Conv2dLaunch {
+  wg: number;
+  workgroups: [number, number, number];
+}
+
+/** A launch of a subgroup-tile kernel: `rows` GEMM rows in blocks of 32, its operand read as `operand` says. */
+export interface Conv2dSubgroupLaunch extends Conv2dLaunch {
+  kernel: 'sg';
+  operand: OperandRead;
+  /** Four steps of K per accumulator update. */
+  unroll4: boolean;
+  rows: number;
+}
+
+/** A launch of a register-tiled kernel: `tiles` tiles of 4 × 4, the reduction in `splits` slices (summed by a reduction when more than one). */
+export interface Conv2dTileLaunch extends Conv2dLaunch {
+  kernel: 'tile';
+  tiles: number;
+  splits: number;
+}
+
+/** The launch of a convolution's forward: which kernel, and everything it is launched with but the tensors. */
+export type Conv2dForwardPlan =
+  | (Conv2dSubgroupLaunch & {
+      operand: 'direct' | 'layout';
+      imageFastest: boolean;
+      /** C_out in vec4s. */
+      co4: number;
+    })
+  | (Conv2dTileLaunch & {
+      tilesW: number;
+      /** Channels per slice of the reduction. */
+      chunk: number;
+    });
+
+/** The plan of conv2dForward for geometry `g` on an adapter with `caps`, under overrides `o`. */
+export function conv2dForwardPlan(g: Conv2dGeometry, caps: AdapterCaps, o: Conv2dOverrides = {}): Conv2dForwardPlan {
+  if (takesSubgroupTiles(o.forward, caps)) {
+    const co4 = Math.ceil(g.C_out / 4);
+    const rows = g.N * g.H_out * g.W_out;
+    const rowBlocks = Math.ceil(rows / 32);
+    // 1×1 kernels: the layout pass costs about as much as the product itself.
+    const direct = o.direct ?? (rowBlocks <= DIRECT_MAX_ROW_BLOCKS || g.KH * g.KW === 1);
+    const wg = o.WG ?? SG_WG;
+    const [gx, gy] = grid(rowBlocks);
+    return {
+      kernel: 'sg',
+      wg,
+      operand: direct ? 'direct' : 'layout',
+      unroll4: (o.unroll4 ?? true) && g.C_in >= 4,
+      imageFastest: imageFastest(g, g.H_out * g.W_out, o),
+      rows,
+      co4,
+      workgroups: [gx, gy, Math.ceil(Math.ceil(co4 / 2) / wg)],
+    };
+  }
+  const tilesW = Math.ceil(g.W_out / 4);
+  const tiles = g.N * g.H_out * tilesW;
+  const coGroups = Math.ceil(g.C_out / 4);
+  const { splits, chunk } = tileSplits(tiles * coGroups, g.C_in, caps, o);
+  const wg = o.tileWG ?? TILE_WG;
+  return { kernel: 'tile', wg, tilesW, tiles, splits, chunk, workgroups: tileWorkgroups(tiles, splits * coGroups, wg) };
+}
+
+/** The launch of a convolution's input gradient (see conv2dForwardPlan). */
+export type Conv2dBackwardInputPlan =
+  | {
+      /** cols = Wᵀ · dy by matmulKernel (planned there), then the col2im gather of `total` elements. */
+      kernel: 'gemm';
+      total: number;
+      workgroups: [number, number, number];
+    }
+  | (Conv2dSubgroupLaunch & {
+      imageFastest: boolean;
+      /** Only stride phase (0, 0) runs; the others' zeros come from a clear (`clear`) or from the gradient added into. */
+      zeroFill: boolean;
+      clear: boolean;
+      /** Add into the gradient given (in place). */
+      accumulate: boolean;
+      /** C_in in vec4s, column groups (`rows` counts the largest stride phase). */
+      ci4: number;
+      colGroups: number;
+    })
+  | (Conv2dTileLaunch & {
+      chunks: number;
+      tilesW: number;
+      chunk: number;
+      /** Add into the gradient given (in place; only without a split reduction). */
+      accumulate: boolean;
+    });
+
+/**
+ * The plan of conv2dBackwardInput for geometry `g` (N > 0), adding into another gradient when `into`, on an
+ * adapter with `caps`, under overrides `o`.
+ */
+export function conv2dBackwardInputPlan(g: Conv2dGeometry, into: boolean, caps: AdapterCaps, o: Conv2dOverrides = {}): Conv2dBackwardInputPlan {
+  // Fewer than 8 input channels (the stem) on software adapters: a GEMM and a gather, faster on lavapipe than
+  // the tiled kernel, which loops over all C_out·KH·KW terms per pixel (figures: bench/RESULTS.md,
+  // "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
+  const colsBytes = g.N * g.C_in * g.KH * g.KW * g.H_out * g.W_out * 4;
+  const gemm = o.dx === 'gemm' || (o.dx === undefined && g.C_in < 8 && subgroupTilesPreferred(caps) && colsBytes <= caps.maxStorageBufferBindingSize);
+  if (gemm) {
+    // Invocations along W run phase by phase, stride_w · ceil(W / stride_w) per row (conv2d_col2im.wgsl).
+    const total = g.N * g.C_in * g.H * g.strideW * Math.ceil(g.W / g.strideW);
+    return { kernel: 'gemm', total, workgroups: grid(Math.ceil(total / GATHER_WG)) };
+  }
+  // With fewer than 8 input channels (the stem) most of an invocation's 8 columns would be padding.
+  if (o.dx === 'sg' || (o.dx === undefined && g.C_in >= 8 && subgroupTilesPreferred(caps))) {
+    // Only phase (0, 0) has taps: clear dx (unless adding into another gradient), then the product over
+    // that phase alone.
+    const zeroFill = (o.dxZeroFill ?? true) && onlyPhaseZeroHasTaps(g);
+    const ci4 = Math.ceil(g.C_in / 4);
+    const wg = o.WG ?? SG_WG;
+    // Rows of the largest phase (phase 0, 0); the smaller phases leave some workgroups idle.
+    const rows = g.N * Math.ceil(g.H / g.strideH) * Math.ceil(g.W / g.strideW);
+    const rowBlocks = Math.ceil(rows / 32);
+    // A 1×1 kernel's weights [C_out, C_in] already are the [C_out, 1, C_in₄] layout when C_in % 4 == 0.
+    const inPlace = g.KH * g.KW === 1 && g.C_in % 4 === 0;
+    const direct = !inPlace && (o.direct ?? rowBlocks <= DIRECT_MAX_ROW_BLOCKS);
+    const colGroups = Math.ceil(Math.ceil(ci4 / 2) / wg);
+    const [gx, gy] = grid(rowBlocks);
+    return {
+      kernel: 'sg',
+      wg,
+      operand: inPlace ? 'vec4' : direct ? 'direct' : 'layout',
+      unroll4: (o.unroll4 ?? true) && g.C_out >= 4,
+      imageFastest: imageFastest(g, g.H * g.W, o),
+      zeroFill,
+      clear: zeroFill && !into,
+      accumulate: into,
+      rows,
+      ci4,
+      colGroups,
+      workgroups: [gx, gy, (zeroFill ? 1 : g.strideH * g.strideW) * colGroups],
+    };
+  }
+  const chunks = Math.ceil(Math.ceil(g.W / g.strideW) / 4);
+  const tilesW = g.strideW * chunks;
+  const tiles = g.N * g.H * tilesW;
+  const ciGroups = Math.ceil(g.C_in / 4);
+  const { splits, chunk } = tileSplits(tiles * ciGroups, g.C_out, caps, o);
+  const wg = o.tileWG ?? TILE_WG;
+  return { kernel: 'tile', wg, chunks, tilesW, tiles, splits, chunk, accumulate: into && splits === 1, workgroups: tileWorkgroups(tiles, splits * ciGroups, wg) };
+}
+
+/** The launch of a convolution's filter gradient (see conv2dForwardPlan); `splits` slices of the batch. */
+export type Conv2dBackwardFilterPlan =
+  | (Conv2dSubgroupLaunch & {
+      /** C_out in vec4s, column groups (`operand` is dy's read: in place when a 1 × 1 map has whole vec4s of C_out). */
+      co4: number;
+      colGroups: number;
+      splits: number;
+      nPerSplit: number;
+    })
+  | (Conv2dTileLaunch & {
+      ciTiles: number;
+      /** Samples per slice. */
+      nPerSplit: number;
+    });
+
+/** The plan of conv2dBackwardFilter for geometry `g` on an adapter with `caps`, under overrides `o`. */
+export function conv2dBackwardFilterPlan(g: Conv2dGeometry, caps: AdapterCaps, o: Conv2dOverrides = {}): Conv2dBackwardFilterPlan {
+  if (takesSubgroupTiles(o.dw, caps)) {
+    const co4 = Math.ceil(g.C_out / 4);
+    const HWo = g.H_out * g.W_out;
+    const wg = o.WG ?? SG_WG;
+    const rows = g.C_in * g.KH * g.KW;
+    const rowBlocks = Math.ceil(rows / 32);
+    // dy [N, C_out, 1] already is the [N, 1, C_out₄] layout when C_out % 4 == 0.
+    const inPlace = HWo === 1 && g.C_out % 4 === 0;
+    const direct = !inPlace && (o.direct ?? rowBlocks <= DIRECT_MAX_ROW_BLOCKS);
+    const colGroups = Math.ceil(Math.ceil(co4 / 2) / wg);
+    const target = o.dwTargetWorkgroups ?? (caps.software ? 8 : 64);
+    let splits = Math.max(1, Math.min(g.N, Math.ceil(target / (rowBlocks * colGroups))));
+    const nPerSplit = Math.max(1, Math.ceil(g.N / splits));
+    splits = Math.max(1, Math.ceil(g.N / nPerSplit));
+    const [gx, gy] = grid(rowBlocks);
+    return {
+      kernel: 'sg',
+      wg,
+      operand: inPlace ? 'vec4' : direct ? 'direct' : 'layout',
+      // Four positions per accumulator update pay off on lavapipe on maps of 32 positions and more; on smaller
+      // maps the unrolled kernel measured slower even where its loop never runs (figures: bench/RESULTS.md,
+      // "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
+      unroll4: (o.unroll4 ?? true) && HWo >= 32,
+      rows,
+      co4,
+      colGroups,
+      splits,
+      nPerSplit,
+      workgroups: [gx, gy, splits * colGroups],
+    };
+  }
+  const ciTiles = Math.ceil(g.C_in / 4);
+  const tiles = Math.ceil(g.C_out / 4) * ciTiles * g.KH * g.KW;
+  let splits = Math.max(1, Math.min(g.N, Math.floor(FILTER_TARGET_INVOCATIONS / tiles)));
+  const nPerSplit = Math.max(1, Math.ceil(g.N / splits));
+  splits = Math.max(1, Math.ceil(g.N / nPerSplit));
+  const wg = o.tileWG ?? TILE_WG;
+  return { kernel: 'tile', wg, ciTiles, tiles, splits, nPerSplit, workgroups: tileWorkgroups(tiles, splits, wg) };
+}
+
+/** Sums the slices of a split reduction (axis 0 of `dst`) into a new tensor, or into `into`; disposes `dst`. */
+function sumSlices(dst: Tensor, op: string, into: Tensor | null = null): Tensor {
+  const sum = reduceKernel('sum', dst, [0], false, 1, op, into);
+  dst.dispose();
+  return sum;
 }
 
 /** out = conv2d(x, w) + bias: x [N, C_in, H, W], w [C_out, C_in, KH, KW], bias [C_out] → [N, C_out, H_out, W_out]. */
@@ -324,42 +561,30 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null = null, 
   }
   const out = empty([g.N, g.C_out, g.H_out, g.W_out], 'float32', op);
   if (g.N === 0) return out;
-  if (conv2dTuning.forward === 'sg' || (conv2dTuning.forward === 'auto' && subgroupTilesPreferred())) {
-    const co4 = Math.ceil(g.C_out / 4);
-    const rows = g.N * g.H_out * g.W_out;
-    const rowBlocks = Math.ceil(rows / 32);
-    // 1×1 kernels: the layout pass costs about as much as the product itself.
-    const direct = conv2dTuning.direct ?? (rowBlocks <= DIRECT_MAX_ROW_BLOCKS || g.KH * g.KW === 1);
-    const wt = direct ? w : relayout(w, 1, g.C_out, g.C_in * g.KH * g.KW, op);
-    const SWG = conv2dTuning.WG;
-    const [gx, gy] = grid(rowBlocks);
+  const plan = conv2dForwardPlan(g, getRuntime().caps, overridesOf('conv2d'));
+  if (plan.kernel === 'sg') {
+    const wt = plan.operand === 'layout' ? relayout(w, 1, g.C_out, g.C_in * g.KH * g.KW, op) : w;
     FORWARD_SG.dispatch({
       op,
-      constants: { WG: SWG, HAS_BIAS: bias !== null, WDIRECT: direct, UNROLL4: conv2dTuning.unroll4 && g.C_in >= 4 },
-      params: convParams(FORWARD_SG, g, { rows, co4, img_fast: imageFastest(g, g.H_out * g.W_out) ? 1 : 0 }),
+      constants: { WG: plan.wg, HAS_BIAS: bias !== null, WDIRECT: plan.operand === 'direct', UNROLL4: plan.unroll4 },
+      params: convParams(FORWARD_SG, g, { rows: plan.rows, co4: plan.co4, img_fast: plan.imageFastest ? 1 : 0 }),
       storage: { x: x.binding(op), wt: wt.binding(op), bias: (bias ?? w).binding(op), out: out.binding(op), w: w.binding(op) },
-      workgroups: [gx, gy, Math.ceil(Math.ceil(co4 / 2) / SWG)],
+      workgroups: plan.workgroups,
     });
     if (wt !== w) wt.dispose();
     return out;
   }
-  const tilesW = Math.ceil(g.W_out / 4);
-  const tiles = g.N * g.H_out * tilesW;
-  const coGroups = Math.ceil(g.C_out / 4);
-  const { splits, chunk } = tileSplits(tiles * coGroups, g.C_in);
-  const dst = splits > 1 ? empty([splits, g.N, g.C_out, g.H_out, g.W_out], 'float32', op) : out;
+  const dst = plan.splits > 1 ? empty([plan.splits, g.N, g.C_out, g.H_out, g.W_out], 'float32', op) : out;
   FORWARD.dispatch({
     op,
-    constants: { WG: conv2dTuning.tileWG, HAS_BIAS: bias !== null },
-    params: convParams(FORWARD, g, { tiles_w: tilesW, tiles, ci_chunk: chunk }),
+    constants: { WG: plan.wg, HAS_BIAS: bias !== null },
+    params: convParams(FORWARD, g, { tiles_w: plan.tilesW, tiles: plan.tiles, ci_chunk: plan.chunk }),
     storage: { x: x.binding(op), w: w.binding(op), bias: (bias ?? w).binding(op), out: dst.binding(op) },
-    workgroups: workgroups(tiles, splits * coGroups),
+    workgroups: plan.workgroups,
   });
   if (dst === out) return out;
   out.dispose();
-  const sum = reduceKernel('sum', dst, [0], false, 1, op);
-  dst.dispose();
-  return sum;
+  return sumSlices(dst, op);
 }
 
 /**
@@ -378,68 +603,39 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
     assertFloat(op, into);
     if (into.shape.join() !== xShape.join()) throw new Error(`${op}: the gradient to add into is ${shapeString(into.shape)}, expected ${shapeString(xShape)}`);
   }
-  // Fewer than 8 input channels (the stem) on software adapters: a GEMM and a gather, faster on lavapipe than
-  // the tiled kernel, which loops over all C_out·KH·KW terms per pixel (figures: bench/RESULTS.md,
-  // "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
-  const colsBytes = g.N * g.C_in * g.KH * g.KW * g.H_out * g.W_out * 4;
-  const gemm =
-    conv2dTuning.dx === 'gemm' ||
-    (conv2dTuning.dx === 'auto' && g.C_in < 8 && subgroupTilesPreferred() && colsBytes <= getRuntime().report.limits.maxStorageBufferBindingSize);
-  if (gemm && g.N > 0) return conv2dBackwardInputGemm(dy, w, g, op);
   if (g.N === 0) return into ?? empty(xShape, 'float32', op);
-  // With fewer than 8 input channels (the stem) most of an invocation's 8 columns would be padding.
-  if (conv2dTuning.dx === 'sg' || (conv2dTuning.dx === 'auto' && g.C_in >= 8 && subgroupTilesPreferred())) {
+  const plan = conv2dBackwardInputPlan(g, !!into, getRuntime().caps, overridesOf('conv2d'));
+  if (plan.kernel === 'gemm') return conv2dBackwardInputGemm(dy, w, g, plan, op);
+  if (plan.kernel === 'sg') {
     const dx = into ?? empty(xShape, 'float32', op);
-    // Only phase (0, 0) has taps: clear dx (unless adding into another gradient), then the product over
-    // that phase alone.
-    const zeroFill = conv2dTuning.dxZeroFill && onlyPhaseZeroHasTaps(g);
-    if (zeroFill && !into) clearTensor(dx, op);
-    const ci4 = Math.ceil(g.C_in / 4);
-    const KK = g.KH * g.KW;
-    const SWG = conv2dTuning.WG;
-    // Rows of the largest phase (phase 0, 0); the smaller phases leave some workgroups idle.
-    const rows0 = g.N * Math.ceil(g.H / g.strideH) * Math.ceil(g.W / g.strideW);
-    const rowBlocks = Math.ceil(rows0 / 32);
-    // A 1×1 kernel's weights [C_out, C_in] already are the [C_out, 1, C_in₄] layout when C_in % 4 == 0.
-    const inPlace = KK === 1 && g.C_in % 4 === 0;
-    const direct = !inPlace && (conv2dTuning.direct ?? rowBlocks <= DIRECT_MAX_ROW_BLOCKS);
-    const wt = inPlace || direct ? w : relayout(w, g.C_out, g.C_in, KK, op);
-    const colGroups = Math.ceil(Math.ceil(ci4 / 2) / SWG);
-    const [gx, gy] = grid(rowBlocks);
+    if (plan.clear) clearTensor(dx, op);
+    const wt = plan.operand === 'layout' ? relayout(w, g.C_out, g.C_in, g.KH * g.KW, op) : w;
     BACKWARD_INPUT_SG.dispatch({
       op,
-      constants: { WG: SWG, WDIRECT: direct, UNROLL4: conv2dTuning.unroll4 && g.C_out >= 4, ACCUMULATE: !!into },
-      params: convParams(BACKWARD_INPUT_SG, g, { rows: rows0, ci4, col_groups: colGroups, img_fast: imageFastest(g, g.H * g.W) ? 1 : 0 }),
+      constants: { WG: plan.wg, WDIRECT: plan.operand === 'direct', UNROLL4: plan.unroll4, ACCUMULATE: plan.accumulate },
+      params: convParams(BACKWARD_INPUT_SG, g, { rows: plan.rows, ci4: plan.ci4, col_groups: plan.colGroups, img_fast: plan.imageFastest ? 1 : 0 }),
       storage: { dy: dy.binding(op), wt: wt.binding(op), dx: dx.binding(op), w: w.binding(op) },
-      workgroups: [gx, gy, (zeroFill ? 1 : g.strideH * g.strideW) * colGroups],
+      workgroups: plan.workgroups,
     });
     if (wt !== w) wt.dispose();
     return dx;
   }
-  const chunks = Math.ceil(Math.ceil(g.W / g.strideW) / 4);
-  const tilesW = g.strideW * chunks;
-  const tiles = g.N * g.H * tilesW;
-  const ciGroups = Math.ceil(g.C_in / 4);
-  const { splits, chunk } = tileSplits(tiles * ciGroups, g.C_out);
-  const accumulate = !!into && splits === 1;
-  const dx = accumulate ? into! : empty(xShape, 'float32', op);
-  const dst = splits > 1 ? empty([splits, g.N, g.C_in, g.H, g.W], 'float32', op) : dx;
+  const dx = plan.accumulate ? into! : empty(xShape, 'float32', op);
+  const dst = plan.splits > 1 ? empty([plan.splits, g.N, g.C_in, g.H, g.W], 'float32', op) : dx;
   BACKWARD_INPUT.dispatch({
     op,
-    constants: { WG: conv2dTuning.tileWG, ACCUMULATE: accumulate },
-    params: convParams(BACKWARD_INPUT, g, { tiles_w: tilesW, tiles, chunks, co_chunk: chunk }),
+    constants: { WG: plan.wg, ACCUMULATE: plan.accumulate },
+    params: convParams(BACKWARD_INPUT, g, { tiles_w: plan.tilesW, tiles: plan.tiles, chunks: plan.chunks, co_chunk: plan.chunk }),
     storage: { dy: dy.binding(op), w: w.binding(op), dx: dst.binding(op) },
-    workgroups: workgroups(tiles, splits * ciGroups),
+    workgroups: plan.workgroups,
   });
   if (dst === dx) return dx;
   dx.dispose();
-  const sum = reduceKernel('sum', dst, [0], false, 1, op);
-  dst.dispose();
-  return sum;
+  return sumSlices(dst, op);
 }
 
 /** The GEMM route of the input gradient: cols [N, C_in·KH·KW, H_out·W_out] = Wᵀ · dy, then col2im. */
-function conv2dBackwardInputGemm(dy: Tensor, w: Tensor, g: Conv2dGeometry, op: string): Tensor {
+function conv2dBackwardInputGemm(dy: Tensor, w: Tensor, g: Conv2dGeometry, plan: Extract<Conv2dBackwardInputPlan, { kernel: 'gemm' }>, op: string): Tensor {
   const KK = g.KH * g.KW;
   const wm = w.view([g.C_out, g.C_in * KK]);
   const dym = dy.view([g.N, g.C_out, g.H_out * g.W_out]);
@@ -447,14 +643,12 @@ function conv2dBackwardInputGemm(dy: Tensor, w: Tensor, g: Conv2dGeometry, op: s
   wm.dispose();
   dym.dispose();
   const dx = empty([g.N, g.C_in, g.H, g.W], 'float32', op);
-  // Invocations along W run phase by phase, stride_w · ceil(W / stride_w) per row (conv2d_col2im.wgsl).
-  const total = g.N * g.C_in * g.H * g.strideW * Math.ceil(g.W / g.strideW);
   COL2IM.dispatch({
     op: `${op}.col2im`,
     constants: { WG: GATHER_WG },
-    params: convParams(COL2IM, g, { total }),
+    params: convParams(COL2IM, g, { total: plan.total }),
     storage: { cols: cols.binding(op), dx: dx.binding(op) },
-    workgroups: grid(Math.ceil(total / GATHER_WG)),
+    workgroups: plan.workgroups,
   });
   cols.dispose();
   return dx;
@@ -474,58 +668,32 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
     assertFloat(op, into);
     if (into.shape.join() !== wShape.join()) throw new Error(`${op}: the tensor to write dw into is ${shapeString(into.shape)}, expected ${shapeString(wShape)}`);
   }
+  const plan = conv2dBackwardFilterPlan(g, getRuntime().caps, overridesOf('conv2d'));
   // The weights' gradient: into itself when the kernel writes it in one pass, else the sum of the splits' slices.
-  const result = (splits: number) => (splits > 1 ? empty([splits, ...wShape], 'float32', op) : (into ?? empty(wShape, 'float32', op)));
-  if (conv2dTuning.dw === 'sg' || (conv2dTuning.dw === 'auto' && subgroupTilesPreferred())) {
-    const co4 = Math.ceil(g.C_out / 4);
-    const HWo = g.H_out * g.W_out;
-    const SWG = conv2dTuning.WG;
-    const rows = g.C_in * g.KH * g.KW;
-    const rowBlocks = Math.ceil(rows / 32);
-    // dy [N, C_out, 1] already is the [N, 1, C_out₄] layout when C_out % 4 == 0.
-    const inPlace = HWo === 1 && g.C_out % 4 === 0;
-    const direct = !inPlace && (conv2dTuning.direct ?? rowBlocks <= DIRECT_MAX_ROW_BLOCKS);
-    const dyt = inPlace || direct ? dy : relayout(dy, g.N, g.C_out, HWo, op);
-    const colGroups = Math.ceil(Math.ceil(co4 / 2) / SWG);
-    const target = conv2dTuning.dwTargetWorkgroups ?? (getRuntime().report.software ? 8 : 64);
-    let splits = Math.max(1, Math.min(g.N, Math.ceil(target / (rowBlocks * colGroups))));
-    const nPerSplit = Math.max(1, Math.ceil(g.N / splits));
-    splits = Math.max(1, Math.ceil(g.N / nPerSplit));
-    const partial = result(splits);
-    const [gx, gy] = grid(rowBlocks);
+  const result = () => (plan.splits > 1 ? empty([plan.splits, ...wShape], 'float32', op) : (into ?? empty(wShape, 'float32', op)));
+  let partial: Tensor;
+  if (plan.kernel === 'sg') {
+    const dyt = plan.operand === 'layout' ? relayout(dy, g.N, g.C_out, g.H_out * g.W_out, op) : dy;
+    partial = result();
     BACKWARD_FILTER_SG.dispatch({
       op,
-      // Four positions per accumulator update pay off on lavapipe on maps of 32 positions and more; on smaller
-      // maps the unrolled kernel measured slower even where its loop never runs (figures: bench/RESULTS.md,
-      // "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
-      constants: { WG: SWG, YDIRECT: direct, UNROLL4: conv2dTuning.unroll4 && g.H_out * g.W_out >= 32 },
-      params: convParams(BACKWARD_FILTER_SG, g, { rows, co4, col_groups: colGroups, n_per_split: nPerSplit }),
+      constants: { WG: plan.wg, YDIRECT: plan.operand === 'direct', UNROLL4: plan.unroll4 },
+      params: convParams(BACKWARD_FILTER_SG, g, { rows: plan.rows, co4: plan.co4, col_groups: plan.colGroups, n_per_split: plan.nPerSplit }),
       storage: { x: x.binding(op), dyt: dyt.binding(op), out: partial.binding(op), dy: dy.binding(op) },
-      workgroups: [gx, gy, splits * colGroups],
+      workgroups: plan.workgroups,
     });
     if (dyt !== dy) dyt.dispose();
-    if (splits === 1) return partial;
-    const dw = reduceKernel('sum', partial, [0], false, 1, op, into);
-    partial.dispose();
-    return dw;
+  } else {
+    partial = result();
+    BACKWARD_FILTER.dispatch({
+      op,
+      constants: { WG: plan.wg },
+      params: convParams(BACKWARD_FILTER, g, { ci_tiles: plan.ciTiles, tiles: plan.tiles, n_per_split: plan.nPerSplit }),
+      storage: { dy: dy.binding(op), x: x.binding(op), out: partial.binding(op) },
+      workgroups: plan.workgroups,
+    });
   }
-  const ciTiles = Math.ceil(g.C_in / 4);
-  const tiles = Math.ceil(g.C_out / 4) * ciTiles * g.KH * g.KW;
-  let splits = Math.max(1, Math.min(g.N, Math.floor(FILTER_TARGET_INVOCATIONS / tiles)));
-  const nPerSplit = Math.max(1, Math.ceil(g.N / splits));
-  splits = Math.max(1, Math.ceil(g.N / nPerSplit));
-  const partial = result(splits);
-  BACKWARD_FILTER.dispatch({
-    op,
-    constants: { WG: conv2dTuning.tileWG },
-    params: convParams(BACKWARD_FILTER, g, { ci_tiles: ciTiles, tiles, n_per_split: nPerSplit }),
-    storage: { dy: dy.binding(op), x: x.binding(op), out: partial.binding(op) },
-    workgroups: workgroups(tiles, splits),
-  });
-  if (splits === 1) return partial;
-  const dw = reduceKernel('sum', partial, [0], false, 1, op, into);
-  partial.dispose();
-  return dw;
+  return plan.splits === 1 ? partial : sumSlices(partial, op, into);
 }
 
 /** The bias gradient: dy [N, C_out, H_out, W_out] summed over N, H, W → [C_out] (written into `into` when given). */

@@ -1,12 +1,19 @@
-/** Batched matrix multiplication with either operand transposed. */
+/**
+ * Batched matrix multiplication with either operand transposed. matmulPlan chooses the kernel, its entry
+ * point and workgroups from the shapes, the adapter's capabilities and the `matmul` overrides
+ * (withKernelOverrides, src/gpu/overrides.ts), as a pure function; matmulKernel encodes the plan.
+ */
 import matmulWgsl from '../../shaders/matmul.wgsl';
 import matmulVec4Wgsl from '../../shaders/matmul_vec4.wgsl';
 import sgCommonWgsl from '../../shaders/sg_tile_common.wgsl';
 import matmulSgWgsl from '../../shaders/matmul_sg.wgsl';
+import type { AdapterCaps } from '../gpu/device.js';
+import { declareOverrides, overridesOf } from '../gpu/overrides.js';
 import { empty, shapeString, sizeOf, type Tensor } from '../tensor/tensor.js';
+import { getRuntime } from '../tensor/engine.js';
 import { expandKernel } from './copy.js';
 import { defineKernel } from './define.js';
-import { SUBGROUP_DIRECTIVES, subgroupTilesPreferred } from './subgroups.js';
+import { SUBGROUP_DIRECTIVES, takesSubgroupTiles } from './subgroups.js';
 import { assertFloat, broadcastShapes, sameShape } from './util.js';
 
 /**
@@ -43,17 +50,31 @@ const SG_ROWS = 32;
 /** Columns of C per invocation of the subgroup kernel. */
 const SG_COLS = 8;
 
-/** Kernel choice, for tests and measurements. */
-export const matmulTuning = {
+/**
+ * What a test or a measurement may force in the matmul plan (`withKernelOverrides({ matmul: {...} }, fn)`);
+ * a knob left unset is chosen by shape and adapter.
+ */
+export interface MatmulOverrides {
   /**
-   * 'auto': the subgroup kernel on software adapters that can run it (subgroupTilesPreferred), else 'vec4';
-   * 'sg': the subgroup kernel (shaders/matmul_sg.wgsl); 'vec4': the register-tiled kernels
-   * (matmul_vec4.wgsl where the layout has whole vec4 rows, else matmul.wgsl).
+   * 'sg': the subgroup kernel (shaders/matmul_sg.wgsl), where its grid fits; 'tile': the register-tiled
+   * kernels (matmul_vec4.wgsl where the layout has whole vec4 rows, else matmul.wgsl). Unset: the subgroup
+   * kernel on software adapters that can run it (subgroupTilesPreferred), else the tiled ones.
    */
-  kernel: 'auto' as 'auto' | 'vec4' | 'sg',
-  /** Invocations per workgroup of the subgroup kernel (a multiple of 8). */
-  WG: 8,
-};
+  kernel?: 'sg' | 'tile';
+  /** Invocations per workgroup of the subgroup kernel (a multiple of 8; default 8). */
+  WG?: number;
+}
+
+declare module '../gpu/overrides.js' {
+  interface KernelOverrides {
+    /** Overrides of the matmul plan (matmulPlan). */
+    matmul?: MatmulOverrides;
+  }
+}
+declareOverrides('matmul', { kernel: true, WG: true });
+
+/** Invocations per workgroup of the subgroup kernel, unless overridden. */
+const SG_WG = 8;
 /**
  * Workgroup shape of the vec4 kernel: 16×4, the best of a sweep of shapes on lavapipe at 512 and 1024
  * (figures: bench/RESULTS.md, "matmul — earlier (vec4 kernel)").
@@ -89,6 +110,54 @@ export function matmulDims(a: Tensor, b: Tensor, transA: boolean, transB: boolea
   }
   const batchShape = broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2));
   return { batchShape, M, N, K };
+}
+
+/** What matmulPlan reads of a product: C[b] = op(A[b]) · op(B[b]), M × N by K, for `batch` matrices. */
+export interface MatmulShape {
+  M: number;
+  N: number;
+  K: number;
+  batch: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+/** The launch of a product: which kernel and entry point, and its workgroups. */
+export type MatmulPlan =
+  | {
+      /** shaders/matmul_sg.wgsl: 'main' with vec4 loads, 'ragged' without. */
+      kernel: 'sg';
+      entry: 'main' | 'ragged';
+      wg: number;
+      workgroups: [number, number, number];
+    }
+  | {
+      /** shaders/matmul_vec4.wgsl: an entry point per layout (none transposed, B transposed, A transposed). */
+      kernel: 'vec4';
+      entry: 'main' | 'nt' | 'tn';
+      workgroups: [number, number, number];
+    }
+  | {
+      /** shaders/matmul.wgsl, any layout. */
+      kernel: 'scalar';
+      workgroups: [number, number, number];
+    };
+
+/** The plan of a product of shape `d` on an adapter with `caps`, under overrides `o`. */
+export function matmulPlan(d: MatmulShape, caps: AdapterCaps, o: MatmulOverrides = {}): MatmulPlan {
+  const { M, N, K, batch, transA, transB } = d;
+  const rowBlocks = Math.ceil(M / SG_ROWS);
+  const wg = o.WG ?? SG_WG;
+  const sg = takesSubgroupTiles(o.kernel, caps);
+  if (sg && rowBlocks <= 65535 && Math.ceil(N / SG_COLS / wg) <= 65535) {
+    // vec4 loads where each operand's contiguous axis (and so its batch stride) is a multiple of 4.
+    const vec4 = (transA ? M % 4 === 0 : K % 4 === 0) && (transB ? K % 4 === 0 : N % 4 === 0);
+    return { kernel: 'sg', entry: vec4 ? 'main' : 'ragged', wg, workgroups: [Math.ceil(N / SG_COLS / wg), rowBlocks, batch] };
+  }
+  // Whole vec4 rows (and batch strides) for the operands' layout: one of the vec4 kernels.
+  const entry = !transA && !transB && K % 4 === 0 && N % 4 === 0 ? 'main' : !transA && transB && K % 4 === 0 && N % 4 === 0 ? 'nt' : transA && !transB && M % 4 === 0 && N % 4 === 0 ? 'tn' : null;
+  if (entry) return { kernel: 'vec4', entry, workgroups: [Math.ceil(N / 4 / VEC4_WG_X), Math.ceil(M / 4 / VEC4_WG_Y), batch] };
+  return { kernel: 'scalar', workgroups: [Math.ceil(N / TILE / WG_X), Math.ceil(M / TILE / WG_Y), batch] };
 }
 
 /**
@@ -130,43 +199,20 @@ export function matmulKernel(a: Tensor, b: Tensor, transA = false, transB = fals
   }
   const params = { M, N, K, batch, a_batch_stride: pa.stride, b_batch_stride: pb.stride, c_batch_stride: M * N };
   const storage = { A: pa.t.binding('matmul'), B: pb.t.binding('matmul'), C: out.binding('matmul') };
-  const rowBlocks = Math.ceil(M / SG_ROWS);
-  const sg = matmulTuning.kernel === 'sg' || (matmulTuning.kernel === 'auto' && subgroupTilesPreferred());
-  if (sg && rowBlocks <= 65535 && Math.ceil(N / SG_COLS / matmulTuning.WG) <= 65535) {
-    const SWG = matmulTuning.WG;
-    // vec4 loads where each operand's contiguous axis (and so its batch stride) is a multiple of 4.
-    const vec4 = (transA ? M % 4 === 0 : K % 4 === 0) && (transB ? K % 4 === 0 : N % 4 === 0);
+  const plan = matmulPlan({ M, N, K, batch, transA, transB }, getRuntime().caps, overridesOf('matmul'));
+  if (plan.kernel === 'sg') {
     MATMUL_SG.dispatch({
       op: 'matmul',
-      entry: vec4 ? 'main' : 'ragged',
-      constants: { WG: SWG, TRANS_A: transA, TRANS_B: transB },
+      entry: plan.entry,
+      constants: { WG: plan.wg, TRANS_A: transA, TRANS_B: transB },
       params,
       storage,
-      workgroups: [Math.ceil(N / SG_COLS / SWG), rowBlocks, batch],
+      workgroups: plan.workgroups,
     });
-    if (pa.temp) pa.t.dispose();
-    if (pb.temp) pb.t.dispose();
-    return out;
-  }
-  // Whole vec4 rows (and batch strides) for the operands' layout: one of the vec4 kernels.
-  const entry = !transA && !transB && K % 4 === 0 && N % 4 === 0 ? 'main' : !transA && transB && K % 4 === 0 && N % 4 === 0 ? 'nt' : transA && !transB && M % 4 === 0 && N % 4 === 0 ? 'tn' : null;
-  if (entry) {
-    MATMUL_VEC4.dispatch({
-      op: 'matmul',
-      entry,
-      constants: { WG_X: VEC4_WG_X, WG_Y: VEC4_WG_Y },
-      params,
-      storage,
-      workgroups: [Math.ceil(N / 4 / VEC4_WG_X), Math.ceil(M / 4 / VEC4_WG_Y), batch],
-    });
+  } else if (plan.kernel === 'vec4') {
+    MATMUL_VEC4.dispatch({ op: 'matmul', entry: plan.entry, constants: { WG_X: VEC4_WG_X, WG_Y: VEC4_WG_Y }, params, storage, workgroups: plan.workgroups });
   } else {
-    MATMUL.dispatch({
-      op: 'matmul',
-      constants: { TRANS_A: transA, TRANS_B: transB, WG_X, WG_Y },
-      params,
-      storage,
-      workgroups: [Math.ceil(N / TILE / WG_X), Math.ceil(M / TILE / WG_Y), batch],
-    });
+    MATMUL.dispatch({ op: 'matmul', constants: { TRANS_A: transA, TRANS_B: transB, WG_X, WG_Y }, params, storage, workgroups: plan.workgroups });
   }
   if (pa.temp) pa.t.dispose();
   if (pb.temp) pb.t.dispose();

@@ -36,6 +36,7 @@ export {
   type LarsOptions,
   type OptimizerStateTensor,
 } from './optim.js';
+export type { OptimOverrides } from './kernels.js';
 export { warmupCosine, byolTau, type WarmupCosineOptions } from './schedule.js';
 export { classifierStep, type ClassifierStepOptions } from './train-step.js';
 export { encodeSafetensors, decodeSafetensors, SafetensorsError, type SafeTensor, type SafeDType, type SafetensorsFile } from './safetensors.js';

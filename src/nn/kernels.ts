@@ -3,7 +3,8 @@
  * optimizer steps (SGD, AdamW, LARS's three passes). Each takes whole flat buffers: one dispatch covers
  * every parameter of a model. Lengths are multiples of 64 floats (see flat.ts), so the shaders read vec4s.
  *
- * Two ways to walk the buffers ({@link optimBlocks} chooses): one vec4 per invocation, its parameter's flags
+ * Two ways to walk the buffers ({@link optimPlan} chooses, from the adapter's capabilities and the `optim`
+ * overrides of withKernelOverrides, src/gpu/overrides.ts): one vec4 per invocation, its parameter's flags
  * looked up per vec4 in a chunk table; or one workgroup per block of one parameter (a block table, see
  * {@link UpdateTable}), reading the flags (and LARS's trust ratio) once and looping over the block. On
  * lavapipe every storage access of a varying address is a loop over the lanes with a bounds check per
@@ -19,12 +20,14 @@ import larsNormsWgsl from '../../shaders/optim_lars_norms.wgsl';
 import larsNormsSgWgsl from '../../shaders/optim_lars_norms_sg.wgsl';
 import larsRatiosWgsl from '../../shaders/optim_lars_ratios.wgsl';
 import larsUpdateWgsl from '../../shaders/optim_lars_update.wgsl';
+import type { AdapterCaps } from '../gpu/device.js';
+import { declareOverrides, overridesOf } from '../gpu/overrides.js';
 import { grid } from '../gpu/runtime.js';
 import { clearTensor } from '../kernels/creation.js';
 import { defineKernel } from '../kernels/define.js';
 import type { Scalar } from '../gpu/record.js';
 import { getRuntime } from '../tensor/engine.js';
-import { subgroupsUsable } from '../kernels/subgroups.js';
+import { subgroupTilesPreferred } from '../kernels/subgroups.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 const WG = 256;
@@ -73,22 +76,48 @@ const LARS_NORMS_SG = defineKernel({
   code: [larsNormsCommonWgsl, larsNormsSgWgsl],
 });
 
-/** Kernel choice, for tests and measurements. */
-export const optimTuning = {
+/**
+ * What a test or a measurement may force in the optimizer plan (`withKernelOverrides({ optim: {...} }, fn)`);
+ * a knob left unset is chosen by adapter.
+ */
+export interface OptimOverrides {
   /**
-   * LARS's norms pass: 'auto' runs one subgroup per block without barriers on software adapters with
-   * subgroups (where a barrier switches coroutines per invocation), else a workgroup tree; 'sg' and 'tree'
-   * force one.
+   * LARS's norms pass: one subgroup per block without barriers ('sg'; by default on software adapters with
+   * subgroups, where a barrier switches coroutines per invocation), or a workgroup tree ('tree', elsewhere).
    */
-  larsNorms: 'auto' as 'auto' | 'sg' | 'tree',
+  larsNorms?: 'sg' | 'tree';
   /**
    * How the updates walk the flat buffers: 'blocks' (one workgroup per block of one parameter; the EMA
-   * update: a fixed grid looping over the buffer), 'vec4' (one vec4 per invocation), or 'auto': blocks on
+   * update: a fixed grid looping over the buffer) or 'vec4' (one vec4 per invocation). By default blocks on
    * software adapters, vec4 on GPUs (where one vec4 per invocation is the usual coalesced form; the blocks
    * are unmeasured there).
    */
-  layout: 'auto' as 'auto' | 'blocks' | 'vec4',
-};
+  layout?: 'blocks' | 'vec4';
+}
+
+declare module '../gpu/overrides.js' {
+  interface KernelOverrides {
+    /** Overrides of the optimizer and EMA updates' plan (optimPlan). */
+    optim?: OptimOverrides;
+  }
+}
+declareOverrides('optim', { larsNorms: true, layout: true });
+
+/** How the optimizer and EMA updates run (the same for every buffer: the choice depends on the adapter alone). */
+export interface OptimPlan {
+  /** How the updates walk the flat buffers (see OptimOverrides.layout). */
+  layout: 'blocks' | 'vec4';
+  /** LARS's norms pass (see OptimOverrides.larsNorms). */
+  larsNorms: 'sg' | 'tree';
+}
+
+/** The plan of the updates on an adapter with `caps`, under overrides `o`. */
+export function optimPlan(caps: AdapterCaps, o: OptimOverrides = {}): OptimPlan {
+  return {
+    layout: o.layout ?? (caps.software ? 'blocks' : 'vec4'),
+    larsNorms: o.larsNorms ?? (subgroupTilesPreferred(caps) ? 'sg' : 'tree'),
+  };
+}
 
 const LARS_RATIOS = defineKernel({
   name: 'optim_lars_ratios',
@@ -110,9 +139,14 @@ export const FLAG_FROZEN = 1;
 export const FLAG_NO_DECAY = 2;
 export const FLAG_NO_ADAPT = 4;
 
-/** Whether the updates run in blocks (optimTuning.layout). */
+/** The plan of the updates on this runtime's adapter, under the overrides in force. */
+function currentPlan(): OptimPlan {
+  return optimPlan(getRuntime().caps, overridesOf('optim'));
+}
+
+/** Whether the updates run in blocks (optimPlan's layout). */
 export function optimBlocks(): boolean {
-  return optimTuning.layout === 'blocks' || (optimTuning.layout === 'auto' && getRuntime().report.software);
+  return currentPlan().layout === 'blocks';
 }
 
 /** Workgroup size of the block kernels: one subgroup on lavapipe (8 lanes), no barriers anyway. */
@@ -253,8 +287,7 @@ export interface LarsKernelArgs {
 export function larsKernel(t: LarsTables, w: Tensor, g: Tensor, mu: Tensor, a: LarsKernelArgs): void {
   const n4 = vec4Count('lars.step', w, g, mu);
   if (n4 === 0) return;
-  const rt = getRuntime();
-  const sg = optimTuning.larsNorms === 'sg' || (optimTuning.larsNorms === 'auto' && rt.report.software && subgroupsUsable());
+  const sg = currentPlan().larsNorms === 'sg';
   const norms = 'lars.norms';
   (sg ? LARS_NORMS_SG : LARS_NORMS).dispatch({
     op: norms,

@@ -14,7 +14,9 @@
  * The first `warmup` calls (default 1) run eagerly, as plain code does, so that state made lazily on a first
  * step (optimizer tables, cached constants) exists; the next call runs eagerly while the runtime records its
  * dispatches, clears, copies and uploads; later calls with the same input shapes and dtypes, the same value
- * names and the same `key()` replay the record. Another shape (a short last batch, say) or key records again.
+ * names, the same kernel overrides in force (withKernelOverrides: the launches a record holds were planned
+ * under them) and the same `key()` replay the record. Another shape (a short last batch, say), other
+ * overrides or another key records again.
  *
  * What a step may do, and what it gets on replay:
  *  - Tensor inputs are copied into the buffers the recorded step read; `values` (numbers) reach the step as
@@ -31,6 +33,7 @@
  */
 import type { ReplayPlan } from '../gpu/record.js';
 import { StepValue } from '../gpu/record.js';
+import { overridesKey } from '../gpu/overrides.js';
 import { isGradEnabled } from '../autograd/tape.js';
 import { getRuntime, keep, scope } from './engine.js';
 import { empty, fromArray, Storage, Tensor, type DType } from './tensor.js';
@@ -136,7 +139,7 @@ export class CapturedStep<Out extends StepOutputs> {
     const rt = getRuntime();
     const names = Object.keys(values).sort();
     const kinds = inputs.map((t, i) => (t instanceof Tensor ? t : hostInput(this.name, t, i)));
-    let key = kinds.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(';') + `|${names.join(',')}|${isGradEnabled()}`;
+    let key = kinds.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(';') + `|${names.join(',')}|${isGradEnabled()}|${overridesKey()}`;
     if (this.options.key) key += `|${this.options.key()}`;
     let e = this.entries.get(key);
     if (!e) {

@@ -147,9 +147,9 @@ describe('--profile tables, without a GPU', () => {
   it('gives each op its share of the step and its rate, slowest first', () => {
     const rows = profileRows(
       [
-        { op: 'conv2d', count: 20, ms: 300 },
-        { op: 'batchNorm.train', count: 20, ms: 100 },
-        { op: 'crossEntropy', count: 2, ms: 0 },
+        { op: 'conv2d', count: 20, ms: 300, kernels: [{ kernel: 'conv2d_forward_sg', count: 20, ms: 300 }] },
+        { op: 'batchNorm.train', count: 20, ms: 100, kernels: [{ kernel: 'batchnorm_channel_forward_sg_vec4', count: 12, ms: 70 }, { kernel: 'batchnorm_channel_forward_sg', count: 8, ms: 30 }] },
+        { op: 'crossEntropy', count: 2, ms: 0, kernels: [{ kernel: 'cross_entropy:backward', count: 2, ms: 0 }] },
       ],
       { conv2d: { flops: 6e9 }, 'batchNorm.train': { bytes: 2e8 } },
     );
@@ -160,15 +160,15 @@ describe('--profile tables, without a GPU', () => {
     ]);
     const p = { step: 'a step', warmup: 1, totalMs: 400, dispatches: 42, rows };
     expect(profileCells(p)).toEqual([
-      ['op', 'dispatches', 'GPU ms', 'share', 'rate'],
-      ['conv2d', '20', '300', '75.0 %', '20.0 GFLOP/s'],
-      ['batchNorm.train', '20', '100', '25.0 %', '2.00 GB/s'],
-      ['crossEntropy', '2', '0.00', '0.0 %', '—'],
-      ['total', '42', '400', '100 %', ''],
+      ['op', 'dispatches', 'GPU ms', 'share', 'rate', 'kernels'],
+      ['conv2d', '20', '300', '75.0 %', '20.0 GFLOP/s', 'conv2d_forward_sg ×20'],
+      ['batchNorm.train', '20', '100', '25.0 %', '2.00 GB/s', 'batchnorm_channel_forward_sg_vec4 ×12, batchnorm_channel_forward_sg ×8'],
+      ['crossEntropy', '2', '0.00', '0.0 %', '—', 'cross_entropy:backward ×2'],
+      ['total', '42', '400', '100 %', '', ''],
     ]);
     const md = profileMarkdown('2026-12-05T08:00:00Z', ['command:   npm run bench -- --profile'], [p]);
     expect(md).toContain('### 2026-12-05T08:00:00Z\n\n- command: `npm run bench -- --profile`\n');
-    expect(md).toContain('#### a step, one step after 1 warm-up\n\n| op | dispatches | GPU ms | share | rate |');
+    expect(md).toContain('#### a step, one step after 1 warm-up\n\n| op | dispatches | GPU ms | share | rate | kernels |');
   });
 });
 

@@ -11,7 +11,7 @@ import { relativeError } from '../../src/autograd/reference.js';
 import { backward, noGrad } from '../../src/autograd/tape.js';
 import { presetConfig } from '../../src/byol/config.js';
 import { Byol } from '../../src/byol/model.js';
-import { batchNormTuning } from '../../src/kernels/batchnorm.js';
+import { withKernelOverrides } from '../../src/gpu/overrides.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { engine, randomArr, seedNote, toTensor } from '../helpers.js';
 
@@ -24,8 +24,6 @@ function twoPassLoss(byol: Byol, v1: Tensor, v2: Tensor): Tensor {
   return add(byolLoss(p1, z2), byolLoss(p2, z1));
 }
 
-const defaults = { ...batchNormTuning };
-
 describe('BYOL loss in one pass over both views equals two passes', () => {
   for (const [stem, size, B, path] of [
     ['imagenet', 32, 3, 'auto'],
@@ -33,8 +31,7 @@ describe('BYOL loss in one pass over both views equals two passes', () => {
     ['imagenet', 24, 3, 'planes'],
   ] as const) {
     it(`${stem} stem, ${size}×${size}, batch ${B}, ${path} batch-norm path`, async () => {
-      Object.assign(batchNormTuning, defaults, { path });
-      try {
+      await withKernelOverrides({ batchNorm: { path: path === 'auto' ? undefined : path } }, async () => {
         const config = { stem, width: 8, byol: { ...presetConfig('smoke').byol, projectorHidden: 48, predictorHidden: 40, projectionDim: 24 } } as const;
         const joint = Byol.create(config, 5);
         const twoPass = Byol.create(config, 5);
@@ -85,9 +82,7 @@ describe('BYOL loss in one pass over both views equals two passes', () => {
         for (const t of [v1, v2, la, lb]) t.dispose();
         joint.dispose();
         twoPass.dispose();
-      } finally {
-        Object.assign(batchNormTuning, defaults);
-      }
+      });
     });
   }
 });

@@ -1,8 +1,8 @@
 /**
  * Step capture and replay (src/tensor/capture.ts): a replayed step gives bit-identical results to the
  * same step run eagerly (ResNet-18 with SGD, BYOL with LARS, AdamW), rebinds its inputs, reads its
- * StepValues afresh, records again on a new shape or when a buffer it binds is released, allocates nothing
- * per dispatch, and keeps its buffers away from eager work between replays.
+ * StepValues afresh, records again on a new shape, under other kernel overrides or when a buffer it binds is
+ * released, allocates nothing per dispatch, and keeps its buffers away from eager work between replays.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { add, matmul, mean, mul, square, sub } from '../../src/autograd/ops.js';
@@ -23,6 +23,7 @@ import { getRuntime, memory, scope } from '../../src/tensor/engine.js';
 import { empty, fromArray, type Tensor } from '../../src/tensor/tensor.js';
 import { backward, requireGrad } from '../../src/autograd/tape.js';
 import { hoistClears, type Command } from '../../src/gpu/record.js';
+import { withKernelOverrides } from '../../src/gpu/overrides.js';
 import { engine, rand, seedNote } from '../helpers.js';
 
 beforeAll(engine);
@@ -318,6 +319,22 @@ describe('captureStep', () => {
     for (let i = 0; i < 3; i++) {
       expect(await step.run([x4]).data()).toEqual(want4);
       expect(await step.run([x7]).data()).toEqual(want7);
+    }
+    expect(step.stats).toEqual({ eager: 2, recorded: 2, replayed: 2 });
+    expect(step.records).toBe(2);
+    step.dispose();
+  });
+
+  it('records again under other kernel overrides, and replays each from its own record', async () => {
+    const w = uniform([37, 45], 4);
+    const x = uniform([29, 37], 5);
+    const step = captureStep(([x]) => matmul(x!, w));
+    const tiled = { matmul: { kernel: 'tile' } } as const;
+    const want = await matmul(x, w).data();
+    const wantTiled = await withKernelOverrides(tiled, () => matmul(x, w)).data();
+    for (let i = 0; i < 3; i++) {
+      expect(await step.run([x]).data()).toEqual(want);
+      expect(await withKernelOverrides(tiled, () => step.run([x])).data()).toEqual(wantTiled);
     }
     expect(step.stats).toEqual({ eager: 2, recorded: 2, replayed: 2 });
     expect(step.records).toBe(2);

@@ -1,11 +1,12 @@
 /**
- * The matmul kernels forced one at a time ('sg': shaders/matmul_sg.wgsl; 'vec4': matmul_vec4.wgsl or, where
- * the layout has no whole vec4 rows, matmul.wgsl) against a float64 reference, for every operand layout,
+ * The matmul kernels forced one at a time through the `matmul` override `kernel` ('sg': shaders/matmul_sg.wgsl;
+ * 'tile': matmul_vec4.wgsl or, where the layout has no whole vec4 rows, matmul.wgsl) against a float64 reference, for every operand layout,
  * batched and broadcast, on fresh random inputs of awkward shapes and of the BYOL head shapes.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { engine, rand, seedNote } from '../helpers.js';
-import { matmulKernel, matmulTuning } from '../../src/kernels/matmul.js';
+import { overridesOf, withKernelOverrides } from '../../src/gpu/overrides.js';
+import { matmulKernel } from '../../src/kernels/matmul.js';
 import { subgroupsUsable } from '../../src/kernels/subgroups.js';
 import { fromArray } from '../../src/tensor/tensor.js';
 
@@ -28,7 +29,7 @@ async function check(
 ): Promise<void> {
   const aShape = [...aBatch, ...(transA ? [K, M] : [M, K])];
   const bShape = [...bBatch, ...(transB ? [N, K] : [K, N])];
-  const name = `[${aShape}]${transA ? 'ᵀ' : ''}·[${bShape}]${transB ? 'ᵀ' : ''} (${matmulTuning.kernel})`;
+  const name = `[${aShape}]${transA ? 'ᵀ' : ''}·[${bShape}]${transB ? 'ᵀ' : ''} (${overridesOf('matmul').kernel ?? 'auto'})`;
   const a = random(prod(aShape));
   const b = random(prod(bShape));
   const ta = fromArray(a, aShape);
@@ -132,27 +133,22 @@ const HEADS: [string, number, number, number, boolean, boolean][] = [
   ['head dW [256, 4096]', 256, 4096, 64, true, false],
 ];
 
-const KERNELS = ['sg', 'vec4'] as const;
-
-afterAll(() => {
-  matmulTuning.kernel = 'auto';
-});
+const KERNELS = ['sg', 'tile'] as const;
 
 for (const kernel of KERNELS) {
   describe(`matmul kernel '${kernel}'`, () => {
-    const use = async (ctx: { skip: (note?: string) => void }) => {
+    /** Runs `fn` with this kernel forced (skipped where subgroups are missing for 'sg'). */
+    const use = async (ctx: { skip: (note?: string) => void }, fn: () => Promise<void>) => {
       await engine();
       if (kernel === 'sg' && !subgroupsUsable()) ctx.skip('the device has no usable subgroups');
-      matmulTuning.kernel = kernel;
+      await withKernelOverrides({ matmul: { kernel } }, fn);
     };
 
     for (const [layout, ta, tb] of LAYOUTS) {
-      it(`${layout} on awkward shapes`, async (ctx) => {
-        await use(ctx);
+      it(`${layout} on awkward shapes`, (ctx) => use(ctx, async () => {
         for (const [M, N, K] of SHAPES) await check(M, N, K, ta, tb);
-      });
-      it(`${layout} batched, broadcast and expanded`, async (ctx) => {
-        await use(ctx);
+      }));
+      it(`${layout} batched, broadcast and expanded`, (ctx) => use(ctx, async () => {
         await check(33, 17, 9, ta, tb, [3], [3]);
         await check(7, 40, 65, ta, tb, [2, 3], []); // b broadcast: batch stride 0
         await check(40, 9, 12, ta, tb, [], [4]); // a broadcast
@@ -161,13 +157,12 @@ for (const kernel of KERNELS) {
         await check(36, 24, 20, ta, tb, [3], [3]);
         await check(36, 24, 20, ta, tb, [3], [1]);
         await check(4, 44, 8, ta, tb, [], [2, 2]);
-      });
+      }));
     }
 
-    it('the BYOL head shapes', async (ctx) => {
-      await use(ctx);
+    it('the BYOL head shapes', (ctx) => use(ctx, async () => {
       for (const [, M, N, K, ta, tb] of HEADS) await check(M, N, K, ta, tb);
-    });
+    }));
   });
 }
 
@@ -177,13 +172,11 @@ it("'auto' routes to a kernel that gives the same answer as both forced kernels"
   const a = fromArray(random(M * K), [M, K]);
   const b = fromArray(random(N * K), [N, K]);
   const results: ArrayLike<number>[] = [];
-  for (const kernel of ['auto', 'vec4', ...(subgroupsUsable() ? ['sg' as const] : [])] as const) {
-    matmulTuning.kernel = kernel;
-    const c = matmulKernel(a, b, false, true);
+  for (const kernel of [undefined, 'tile', ...(subgroupsUsable() ? ['sg' as const] : [])] as const) {
+    const c = withKernelOverrides({ matmul: { kernel } }, () => matmulKernel(a, b, false, true));
     results.push(await c.data());
     c.dispose();
   }
-  matmulTuning.kernel = 'auto';
   a.dispose();
   b.dispose();
   // Different kernels sum in different orders: close, and not trivially zero.

@@ -1,12 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { engine } from '../helpers.js';
-import { awaitGpu, pollStats, pollTuning } from '../../src/gpu/poll.js';
+import { withKernelOverrides } from '../../src/gpu/overrides.js';
+import { awaitGpu, pollPlan, pollStats } from '../../src/gpu/poll.js';
 import { fromArray, getRuntime, matmul, type Tensor } from '../../src/index.js';
-
-const defaultSpin = pollTuning.spinMs;
-afterEach(() => {
-  pollTuning.spinMs = defaultSpin;
-});
 
 describe('awaitGpu: waiting on Dawn without a spinning core', () => {
   it("delays Dawn's polling callbacks during a wait and gives setImmediate back afterwards", async () => {
@@ -23,9 +19,8 @@ describe('awaitGpu: waiting on Dawn without a spinning core', () => {
       extra.push(z);
       for (let i = 0; i < 8; i++) extra.push((z = matmul(z, z)));
     }
-    pollTuning.spinMs = 0; // every Dawn callback in this wait is throttled
     const before = pollStats.throttled;
-    await getRuntime().sync();
+    await withKernelOverrides({ poll: { spinMs: 0 } }, () => getRuntime().sync()); // every Dawn callback in this wait is throttled
     expect(pollStats.throttled).toBeGreaterThan(before);
     for (const t of extra) t.dispose();
     expect(globalThis.setImmediate).toBe(original);
@@ -40,14 +35,15 @@ describe('awaitGpu: waiting on Dawn without a spinning core', () => {
 
   it("hands every other setImmediate callback to Node's own, at once", async () => {
     await engine();
-    pollTuning.spinMs = 0;
     let handle: unknown = null;
-    const ran = await awaitGpu(async () => {
-      const fired = new Promise<boolean>((resolve) => {
-        handle = setImmediate(() => resolve(true));
-      });
-      return fired;
-    });
+    const ran = await withKernelOverrides({ poll: { spinMs: 0 } }, () =>
+      awaitGpu(async () => {
+        const fired = new Promise<boolean>((resolve) => {
+          handle = setImmediate(() => resolve(true));
+        });
+        return fired;
+      }),
+    );
     expect(ran).toBe(true);
     expect((handle as object).constructor.name).toBe('Immediate');
   });
@@ -67,13 +63,22 @@ describe('awaitGpu: waiting on Dawn without a spinning core', () => {
 
   it('leaves setImmediate alone when the throttle is off', async () => {
     await engine();
-    pollTuning.spinMs = Infinity;
     const original = globalThis.setImmediate;
     let during: unknown = null;
-    await awaitGpu(async () => {
-      during = globalThis.setImmediate;
-      return getRuntime().device.queue.onSubmittedWorkDone();
-    });
+    await withKernelOverrides({ poll: { spinMs: Infinity } }, () =>
+      awaitGpu(async () => {
+        during = globalThis.setImmediate;
+        return getRuntime().device.queue.onSubmittedWorkDone();
+      }),
+    );
     expect(during).toBe(original);
+  });
+});
+
+describe('pollPlan', () => {
+  it('spins 0.05 ms, then sleeps from 0.02 ms doubling up to 0.2 ms, unless overridden knob by knob', () => {
+    expect(pollPlan()).toEqual({ spinMs: 0.05, firstSleepMs: 0.02, sleepMs: 0.2 });
+    expect(pollPlan({ spinMs: 0 })).toEqual({ spinMs: 0, firstSleepMs: 0.02, sleepMs: 0.2 });
+    expect(pollPlan({ sleepMs: 1, firstSleepMs: 0.5 })).toEqual({ spinMs: 0.05, firstSleepMs: 0.5, sleepMs: 1 });
   });
 });

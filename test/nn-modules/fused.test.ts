@@ -8,7 +8,7 @@ import { batchNorm } from '../../src/autograd/nn.js';
 import { add, relu } from '../../src/autograd/ops.js';
 import { backward } from '../../src/autograd/tape.js';
 import { Generator } from '../../src/kernels/creation.js';
-import { batchNormTuning } from '../../src/kernels/batchnorm.js';
+import { withKernelOverrides } from '../../src/gpu/overrides.js';
 import { BatchNorm1d, BatchNorm2d, Identity, Linear, type Sequential } from '../../src/nn/layers.js';
 import { MLPHead } from '../../src/nn/mlp.js';
 import type { Module } from '../../src/nn/module.js';
@@ -77,14 +77,11 @@ async function compare(a: Module, b: Module, ya: Tensor, yb: Tensor, up: Tensor)
   }
 }
 
-const defaults = { ...batchNormTuning };
-
 describe('fused batch norm + residual + ReLU in the modules equals the unfused composition', () => {
   for (const path of ['auto', 'planes'] as const) {
     for (const smallStem of [false, true]) {
       it(`ResNet (width 8, ${smallStem ? 'small' : 'ImageNet'} stem), training, ${path} path`, async () => {
-        Object.assign(batchNormTuning, defaults, { path });
-        try {
+        await withKernelOverrides({ batchNorm: { path: path === 'auto' ? undefined : path } }, async () => {
           const fused = resnet18({ numClasses: 7, width: 8, smallStem, generator: new Generator(3) });
           const plain = fused.deepCopy();
           const N = 5;
@@ -103,9 +100,7 @@ describe('fused batch norm + residual + ReLU in the modules equals the unfused c
           for (const t of [x, up, ya, yb, ea, eb]) t.dispose();
           fused.dispose();
           plain.dispose();
-        } finally {
-          Object.assign(batchNormTuning, defaults);
-        }
+        });
       });
     }
   }

@@ -1,12 +1,12 @@
 /**
  * Optimizers over flat buffers: SGD and AdamW against torch.optim (fixtures), LARS against a float64 reference, EMA,
- * dispatch counts; each update in both of its layouts (optimTuning.layout: one vec4 per invocation, or blocks).
+ * dispatch counts; each update in both of its layouts (the `optim` override `layout`: one vec4 per invocation, or blocks).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { emaUpdate, flattenParameters, type FlatParameters } from '../../src/nn/flat.js';
 import { Module } from '../../src/nn/module.js';
 import { AdamW, LARS, SGD } from '../../src/nn/optim.js';
-import { optimTuning } from '../../src/nn/kernels.js';
+import { withKernelOverrides } from '../../src/gpu/overrides.js';
 import { byolTau, warmupCosine } from '../../src/nn/schedule.js';
 import { getRuntime } from '../../src/tensor/engine.js';
 import { fromArray, type Tensor } from '../../src/tensor/tensor.js';
@@ -51,14 +51,9 @@ interface OptimFixture {
 
 const LAYOUTS = ['vec4', 'blocks'] as const;
 
-/** Runs `fn` with the updates in `layout`, then restores the automatic choice. */
-async function withLayout(layout: (typeof LAYOUTS)[number], fn: () => Promise<void>): Promise<void> {
-  optimTuning.layout = layout;
-  try {
-    await fn();
-  } finally {
-    optimTuning.layout = 'auto';
-  }
+/** Runs `fn` with the updates in `layout`. */
+function withLayout(layout: (typeof LAYOUTS)[number], fn: () => Promise<void>): Promise<void> {
+  return withKernelOverrides({ optim: { layout } }, fn);
 }
 
 describe('SGD and AdamW match torch.optim', () => {
@@ -123,9 +118,7 @@ describe('LARS', () => {
   for (const norms of ['tree', 'sg'] as const) for (const layout of LAYOUTS) {
     it(`matches the float64 reference (segmented norms over several blocks, exclusions, a frozen parameter), ${norms} norms, ${layout} update ${seedNote}`, async (ctx) => {
       if (norms === 'sg' && !getRuntime().device.features.has('subgroups')) ctx.skip();
-      optimTuning.larsNorms = norms;
-      optimTuning.layout = layout;
-      try {
+      await withKernelOverrides({ optim: { larsNorms: norms, layout } }, async () => {
         const specs: [string, number[]][] = [
           ['conv_weight', [7, 3, 3, 3]],
           ['bn_weight', [7]],
@@ -162,10 +155,7 @@ describe('LARS', () => {
         expect([...(await paramValues(flat))[4]]).toEqual([...w0[4]]);
         opt.dispose();
         bag.dispose();
-      } finally {
-        optimTuning.larsNorms = 'auto';
-        optimTuning.layout = 'auto';
-      }
+      });
     });
   }
 });

@@ -1,6 +1,7 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { batchNorm, batchNormAct } from '../../src/autograd/nn.js';
-import { batchNormTuning } from '../../src/kernels/batchnorm.js';
+import { withKernelOverrides } from '../../src/gpu/overrides.js';
+import type { BatchNormOverrides } from '../../src/kernels/batchnorm.js';
 import * as nnRef from '../../src/autograd/nn-reference.js';
 import { arr, numericGrad, relativeError, type Arr } from '../../src/autograd/reference.js';
 import { backward, requireGrad } from '../../src/autograd/tape.js';
@@ -24,7 +25,7 @@ const shapes = [
  * the device has subgroups, and the workgroup-memory tree that hardware GPUs take) and with a lane per
  * channel (8 or 64 per workgroup), and the planes path with vec4 and with scalar kernels.
  */
-const variants: { name: string; set: Partial<typeof batchNormTuning> }[] = [
+const variants: { name: string; set: BatchNormOverrides }[] = [
   { name: '', set: {} },
   { name: 'channel, workgroup: ', set: { path: 'channel', lanes: 'workgroup' } },
   { name: 'channel, workgroup tree, scalar: ', set: { path: 'channel', lanes: 'workgroup', subgroups: false, vec4: false } },
@@ -34,16 +35,13 @@ const variants: { name: string; set: Partial<typeof batchNormTuning> }[] = [
   { name: 'planes: ', set: { path: 'planes' } },
   { name: 'planes, scalar: ', set: { path: 'planes', vec4: false } },
 ];
-const defaults = { ...batchNormTuning };
-afterEach(() => {
-  Object.assign(batchNormTuning, defaults);
-});
+/** A test body run with the variant's batch-norm overrides in force. */
+const under = (set: BatchNormOverrides, fn: () => Promise<void>) => () => withKernelOverrides({ batchNorm: set }, fn);
 
 describe('batchNorm against the float64 reference', () => {
   for (const v of variants) for (const shape of shapes) {
     for (const training of [true, false]) {
-      it(`${v.name}${training ? 'training' : 'eval'} [${shape.join(', ')}]`, async () => {
-        Object.assign(batchNormTuning, defaults, v.set);
+      it(`${v.name}${training ? 'training' : 'eval'} [${shape.join(', ')}]`, under(v.set, async () => {
         const C = shape[1];
         const x = f32(randomArr(shape, -2, 3));
         const gamma = f32(randomArr([C], 0.5, 1.5));
@@ -66,7 +64,7 @@ describe('batchNorm against the float64 reference', () => {
         expect(relativeError(await gt.grad!.data(), dgamma.data), `dgamma ${seedNote}`).toBeLessThan(1e-4);
         expect(relativeError(await bt.grad!.data(), dbeta.data), `dbeta ${seedNote}`).toBeLessThan(1e-4);
         for (const t of [xt, gt, bt, rmt, rvt, upt, y]) t.dispose();
-      });
+      }));
     }
   }
 
@@ -118,8 +116,7 @@ describe('batchNormAct (batch norm + residual + ReLU, grouped) against the float
   for (const v of variants) for (const [shape, groups, relu, withResidual] of actCases) {
     for (const training of [true, false]) {
       const what = `${relu ? 'relu' : 'no relu'}, ${withResidual ? 'residual' : 'no residual'}, ${groups} groups`;
-      it(`${v.name}${training ? 'training' : 'eval'} [${shape.join(', ')}] ${what}`, async () => {
-        Object.assign(batchNormTuning, defaults, v.set);
+      it(`${v.name}${training ? 'training' : 'eval'} [${shape.join(', ')}] ${what}`, under(v.set, async () => {
         const C = shape[1];
         const x = f32(randomArr(shape, -2, 3));
         const gamma = f32(randomArr([C], 0.5, 1.5));
@@ -146,7 +143,7 @@ describe('batchNormAct (batch norm + residual + ReLU, grouped) against the float
         expect(relativeError(await bt.grad!.data(), dbeta.data), `dbeta ${seedNote}`).toBeLessThan(1e-4);
         if (rt) expect(relativeError(await rt.grad!.data(), dres.data), `dresidual ${seedNote}`).toBeLessThan(1e-6);
         for (const t of [xt, gt, bt, rmt, rvt, upt, y, ...(rt ? [rt] : [])]) t.dispose();
-      });
+      }));
     }
   }
 

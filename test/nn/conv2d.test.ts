@@ -5,9 +5,10 @@ import {
   conv2dBackwardInput,
   conv2dForward,
   conv2dGeometry,
-  conv2dTuning,
   onlyPhaseZeroHasTaps,
+  type Conv2dOverrides,
 } from '../../src/kernels/conv2d.js';
+import { withKernelOverrides } from '../../src/gpu/overrides.js';
 import { getRuntime } from '../../src/tensor/engine.js';
 import { batchNormAct, conv2d as convOp } from '../../src/autograd/nn.js';
 import { relu } from '../../src/autograd/ops.js';
@@ -54,7 +55,7 @@ const cases: Case[] = [
  * subgroups do not, and the subgroup kernels with the per-invocation operand read in place or through the
  * layout pass, on every case whatever its shape would pick.
  */
-const variants: { name: string; set: Partial<typeof conv2dTuning>; subgroups: boolean }[] = [
+const variants: { name: string; set: Conv2dOverrides; subgroups: boolean }[] = [
   { name: 'auto', set: {}, subgroups: false },
   { name: 'tiled', set: { forward: 'tile', dx: 'tile', dw: 'tile' }, subgroups: false },
   { name: 'tiled, 256 per workgroup', set: { forward: 'tile', dx: 'tile', dw: 'tile', tileWG: 256 }, subgroups: false },
@@ -67,11 +68,9 @@ const variants: { name: string; set: Partial<typeof conv2dTuning>; subgroups: bo
   // One step of K per accumulator update (the four-step loop off: only the single-step loop runs).
   { name: 'subgroup, single steps', set: { forward: 'sg', dx: 'sg', dw: 'sg', unroll4: false }, subgroups: true },
 ];
-const defaults = { ...conv2dTuning };
-
 const name = (c: Case) => `N${c.N} C${c.C} ${c.H}×${c.W} → ${c.CO}, ${c.K}×${c.K}/${c.stride} pad ${c.padding}${c.bias ? ' +bias' : ''}`;
 
-async function checkCase(c: Case): Promise<void> {
+async function checkCase(c: Case, dxKernel: Conv2dOverrides['dx']): Promise<void> {
   const opts = { stride: c.stride, padding: c.padding };
   const x = f32(randomArr([c.N, c.C, c.H, c.W]));
   const w = f32(randomArr([c.CO, c.C, c.K, c.K]));
@@ -90,7 +89,7 @@ async function checkCase(c: Case): Promise<void> {
   const other = f32(randomArr(x.shape));
   const into = toTensor(other);
   const sum = conv2dBackwardInput(gt, wt, x.shape, opts, into);
-  if (conv2dTuning.dx === 'sg') expect(sum, 'the subgroup kernel adds in place').toBe(into);
+  if (dxKernel === 'sg') expect(sum, 'the subgroup kernel adds in place').toBe(into);
   if (sum === into) {
     expect(relativeError(await sum.data(), dx.data.map((v, i) => v + other.data[i])), `dx added into ${seedNote}`).toBeLessThan(1e-4);
   } else {
@@ -111,12 +110,7 @@ describe('conv2d kernels against the float64 reference', () => {
     for (const c of cases) {
       it(`${v.name}: ${name(c)}`, async (ctx) => {
         if (v.subgroups && !getRuntime().device.features.has('subgroups')) ctx.skip();
-        Object.assign(conv2dTuning, defaults, v.set);
-        try {
-          await checkCase(c);
-        } finally {
-          Object.assign(conv2dTuning, defaults);
-        }
+        await withKernelOverrides({ conv2d: v.set }, () => checkCase(c, v.set.dx));
       });
     }
   }
@@ -150,8 +144,7 @@ describe('conv2d kernels against the float64 reference', () => {
   for (const dxZeroFill of [true, false]) {
     it(`writes dx's zeros where no tap reaches (1×1/2: three stride phases of four), into a recycled buffer (${dxZeroFill ? 'cleared' : 'stored by idle phases'})`, async (ctx) => {
       if (!getRuntime().device.features.has('subgroups')) ctx.skip();
-      Object.assign(conv2dTuning, defaults, { dx: 'sg', dxZeroFill });
-      try {
+      await withKernelOverrides({ conv2d: { dx: 'sg', dxZeroFill } }, async () => {
         // Dirty the pool with non-zero buffers of dx's size first, so a missed zero would show.
         const opts = { stride: 2, padding: 0 };
         const shape = [2, 16, 9, 9];
@@ -169,9 +162,7 @@ describe('conv2d kernels against the float64 reference', () => {
         expect(got[1]).toBe(0); // (0, 0, 0, 1): an odd column
         expect(got[9]).toBe(0); // (0, 0, 1, 0): an odd row
         for (const t of [wt, gt, dxt]) t.dispose();
-      } finally {
-        Object.assign(conv2dTuning, defaults);
-      }
+      });
     });
   }
 
@@ -240,7 +231,7 @@ describe('conv2d differentiable op', () => {
         rt.dispatch = dispatch;
       }
       expect(relativeError(await xt.grad!.data(), dx0), seedNote).toBeLessThan(1e-4);
-      if (getRuntime().device.features.has('subgroups') && subgroupTilesPreferred()) expect(ops).not.toContain('add');
+      if (getRuntime().device.features.has('subgroups') && subgroupTilesPreferred(getRuntime().caps)) expect(ops).not.toContain('add');
       for (const t of [xt, wt, gmt, bt, gt, zt, ct, sc, yt]) t.dispose();
     });
   }
