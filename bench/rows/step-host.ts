@@ -3,7 +3,7 @@
  * whatever the kernels do. Each run starts with the GPU idle (a sync), then times from the start of the step
  * (the batch's upload included) to its last submit, without waiting for the GPU. The same step is measured
  * run eagerly (tape, tensors and parameter blocks built in JavaScript, every dispatch encoded) and replayed
- * from its record (src/tensor/capture.ts); the eager row is the baseline of the same run.
+ * from its record (src/capture/capture.ts); the eager row is the baseline of the same run.
  *
  *  - resnet18 train: torchvision's ResNet-18, 10 classes, batch 64 at 32×32, SGD momentum 0.9
  *    (classifierStep, as the experiment's classifier arms run it, without augmentation).

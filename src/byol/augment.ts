@@ -21,7 +21,7 @@ import blurVWgsl from '../../shaders/augment_blur_v.wgsl';
 import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
-import { perStep, valueOf, type Scalar } from '../tensor/capture.js';
+import { perStep, valueOf, type Scalar } from '../capture/capture.js';
 import { defineKernel, type StorageDecl } from '../kernels/define.js';
 import { WG } from '../kernels/util.js';
 import {

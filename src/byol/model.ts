@@ -14,7 +14,7 @@ import { MLPHead } from '../nn/mlp.js';
 import { emaUpdate, flattenParameters } from '../nn/flat.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
-import type { Scalar } from '../tensor/capture.js';
+import type { Scalar } from '../capture/capture.js';
 import type { ExperimentConfig } from './config.js';
 
 /** encoder → projector (→ predictor, online only). Registration order makes the target a prefix of the online. */

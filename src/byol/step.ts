@@ -6,7 +6,7 @@
  */
 import { backward } from '../autograd/tape.js';
 import type { Optimizer } from '../nn/optim.js';
-import { captureStep, type CapturedStep } from '../tensor/capture.js';
+import { captureStep, type CapturedStep } from '../capture/capture.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ByolAugment, ImageShape } from './augment.js';
 import type { Byol } from './model.js';

@@ -1,5 +1,5 @@
 /**
- * What step capture records and how a record is replayed (see src/tensor/capture.ts for the user-facing
+ * What step capture records and how a record is replayed (see src/capture/capture.ts for the user-facing
  * `captureStep`). The runtime appends every dispatch, clear, copy and upload of a step to a `Recording`
  * while the step runs eagerly once; `compileRecording` turns it into a `ReplayPlan` whose commands can be
  * encoded again with no JavaScript beyond three encoder calls per dispatch: pipelines and bind groups made

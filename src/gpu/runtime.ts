@@ -668,7 +668,7 @@ export class GpuRuntime {
   }
 
   // ---------------------------------------------------------------------------------------------------------
-  // Step capture (record.ts; the user-facing API is captureStep in src/tensor/capture.ts).
+  // Step capture (record.ts; the user-facing API is captureStep in src/capture/capture.ts).
 
   /** Whether dispatches are being recorded, or must run eagerly (profiling and debug mode need them to). */
   get canRecord(): boolean {

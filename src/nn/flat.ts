@@ -13,7 +13,7 @@
 import { getRuntime, keep } from '../tensor/engine.js';
 import { empty, shapeString, type Shape, type Tensor } from '../tensor/tensor.js';
 import { emaKernel, zeroFlat } from './kernels.js';
-import { perStep, StepValue, valueOf, type Scalar } from '../tensor/capture.js';
+import { perStep, StepValue, valueOf, type Scalar } from '../capture/capture.js';
 import type { Module, Parameter } from './module.js';
 
 /** Where one parameter lives in the flat buffers. */

@@ -7,7 +7,7 @@ import { add, flatten, matmul, relu, reshape } from '../autograd/ops.js';
 import { batchNormAct, conv2d, globalAvgPool, maxPool2d } from '../autograd/nn.js';
 import type { Generator } from '../kernels/creation.js';
 import { shapeString, type Tensor } from '../tensor/tensor.js';
-import { perStep } from '../tensor/capture.js';
+import { perStep } from '../capture/capture.js';
 import { constant, defaultBias, defaultGenerator, fans, kaimingNormalFanOut, kaimingUniformDefault } from './init.js';
 import { Counter, Module, type Parameter } from './module.js';
 

@@ -24,7 +24,7 @@ import {
 } from './kernels.js';
 import type { Module, Parameter } from './module.js';
 import { empty } from '../tensor/tensor.js';
-import { perStep, StepValue, valueOf, type Scalar } from '../tensor/capture.js';
+import { perStep, StepValue, valueOf, type Scalar } from '../capture/capture.js';
 
 /** vec4s per block of the block table (4096 floats). */
 const BLOCK4 = 1024;

@@ -5,7 +5,7 @@
  */
 import { crossEntropy } from '../autograd/nn.js';
 import { backward } from '../autograd/tape.js';
-import { captureStep, type CapturedStep, type StepValue } from '../tensor/capture.js';
+import { captureStep, type CapturedStep, type StepValue } from '../capture/capture.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Module } from './module.js';
 import type { Optimizer } from './optim.js';

@@ -1,5 +1,5 @@
 /**
- * Step capture and replay (src/tensor/capture.ts): a replayed step gives bit-identical results to the
+ * Step capture and replay (src/capture/capture.ts): a replayed step gives bit-identical results to the
  * same step run eagerly (ResNet-18 with SGD, BYOL with LARS, AdamW), rebinds its inputs, reads its
  * StepValues afresh, records again on a new shape, under other kernel overrides or when a buffer it binds is
  * released, allocates nothing per dispatch, and keeps its buffers away from eager work between replays.
@@ -17,7 +17,7 @@ import { Linear } from '../../src/nn/layers.js';
 import { Module } from '../../src/nn/module.js';
 import { AdamW, LARS, SGD } from '../../src/nn/optim.js';
 import { resnet18, type ResNet } from '../../src/nn/resnet.js';
-import { captureStep, perStep, StepValue, type CaptureOptions } from '../../src/tensor/capture.js';
+import { captureStep, perStep, StepValue, type CaptureOptions } from '../../src/capture/capture.js';
 import { axpyInPlace } from '../../src/kernels/elementwise.js';
 import { getRuntime, memory, scope } from '../../src/tensor/engine.js';
 import { empty, fromArray, type Tensor } from '../../src/tensor/tensor.js';

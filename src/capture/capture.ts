@@ -35,8 +35,8 @@ import type { ReplayPlan } from '../gpu/record.js';
 import { StepValue } from '../gpu/record.js';
 import { overridesKey } from '../gpu/overrides.js';
 import { isGradEnabled } from '../autograd/tape.js';
-import { getRuntime, keep, scope } from './engine.js';
-import { empty, fromArray, Storage, Tensor, type DType } from './tensor.js';
+import { getRuntime, keep, scope } from '../tensor/engine.js';
+import { empty, fromArray, Storage, Tensor, type DType } from '../tensor/tensor.js';
 import type { StorageBinding } from '../gpu/runtime.js';
 
 export { StepValue, valueOf, type Scalar } from '../gpu/record.js';
