@@ -54,15 +54,122 @@ export type Command =
   | { kind: 'copy'; op: string; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
   | { kind: 'upload'; op: string; dst: GPUBuffer; dstOffset: number; bytes: Uint8Array; hook: boolean };
 
+/**
+ * What the runtime does with each command besides putting it in its batch: the encoder it is given. The
+ * runtime calls every method on every command and tests no mode itself; `eagerEncoder` (the default) does
+ * nothing more, a `Recording` keeps the commands of a step being captured, its `hookEncoder` keeps only the
+ * uploads of a `perStep` hook run while recording, and `ReplayHookEncoder` sends the uploads of a hook run
+ * by a replay into the staging buffers its plan copies from.
+ */
+export interface StepEncoder {
+  /** The name of the step being captured or replayed; null for eager work. */
+  readonly step: string | null;
+  /** A compute dispatch the runtime encoded. `uniforms` are the launch's parameter bytes, if any. */
+  dispatch(op: string, pipeline: GPUComputePipeline, uniforms: ArrayBuffer | ArrayBufferView | undefined, storage: readonly StorageBinding[], workgroups: [number, number, number]): void;
+  /** A buffer clear the runtime encoded. */
+  clear(op: string, buffer: GPUBuffer, offset: number, size: number): void;
+  /** A buffer-to-buffer copy the runtime encodes (size > 0). */
+  copy(op: string, src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void;
+  /** An upload of `bytes` (padded to `size`, a multiple of 4); `write` puts it in the batch. */
+  upload(op: string, dst: GPUBuffer, dstOffset: number, bytes: Uint8Array, size: number, write: () => void): void;
+}
+
+/** The encoder of eager work: each command goes into the batch and nowhere else. */
+export const eagerEncoder: StepEncoder = {
+  step: null,
+  dispatch() {},
+  clear() {},
+  copy() {},
+  upload(_op, _dst, _dstOffset, _bytes, _size, write) {
+    write();
+  },
+};
+
 /** The commands of one step as it ran, with the host hooks it registered and the buffers it acquired. */
-export class Recording {
+export class Recording implements StepEncoder {
   readonly commands: Command[] = [];
   readonly hooks: (() => void)[] = [];
   /** Buffers the pool handed out while recording (the step's intermediates and outputs). */
   readonly acquired = new Set<GPUBuffer>();
-  /** Set while a hook runs: its uploads are re-made on every replay, its other commands are not recorded. */
-  inHook = false;
-  constructor(readonly name: string) {}
+  /** The encoder of the step's hooks while it is recorded: their uploads are re-made on every replay, their other commands are not recorded. */
+  readonly hookEncoder: StepEncoder;
+  constructor(readonly name: string) {
+    const commands = this.commands;
+    this.hookEncoder = {
+      step: name,
+      dispatch() {},
+      clear() {},
+      copy() {},
+      upload(op, dst, dstOffset, bytes, _size, write) {
+        commands.push({ kind: 'upload', op, dst, dstOffset, bytes: bytes.slice(), hook: true });
+        write();
+      },
+    };
+  }
+
+  get step(): string {
+    return this.name;
+  }
+
+  dispatch(op: string, pipeline: GPUComputePipeline, u: ArrayBuffer | ArrayBufferView | undefined, storage: readonly StorageBinding[], workgroups: [number, number, number]): void {
+    const bytes = !u ? null : u instanceof ArrayBuffer ? new Uint8Array(u.slice(0)) : new Uint8Array(u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength));
+    this.commands.push({
+      kind: 'dispatch',
+      op,
+      pipeline,
+      uniform: bytes,
+      patches: (u instanceof ArrayBuffer && uniformPatches.get(u)) || [],
+      storage: storage.map((b) => ({ buffer: b.buffer, offset: b.offset, size: b.size })),
+      workgroups,
+    });
+  }
+
+  clear(op: string, buffer: GPUBuffer, offset: number, size: number): void {
+    this.commands.push({ kind: 'clear', op, buffer, offset, size });
+  }
+
+  copy(op: string, src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.commands.push({ kind: 'copy', op, src, srcOffset, dst, dstOffset, size });
+  }
+
+  upload(op: string, dst: GPUBuffer, dstOffset: number, bytes: Uint8Array, _size: number, write: () => void): void {
+    this.commands.push({ kind: 'upload', op, dst, dstOffset, bytes: bytes.slice(), hook: false });
+    write();
+  }
+}
+
+/**
+ * The encoder of a replayed plan's hooks: each upload goes, in order, into the staging buffer of the
+ * matching hook upload of the record (which the plan copies from), and must match it in place and size.
+ */
+export class ReplayHookEncoder implements StepEncoder {
+  /** Hook uploads made so far. */
+  done = 0;
+  constructor(
+    private readonly queue: GPUQueue,
+    private readonly plan: ReplayPlan,
+  ) {}
+
+  get step(): string {
+    return this.plan.name;
+  }
+
+  dispatch(): void {}
+  clear(): void {}
+  copy(): void {}
+
+  upload(op: string, dst: GPUBuffer, dstOffset: number, bytes: Uint8Array, size: number): void {
+    const u = this.plan.hookUploads[this.done++];
+    if (!u || u.dst !== dst || u.dstOffset !== dstOffset || u.size !== size) {
+      throw new Error(`${this.plan.name}: a replayed step's hook uploaded other data than when it was recorded (${op}); record the step again`);
+    }
+    let data = bytes as Uint8Array<ArrayBuffer>;
+    if (bytes.byteLength !== size) {
+      data = new Uint8Array(size);
+      data.set(bytes);
+    }
+    this.queue.writeBuffer(u.staging, 0, data);
+  }
 }
 
 const enum Kind {

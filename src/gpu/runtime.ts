@@ -12,7 +12,7 @@
 import { acquireDevice, adapterCaps, type AdapterCaps, type AdapterReport, type DeviceRequest } from './device.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { awaitGpu } from './poll.js';
-import { compileRecording, encodePlan, patchUniforms, Recording, uniformPatches, type ReplayPlan } from './record.js';
+import { compileRecording, eagerEncoder, encodePlan, patchUniforms, Recording, ReplayHookEncoder, type ReplayPlan, type StepEncoder } from './record.js';
 
 /** WGSL source for compute pipelines; pipelines are cached by its name, entry point and constants. */
 export interface ShaderSource {
@@ -163,10 +163,8 @@ export class GpuRuntime {
   private dispatches = 0;
   private clears = 0;
   private readStaging = new Map<number, GPUBuffer[]>();
-  /** The step being recorded, if any (see record.ts). */
-  private recording: Recording | null = null;
-  /** While a replay runs its hooks: the hook uploads still to come, in order. */
-  private replayUploads: { list: ReplayPlan['hookUploads']; next: number; plan: string } | null = null;
+  /** What each command goes to besides the batch (record.ts): nothing when eager, a Recording while a step is captured. */
+  private stepEncoder: StepEncoder = eagerEncoder;
   private replays = 0;
   /**
    * Command buffers encoded ahead, one per live plan at most: the plan's commands encoded while the host
@@ -427,20 +425,7 @@ export class GpuRuntime {
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
-    const rec = this.recording;
-    if (rec && !rec.inHook) {
-      const u = spec.uniforms;
-      const bytes = !u ? null : u instanceof ArrayBuffer ? new Uint8Array(u.slice(0)) : new Uint8Array(u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength));
-      rec.commands.push({
-        kind: 'dispatch',
-        op: spec.op,
-        pipeline,
-        uniform: bytes,
-        patches: (u instanceof ArrayBuffer && uniformPatches.get(u)) || [],
-        storage: spec.storage.map((b) => ({ buffer: b.buffer, offset: b.offset, size: b.size })),
-        workgroups: [x, y, z],
-      });
-    }
+    this.stepEncoder.dispatch(spec.op, pipeline, spec.uniforms, spec.storage, [x, y, z]);
     this.batchOps.push(spec.op);
     this.dispatches++;
     if (this.profiling) this.endPass();
@@ -458,16 +443,14 @@ export class GpuRuntime {
     const encoder = this.openBatch();
     this.endPass();
     encoder.clearBuffer(dst, offset, size);
-    if (this.recording && !this.recording.inHook) this.recording.commands.push({ kind: 'clear', op, buffer: dst, offset, size });
+    this.stepEncoder.clear(op, dst, offset, size);
     this.clears++;
     this.batchOps.push(op);
   }
 
   /** Records a buffer-to-buffer copy in order with the dispatches around it. */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number, op = 'copy'): void {
-    if (size > 0 && this.recording && !this.recording.inHook) {
-      this.recording.commands.push({ kind: 'copy', op, src, srcOffset, dst, dstOffset, size });
-    }
+    if (size > 0) this.stepEncoder.copy(op, src, srcOffset, dst, dstOffset, size);
     this.encodeCopy(src, srcOffset, dst, dstOffset, size, op);
   }
 
@@ -489,24 +472,13 @@ export class GpuRuntime {
     const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
     const size = Math.ceil(bytes.byteLength / 4) * 4;
     if (size === 0) return;
-    const replaying = this.replayUploads;
-    if (replaying) {
-      // A hook of a replayed step: its upload goes to the staging buffer the record copies from.
-      const u = replaying.list[replaying.next++];
-      if (!u || u.dst !== dst || u.dstOffset !== dstOffset || u.size !== size) {
-        throw new Error(`${replaying.plan}: a replayed step's hook uploaded other data than when it was recorded (${op}); record the step again`);
-      }
-      this.device.queue.writeBuffer(u.staging, 0, bytes.byteLength === size ? (bytes as Uint8Array<ArrayBuffer>) : padTo(bytes, size));
-      return;
-    }
-    if (this.recording) this.recording.commands.push({ kind: 'upload', op, dst, dstOffset, bytes: bytes.slice(), hook: this.recording.inHook });
+    this.stepEncoder.upload(op, dst, dstOffset, bytes, size, () => this.writeUpload(dst, dstOffset, bytes, size, op));
+  }
+
+  /** Puts an upload in order with the batch: a queue write when no batch is open, else a staged copy in it. */
+  private writeUpload(dst: GPUBuffer, dstOffset: number, bytes: Uint8Array, size: number, op: string): void {
     if (!this.encoder) {
-      if (size === bytes.byteLength) this.device.queue.writeBuffer(dst, dstOffset, bytes);
-      else {
-        const padded = new Uint8Array(size);
-        padded.set(bytes);
-        this.device.queue.writeBuffer(dst, dstOffset, padded);
-      }
+      this.device.queue.writeBuffer(dst, dstOffset, size === bytes.byteLength ? (bytes as Uint8Array<ArrayBuffer>) : padTo(bytes, size));
       return;
     }
     const staging = this.device.createBuffer({ size, usage: COPY_SRC, mappedAtCreation: true, label: `${op}:staging` });
@@ -640,8 +612,8 @@ export class GpuRuntime {
   /** Copies bytes out of a buffer after all recorded work; resolves with a fresh ArrayBuffer. */
   async read(src: GPUBuffer, offset: number, size: number, op = 'read'): Promise<ArrayBuffer> {
     this.assertAlive(op);
-    if (this.recording) {
-      throw new Error(`${op}: a step being captured (${this.recording.name}) cannot read from the GPU; return the tensor from the step and read it afterwards`);
+    if (this.stepEncoder.step !== null) {
+      throw new Error(`${op}: a step being captured or replayed (${this.stepEncoder.step}) cannot read from the GPU; return the tensor from the step and read it afterwards`);
     }
     if (size === 0) return new ArrayBuffer(0);
     const padded = Math.ceil(size / 4) * 4;
@@ -679,9 +651,9 @@ export class GpuRuntime {
    * @internal (used by captureStep)
    */
   beginRecording(name: string): Recording {
-    if (this.recording) throw new Error(`${name}: another step (${this.recording.name}) is being captured; captured steps cannot nest`);
+    if (this.stepEncoder.step !== null) throw new Error(`${name}: another step (${this.stepEncoder.step}) is being captured; captured steps cannot nest`);
     const rec = new Recording(name);
-    this.recording = rec;
+    this.stepEncoder = rec;
     this.pool.onAcquire = (b) => rec.acquired.add(b);
     return rec;
   }
@@ -690,8 +662,8 @@ export class GpuRuntime {
    * @internal (used by captureStep)
    */
   endRecording(): Recording | null {
-    const rec = this.recording;
-    this.recording = null;
+    const rec = this.stepEncoder instanceof Recording ? this.stepEncoder : null;
+    this.stepEncoder = eagerEncoder;
     this.pool.onAcquire = null;
     return rec;
   }
@@ -703,18 +675,17 @@ export class GpuRuntime {
    * @internal (used by captureStep)
    */
   runHook(fn: () => void): void {
-    const rec = this.recording;
-    if (!rec) {
+    const rec = this.stepEncoder;
+    if (!(rec instanceof Recording)) {
       fn();
       return;
     }
     rec.hooks.push(fn);
-    const prev = rec.inHook;
-    rec.inHook = true;
+    this.stepEncoder = rec.hookEncoder;
     try {
       fn();
     } finally {
-      rec.inHook = prev;
+      this.stepEncoder = rec;
     }
   }
 
@@ -769,16 +740,16 @@ export class GpuRuntime {
    */
   replay(plan: CompiledPlan, inputs: readonly { src: StorageBinding; dst: StorageBinding }[], u32: Uint32Array, f32: Float32Array, ahead = false): void {
     this.assertAlive(plan.name);
-    if (this.recording) throw new Error(`${plan.name}: cannot replay a step while another is being captured`);
-    this.replayUploads = { list: plan.hookUploads, next: 0, plan: plan.name };
+    if (this.stepEncoder.step !== null) throw new Error(`${plan.name}: cannot replay a step while another (${this.stepEncoder.step}) is being captured`);
+    const hooks = new ReplayHookEncoder(this.device.queue, plan);
+    this.stepEncoder = hooks;
     try {
       for (const h of plan.hooks) h();
     } finally {
-      const done = this.replayUploads.next;
-      this.replayUploads = null;
-      if (done !== plan.hookUploads.length) {
+      this.stepEncoder = eagerEncoder;
+      if (hooks.done !== plan.hookUploads.length) {
         // eslint-disable-next-line no-unsafe-finally
-        throw new Error(`${plan.name}: a replayed step's hooks made ${done} uploads, ${plan.hookUploads.length} when recorded; record the step again`);
+        throw new Error(`${plan.name}: a replayed step's hooks made ${hooks.done} uploads, ${plan.hookUploads.length} when recorded; record the step again`);
       }
     }
     if (plan.uniformBuffer) {
