@@ -3,12 +3,11 @@
  * numbers → a matmul, and → a conv2d. The browser test compares the page's arrays with Node's. And the
  * replay test: captured training steps replayed in the page give the eager step's results bit for bit.
  */
-import { conv2d, flattenParameters, fromArray, Generator, LARS, matmul, resnet18, scope, SGD, uniform, type Module, type Tensor } from '../src/index.js';
+import { conv2d, flattenParameters, fromArray, Generator, matmul, resnet18, scope, SGD, uniform, type Module, type Tensor } from '../src/index.js';
 import { classifierStep } from '../src/nn/train-step.js';
 import { ByolAugment } from '../src/byol/augment.js';
 import { presetConfig } from '../src/byol/config.js';
-import { Byol } from '../src/byol/model.js';
-import { byolStep } from '../src/byol/step.js';
+import { byolTraining } from '../src/byol/step.js';
 
 export interface SelfTestResult {
   matmul: { shape: number[]; values: number[] };
@@ -86,17 +85,13 @@ export async function runReplayTest(): Promise<ReplayTestResult> {
   const byol = async (replay: boolean) => {
     const base = presetConfig('smoke');
     const config = { ...base, width: 8, byol: { ...base.byol, projectorHidden: 32, predictorHidden: 32, projectionDim: 16 } };
-    const model = Byol.create(config, 3);
-    const opt = new LARS(model.online, { lr: 0.1, weightDecay: 1.5e-6 });
     const aug = new ByolAugment({ size: 16 }, { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
-    const step = byolStep(model, opt, aug, { c: 3, h: 20, w: 20 }, { seed: 11, replay });
+    const { byol: model, step, dispose } = byolTraining(config, { init: 3, seed: 11, augment: aug, image: { c: 3, h: 20, w: 20 }, lr: 0.1, replay });
     const words = Uint32Array.from({ length: (4 * 3 * 20 * 20) / 4 }, (_, i) => Math.imul(i + 1, 2654435761) >>> 0);
     const pixels = fromArray(words, undefined, 'uint32');
     for (let i = 0; i < 20; i++) step.run([pixels], { lr: 0.1 + 0.01 * i, tau: 0.9 + 0.004 * i, step: i }).dispose();
     const out = { state: [...(await bits(model.online)), ...(await bits(model.target))], replayed: step.stats.replayed };
-    step.dispose();
-    opt.dispose();
-    model.dispose();
+    dispose();
     pixels.dispose();
     return out;
   };

@@ -16,11 +16,10 @@
  * No TensorFlow.js column: a TensorFlow.js BYOL would need the augmentation pipeline (which tf.image lacks,
  * see augment.ts) and LARS written by hand; not built.
  */
-import { fromArray, LARS, scope } from '../../src/index.js';
-import { byolStep } from '../../src/byol/step.js';
+import { fromArray, scope } from '../../src/index.js';
+import { byolTraining } from '../../src/byol/step.js';
 import { ByolAugment } from '../../src/byol/augment.js';
 import { presetConfig } from '../../src/byol/config.js';
-import { Byol } from '../../src/byol/model.js';
 import { registerRows } from '../registry.js';
 import { packedBatch } from './augment.js';
 import { SLOW_RUNS } from './resnet.js';
@@ -38,16 +37,13 @@ const config = BYOL_BENCH_CONFIG;
 const lr = (config.byol.lrPer256 * BATCH) / 256;
 
 /**
- * Our step of the row: the experiment's step (byolStep), eager on its first call, recorded on its second,
+ * Our step of the row: the experiment's workload (byolTraining: the model, LARS and byolStep), eager on its first call, recorded on its second,
  * replayed after; eager throughout with replay: false. Each run uploads the packed batch.
  */
 export function ourByolStep(options: { replay?: boolean } = {}) {
-  const byol = Byol.create(config, 1);
-  byol.train(true);
-  const opt = new LARS(byol.online, { lr, weightDecay: config.byol.weightDecay });
   const aug = new ByolAugment({ size: SIZE }, STATS);
+  const { byol, step: trainStep, dispose } = byolTraining(config, { init: 1, seed: 11, augment: aug, image: { c: 3, h: SIZE, w: SIZE }, replay: options.replay });
   const words = packedBatch(BATCH, 3, SIZE, SIZE, PIXEL_SEED);
-  const trainStep = byolStep(byol, opt, aug, { c: 3, h: SIZE, w: SIZE }, { seed: 11, replay: options.replay });
   let step = 0;
   return {
     byol,
@@ -56,7 +52,7 @@ export function ourByolStep(options: { replay?: boolean } = {}) {
         const pixels = fromArray(words, [words.length], 'uint32');
         return trainStep.run([pixels], { lr, tau: config.byol.tauBase, step: step++ });
       }),
-    dispose: () => (trainStep.dispose(), opt.dispose(), byol.dispose()),
+    dispose,
   };
 }
 

@@ -17,12 +17,11 @@
  * its parameter blocks and submits). Each row's note gives the dispatches of one step and the host
  * microseconds per dispatch; the encoded-ahead row also gives what the encoding ahead cost, off the path.
  */
-import { captureStep, Generator, getRuntime, LARS, noGrad, resnet18, SGD, flattenParameters, type CapturedStep, type Tensor } from '../../src/index.js';
+import { captureStep, Generator, getRuntime, noGrad, resnet18, SGD, flattenParameters, type CapturedStep, type Tensor } from '../../src/index.js';
 import { classifierStep } from '../../src/nn/train-step.js';
 import { ByolAugment } from '../../src/byol/augment.js';
 import { presetConfig } from '../../src/byol/config.js';
-import { Byol } from '../../src/byol/model.js';
-import { byolStep } from '../../src/byol/step.js';
+import { byolTraining } from '../../src/byol/step.js';
 import { registerRows, type BenchRow, type Prepared } from '../registry.js';
 import { packedBatch } from './augment.js';
 import { resnetInputs, RESNET_BATCH, RESNET_CLASSES, RESNET_SIZE } from './resnet.js';
@@ -112,18 +111,14 @@ function resnetInfer(mode: Mode): Workload {
 
 function byolTrain(mode: Mode): Workload {
   const config = { ...presetConfig('quick'), batch: BYOL_BATCH, imageSize: BYOL_SIZE };
-  const byol = Byol.create(config, 1);
-  byol.train(true);
-  const lr = (config.byol.lrPer256 * BYOL_BATCH) / 256;
-  const opt = new LARS(byol.online, { lr, weightDecay: config.byol.weightDecay });
   const aug = new ByolAugment({ size: BYOL_SIZE }, { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
+  const { step: captured, lr, dispose } = byolTraining(config, { init: 1, seed: 11, augment: aug, image: { c: 3, h: BYOL_SIZE, w: BYOL_SIZE }, ...captureMode(mode) });
   const words = packedBatch(BYOL_BATCH, 3, BYOL_SIZE, BYOL_SIZE, 99);
-  const captured = byolStep(byol, opt, aug, { c: 3, h: BYOL_SIZE, w: BYOL_SIZE }, { seed: 11, ...captureMode(mode) });
   let step = 0;
   return {
     captured,
     step: () => [captured.run([{ data: words, shape: [words.length] }], { lr, tau: config.byol.tauBase, step: step++ })],
-    dispose: () => (captured.dispose(), opt.dispose(), byol.dispose()),
+    dispose,
   };
 }
 

@@ -5,7 +5,6 @@
  * the demo page draws its previews of the training views.
  */
 import type { Module } from '../nn/module.js';
-import { makeOptimizer } from '../nn/optim.js';
 import { warmupCosine, byolTau } from '../nn/schedule.js';
 import { encodeCheckpoint, loadCheckpoint } from '../nn/checkpoint.js';
 import type { ImageDataset } from '../data/dataset.js';
@@ -17,9 +16,9 @@ import { finetuneSpec } from './classifier-phase.js';
 import { byolEvalLoss, evaluateEncoder, type ClassifierEvaluation } from './evaluation.js';
 import { byolLossImages } from './experiment-data.js';
 import { phaseKeys } from './experiment-state.js';
-import { Byol, ByolState } from './model.js';
+import { ByolState } from './model.js';
 import { runPhase, type PhaseContext, type PhaseSpec } from './phase.js';
-import { byolStep } from './step.js';
+import { byolTraining } from './step.js';
 
 /** BYOL's two views (the paper's τ and τ′) with the config's crop scale and blur. */
 export function byolViews(config: Pick<ExperimentConfig, 'byol'>): ViewConfig[] {
@@ -54,15 +53,13 @@ export async function byolSpec(ctx: PhaseContext, restore: Uint8Array | null): P
   const { config: c, data, augments } = ctx;
   const b = c.byol;
   const keys = phaseKeys(c.seed, 'byol');
-  const byol = Byol.create(c, keys.init);
-  const lr = (b.lrPer256 * c.batch) / 256;
-  const opt = makeOptimizer(b.optimizer, byol.online, lr, b.weightDecay);
+  const pool = data.pool;
+  const training = byolTraining(c, { init: keys.init, seed: keys.views, augment: augments.byol, image: { c: pool.channels, h: pool.height, w: pool.width } });
+  const { byol, opt, step: trainStep, lr } = training;
   const state = new ByolState(byol);
   if (restore) loadCheckpoint(restore, { model: state, optimizer: opt }, 'checkpoint');
-  const pool = data.pool;
   const steps = Math.floor(pool.length / c.batch);
   const totalSteps = b.epochs * steps;
-  const trainStep = byolStep(byol, opt, augments.byol, { c: pool.channels, h: pool.height, w: pool.width }, { seed: keys.views });
   const testImages = byolLossImages(data.test);
   const monitor = () => evaluateEncoder(byol.online.encoder, data, augments.eval, c);
   const pct = (v: number): string => (100 * v).toFixed(2);
@@ -132,9 +129,7 @@ export async function byolSpec(ctx: PhaseContext, restore: Uint8Array | null): P
       await ctx.io.saveCheckpoint('byol-encoder.safetensors', await encodeCheckpoint({ model: byol.online.encoder, metadata: { 'byol.config': JSON.stringify(c) } }));
     },
     dispose() {
-      trainStep.dispose();
-      opt.dispose();
-      byol.dispose();
+      training.dispose();
     },
   };
 }
