@@ -24,6 +24,11 @@
  *  - Everything else that enters a kernel's parameters is baked in: shapes, constants, hyperparameters.
  *  - Host-side bookkeeping that must happen on every step goes through `perStep(fn)` (optimizers' step
  *    counters, batch norm's num_batches_tracked, the augmentation's random draws and their upload).
+ *  - A forgotten StepValue is refused when the step is recorded: the record's kernel parameters are compared
+ *    with those of the eager call before it (the last warm-up call), and a word that changed without being
+ *    a StepValue throws, naming the op. The check needs warmup ≥ 1, and compares only calls whose dispatches
+ *    line up one to one; it sees only values that changed between those two calls, and not the data of
+ *    uploads made outside perStep.
  *  - A captured step must not read from the GPU, and must be synchronous.
  *  - Its outputs are views of buffers the next replay overwrites: read or copy them before the next call.
  *  - If a buffer the record binds without owning (a parameter, an optimizer slot) is released, the record is
@@ -31,8 +36,7 @@
  *
  * Eager mode stays the default of the engine; profiling and BYOL_GPU_DEBUG=1 run captured steps eagerly.
  */
-import type { ReplayPlan } from '../gpu/record.js';
-import { StepValue } from '../gpu/record.js';
+import { bakedChange, StepValue, type Recording, type ReplayPlan } from '../gpu/record.js';
 import { overridesKey } from '../gpu/overrides.js';
 import { isGradEnabled } from '../autograd/tape.js';
 import { getRuntime, keep, scope } from '../tensor/engine.js';
@@ -94,6 +98,8 @@ interface Entry {
   shape: 'tensor' | 'array' | 'object' | 'none';
   u32: Uint32Array;
   f32: Float32Array;
+  /** The commands of the eager call just before the recording, to check the record against (see bakedChange). */
+  before: Recording | null;
 }
 
 /** How the calls of a captured step ran. */
@@ -143,7 +149,7 @@ export class CapturedStep<Out extends StepOutputs> {
     if (this.options.key) key += `|${this.options.key()}`;
     let e = this.entries.get(key);
     if (!e) {
-      e = { calls: 0, values: {}, plan: null, inputs: [], outputs: [], shape: 'none', u32: new Uint32Array(0), f32: new Float32Array(0) };
+      e = { calls: 0, values: {}, plan: null, inputs: [], outputs: [], shape: 'none', u32: new Uint32Array(0), f32: new Float32Array(0), before: null };
       for (const n of names) e.values[n] = new StepValue(0);
       this.entries.set(key, e);
     }
@@ -161,7 +167,14 @@ export class CapturedStep<Out extends StepOutputs> {
     try {
       if (!this.replayOn || !rt.canRecord || e.calls <= this.warmup) {
         this.stats.eager++;
-        return scope(() => this.fn(tensors, e.values));
+        if (!this.replayOn || !rt.canRecord || e.calls < this.warmup) return scope(() => this.fn(tensors, e.values));
+        // The last eager call before the recording: its commands are kept, to check the record against.
+        rt.beginRecording(this.name, false);
+        try {
+          return scope(() => this.fn(tensors, e.values));
+        } finally {
+          e.before = rt.endRecording();
+        }
       }
       return this.record(e, tensors);
     } finally {
@@ -189,6 +202,18 @@ export class CapturedStep<Out extends StepOutputs> {
       throw err;
     }
     rt.endRecording();
+    const before = e.before;
+    e.before = null;
+    const baked = before && bakedChange(before, rec);
+    if (baked) {
+      for (const t of e.inputs) t.dispose();
+      e.inputs = [];
+      // The next call is the checked eager one again, then another recording: the error stays.
+      e.calls = this.warmup - 1;
+      throw new Error(
+        `${this.name}: ${baked}; a value that changes from step to step must reach the kernel as a StepValue (a value of the step, or one set in perStep), else every replay would reuse the recorded one`,
+      );
+    }
     const outs: [string | number | null, Tensor][] =
       out instanceof Tensor
         ? [[null, out]]

@@ -62,7 +62,7 @@ export type Command =
  * by a replay into the staging buffers its plan copies from.
  */
 export interface StepEncoder {
-  /** The name of the step being captured or replayed; null for eager work. */
+  /** The name of the step being captured, whose work must not read from the GPU; null otherwise. */
   readonly step: string | null;
   /** A compute dispatch the runtime encoded. `uniforms` are the launch's parameter bytes, if any. */
   dispatch(op: string, pipeline: GPUComputePipeline, uniforms: ArrayBuffer | ArrayBufferView | undefined, storage: readonly StorageBinding[], workgroups: [number, number, number]): void;
@@ -93,10 +93,15 @@ export class Recording implements StepEncoder {
   readonly acquired = new Set<GPUBuffer>();
   /** The encoder of the step's hooks while it is recorded: their uploads are re-made on every replay, their other commands are not recorded. */
   readonly hookEncoder: StepEncoder;
-  constructor(readonly name: string) {
+  constructor(
+    readonly name: string,
+    /** false: the commands of an eager call, kept to check a recording against (they may read from the GPU). */
+    readonly capturing = true,
+  ) {
     const commands = this.commands;
+    const step = capturing ? name : null;
     this.hookEncoder = {
-      step: name,
+      step,
       dispatch() {},
       clear() {},
       copy() {},
@@ -107,8 +112,8 @@ export class Recording implements StepEncoder {
     };
   }
 
-  get step(): string {
-    return this.name;
+  get step(): string | null {
+    return this.capturing ? this.name : null;
   }
 
   dispatch(op: string, pipeline: GPUComputePipeline, u: ArrayBuffer | ArrayBufferView | undefined, storage: readonly StorageBinding[], workgroups: [number, number, number]): void {
@@ -150,8 +155,8 @@ export class ReplayHookEncoder implements StepEncoder {
     private readonly plan: ReplayPlan,
   ) {}
 
-  get step(): string {
-    return this.plan.name;
+  get step(): null {
+    return null;
   }
 
   dispatch(): void {}
@@ -170,6 +175,36 @@ export class ReplayHookEncoder implements StepEncoder {
     }
     this.queue.writeBuffer(u.staging, 0, data);
   }
+}
+
+/**
+ * Compares the dispatches of two runs of one step, the call before its recording (`before`) and the
+ * recording (`after`): a parameter word that differs between them, and is not a StepValue in either, would
+ * be baked into the record with one step's value. Returns a description of the first such word, or null.
+ * Runs whose dispatches do not line up one to one (same op, pipeline and grid: a first call that made lazy
+ * state dispatches more) are not compared, and give null.
+ */
+export function bakedChange(before: Recording, after: Recording): string | null {
+  const a = before.commands.filter((c) => c.kind === 'dispatch');
+  const b = after.commands.filter((c) => c.kind === 'dispatch');
+  if (a.length !== b.length) return null;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.op !== y.op || x.pipeline !== y.pipeline || x.workgroups.some((w, k) => w !== y.workgroups[k]) || (x.uniform?.byteLength ?? 0) !== (y.uniform?.byteLength ?? 0)) return null;
+  }
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (!x.uniform || !y.uniform) continue;
+    const wx = new Uint32Array(x.uniform.buffer, x.uniform.byteOffset, x.uniform.byteLength >> 2);
+    const wy = new Uint32Array(y.uniform.buffer, y.uniform.byteOffset, y.uniform.byteLength >> 2);
+    const declared = new Set([...x.patches, ...y.patches].map((p) => p.word));
+    for (let w = 0; w < wx.length; w++) {
+      if (wx[w] !== wy[w] && !declared.has(w)) return `${y.op}: parameter word ${w} was ${wx[w]} on the call before and ${wy[w]} when recorded`;
+    }
+  }
+  return null;
 }
 
 const enum Kind {

@@ -613,7 +613,7 @@ export class GpuRuntime {
   async read(src: GPUBuffer, offset: number, size: number, op = 'read'): Promise<ArrayBuffer> {
     this.assertAlive(op);
     if (this.stepEncoder.step !== null) {
-      throw new Error(`${op}: a step being captured or replayed (${this.stepEncoder.step}) cannot read from the GPU; return the tensor from the step and read it afterwards`);
+      throw new Error(`${op}: a step being captured (${this.stepEncoder.step}) cannot read from the GPU; return the tensor from the step and read it afterwards`);
     }
     if (size === 0) return new ArrayBuffer(0);
     const padded = Math.ceil(size / 4) * 4;
@@ -647,12 +647,13 @@ export class GpuRuntime {
     return !this.profiling && !this.debug;
   }
 
-  /** Starts recording everything recorded through this runtime until `endRecording`.
+  /** Starts recording everything recorded through this runtime until `endRecording`. `capturing` false:
+   * the commands of an eager call, kept only to check a recording against; it may read from the GPU.
    * @internal (used by captureStep)
    */
-  beginRecording(name: string): Recording {
+  beginRecording(name: string, capturing = true): Recording {
     if (this.stepEncoder.step !== null) throw new Error(`${name}: another step (${this.stepEncoder.step}) is being captured; captured steps cannot nest`);
-    const rec = new Recording(name);
+    const rec = new Recording(name, capturing);
     this.stepEncoder = rec;
     this.pool.onAcquire = (b) => rec.acquired.add(b);
     return rec;

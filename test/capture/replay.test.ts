@@ -438,6 +438,33 @@ describe('captureStep', () => {
     step.dispose();
   });
 
+  it('refuses to record a step whose kernel parameter changed from the call before without a StepValue, naming the op', async () => {
+    let k = 0;
+    const step = captureStep(([x], { s }) => {
+      const y = zeros(x!.shape);
+      axpyInPlace(y, x!, 1, s!); // declared: a StepValue
+      axpyInPlace(y, x!, 1, 0.5 + k++, 'forgotten'); // a plain number that changes every call
+      return y;
+    });
+    const x = uniform([6], 3);
+    const y0 = step.run([x], { s: 1 }); // warm-up: eager, its parameters kept
+    expect(Array.from(await y0.data())).toEqual(Array.from(await x.data(), (v) => Math.fround(Math.fround(1.5) * v)));
+    y0.dispose();
+    expect(() => step.run([x], { s: 2 })).toThrow(/forgotten: parameter word \d+ .*StepValue/);
+    expect(step.records).toBe(0);
+    // The same step with the number held still records and replays.
+    const steady = captureStep(([x], { s }) => {
+      const y = zeros(x!.shape);
+      axpyInPlace(y, x!, 1, s!);
+      axpyInPlace(y, x!, 1, 0.5, 'steady');
+      return y;
+    });
+    for (let i = 0; i < 4; i++) steady.run([x], { s: i }).dispose();
+    expect(steady.stats).toEqual({ eager: 1, recorded: 1, replayed: 2 });
+    step.dispose();
+    steady.dispose();
+  });
+
   it('takes StepValues where plain numbers went before (lr as a value of the optimizer)', () => {
     const v = new StepValue(0.25);
     expect(v.value).toBe(0.25);
