@@ -2,14 +2,15 @@
  * Step capture and replay: record what a training step encodes once, then encode the record again on
  * later calls, with no autograd graph, no tensor objects and no parameter blocks built in JavaScript.
  *
- *   const step = captureStep(([x, labels], { lr }) => {
- *     opt.zeroGrad();
- *     const loss = crossEntropy(model.forward(x), labels);
- *     backward(loss);
- *     opt.step(lr);
- *     return loss;
- *   }, { name: 'train' });
- *   for (...) { const loss = step.run([x, labels], { lr: schedule(i) }); ... }
+ *   const step = captureStep(([x], { s }) => {
+ *     const y = zeros(x.shape);
+ *     axpyInPlace(y, x, 1, s); // y ← s·x, with s read afresh on every replay
+ *     return y;
+ *   }, { name: 'scale' });
+ *   for (...) { const y = step.run([x], { s: schedule(i) }); ... }
+ *
+ * The project's training steps are written once each on top of it: classifierStep (src/nn/train-step.ts)
+ * and byolStep (src/byol/step.ts).
  *
  * The first `warmup` calls (default 1) run eagerly, as plain code does, so that state made lazily on a first
  * step (optimizer tables, cached constants) exists; the next call runs eagerly while the runtime records its
