@@ -138,8 +138,8 @@ describe('gpu runtime', () => {
     const row = profile.find((r) => r.op === 'add');
     expect(row?.count).toBe(1);
     expect(row!.ms).toBeGreaterThanOrEqual(0);
-    // The kernel its plan chose (the vec4 form: 4096 floats).
-    expect(row!.kernels).toEqual([{ kernel: 'binary_vec4', count: 1, ms: row!.ms }]);
+    // The kernel its plan chose: the vec4 form (4096 floats) made for add from its op-table entry.
+    expect(row!.kernels).toEqual([{ kernel: 'binary_vec4_add', count: 1, ms: row!.ms }]);
     a.dispose();
     b.dispose();
   });
