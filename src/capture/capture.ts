@@ -37,14 +37,16 @@
  *
  * Eager mode stays the default of the engine; profiling and BYOL_GPU_DEBUG=1 run captured steps eagerly.
  */
-import { bakedChange, StepValue, type Recording, type ReplayPlan } from '../gpu/record.js';
+import { StepValue } from '../gpu/step-encoder.js';
+import { bakedChange, type Recording } from './record.js';
+import { replayerOf, type CompiledPlan } from './replayer.js';
 import { overridesKey } from '../gpu/overrides.js';
 import { isGradEnabled } from '../autograd/tape.js';
 import { getRuntime, keep, scope } from '../tensor/engine.js';
 import { empty, fromArray, Storage, Tensor, type DType } from '../tensor/tensor.js';
 import type { StorageBinding } from '../gpu/runtime.js';
 
-export { StepValue, valueOf, type Scalar } from '../gpu/record.js';
+export { StepValue, valueOf, type Scalar } from '../gpu/step-encoder.js';
 
 /** Whether captured steps replay unless told otherwise: yes, except with BYOL_EAGER=1 in the environment (Node). */
 function replayByDefault(): boolean {
@@ -58,7 +60,7 @@ function replayByDefault(): boolean {
  * (tensor data) but not dispatch.
  */
 export function perStep(fn: () => void): void {
-  getRuntime().runHook(fn);
+  replayerOf(getRuntime()).runHook(fn);
 }
 
 /** What a captured step returns: a tensor, an array or an object of tensors, or nothing. */
@@ -93,7 +95,7 @@ interface OutputSlot {
 interface Entry {
   calls: number;
   values: Record<string, StepValue>;
-  plan: (ReplayPlan & { pinEpoch: number }) | null;
+  plan: CompiledPlan | null;
   inputs: Tensor[];
   outputs: OutputSlot[];
   shape: 'tensor' | 'array' | 'object' | 'none';
@@ -159,7 +161,7 @@ export class CapturedStep<Out extends StepOutputs> {
       if (typeof v !== 'number') throw new TypeError(`${this.name}: value '${n}' must be a number, got ${typeof v}`);
       e.values[n]!.value = v;
     }
-    if (e.plan && !rt.planValid(e.plan)) this.drop(e);
+    if (e.plan && !replayerOf(rt).planValid(e.plan)) this.drop(e);
     if (e.plan && rt.canRecord) return this.replay(e, inputs);
     e.calls++;
     // Host data becomes tensors for an eager or recorded call, freed after it.
@@ -170,11 +172,11 @@ export class CapturedStep<Out extends StepOutputs> {
         this.stats.eager++;
         if (!this.replayOn || !rt.canRecord || e.calls < this.warmup) return scope(() => this.fn(tensors, e.values));
         // The last eager call before the recording: its commands are kept, to check the record against.
-        rt.beginRecording(this.name, false);
+        replayerOf(rt).beginRecording(this.name, false);
         try {
           return scope(() => this.fn(tensors, e.values));
         } finally {
-          e.before = rt.endRecording();
+          e.before = replayerOf(rt).endRecording();
         }
       }
       return this.record(e, tensors);
@@ -192,17 +194,18 @@ export class CapturedStep<Out extends StepOutputs> {
       rt.copy(t.storage.buffer, t.byteOffset, own.storage.buffer, 0, Math.ceil(t.byteLength / 4) * 4, `${this.name}.input`);
       return own;
     });
-    const rec = rt.beginRecording(this.name);
+    const replayer = replayerOf(rt);
+    const rec = replayer.beginRecording(this.name);
     let out: Out;
     try {
       out = scope(() => this.fn(e.inputs, e.values));
     } catch (err) {
-      rt.endRecording();
+      replayer.endRecording();
       for (const t of e.inputs) t.dispose();
       e.inputs = [];
       throw err;
     }
-    rt.endRecording();
+    replayer.endRecording();
     const before = e.before;
     e.before = null;
     const baked = before && bakedChange(before, rec);
@@ -229,10 +232,10 @@ export class CapturedStep<Out extends StepOutputs> {
     e.shape = out instanceof Tensor ? 'tensor' : Array.isArray(out) ? 'array' : out ? 'object' : 'none';
     e.outputs = outs.map(([name, t]) => ({ name, buffer: t.storage.buffer, byteOffset: t.byteOffset, byteLength: t.byteLength, shape: t.shape, dtype: t.dtype }));
     const owned = [...rec.acquired, ...e.inputs.map((t) => t.storage.buffer)];
-    e.plan = rt.compile(rec, owned);
+    e.plan = replayer.compile(rec, owned);
     e.u32 = new Uint32Array(e.plan.mirror.buffer);
     e.f32 = new Float32Array(e.plan.mirror.buffer);
-    if (this.aheadOn) rt.queueAhead(e.plan);
+    if (this.aheadOn) replayer.queueAhead(e.plan);
     this.stats.recorded++;
     return out;
   }
@@ -248,7 +251,7 @@ export class CapturedStep<Out extends StepOutputs> {
         copies.push({ src: t.binding(this.name), dst: own.binding(this.name) });
       } else rt.upload(own.storage.buffer, own.byteOffset, t.data, `${this.name}.input`);
     });
-    rt.replay(plan, copies, e.u32, e.f32, this.aheadOn);
+    replayerOf(rt).replay(plan, copies, e.u32, e.f32, this.aheadOn);
     this.stats.replayed++;
     const wrap = (o: OutputSlot) => new Tensor(o.shape, o.dtype, new Storage(o.buffer, o.byteLength, rt, false), o.byteOffset);
     if (e.shape === 'tensor') return wrap(e.outputs[0]!) as Out;
@@ -258,7 +261,7 @@ export class CapturedStep<Out extends StepOutputs> {
   }
 
   private drop(e: Entry): void {
-    if (e.plan) getRuntime().releasePlan(e.plan);
+    if (e.plan) replayerOf(getRuntime()).releasePlan(e.plan);
     e.plan = null;
     for (const t of e.inputs) t.dispose();
     e.inputs = [];

@@ -12,7 +12,7 @@
 import { acquireDevice, adapterCaps, type AdapterCaps, type AdapterReport, type DeviceRequest } from './device.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { awaitGpu } from './poll.js';
-import { compileRecording, eagerEncoder, encodePlan, patchUniforms, Recording, ReplayHookEncoder, type ReplayPlan, type StepEncoder } from './record.js';
+import { eagerEncoder, type StepEncoder } from './step-encoder.js';
 
 /** WGSL source for compute pipelines; pipelines are cached by its name, entry point and constants. */
 export interface ShaderSource {
@@ -136,7 +136,8 @@ export class GpuRuntime {
   readonly storageAlignment: number;
   /** What the variant choices read of the adapter and device (see AdapterCaps). */
   readonly caps: AdapterCaps;
-  private readonly uniformAlignment: number;
+  /** The adapter's minUniformBufferOffsetAlignment: parameter blocks start at a multiple of it. */
+  readonly uniformAlignment: number;
   private readonly maxDispatches: number;
   private readonly debug: boolean;
 
@@ -163,18 +164,12 @@ export class GpuRuntime {
   private dispatches = 0;
   private clears = 0;
   private readStaging = new Map<number, GPUBuffer[]>();
-  /** What each command goes to besides the batch (record.ts): nothing when eager, a Recording while a step is captured. */
-  private stepEncoder: StepEncoder = eagerEncoder;
+  /** What each command goes to besides the batch (step-encoder.ts): nothing when eager; src/capture sets others. */
+  private encoderInUse: StepEncoder = eagerEncoder;
+  /** Called as the runtime starts to wait for the GPU (sync, read): work that is best done while it waits. */
+  private waitTasks: (() => void)[] = [];
+  private destroyed = false;
   private replays = 0;
-  /**
-   * Command buffers encoded ahead, one per live plan at most: the plan's commands encoded while the host
-   * had nothing else to do (see `replay`), ready for its next replay to submit.
-   */
-  private ahead = new WeakMap<ReplayPlan, GPUCommandBuffer>();
-  /** Plans with an encode-ahead task queued. */
-  private aheadQueued = new Set<CompiledPlan>();
-  /** Plans compiled and not yet released: only these are encoded ahead. */
-  private livePlans = new WeakSet<ReplayPlan>();
   private encodedAhead = 0;
   private aheadMs = 0;
 
@@ -287,7 +282,8 @@ export class GpuRuntime {
     this.pool.resetPeakInUse();
   }
 
-  private assertAlive(op: string): void {
+  /** Throws a GpuError of kind device-lost when the device was lost. @internal */
+  assertAlive(op: string): void {
     if (this.lostInfo) {
       throw new GpuError(
         `${op}: the GPU device was lost (${this.lostInfo}). Nothing more can run on it; restart the process ` +
@@ -425,7 +421,7 @@ export class GpuRuntime {
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
-    this.stepEncoder.dispatch(spec.op, pipeline, spec.uniforms, spec.storage, [x, y, z]);
+    this.encoderInUse.dispatch(spec.op, pipeline, spec.uniforms, spec.storage, [x, y, z]);
     this.batchOps.push(spec.op);
     this.dispatches++;
     if (this.profiling) this.endPass();
@@ -443,14 +439,14 @@ export class GpuRuntime {
     const encoder = this.openBatch();
     this.endPass();
     encoder.clearBuffer(dst, offset, size);
-    this.stepEncoder.clear(op, dst, offset, size);
+    this.encoderInUse.clear(op, dst, offset, size);
     this.clears++;
     this.batchOps.push(op);
   }
 
   /** Records a buffer-to-buffer copy in order with the dispatches around it. */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number, op = 'copy'): void {
-    if (size > 0) this.stepEncoder.copy(op, src, srcOffset, dst, dstOffset, size);
+    if (size > 0) this.encoderInUse.copy(op, src, srcOffset, dst, dstOffset, size);
     this.encodeCopy(src, srcOffset, dst, dstOffset, size, op);
   }
 
@@ -472,7 +468,7 @@ export class GpuRuntime {
     const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
     const size = Math.ceil(bytes.byteLength / 4) * 4;
     if (size === 0) return;
-    this.stepEncoder.upload(op, dst, dstOffset, bytes, size, () => this.writeUpload(dst, dstOffset, bytes, size, op));
+    this.encoderInUse.upload(op, dst, dstOffset, bytes, size, () => this.writeUpload(dst, dstOffset, bytes, size, op));
   }
 
   /** Puts an upload in order with the batch: a queue write when no batch is open, else a staged copy in it. */
@@ -596,7 +592,7 @@ export class GpuRuntime {
     // The flush inside: its error scopes are promises too, and Dawn's polling starts with the first of them.
     await awaitGpu(() => {
       this.flush();
-      this.encodeQueued();
+      this.runWaitTasks();
       return this.device.queue.onSubmittedWorkDone();
     });
     await this.checkErrors();
@@ -612,8 +608,8 @@ export class GpuRuntime {
   /** Copies bytes out of a buffer after all recorded work; resolves with a fresh ArrayBuffer. */
   async read(src: GPUBuffer, offset: number, size: number, op = 'read'): Promise<ArrayBuffer> {
     this.assertAlive(op);
-    if (this.stepEncoder.step !== null) {
-      throw new Error(`${op}: a step being captured (${this.stepEncoder.step}) cannot read from the GPU; return the tensor from the step and read it afterwards`);
+    if (this.encoderInUse.step !== null) {
+      throw new Error(`${op}: a step being captured (${this.encoderInUse.step}) cannot read from the GPU; return the tensor from the step and read it afterwards`);
     }
     if (size === 0) return new ArrayBuffer(0);
     const padded = Math.ceil(size / 4) * 4;
@@ -623,7 +619,7 @@ export class GpuRuntime {
     try {
       await awaitGpu(() => {
         this.flush();
-        this.encodeQueued();
+        this.runWaitTasks();
         return staging.mapAsync(MAP_READ, 0, padded);
       });
     } catch (e) {
@@ -640,194 +636,103 @@ export class GpuRuntime {
   }
 
   // ---------------------------------------------------------------------------------------------------------
-  // Step capture (record.ts; the user-facing API is captureStep in src/capture/capture.ts).
+  // What src/capture builds step capture on (the runtime itself knows nothing of records and plans).
 
-  /** Whether dispatches are being recorded, or must run eagerly (profiling and debug mode need them to). */
+  /** The encoder every command is reported to besides the batch: `eagerEncoder` unless src/capture set one. */
+  get stepEncoder(): StepEncoder {
+    return this.encoderInUse;
+  }
+
+  /** Sets the encoder every command is reported to; returns the one it replaces. @internal (src/capture) */
+  useStepEncoder(encoder: StepEncoder): StepEncoder {
+    const previous = this.encoderInUse;
+    this.encoderInUse = encoder;
+    return previous;
+  }
+
+  /** Whether dispatches may be recorded, or must run eagerly (profiling and debug mode need them to). */
   get canRecord(): boolean {
     return !this.profiling && !this.debug;
   }
 
-  /** Starts recording everything recorded through this runtime until `endRecording`. `capturing` false:
-   * the commands of an eager call, kept only to check a recording against; it may read from the GPU.
-   * @internal (used by captureStep)
-   */
-  beginRecording(name: string, capturing = true): Recording {
-    if (this.stepEncoder.step !== null) throw new Error(`${name}: another step (${this.stepEncoder.step}) is being captured; captured steps cannot nest`);
-    const rec = new Recording(name, capturing);
-    this.stepEncoder = rec;
-    this.pool.onAcquire = (b) => rec.acquired.add(b);
-    return rec;
+  /** Whether destroy() was called. */
+  get isDestroyed(): boolean {
+    return this.destroyed;
   }
 
-  /** Stops recording; returns the recording (null when none was under way).
-   * @internal (used by captureStep)
-   */
-  endRecording(): Recording | null {
-    const rec = this.stepEncoder instanceof Recording ? this.stepEncoder : null;
-    this.stepEncoder = eagerEncoder;
-    this.pool.onAcquire = null;
-    return rec;
+  /** Runs `task` each time the runtime starts to wait for the GPU (sync, read), after it submitted. @internal */
+  onWait(task: () => void): void {
+    this.waitTasks.push(task);
+  }
+
+  private runWaitTasks(): void {
+    for (const t of this.waitTasks) t();
   }
 
   /**
-   * Runs host code that a replayed step must run again every time (a step counter, the draws of an
-   * augmentation): now, and, while a step is recorded, again on every replay of it, before its commands.
-   * Its uploads are remade on replay; it must not dispatch.
-   * @internal (used by captureStep)
+   * Submits a replayed step: the open batch (if any) with `copies` and then `encode`'s commands appended,
+   * and `ready` (commands encoded earlier) after it, in one submit; with no batch open, nothing to encode and
+   * no copies, `ready` goes alone under error scopes of its own. Counts the replay and its dispatches.
+   * @internal (src/capture)
    */
-  runHook(fn: () => void): void {
-    const rec = this.stepEncoder;
-    if (!(rec instanceof Recording)) {
-      fn();
-      return;
-    }
-    rec.hooks.push(fn);
-    this.stepEncoder = rec.hookEncoder;
-    try {
-      fn();
-    } finally {
-      this.stepEncoder = rec;
-    }
-  }
-
-  /**
-   * Compiles a recording into a plan. `owned`: the buffers the plan keeps out of the pool (everything the
-   * step acquired); every other buffer it binds is pinned, so releasing one marks the plan stale.
-   * @internal (used by captureStep)
-   */
-  compile(rec: Recording, owned: Iterable<GPUBuffer>): CompiledPlan {
-    const ownedList = [...new Set(owned)];
-    for (const b of ownedList) this.pool.own(b);
-    const plan = compileRecording(this.device, rec, this.uniformAlignment, ownedList);
-    for (const b of plan.external) this.pool.pin(b);
-    const compiled = { ...plan, pinEpoch: this.pool.pinEpoch };
-    this.livePlans.add(compiled);
-    return compiled;
-  }
-
-  /** Whether a plan may still be replayed: none of the buffers it binds without owning was released since.
-   * @internal (used by captureStep)
-   */
-  planValid(plan: CompiledPlan): boolean {
-    return plan.pinEpoch === this.pool.pinEpoch && !this.lostInfo;
-  }
-
-  /** Gives a plan's buffers back (owned ones to the pool, made ones destroyed).
-   * @internal (used by captureStep)
-   */
-  releasePlan(plan: ReplayPlan): void {
-    this.livePlans.delete(plan);
-    this.ahead.delete(plan);
-    for (const b of plan.external) this.pool.unpin(b);
-    for (const b of plan.owned) this.pool.disown(b);
-    const destroy = () => plan.made.forEach((b) => b.destroy());
-    if (this.encoder) this.afterSubmit.push(destroy);
-    else destroy();
-  }
-
-  /**
-   * Replays a plan: copies `inputs` into the buffers the recorded step read them from, runs its hooks,
-   * writes its parameter blocks with the current StepValues, encodes its commands and submits them.
-   *
-   * With `ahead`, the encoding leaves the step's path: after the submit, the plan's commands are encoded
-   * again into a command buffer of their own, and the next replay only writes its inputs and parameter
-   * blocks and submits that buffer. The encoding waits for the host to wait: the runtime's own waits
-   * (`sync`, a read) do it once they have submitted, and a task queued on the event loop (`setImmediate` in
-   * Node, a zero timeout in a page) does it on any other return to the event loop. So a loop that awaits
-   * anything between steps encodes while the GPU works; one that never yields encodes on the step's path
-   * as without `ahead`. A command buffer holds buffers and bind groups, not their contents, so one
-   * encoded before the writes of the replay that submits it reads what those writes put there.
-   * @internal (used by captureStep)
-   */
-  replay(plan: CompiledPlan, inputs: readonly { src: StorageBinding; dst: StorageBinding }[], u32: Uint32Array, f32: Float32Array, ahead = false): void {
-    this.assertAlive(plan.name);
-    if (this.stepEncoder.step !== null) throw new Error(`${plan.name}: cannot replay a step while another (${this.stepEncoder.step}) is being captured`);
-    const hooks = new ReplayHookEncoder(this.device.queue, plan);
-    this.stepEncoder = hooks;
-    try {
-      for (const h of plan.hooks) h();
-    } finally {
-      this.stepEncoder = eagerEncoder;
-      if (hooks.done !== plan.hookUploads.length) {
-        // eslint-disable-next-line no-unsafe-finally
-        throw new Error(`${plan.name}: a replayed step's hooks made ${hooks.done} uploads, ${plan.hookUploads.length} when recorded; record the step again`);
-      }
-    }
-    if (plan.uniformBuffer) {
-      patchUniforms(plan, u32, f32);
-      this.device.queue.writeBuffer(plan.uniformBuffer, 0, plan.mirror);
-    }
-    const ready = this.ahead.get(plan) ?? null;
-    if (ready) this.ahead.delete(plan);
-    this.dispatches += plan.dispatches;
+  submitReplay(
+    ops: readonly string[],
+    dispatches: number,
+    copies: readonly { src: StorageBinding; dst: StorageBinding }[],
+    encode: ((encoder: GPUCommandEncoder) => void) | null,
+    ready: GPUCommandBuffer | null,
+  ): void {
+    this.dispatches += dispatches;
     this.replays++;
-    if (ready && !this.encoder && inputs.length === 0) {
-      // Nothing else to send: the buffer encoded ahead goes alone, under error scopes of its own.
-      this.encodedAhead++;
+    if (ready) this.encodedAhead++;
+    if (ready && !encode && !this.encoder && copies.length === 0) {
       this.openScopes();
       this.device.queue.submit([ready]);
       this.submits++;
-      this.closeScopes(plan.opNames);
-    } else {
-      const encoder = this.openBatch();
-      this.endPass();
-      for (const { src, dst } of inputs) encoder.copyBufferToBuffer(src.buffer, src.offset, dst.buffer, dst.offset, Math.ceil(src.size / 4) * 4);
-      if (!ready) encodePlan(encoder, plan);
-      else this.encodedAhead++;
-      for (const op of plan.opNames) this.batchOps.push(op);
-      // Its own submit: the next replay rewrites the uniform and staging buffers this one reads.
-      this.submitBatch(ready);
+      this.closeScopes(ops);
+      return;
     }
-    if (ahead) this.queueAhead(plan);
+    const encoder = this.openBatch();
+    this.endPass();
+    for (const { src, dst } of copies) encoder.copyBufferToBuffer(src.buffer, src.offset, dst.buffer, dst.offset, Math.ceil(src.size / 4) * 4);
+    encode?.(encoder);
+    for (const op of ops) this.batchOps.push(op);
+    this.submitBatch(ready);
   }
 
-  /** Queues the encoding of a plan's next replay (see `replay`).
-   * @internal (used by captureStep)
+  /**
+   * Encodes commands into a command buffer of their own, for a later submitReplay; errors are reported as a
+   * submit's, naming `ops`. @internal (src/capture)
    */
-  queueAhead(plan: CompiledPlan): void {
-    if (this.aheadQueued.has(plan) || this.ahead.has(plan)) return;
-    this.aheadQueued.add(plan);
-    const task = () => this.encodeQueued();
-    if (typeof globalThis.setImmediate === 'function') globalThis.setImmediate(task);
-    else setTimeout(task, 0);
-  }
-
-  /** Encodes every queued plan ahead now: from the event loop's task, or as the runtime starts a wait. */
-  private encodeQueued(): void {
-    for (const plan of this.aheadQueued) {
-      this.aheadQueued.delete(plan);
-      if (this.livePlans.has(plan) && this.planValid(plan) && !this.ahead.has(plan)) this.encodeAhead(plan);
-    }
-  }
-
-  /** Encodes a plan's commands into a command buffer of their own, kept for its next replay. */
-  private encodeAhead(plan: CompiledPlan): void {
+  encodeApart(ops: readonly string[], encode: (encoder: GPUCommandEncoder) => void): GPUCommandBuffer {
     const t0 = performance.now();
     // Encoding errors surface at finish(): scopes of its own, reported like a submit's.
     this.openScopes();
     const encoder = this.device.createCommandEncoder();
-    encodePlan(encoder, plan);
-    this.ahead.set(plan, encoder.finish());
-    this.closeScopes(plan.opNames);
+    encode(encoder);
+    const buffer = encoder.finish();
+    this.closeScopes(ops);
     this.aheadMs += performance.now() - t0;
+    return buffer;
+  }
+
+  /** Destroys buffers once the work recorded so far is submitted (now, when no batch is open). @internal */
+  destroyAfterSubmit(buffers: readonly GPUBuffer[]): void {
+    const destroy = () => buffers.forEach((b) => b.destroy());
+    if (this.encoder) this.afterSubmit.push(destroy);
+    else destroy();
   }
 
   /** Destroys the device. Everything made on it becomes unusable. */
   destroy(): void {
-    // Nothing encoded ahead is sent, and no queued task encodes more.
-    this.ahead = new WeakMap();
-    this.livePlans = new WeakSet();
+    // No wait task (encoding a replay ahead) runs on the destroyed device.
+    this.destroyed = true;
+    this.waitTasks = [];
     this.encoder = null;
     this.pass = null;
     this.device.destroy();
   }
 }
-
-/** A plan with the pool's pin epoch when it was made (see BufferPool.pinEpoch). @internal */
-export type CompiledPlan = ReplayPlan & {
-  /** BufferPool.pinEpoch when the plan was made; another value later means a pinned buffer was released. */
-  pinEpoch: number;
-};
 
 function padTo(bytes: Uint8Array, size: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(size);

@@ -6,7 +6,7 @@
  * extra or misspelt is a compile error (and, where the compiler cannot see it, a thrown one before any GPU
  * work). The body in shaders/*.wgsl uses the names as declared (`p.N`, `x[i]`, `WG`).
  */
-import { StepValue, uniformPatches, type Scalar, type UniformPatch } from '../gpu/record.js';
+import { StepValue, uniformPatches, type Scalar, type UniformPatch } from '../gpu/step-encoder.js';
 import type { DispatchSpec, ShaderSource, StorageBinding } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 

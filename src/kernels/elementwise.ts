@@ -1,5 +1,5 @@
 /** Elementwise kernels: unary ops, binary ops with broadcasting, and where(). */
-import type { Scalar } from '../gpu/record.js';
+import type { Scalar } from '../gpu/step-encoder.js';
 import opCommonWgsl from '../../shaders/op_common.wgsl';
 import unaryWgsl from '../../shaders/unary.wgsl';
 import unaryVec4Wgsl from '../../shaders/unary_vec4.wgsl';

@@ -25,7 +25,7 @@ import { declareOverrides, overridesOf } from '../gpu/overrides.js';
 import { grid } from '../gpu/runtime.js';
 import { clearTensor } from '../kernels/creation.js';
 import { defineKernel } from '../kernels/define.js';
-import type { Scalar } from '../gpu/record.js';
+import type { Scalar } from '../gpu/step-encoder.js';
 import { getRuntime } from '../tensor/engine.js';
 import { subgroupTilesPreferred } from '../kernels/subgroups.js';
 import type { Tensor } from '../tensor/tensor.js';

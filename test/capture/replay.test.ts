@@ -22,7 +22,7 @@ import { axpyInPlace } from '../../src/kernels/elementwise.js';
 import { getRuntime, memory, scope } from '../../src/tensor/engine.js';
 import { empty, fromArray, type Tensor } from '../../src/tensor/tensor.js';
 import { backward, requireGrad } from '../../src/autograd/tape.js';
-import { hoistClears, type Command } from '../../src/gpu/record.js';
+import { hoistClears, type Command } from '../../src/capture/record.js';
 import { withKernelOverrides } from '../../src/gpu/overrides.js';
 import { engine, rand, seedNote } from '../helpers.js';
 

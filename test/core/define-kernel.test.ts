@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { engine } from '../helpers.js';
-import { StepValue, uniformPatches } from '../../src/gpu/record.js';
+import { StepValue, uniformPatches } from '../../src/gpu/step-encoder.js';
 import { defineKernel } from '../../src/kernels/define.js';
 import { empty } from '../../src/tensor/tensor.js';
 

@@ -12,6 +12,7 @@ import { matmulKernel } from '../../src/kernels/matmul.js';
 import { reduceKernel } from '../../src/kernels/reduce.js';
 import { batchNormBackward, batchNormForward } from '../../src/kernels/batchnorm.js';
 import { flattenParameters } from '../../src/nn/flat.js';
+import { replayerOf } from '../../src/capture/replayer.js';
 import { fromArray, Generator, getRuntime, MLPHead, resnet18, scope, Sequential, type Module, type Tensor } from '../../src/index.js';
 
 const randomData = (n: number) => Float32Array.from({ length: n }, () => 2 * rand() - 1);
@@ -63,11 +64,11 @@ describe('leaf gradients written in place', () => {
       // The unflattened model's gradients are new tensors the tape keeps (no copies, no adds).
       lossOf(plain);
       flat.zeroGrad();
-      const rec = rt.beginRecording('grad-in-place test');
+      const rec = replayerOf(rt).beginRecording('grad-in-place test');
       try {
         lossOf(flatModel);
       } finally {
-        rt.endRecording();
+        replayerOf(rt).endRecording();
       }
       // No gradient went through a separate copy or add into the flat buffer.
       const accumulating = rec.commands.filter((c) => c.op === 'accumulateGrad');
@@ -100,11 +101,11 @@ describe('leaf gradients written in place', () => {
     const x = fromArray(randomData(4 * 12), [4, 12]);
     const labels = fromArray(Int32Array.from([0, 1, 2, 1]), [4], 'int32');
     flat.zeroGrad();
-    const rec = rt.beginRecording('grad-in-place test');
+    const rec = replayerOf(rt).beginRecording('grad-in-place test');
     try {
       scope(() => backward(crossEntropy(chain.forward(x), labels)));
     } finally {
-      rt.endRecording();
+      replayerOf(rt).endRecording();
     }
     expect(rec.commands.filter((c) => c.op === 'accumulateGrad')).toEqual([]);
     for (const t of [x, labels]) t.dispose();

@@ -8,37 +8,8 @@
  * (`perStep` hooks: step counters, augmentation draws) run again, and the uploads those hooks make written
  * into staging buffers that the record copies from at the point where the eager step uploaded.
  */
-import type { StorageBinding } from './runtime.js';
-
-/**
- * A number that a recorded step reads afresh on every replay: learning rate, τ, a step counter. Kernel
- * launchers take `number | StepValue` where such values enter a parameter block; a plain number is baked
- * into the record.
- */
-export class StepValue {
-  constructor(
-    /** The value the next step (eager, recorded or replayed) uses. */
-    public value: number,
-  ) {}
-}
-
-/** A kernel parameter: baked into a record as a number, or read afresh on every replay as a StepValue. */
-export type Scalar = number | StepValue;
-
-/** The number a Scalar stands for now. */
-export function valueOf(s: Scalar): number {
-  return typeof s === 'number' ? s : s.value;
-}
-
-/** Where a StepValue sits in a parameter block: its 32-bit word and how it is stored. */
-export interface UniformPatch {
-  word: number;
-  type: 'u' | 'f';
-  value: StepValue;
-}
-
-/** The StepValues of each parameter block a kernel launch wrote (src/kernels/define.ts), by the block's bytes. */
-export const uniformPatches = new WeakMap<ArrayBuffer, UniformPatch[]>();
+import type { StorageBinding } from '../gpu/runtime.js';
+import { uniformPatches, type StepEncoder, type StepValue, type UniformPatch } from '../gpu/step-encoder.js';
 
 export type Command =
   | {
@@ -53,37 +24,6 @@ export type Command =
   | { kind: 'clear'; op: string; buffer: GPUBuffer; offset: number; size: number }
   | { kind: 'copy'; op: string; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
   | { kind: 'upload'; op: string; dst: GPUBuffer; dstOffset: number; bytes: Uint8Array; hook: boolean };
-
-/**
- * What the runtime does with each command besides putting it in its batch: the encoder it is given. The
- * runtime calls every method on every command and tests no mode itself; `eagerEncoder` (the default) does
- * nothing more, a `Recording` keeps the commands of a step being captured, its `hookEncoder` keeps only the
- * uploads of a `perStep` hook run while recording, and `ReplayHookEncoder` sends the uploads of a hook run
- * by a replay into the staging buffers its plan copies from.
- */
-export interface StepEncoder {
-  /** The name of the step being captured, whose work must not read from the GPU; null otherwise. */
-  readonly step: string | null;
-  /** A compute dispatch the runtime encoded. `uniforms` are the launch's parameter bytes, if any. */
-  dispatch(op: string, pipeline: GPUComputePipeline, uniforms: ArrayBuffer | ArrayBufferView | undefined, storage: readonly StorageBinding[], workgroups: [number, number, number]): void;
-  /** A buffer clear the runtime encoded. */
-  clear(op: string, buffer: GPUBuffer, offset: number, size: number): void;
-  /** A buffer-to-buffer copy the runtime encodes (size > 0). */
-  copy(op: string, src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void;
-  /** An upload of `bytes` (padded to `size`, a multiple of 4); `write` puts it in the batch. */
-  upload(op: string, dst: GPUBuffer, dstOffset: number, bytes: Uint8Array, size: number, write: () => void): void;
-}
-
-/** The encoder of eager work: each command goes into the batch and nowhere else. */
-export const eagerEncoder: StepEncoder = {
-  step: null,
-  dispatch() {},
-  clear() {},
-  copy() {},
-  upload(_op, _dst, _dstOffset, _bytes, _size, write) {
-    write();
-  },
-};
 
 /** The commands of one step as it ran, with the host hooks it registered and the buffers it acquired. */
 export class Recording implements StepEncoder {

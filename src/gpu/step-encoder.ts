@@ -1,0 +1,68 @@
+/**
+ * What a kernel launch hands the layer that captures steps (src/capture): the per-step scalars (`StepValue`)
+ * a parameter block may hold, and the encoder interface the runtime reports every command to. The runtime
+ * knows nothing more of capture: recording, plans and replay live in src/capture.
+ */
+import type { StorageBinding } from './runtime.js';
+
+/**
+ * A number that a recorded step reads afresh on every replay: learning rate, τ, a step counter. Kernel
+ * launchers take `number | StepValue` where such values enter a parameter block; a plain number is baked
+ * into the record.
+ */
+export class StepValue {
+  constructor(
+    /** The value the next step (eager, recorded or replayed) uses. */
+    public value: number,
+  ) {}
+}
+
+/** A kernel parameter: baked into a record as a number, or read afresh on every replay as a StepValue. */
+export type Scalar = number | StepValue;
+
+/** The number a Scalar stands for now. */
+export function valueOf(s: Scalar): number {
+  return typeof s === 'number' ? s : s.value;
+}
+
+/** Where a StepValue sits in a parameter block: its 32-bit word and how it is stored. */
+export interface UniformPatch {
+  word: number;
+  type: 'u' | 'f';
+  value: StepValue;
+}
+
+/** The StepValues of each parameter block a kernel launch wrote (src/kernels/define.ts), by the block's bytes. */
+export const uniformPatches = new WeakMap<ArrayBuffer, UniformPatch[]>();
+
+/**
+ * What the runtime does with each command besides putting it in its batch: the encoder it is given. The
+ * runtime calls every method on every command and tests no mode itself; `eagerEncoder` (the default) does
+ * nothing more, a `Recording` keeps the commands of a step being captured, its `hookEncoder` keeps only the
+ * uploads of a `perStep` hook run while recording, and `ReplayHookEncoder` sends the uploads of a hook run
+ * by a replay into the staging buffers its plan copies from.
+ */
+export interface StepEncoder {
+  /** The name of the step being captured, whose work must not read from the GPU; null otherwise. */
+  readonly step: string | null;
+  /** A compute dispatch the runtime encoded. `uniforms` are the launch's parameter bytes, if any. */
+  dispatch(op: string, pipeline: GPUComputePipeline, uniforms: ArrayBuffer | ArrayBufferView | undefined, storage: readonly StorageBinding[], workgroups: [number, number, number]): void;
+  /** A buffer clear the runtime encoded. */
+  clear(op: string, buffer: GPUBuffer, offset: number, size: number): void;
+  /** A buffer-to-buffer copy the runtime encodes (size > 0). */
+  copy(op: string, src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void;
+  /** An upload of `bytes` (padded to `size`, a multiple of 4); `write` puts it in the batch. */
+  upload(op: string, dst: GPUBuffer, dstOffset: number, bytes: Uint8Array, size: number, write: () => void): void;
+}
+
+/** The encoder of eager work: each command goes into the batch and nowhere else. */
+export const eagerEncoder: StepEncoder = {
+  step: null,
+  dispatch() {},
+  clear() {},
+  copy() {},
+  upload(_op, _dst, _dstOffset, _bytes, _size, write) {
+    write();
+  },
+};
+
