@@ -11,7 +11,7 @@ export { withKernelOverrides, overridesKey, type KernelOverrides } from './gpu/o
 export { BufferPool, OutOfMemoryError, type PoolStats } from './gpu/pool.js';
 export { init, getRuntime, scope, beginScope, endScope, keep, memory, type MemoryStats } from './tensor/engine.js';
 export { Tensor, Storage, empty, fromArray, fromBytes, type ArrayInput, type DType, type GradNode, type Shape, type TypedArrayFor } from './tensor/tensor.js';
-export { captureStep, CapturedStep, perStep, StepValue, valueOf, type Scalar, type CaptureOptions, type CaptureStats, type StepOutputs, type HostInput, type StepInput } from './capture/capture.js';
+export { captureStep, CapturedStep, perStep, stepScalar, StepValue, valueOf, type Scalar, type CaptureOptions, type CaptureStats, type StepOutputs, type HostInput, type StepInput } from './capture/capture.js';
 export { zeros, ones, full, arange, uniform, normal, Generator } from './kernels/creation.js';
 export { clone } from './kernels/copy.js';
 export {

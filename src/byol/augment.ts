@@ -21,7 +21,7 @@ import blurVWgsl from '../../shaders/augment_blur_v.wgsl';
 import { grid } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
-import { perStep, valueOf, type Scalar } from '../capture/capture.js';
+import { perStep, stepScalar, type Scalar } from '../capture/capture.js';
 import { defineKernel, type StorageDecl } from '../kernels/define.js';
 import { WG } from '../kernels/util.js';
 import {
@@ -321,7 +321,8 @@ export class ByolAugment {
    * each replay draws for the step it is given).
    */
   augment(pixels: Tensor, shape: ImageShape, step: Scalar, seed: number): Tensor[] {
-    return this.apply(pixels, shape, () => this.drawBatch(shape, valueOf(step), seed));
+    const at = stepScalar(step, 'ByolAugment.augment: step');
+    return this.apply(pixels, shape, () => this.drawBatch(shape, at.value, seed));
   }
 
   /** The two views of BYOL (or as many as configured) of a packed uint8 batch at training step `step`. */

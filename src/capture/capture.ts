@@ -22,22 +22,28 @@
  * What a step may do, and what it gets on replay:
  *  - Tensor inputs are copied into the buffers the recorded step read; `values` (numbers) reach the step as
  *    StepValues, which the kernels read afresh on every replay (learning rate, τ, step counter).
- *  - Everything else that enters a kernel's parameters is baked in: shapes, constants, hyperparameters.
+ *  - Each kernel declares which of its parameters change from step to step ('step f32' / 'step u32' in
+ *    defineKernel's schema): those take StepValues only (a plain number does not compile), every other
+ *    parameter a plain number, baked into the record: shapes, constants, hyperparameters. The layers hold
+ *    their per-step values as StepValues made once (an optimizer's lr, SGD's first-step flag, AdamW's bias
+ *    corrections) or derived from the step's values (`StepValue.derived`: 1 − τ); a layer given a plain
+ *    number for one inside a captured step refuses it (`stepScalar`: `opt.step(0.05)`), and a StepValue
+ *    made while the step is recorded throws, since its value would be fixed in every replay.
  *  - Host-side bookkeeping that must happen on every step goes through `perStep(fn)` (optimizers' step
  *    counters, batch norm's num_batches_tracked, the augmentation's random draws and their upload).
- *  - A forgotten StepValue is refused when the step is recorded: the record's kernel parameters are compared
- *    with those of the eager call before it (the last warm-up call), and a word that changed without being
- *    a StepValue throws, naming the op. The check needs warmup ≥ 1, and compares only calls whose dispatches
- *    line up one to one; it sees only values that changed between those two calls, and not the data of
- *    uploads made outside perStep.
+ *  - What slips past those is checked when the step is recorded, against the eager call before it (the
+ *    last warm-up call): a baked parameter word, or the data of an upload made outside perStep, that
+ *    differs between the two throws, naming the op. This check needs warmup ≥ 1, compares only calls
+ *    whose dispatches (uploads) line up one to one, and sees only values that changed between those calls.
  *  - A captured step must not read from the GPU, and must be synchronous.
  *  - Its outputs are views of buffers the next replay overwrites: read or copy them before the next call.
  *  - If a buffer the record binds without owning (a parameter, an optimizer slot) is released, the record is
- *    dropped and the step is recorded again on its next call.
+ *    dropped: the step's next call runs eagerly (checked against, as the last warm-up call is) and the one
+ *    after records it again.
  *
  * Eager mode stays the default of the engine; profiling and BYOL_GPU_DEBUG=1 run captured steps eagerly.
  */
-import { StepValue } from '../gpu/step-encoder.js';
+import { StepValue, type Scalar } from '../gpu/step-encoder.js';
 import { bakedChange, type Recording } from './record.js';
 import { replayerOf, type CompiledPlan } from './replayer.js';
 import { overridesKey } from '../gpu/overrides.js';
@@ -61,6 +67,23 @@ function replayByDefault(): boolean {
  */
 export function perStep(fn: () => void): void {
   replayerOf(getRuntime()).runHook(fn);
+}
+
+/**
+ * A per-step scalar as a StepValue: `s` itself when it is one; a plain number becomes one in eager code, and
+ * is refused inside a step being captured, where it would be fixed in every replay. `what` names the value
+ * in the error (e.g. 'SGD.step: lr').
+ */
+export function stepScalar(s: Scalar, what: string): StepValue {
+  if (s instanceof StepValue) return s;
+  if (typeof s !== 'number') throw new TypeError(`${what}: expected a number or a StepValue, got ${String(s)}`);
+  const step = getRuntime().stepEncoder.step;
+  if (step !== null) {
+    throw new Error(
+      `${what}: the plain number ${s} inside the captured step '${step}' would be fixed in every replay; pass one of the step's values (captureStep's values) or a StepValue made once outside the step`,
+    );
+  }
+  return new StepValue(s);
 }
 
 /** What a captured step returns: a tensor, an array or an object of tensors, or nothing. */
@@ -265,7 +288,9 @@ export class CapturedStep<Out extends StepOutputs> {
     e.plan = null;
     for (const t of e.inputs) t.dispose();
     e.inputs = [];
-    e.calls = this.warmup;
+    // The next call is the last warm-up call again (eager, kept to check the new record against), then the
+    // recording: a record made again is checked as the first one was.
+    e.calls = Math.max(0, this.warmup - 1);
   }
 
   /** Records held, for tests and statistics. */

@@ -118,13 +118,18 @@ export class ReplayHookEncoder implements StepEncoder {
 }
 
 /**
- * Compares the dispatches of two runs of one step, the call before its recording (`before`) and the
- * recording (`after`): a parameter word that differs between them, and is not a StepValue in either, would
- * be baked into the record with one step's value. Returns a description of the first such word, or null.
- * Runs whose dispatches do not line up one to one (same op, pipeline and grid: a first call that made lazy
- * state dispatches more) are not compared, and give null.
+ * Compares two runs of one step, the call before its recording (`before`) and the recording (`after`): a
+ * parameter word that differs between them, and is not a StepValue in either, or the data of an upload made
+ * outside `perStep` that differs, would be baked into the record with one step's value. Returns a
+ * description of the first such difference, or null. Runs whose dispatches (or uploads) do not line up one
+ * to one (same op, pipeline and grid; same destination and size: a first call that made lazy state does
+ * more) are not compared on that count, and give null.
  */
 export function bakedChange(before: Recording, after: Recording): string | null {
+  return bakedParameter(before, after) ?? bakedUpload(before, after);
+}
+
+function bakedParameter(before: Recording, after: Recording): string | null {
   const a = before.commands.filter((c) => c.kind === 'dispatch');
   const b = after.commands.filter((c) => c.kind === 'dispatch');
   if (a.length !== b.length) return null;
@@ -142,6 +147,26 @@ export function bakedChange(before: Recording, after: Recording): string | null 
     const declared = new Set([...x.patches, ...y.patches].map((p) => p.word));
     for (let w = 0; w < wx.length; w++) {
       if (wx[w] !== wy[w] && !declared.has(w)) return `${y.op}: parameter word ${w} was ${wx[w]} on the call before and ${wy[w]} when recorded`;
+    }
+  }
+  return null;
+}
+
+function bakedUpload(before: Recording, after: Recording): string | null {
+  const uploads = (r: Recording) => r.commands.filter((c) => c.kind === 'upload' && !c.hook) as Extract<Command, { kind: 'upload' }>[];
+  const a = uploads(before);
+  const b = uploads(after);
+  if (a.length !== b.length) return null;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.dstOffset !== y.dstOffset || x.bytes.byteLength !== y.bytes.byteLength) return null;
+  }
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!.bytes;
+    const y = b[i]!.bytes;
+    for (let k = 0; k < x.byteLength; k++) {
+      if (x[k] !== y[k]) return `${b[i]!.op}: an upload made outside perStep held other data on the call before than when recorded (byte ${k})`;
     }
   }
   return null;

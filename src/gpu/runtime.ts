@@ -638,7 +638,7 @@ export class GpuRuntime {
   // ---------------------------------------------------------------------------------------------------------
   // What src/capture builds step capture on (the runtime itself knows nothing of records and plans).
 
-  /** The encoder every command is reported to besides the batch: `eagerEncoder` unless src/capture set one. */
+  /** The encoder every command is reported to besides the batch: `eagerEncoder` unless src/capture set one. @internal */
   get stepEncoder(): StepEncoder {
     return this.encoderInUse;
   }

@@ -5,16 +5,54 @@
  */
 import type { StorageBinding } from './runtime.js';
 
+/** The step being recorded (set by src/capture while it captures one), else null: see StepValue. */
+let recording: string | null = null;
+
+/** Tells StepValue which step is being recorded (null: none). @internal (src/capture) */
+export function setRecordingStep(name: string | null): void {
+  recording = name;
+}
+
 /**
- * A number that a recorded step reads afresh on every replay: learning rate, τ, a step counter. Kernel
- * launchers take `number | StepValue` where such values enter a parameter block; a plain number is baked
- * into the record.
+ * A number that a recorded step reads afresh on every replay: learning rate, τ, a step counter. A kernel
+ * declares which of its parameters are per step (`'step f32'`, `'step u32'` in defineKernel's schema): those
+ * take a StepValue and nothing else, the others a plain number, which a record bakes in.
+ *
+ * A StepValue is made once, outside the step (a module's field, a captured step's value), and its value set
+ * before each step (the step's values, or a `perStep` hook): one made while a step is recorded would keep
+ * its recorded value in every replay, so its constructor refuses. `StepValue.derived(fn)` is the exception:
+ * its value is `fn()`, computed whenever it is read (by an eager launch, or by each replay as it writes its
+ * parameter blocks), so it may be made anywhere, from other StepValues.
  */
 export class StepValue {
-  constructor(
-    /** The value the next step (eager, recorded or replayed) uses. */
-    public value: number,
-  ) {}
+  private v: number;
+  private readonly compute: (() => number) | null = null;
+
+  constructor(value: number, compute: (() => number) | null = null) {
+    if (compute) this.compute = compute;
+    else if (recording !== null) {
+      throw new Error(
+        `a StepValue made while step '${recording}' is recorded would keep its value (${value}) in every replay: make it once outside the step (a module's field, or one of the step's values) and set its value in perStep, or use StepValue.derived(() => ...) to compute it from other StepValues`,
+      );
+    }
+    this.v = value;
+  }
+
+  /** A StepValue whose value is `compute()`, read afresh at every use (see the class's comment). */
+  static derived(compute: () => number): StepValue {
+    return new StepValue(Number.NaN, compute);
+  }
+
+  /** The value the next step (eager, recorded or replayed) uses. */
+  get value(): number {
+    return this.compute ? this.compute() : this.v;
+  }
+
+  /** Sets the value of the next step (refused for a derived StepValue). */
+  set value(v: number) {
+    if (this.compute) throw new TypeError('a derived StepValue is computed from others: set those instead');
+    this.v = v;
+  }
 }
 
 /** A kernel parameter: baked into a record as a number, or read afresh on every replay as a StepValue. */

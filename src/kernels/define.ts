@@ -6,7 +6,7 @@
  * extra or misspelt is a compile error (and, where the compiler cannot see it, a thrown one before any GPU
  * work). The body in shaders/*.wgsl uses the names as declared (`p.N`, `x[i]`, `WG`).
  */
-import { StepValue, uniformPatches, type Scalar, type UniformPatch } from '../gpu/step-encoder.js';
+import { StepValue, uniformPatches, type UniformPatch } from '../gpu/step-encoder.js';
 import type { DispatchSpec, ShaderSource, StorageBinding } from '../gpu/runtime.js';
 import { getRuntime } from '../tensor/engine.js';
 
@@ -17,13 +17,17 @@ export const MAX_RANK = 8;
  * The WGSL types a parameter block holds. `array<vec4<u32>, 2>` carries up to MAX_RANK sizes or strides
  * (zero-filled); the vec4 and array fields start on a 16-byte boundary, as WGSL's uniform layout puts them.
  */
-export type ParamType = 'u32' | 'i32' | 'f32' | 'vec4<f32>' | 'array<vec4<u32>, 2>';
+export type ParamType = 'u32' | 'i32' | 'f32' | 'step u32' | 'step f32' | 'vec4<f32>' | 'array<vec4<u32>, 2>';
 
 /** A parameter block's fields, in order, by WGSL name. */
 export type ParamSchema = Readonly<Record<string, ParamType>>;
 
-/** What a launch passes for a field of each type: a number (or a StepValue, read afresh on every replay) or a list. */
-export type ParamValue<T extends ParamType> = T extends 'u32' | 'i32' | 'f32' ? Scalar : readonly number[];
+/**
+ * What a launch passes for a field of each type: a StepValue for a field declared per step ('step f32',
+ * 'step u32': read afresh by every replay of a captured step), a number for the other scalars (baked into a
+ * record), a list for the vector and array fields.
+ */
+export type ParamValue<T extends ParamType> = T extends 'step u32' | 'step f32' ? StepValue : T extends 'u32' | 'i32' | 'f32' ? number : readonly number[];
 
 /** The parameters of a launch, one entry per field of the schema. */
 export type ParamValues<S extends ParamSchema> = { readonly [K in keyof S]: ParamValue<S[K]> };
@@ -121,6 +125,8 @@ const TYPE_WORDS: Record<ParamType, { words: number; align: number }> = {
   u32: { words: 1, align: 1 },
   i32: { words: 1, align: 1 },
   f32: { words: 1, align: 1 },
+  'step u32': { words: 1, align: 1 },
+  'step f32': { words: 1, align: 1 },
   'vec4<f32>': { words: 4, align: 4 },
   'array<vec4<u32>, 2>': { words: MAX_RANK, align: 4 },
 };
@@ -168,7 +174,7 @@ export class Kernel<
     if (this.fields.length) {
       claim('p', 'parameter block');
       claim('Params', 'parameter struct');
-      lines.push('struct Params {', ...this.fields.map((f) => `  ${f.name}: ${f.type},`), '}');
+      lines.push('struct Params {', ...this.fields.map((f) => `  ${f.name}: ${f.type.replace('step ', '')},`), '}');
       lines.push(`@group(0) @binding(${binding++}) var<uniform> p: Params;`);
     }
     this.bindings = [];
@@ -205,7 +211,7 @@ export class Kernel<
   }
 
   /** The parameter block of `params` (throws naming a missing, extra or malformed field). */
-  encode(op: string, params: Readonly<Record<string, Scalar | readonly number[]>> | undefined): ArrayBuffer | undefined {
+  encode(op: string, params: Readonly<Record<string, number | StepValue | readonly number[]>> | undefined): ArrayBuffer | undefined {
     if (!this.fields.length) {
       if (params && Object.keys(params).length) {
         throw new Error(`${op} (${this.shader.name}): the kernel declares no parameters, got ${Object.keys(params).join(', ')}`);
@@ -222,15 +228,23 @@ export class Kernel<
       const v = params[field.name];
       if (v === undefined) throw new Error(`${op} (${this.shader.name}): parameter ${field.name} is missing`);
       given++;
-      if (field.type === 'u32' || field.type === 'i32' || field.type === 'f32') {
-        if (typeof v !== 'number' && !(v instanceof StepValue)) {
-          throw new Error(`${op} (${this.shader.name}): parameter ${field.name} must be a number, got ${String(v)}`);
+      if (field.type === 'step u32' || field.type === 'step f32') {
+        if (!(v instanceof StepValue)) {
+          throw new Error(
+            `${op} (${this.shader.name}): parameter ${field.name} is declared per step: pass a StepValue (a captured step's value, or one a module made once), got ${String(v)}`,
+          );
         }
-        const float = field.type === 'f32';
-        if (v instanceof StepValue) (patches ??= []).push({ word: field.word, type: float ? 'f' : 'u', value: v });
-        const n = typeof v === 'number' ? v : v.value;
-        if (float) f[field.word] = n;
-        else u[field.word] = n >>> 0;
+        const float = field.type === 'step f32';
+        (patches ??= []).push({ word: field.word, type: float ? 'f' : 'u', value: v });
+        if (float) f[field.word] = v.value;
+        else u[field.word] = v.value >>> 0;
+      } else if (field.type === 'u32' || field.type === 'i32' || field.type === 'f32') {
+        if (typeof v !== 'number') {
+          const hint = v instanceof StepValue ? `: the kernel bakes it into a record; a value that changes from step to step needs the field declared '${field.type === 'f32' ? 'step f32' : 'step u32'}'` : '';
+          throw new Error(`${op} (${this.shader.name}): parameter ${field.name} must be a number, got ${String(v)}${hint}`);
+        }
+        if (field.type === 'f32') f[field.word] = v;
+        else u[field.word] = v >>> 0;
       } else {
         const width = TYPE_WORDS[field.type].words;
         if (!Array.isArray(v) || v.length > width || (field.type === 'vec4<f32>' && v.length !== width)) {
@@ -272,7 +286,7 @@ export class Kernel<
     for (const name of this.required) {
       if (constants[name] === undefined) throw new Error(`${op} (${this.shader.name}): constant ${name} has no default and was not given`);
     }
-    const uniforms = this.encode(op, launch.params as Readonly<Record<string, Scalar | readonly number[]>> | undefined);
+    const uniforms = this.encode(op, launch.params as Readonly<Record<string, number | StepValue | readonly number[]>> | undefined);
     const spec: DispatchSpec = { op, shader: this.shader, constants, storage: bound, workgroups: launch.workgroups };
     if (launch.entry) spec.entry = launch.entry;
     if (uniforms) spec.uniforms = uniforms;

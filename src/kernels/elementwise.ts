@@ -1,5 +1,5 @@
 /** Elementwise kernels: unary ops, binary ops with broadcasting, and where(). */
-import type { Scalar } from '../gpu/step-encoder.js';
+import { StepValue } from '../gpu/step-encoder.js';
 import opCommonWgsl from '../../shaders/op_common.wgsl';
 import unaryWgsl from '../../shaders/unary.wgsl';
 import unaryVec4Wgsl from '../../shaders/unary_vec4.wgsl';
@@ -137,31 +137,35 @@ export function whereKernel(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   return out;
 }
 
-/** y = alpha·y + beta·x, one float per invocation or (vec4) four (n then counts vec4s). */
-const axpy = (vec4: boolean) =>
+/**
+ * y = alpha·y + beta·x, one float per invocation or (vec4) four (n then counts vec4s); `perStep`: beta is
+ * declared per step (a StepValue, read afresh by every replay of a captured step).
+ */
+const axpy = <P extends boolean>(vec4: boolean, perStep: P) =>
   defineKernel({
     name: vec4 ? 'axpy_vec4' : 'axpy',
-    params: { n: 'u32', alpha: 'f32', beta: 'f32' },
+    params: { n: 'u32', alpha: 'f32', beta: (perStep ? 'step f32' : 'f32') as P extends true ? 'step f32' : 'f32' },
     storage: { x: vec4 ? V4 : F32, y: vec4 ? V4_OUT : F32_OUT },
     constants: { WG: 256 },
     code: vec4 ? axpyVec4Wgsl : axpyWgsl,
   });
-const AXPY = axpy(false);
-const AXPY_VEC4 = axpy(true);
+const AXPY = axpy(false, false);
+const AXPY_VEC4 = axpy(true, false);
+const AXPY_STEP = axpy(false, true);
+const AXPY_STEP_VEC4 = axpy(true, true);
 
-/** In place: y = alpha * y + beta * x (same shapes). */
-export function axpyInPlace(y: Tensor, x: Tensor, alpha: Scalar = 1, beta: Scalar = 1, op = 'axpy'): void {
+/**
+ * In place: y = alpha * y + beta * x (same shapes). `beta` may be a StepValue (a captured step's value):
+ * then the kernel whose beta is declared per step runs, and every replay reads it afresh.
+ */
+export function axpyInPlace(y: Tensor, x: Tensor, alpha = 1, beta: number | StepValue = 1, op = 'axpy'): void {
   assertFloat(op, x, y);
   if (!sameShape(x.shape, y.shape)) throw new Error(`${op}: shapes ${shapeString(y.shape)} and ${shapeString(x.shape)} differ`);
   if (x.size === 0) return;
   y.zeroed = false;
   const vec4 = x.size % 4 === 0 && x.byteOffset % 16 === 0 && y.byteOffset % 16 === 0;
   const count = vec4 ? x.size / 4 : x.size;
-  (vec4 ? AXPY_VEC4 : AXPY).dispatch({
-    op,
-    constants: { WG },
-    params: { n: count, alpha, beta },
-    storage: { x: x.binding(op), y: y.binding(op) },
-    workgroups: grid(Math.ceil(count / WG)),
-  });
+  const launch = { op, constants: { WG }, storage: { x: x.binding(op), y: y.binding(op) }, workgroups: grid(Math.ceil(count / WG)) };
+  if (beta instanceof StepValue) (vec4 ? AXPY_STEP_VEC4 : AXPY_STEP).dispatch({ ...launch, params: { n: count, alpha, beta } });
+  else (vec4 ? AXPY_VEC4 : AXPY).dispatch({ ...launch, params: { n: count, alpha, beta } });
 }

@@ -13,7 +13,7 @@
 import { getRuntime, keep } from '../tensor/engine.js';
 import { empty, shapeString, type Shape, type Tensor } from '../tensor/tensor.js';
 import { emaKernel, zeroFlat } from './kernels.js';
-import { perStep, StepValue, valueOf, type Scalar } from '../capture/capture.js';
+import { perStep, StepValue, stepScalar, valueOf, type Scalar } from '../capture/capture.js';
 import type { Module, Parameter } from './module.js';
 
 /** Where one parameter lives in the flat buffers. */
@@ -165,14 +165,10 @@ export function emaUpdate(target: Module | FlatParameters, online: Module | Flat
   const o = online instanceof FlatParameters ? online : flatOf(online, 'emaUpdate');
   t.assertSameLayout(o, 'emaUpdate', true);
   const src = o.length === t.length ? o.params : o.params.view([t.length], o.params.byteOffset);
-  // 1 − τ in float64 on the host, as before; a replayed step recomputes it from τ's value.
-  const oneMinus = typeof tau === 'number' ? 1 - tau : new StepValue(1 - tau.value);
-  if (typeof tau !== 'number') {
-    perStep(() => {
-      check(tau.value);
-      (oneMinus as StepValue).value = 1 - tau.value;
-    });
-  }
-  emaKernel(t.params, src, tau, oneMinus);
+  // 1 − τ in float64 on the host, recomputed from τ's value whenever it is read (each replay included).
+  const tauValue = stepScalar(tau, 'emaUpdate: tau');
+  const oneMinus = StepValue.derived(() => 1 - tauValue.value);
+  perStep(() => check(tauValue.value));
+  emaKernel(t.params, src, tauValue, oneMinus);
   if (src !== o.params) src.dispose();
 }

@@ -25,7 +25,7 @@ import { declareOverrides, overridesOf } from '../gpu/overrides.js';
 import { grid } from '../gpu/runtime.js';
 import { clearTensor } from '../kernels/creation.js';
 import { defineKernel } from '../kernels/define.js';
-import type { Scalar } from '../gpu/step-encoder.js';
+import type { StepValue } from '../gpu/step-encoder.js';
 import { getRuntime } from '../tensor/engine.js';
 import { subgroupTilesPreferred } from '../kernels/subgroups.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -35,14 +35,14 @@ const V4 = 'read array<vec4<f32>>';
 const V4_OUT = 'read_write array<vec4<f32>>';
 const EMA = defineKernel({
   name: 'ema',
-  params: { n4: 'u32', tau: 'f32', one_minus_tau: 'f32' },
+  params: { n4: 'u32', tau: 'step f32', one_minus_tau: 'step f32' },
   storage: { online: V4, tgt: V4_OUT },
   constants: { WG: 256 },
   code: emaWgsl,
 });
 const SGD = defineKernel({
   name: 'optim_sgd',
-  params: { n4: 'u32', first: 'u32', nesterov: 'u32', n_blocks: 'u32', lr: 'f32', momentum: 'f32', dampening: 'f32', wd: 'f32' },
+  params: { n4: 'u32', first: 'step u32', nesterov: 'u32', n_blocks: 'u32', lr: 'step f32', momentum: 'f32', dampening: 'f32', wd: 'f32' },
   storage: { table: 'read array<u32>', g: V4, w: V4_OUT, buf: V4_OUT },
   constants: { WG: 256 },
   code: [sgdWgsl, optimEntriesWgsl],
@@ -51,7 +51,7 @@ const ADAMW = defineKernel({
   name: 'optim_adamw',
   params: {
     n4: 'u32', n_blocks: 'u32',
-    lr: 'f32', wd: 'f32', beta1: 'f32', beta2: 'f32', eps: 'f32', step_size: 'f32', bc2_sqrt: 'f32',
+    lr: 'step f32', wd: 'f32', beta1: 'f32', beta2: 'f32', eps: 'f32', step_size: 'step f32', bc2_sqrt: 'step f32',
   },
   storage: { table: 'read array<u32>', g: V4, w: V4_OUT, m: V4_OUT, v: V4_OUT },
   constants: { WG: 256 },
@@ -128,7 +128,7 @@ const LARS_RATIOS = defineKernel({
 });
 const LARS_UPDATE = defineKernel({
   name: 'optim_lars_update',
-  params: { n4: 'u32', n_blocks: 'u32', lr: 'f32', momentum: 'f32', wd: 'f32' },
+  params: { n4: 'u32', n_blocks: 'u32', lr: 'step f32', momentum: 'f32', wd: 'f32' },
   storage: { table: 'read array<u32>', ratio: 'read array<f32>', g: V4, w: V4_OUT, mu: V4_OUT },
   constants: { WG: 256 },
   code: larsUpdateWgsl,
@@ -198,7 +198,7 @@ export function zeroFlat(t: Tensor, op = 'zeroGrad'): void {
 }
 
 /** target ← τ·target + (1 − τ)·online over equal-length flat buffers (one dispatch). */
-export function emaKernel(target: Tensor, online: Tensor, tau: Scalar, oneMinusTau: Scalar): void {
+export function emaKernel(target: Tensor, online: Tensor, tau: StepValue, oneMinusTau: StepValue): void {
   const n4 = vec4Count('emaUpdate', target, online);
   if (n4 === 0) return;
   const strided = optimBlocks();
@@ -213,13 +213,13 @@ export function emaKernel(target: Tensor, online: Tensor, tau: Scalar, oneMinusT
 }
 
 export interface SgdKernelArgs {
-  lr: Scalar;
+  lr: StepValue;
   momentum: number;
   dampening: number;
   weightDecay: number;
   nesterov: boolean;
   /** 1 on the first step (the momentum buffer starts as the gradient), else 0. */
-  first: Scalar;
+  first: StepValue;
 }
 
 export function sgdKernel(t: UpdateTable, w: Tensor, g: Tensor, buf: Tensor, a: SgdKernelArgs): void {
@@ -238,14 +238,14 @@ export function sgdKernel(t: UpdateTable, w: Tensor, g: Tensor, buf: Tensor, a: 
 }
 
 export interface AdamwKernelArgs {
-  lr: Scalar;
+  lr: StepValue;
   weightDecay: number;
   beta1: number;
   beta2: number;
   eps: number;
   /** lr / (1 − β1^t) and sqrt(1 − β2^t) for the 1-based step count t after this step. */
-  lrOverBc1: Scalar;
-  sqrtBc2: Scalar;
+  lrOverBc1: StepValue;
+  sqrtBc2: StepValue;
 }
 
 export function adamwKernel(t: UpdateTable, w: Tensor, g: Tensor, m: Tensor, v: Tensor, a: AdamwKernelArgs): void {
@@ -277,7 +277,7 @@ export interface LarsTables {
 }
 
 export interface LarsKernelArgs {
-  lr: Scalar;
+  lr: StepValue;
   momentum: number;
   weightDecay: number;
   eta: number;

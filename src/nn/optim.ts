@@ -24,7 +24,7 @@ import {
 } from './kernels.js';
 import type { Module, Parameter } from './module.js';
 import { empty } from '../tensor/tensor.js';
-import { perStep, StepValue, valueOf, type Scalar } from '../capture/capture.js';
+import { perStep, StepValue, stepScalar, valueOf, type Scalar } from '../capture/capture.js';
 
 /** vec4s per block of the block table (4096 floats). */
 const BLOCK4 = 1024;
@@ -88,13 +88,17 @@ export abstract class Optimizer {
     this.lrValue.value = v;
   }
 
-  /** The rate of this step: the one given (a number, or a captured step's value), else this.lr. */
-  protected rate(lr: Scalar | undefined): Scalar {
+  /**
+   * The rate of this step: the one given (a captured step's value, or a number in eager code), else this.lr
+   * (a StepValue the optimizer holds, so setting `lr` between replays reaches them).
+   */
+  protected rate(lr: Scalar | undefined): StepValue {
     if (lr === undefined) return this.lrValue;
     const v = valueOf(lr);
     if (!(v >= 0)) throw new RangeError(`${this.kind}.step: learning rate must be ≥ 0, got ${v}`);
-    return lr;
+    return stepScalar(lr, `${this.kind}.step: lr`);
   }
+
 
   /** @internal */
   protected addSlot(name: string): Tensor {
@@ -318,7 +322,7 @@ export class AdamW extends Optimizer {
     const table = this.updateTable(this.currentFlags());
     perStep(() => {
       this.stepCount++;
-      this.lrOverBc1.value = valueOf(rate) / (1 - this.beta1 ** this.stepCount);
+      this.lrOverBc1.value = rate.value / (1 - this.beta1 ** this.stepCount);
       this.sqrtBc2.value = Math.sqrt(1 - this.beta2 ** this.stepCount);
     });
     adamwKernel(table, this.flat.params, this.flat.grads, this.m, this.v, {

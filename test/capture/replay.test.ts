@@ -298,7 +298,8 @@ describe('captureStep', () => {
     w.dispose();
     w = uniform([13, 4], 61);
     churn();
-    expect(await step.run([xs[0]!]).data()).toEqual(await matmul(xs[0]!, w).data());
+    expect(await step.run([xs[0]!]).data()).toEqual(await matmul(xs[0]!, w).data()); // eager, checked
+    expect(await step.run([xs[0]!]).data()).toEqual(await matmul(xs[0]!, w).data()); // recorded again
     expect(step.stats.recorded).toBe(2);
     expect(rt.counters().encodedAhead).toBe(before + 1);
     await rt.sync();
@@ -373,6 +374,9 @@ describe('captureStep', () => {
     w = uniform([3, 3], 9);
     // Eager work now may take w's old buffer: a replay of the old record would read it.
     churn();
+    // The record is dropped: one eager call (checked against, as before the first recording), then the new record, then its replay.
+    expect(await step.run([x]).data()).toEqual(await matmul(x, w).data());
+    expect(step.stats).toEqual({ eager: 2, recorded: 1, replayed: 1 });
     expect(await step.run([x]).data()).toEqual(await matmul(x, w).data());
     expect(step.stats.recorded).toBe(2);
     expect(await step.run([x]).data()).toEqual(await matmul(x, w).data());
@@ -465,9 +469,67 @@ describe('captureStep', () => {
     steady.dispose();
   });
 
-  it('takes StepValues where plain numbers went before (lr as a value of the optimizer)', () => {
-    const v = new StepValue(0.25);
-    expect(v.value).toBe(0.25);
+  it('refuses a StepValue made while the step is recorded, and replays a derived one afresh', async () => {
+    const made = captureStep(([x]) => {
+      const y = zeros(x!.shape);
+      axpyInPlace(y, x!, 1, new StepValue(2), 'inline'); // its value would be fixed in every replay
+      return y;
+    });
+    const x = uniform([8], 5);
+    made.run([x]).dispose(); // warm-up: eager, allowed
+    expect(() => made.run([x])).toThrow(/a StepValue made while step 'step' is recorded would keep its value \(2\)/);
+    expect(made.records).toBe(0);
+    made.dispose();
+    // A derived value made inside the step is read again by each replay.
+    const derived = captureStep(([x], { s }) => {
+      const y = zeros(x!.shape);
+      axpyInPlace(y, x!, 1, StepValue.derived(() => 3 * s!.value));
+      return y;
+    });
+    const xs = Array.from(await x.data());
+    for (let i = 1; i <= 4; i++) {
+      const y = derived.run([x], { s: i });
+      expect(Array.from(await y.data())).toEqual(xs.map((v) => Math.fround(Math.fround(3 * i) * v)));
+    }
+    expect(derived.stats).toEqual({ eager: 1, recorded: 1, replayed: 2 });
+    derived.dispose();
+  });
+
+  it('refuses a plain number where a layer needs a per-step value inside a captured step, naming it; takes it in eager code', async () => {
+    const m = new Mlp(new Generator(3));
+    flattenParameters(m);
+    const opt = new SGD(m, { lr: 0.1 });
+    const x = fromArray(Float32Array.from({ length: 4 * 13 }, () => rand() - 0.5), [4, 13]);
+    const t = fromArray(Float32Array.from({ length: 4 * 5 }, () => rand() - 0.5), [4, 5]);
+    const step = captureStep(([xi, ti]) => {
+      opt.zeroGrad();
+      const loss = mean(square(sub(m.forward(xi!), ti!)));
+      backward(loss);
+      opt.step(0.05); // a number: fine eagerly, refused while recorded
+      return loss;
+    });
+    step.run([x, t]).dispose();
+    expect(opt.stepCount).toBe(1);
+    expect(() => step.run([x, t])).toThrow(/SGD\.step: lr: the plain number 0\.05 inside the captured step 'step' would be fixed in every replay/);
+    expect(step.records).toBe(0);
+    step.dispose();
+    opt.dispose();
+    for (const v of [m, x, t]) v.dispose();
+  });
+
+  it('refuses to record a step whose upload outside perStep changed from the call before', () => {
+    let k = 0;
+    const step = captureStep(([x]) => {
+      const c = fromArray(Float32Array.from([k++]), [1]); // per-step data uploaded outside perStep
+      const y = add(x!, c);
+      c.dispose();
+      return y;
+    });
+    const x = uniform([1], 2);
+    step.run([x]).dispose();
+    expect(() => step.run([x])).toThrow(/an upload made outside perStep held other data on the call before than when recorded/);
+    expect(step.records).toBe(0);
+    step.dispose();
   });
 });
 

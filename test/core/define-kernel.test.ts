@@ -32,6 +32,15 @@ const ECHO = defineKernel({
   code: ECHO_BODY,
 });
 
+/** The same kernel with n and scale declared per step: launches must give them as StepValues. */
+const ECHO_STEP = defineKernel({
+  name: 'echo_step',
+  params: { n: 'step u32', scale: 'step f32', k: 'i32', mean: 'vec4<f32>', shape: 'array<vec4<u32>, 2>' },
+  storage: { out: 'read_write array<f32>' },
+  constants: { OFFSET: 'u32', FLAG: false },
+  code: ECHO_BODY,
+});
+
 describe('defineKernel', () => {
   it('generates the struct, the bindings (aliases at their binding), the overrides and the directives', () => {
     const k = defineKernel({
@@ -83,7 +92,9 @@ describe('defineKernel', () => {
   it('leaves each StepValue for a replay at its word, with its type', () => {
     const lr = new StepValue(0.125);
     const step = new StepValue(3);
-    const buf = ECHO.encode('t', { n: step, scale: lr, k: 1, mean: [0, 0, 0, 0], shape: [] })!;
+    // Per-step fields generate the same WGSL types as baked ones.
+    expect(ECHO_STEP.shader.code.replace('echo_step', 'echo')).toBe(ECHO.shader.code);
+    const buf = ECHO_STEP.encode('t', { n: step, scale: lr, k: 1, mean: [0, 0, 0, 0], shape: [] })!;
     expect(new Float32Array(buf)[1]).toBe(0.125);
     expect(new Uint32Array(buf)[0]).toBe(3);
     expect(uniformPatches.get(buf)).toEqual([
@@ -91,6 +102,13 @@ describe('defineKernel', () => {
       { word: 1, type: 'f', value: lr },
     ]);
     expect(uniformPatches.get(ECHO.encode('t', { n: 1, scale: 1, k: 1, mean: [0, 0, 0, 0], shape: [] })!)).toBeUndefined();
+    // A derived StepValue is read when the block is written (and again by each replay).
+    let t = 2;
+    const derived = StepValue.derived(() => t * 0.5);
+    const d1 = ECHO_STEP.encode('t', { n: step, scale: derived, k: 1, mean: [0, 0, 0, 0], shape: [] })!;
+    t = 6;
+    expect([new Float32Array(d1)[1], derived.value]).toEqual([1, 3]);
+    expect(() => (derived.value = 1)).toThrow(/a derived StepValue is computed from others/);
   });
 
   it('agrees with WGSL: a kernel reads back every field and constant as launched', async () => {
@@ -124,8 +142,12 @@ describe('defineKernel', () => {
     expect(() => ECHO.dispatch({ ...run, params: extra })).toThrow(/unknown parameter kk/);
     // @ts-expect-error: mean is a vec4, not a number
     expect(() => ECHO.dispatch({ ...run, params: { ...params, mean: 1 } })).toThrow(/parameter mean must be 4 numbers/);
-    // @ts-expect-error: n is a number or a StepValue, not a string
+    // @ts-expect-error: n is a number, not a string
     expect(() => ECHO.dispatch({ ...run, params: { ...params, n: '1' } })).toThrow(/parameter n must be a number/);
+    // @ts-expect-error: scale is baked into a record: a StepValue there does not compile, and is refused
+    expect(() => ECHO.dispatch({ ...run, params: { ...params, scale: new StepValue(1) } })).toThrow(/parameter scale must be a number.*declared 'step f32'/);
+    // @ts-expect-error: n is declared per step: a plain number does not compile, and is refused
+    expect(() => ECHO_STEP.dispatch({ ...run, params: { ...params, scale: new StepValue(1) } })).toThrow(/parameter n is declared per step: pass a StepValue/);
     expect(() => ECHO.dispatch({ ...run, params: { ...params, mean: [1, 2] } })).toThrow(/parameter mean must be 4 numbers/);
     expect(() => ECHO.dispatch({ ...run, params: { ...params, shape: [1, 2, 3, 4, 5, 6, 7, 8, 9] } })).toThrow(/parameter shape must be at most 8 numbers/);
     // @ts-expect-error: the binding out is missing
@@ -139,9 +161,9 @@ describe('defineKernel', () => {
     // @ts-expect-error: WG is not a constant of this kernel
     expect(() => ECHO.dispatch({ ...run, params, constants: { OFFSET: 0, WG: 8 } })).toThrow(/unknown constant WG/);
     expect(() => ECHO.dispatch({ ...run, params, constants: { OFFSET: -1 } })).toThrow(/constant OFFSET must be a u32, got -1/);
-    // A StepValue where a number goes, and the optional constant left out, compile and run.
-    ECHO.dispatch({ ...run, params: { ...params, scale: new StepValue(1) } });
-    expect((await t.data())[1]).toBe(1);
+    // StepValues for the per-step fields, and the optional constant left out, compile and run.
+    ECHO_STEP.dispatch({ ...run, params: { ...params, n: new StepValue(5), scale: new StepValue(1) } });
+    expect([...(await t.data()).slice(0, 2)]).toEqual([5, 1]);
     t.dispose();
   });
 
