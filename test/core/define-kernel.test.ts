@@ -24,22 +24,15 @@ fn main() {
 `;
 
 /** Writes each parameter (and constant) into `out`, in declaration order. */
-const ECHO = defineKernel({
-  name: 'echo',
-  params: { n: 'u32', scale: 'f32', k: 'i32', mean: 'vec4<f32>', shape: 'array<vec4<u32>, 2>' },
+const ECHO_REST = {
   storage: { out: 'read_write array<f32>' },
   constants: { OFFSET: 'u32', FLAG: false },
   code: ECHO_BODY,
-});
+} as const;
+const ECHO = defineKernel({ name: 'echo', params: { n: 'u32', scale: 'f32', k: 'i32', mean: 'vec4<f32>', shape: 'array<vec4<u32>, 2>' }, ...ECHO_REST });
 
 /** The same kernel with n and scale declared per step: launches must give them as StepValues. */
-const ECHO_STEP = defineKernel({
-  name: 'echo_step',
-  params: { n: 'step u32', scale: 'step f32', k: 'i32', mean: 'vec4<f32>', shape: 'array<vec4<u32>, 2>' },
-  storage: { out: 'read_write array<f32>' },
-  constants: { OFFSET: 'u32', FLAG: false },
-  code: ECHO_BODY,
-});
+const ECHO_STEP = defineKernel({ name: 'echo_step', params: { n: 'step u32', scale: 'step f32', k: 'i32', mean: 'vec4<f32>', shape: 'array<vec4<u32>, 2>' }, ...ECHO_REST });
 
 describe('defineKernel', () => {
   it('generates the struct, the bindings (aliases at their binding), the overrides and the directives', () => {
