@@ -192,8 +192,11 @@ describe.skipIf(!hasTorch && !requireTorch)('torch worker, with Python', () => {
   const M = 5;
   const K = 7;
   const N = 3;
-  const a = Float32Array.from({ length: M * K }, () => rand() * 2 - 1);
-  const b = Float32Array.from({ length: K * N }, () => rand() * 2 - 1);
+  // Positive entries: no cancellation in the products' sums, so torch's float32 product is within K·2⁻²⁴
+  // relative of the float64 one in every entry, whatever the draw (with signs, an entry near zero can lose
+  // most of its digits and exceed the row's tolerance of 1e-5 by chance).
+  const a = Float32Array.from({ length: M * K }, () => 0.5 + rand());
+  const b = Float32Array.from({ length: K * N }, () => 0.5 + rand());
   const ref = new Float64Array(M * N);
   for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) ref[i * N + j]! += a[i * K + k]! * b[k * N + j]!;
   const matmul = { op: 'matmul', inputs: { a: { data: a, shape: [M, K] }, b: { data: b, shape: [K, N] } } };
