@@ -43,7 +43,7 @@
  *
  * Eager mode stays the default of the engine; profiling and BYOL_GPU_DEBUG=1 run captured steps eagerly.
  */
-import { StepValue, type Scalar } from '../gpu/step-encoder.js';
+import { recordingStep, StepValue, type Scalar } from '../gpu/step-encoder.js';
 import { bakedChange, type Recording } from './record.js';
 import { replayerOf, type CompiledPlan } from './replayer.js';
 import { overridesKey } from '../gpu/overrides.js';
@@ -77,7 +77,7 @@ export function perStep(fn: () => void): void {
 export function stepScalar(s: Scalar, what: string): StepValue {
   if (s instanceof StepValue) return s;
   if (typeof s !== 'number') throw new TypeError(`${what}: expected a number or a StepValue, got ${String(s)}`);
-  const step = getRuntime().stepEncoder.step;
+  const step = recordingStep();
   if (step !== null) {
     throw new Error(
       `${what}: the plain number ${s} inside the captured step '${step}' would be fixed in every replay; pass one of the step's values (captureStep's values) or a StepValue made once outside the step`,

@@ -5,7 +5,7 @@
  * encodeApart, onWait, its pool's pins); everything about records and plans is here.
  */
 import type { GpuRuntime, StorageBinding } from '../gpu/runtime.js';
-import { eagerEncoder, setRecordingStep } from '../gpu/step-encoder.js';
+import { eagerEncoder } from '../gpu/step-encoder.js';
 import { compileRecording, encodePlan, patchUniforms, Recording, ReplayHookEncoder, type ReplayPlan } from './record.js';
 
 /** A plan with the pool's pin epoch when it was made (see BufferPool.pinEpoch). */
@@ -40,7 +40,6 @@ export class Replayer {
     const rec = new Recording(name, capturing);
     this.rt.useStepEncoder(rec);
     this.rt.pool.onAcquire = (b) => rec.acquired.add(b);
-    setRecordingStep(rec.step);
     return rec;
   }
 
@@ -48,7 +47,6 @@ export class Replayer {
   endRecording(): Recording | null {
     const previous = this.rt.useStepEncoder(eagerEncoder);
     this.rt.pool.onAcquire = null;
-    setRecordingStep(null);
     return previous instanceof Recording ? previous : null;
   }
 

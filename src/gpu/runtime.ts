@@ -12,7 +12,7 @@
 import { acquireDevice, adapterCaps, type AdapterCaps, type AdapterReport, type DeviceRequest } from './device.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { awaitGpu } from './poll.js';
-import { eagerEncoder, type StepEncoder } from './step-encoder.js';
+import { eagerEncoder, setRecordingStep, type StepEncoder } from './step-encoder.js';
 
 /** WGSL source for compute pipelines; pipelines are cached by its name, entry point and constants. */
 export interface ShaderSource {
@@ -647,6 +647,7 @@ export class GpuRuntime {
   useStepEncoder(encoder: StepEncoder): StepEncoder {
     const previous = this.encoderInUse;
     this.encoderInUse = encoder;
+    setRecordingStep(encoder.step);
     return previous;
   }
 

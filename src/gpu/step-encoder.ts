@@ -5,12 +5,20 @@
  */
 import type { StorageBinding } from './runtime.js';
 
-/** The step being recorded (set by src/capture while it captures one), else null: see StepValue. */
+/**
+ * The step being recorded, else null: the `step` of the encoder the runtime reports to, which
+ * GpuRuntime.useStepEncoder keeps here so that StepValue (which sees no runtime) can read it.
+ */
 let recording: string | null = null;
 
-/** Tells StepValue which step is being recorded (null: none). @internal (src/capture) */
+/** Sets what recordingStep() returns. @internal (GpuRuntime.useStepEncoder) */
 export function setRecordingStep(name: string | null): void {
   recording = name;
+}
+
+/** The name of the step being recorded (its work must not read from the GPU nor make StepValues), else null. */
+export function recordingStep(): string | null {
+  return recording;
 }
 
 /**

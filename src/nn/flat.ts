@@ -13,7 +13,7 @@
 import { getRuntime, keep } from '../tensor/engine.js';
 import { empty, shapeString, type Shape, type Tensor } from '../tensor/tensor.js';
 import { emaKernel, zeroFlat } from './kernels.js';
-import { perStep, StepValue, stepScalar, valueOf, type Scalar } from '../capture/capture.js';
+import { perStep, StepValue, stepScalar, type Scalar } from '../capture/capture.js';
 import type { Module, Parameter } from './module.js';
 
 /** Where one parameter lives in the flat buffers. */
@@ -160,15 +160,14 @@ export function emaUpdate(target: Module | FlatParameters, online: Module | Flat
   const check = (v: number) => {
     if (!(v >= 0 && v <= 1)) throw new RangeError(`emaUpdate: tau must be in [0, 1], got ${v}`);
   };
-  check(valueOf(tau));
   const t = target instanceof FlatParameters ? target : flatOf(target, 'emaUpdate');
   const o = online instanceof FlatParameters ? online : flatOf(online, 'emaUpdate');
   t.assertSameLayout(o, 'emaUpdate', true);
   const src = o.length === t.length ? o.params : o.params.view([t.length], o.params.byteOffset);
-  // 1 − τ in float64 on the host, recomputed from τ's value whenever it is read (each replay included).
   const tauValue = stepScalar(tau, 'emaUpdate: tau');
-  const oneMinus = StepValue.derived(() => 1 - tauValue.value);
+  // τ checked now and before every replay; 1 − τ in float64 on the host, recomputed whenever it is read.
   perStep(() => check(tauValue.value));
+  const oneMinus = StepValue.derived(() => 1 - tauValue.value);
   emaKernel(t.params, src, tauValue, oneMinus);
   if (src !== o.params) src.dispose();
 }

@@ -99,7 +99,6 @@ export abstract class Optimizer {
     return stepScalar(lr, `${this.kind}.step: lr`);
   }
 
-
   /** @internal */
   protected addSlot(name: string): Tensor {
     const t = keep(empty([this.flat.length], 'float32', `optim.${name}`));
