@@ -122,8 +122,8 @@ export class ReplayHookEncoder implements StepEncoder {
  * parameter word that differs between them, and is not a StepValue in either, or the data of an upload made
  * outside `perStep` that differs, would be baked into the record with one step's value. Returns a
  * description of the first such difference, or null. Runs whose dispatches (or uploads) do not line up one
- * to one (same op, pipeline and grid; same destination and size: a first call that made lazy state does
- * more) are not compared on that count, and give null.
+ * to one (same op, pipeline and grid; uploads of the same offset and size, their buffers being the pool's
+ * and so free to differ: a first call that made lazy state does more) are not compared on that count, and give null.
  */
 export function bakedChange(before: Recording, after: Recording): string | null {
   return bakedParameter(before, after) ?? bakedUpload(before, after);
