@@ -11,14 +11,15 @@ describe('awaitGpu: waiting on Dawn without a spinning core', () => {
     const n = 96;
     const a = fromArray(Float32Array.from({ length: n * n }, (_, i) => (i % 7) - 3), [n, n]);
     const y = matmul(a, a);
-    // Dawn polls only while work is pending at the wait: give a hardware GPU milliseconds of it (a few
-    // chained 1024² products); on a software adapter the 96² one above already takes long enough.
+    // Dawn polls only while work is pending at the wait, and its loop may already be scheduled (through the
+    // plain setImmediate) from an earlier promise: the throttle is seen only from its second poll on, so the
+    // GPU must still be busy after the first. Chained products keep it busy for milliseconds on any adapter
+    // (1024² on a hardware GPU; 384² on a software one, about 0.1 GFLOP each).
+    const side = getRuntime().report.software ? 384 : 1024;
     const extra: Tensor[] = [];
-    if (!getRuntime().report.software) {
-      let z = fromArray(new Float32Array(1024 * 1024).fill(1 / 1024), [1024, 1024]);
-      extra.push(z);
-      for (let i = 0; i < 8; i++) extra.push((z = matmul(z, z)));
-    }
+    let z = fromArray(new Float32Array(side * side).fill(1 / side), [side, side]);
+    extra.push(z);
+    for (let i = 0; i < 8; i++) extra.push((z = matmul(z, z)));
     const before = pollStats.throttled;
     await withKernelOverrides({ poll: { spinMs: 0 } }, () => getRuntime().sync()); // every Dawn callback in this wait is throttled
     expect(pollStats.throttled).toBeGreaterThan(before);
