@@ -44,6 +44,28 @@ describe('crossEntropy', () => {
     for (const t of [xt, lt, l]) t.dispose();
   });
 
+  it('keeps a small loss accurate relative to its value (a confident, correct row)', async () => {
+    // Losses from 1e-5 to 0.3: lse − x[label] would cancel the largest logit, and log of a sum near 1 would
+    // keep only log's absolute error; both show as relative errors above 1e-5 here.
+    const rows: [number[], number][] = [
+      [[0, 12, 0], 1], // loss 1.2e-5
+      [[3.25, -1, 9.5], 2], // 2.0e-3
+      [[40, 38.5, 31], 0], // 0.20
+      [[-2, 1.5, 0], 1], // 0.23
+    ];
+    for (const [logits, label] of rows) {
+      const x = arr([1, 3], logits);
+      const labels = Int32Array.from([label]);
+      const xt = toTensor(x);
+      const lt = fromArray(labels);
+      const l = crossEntropy(xt, lt);
+      const want = nnRef.crossEntropy(x, labels).data[0];
+      expect(want).toBeLessThan(0.25);
+      expect(relativeError(await l.data(), [want]), `row ${logits} label ${label}`).toBeLessThan(2e-6);
+      for (const t of [xt, lt, l]) t.dispose();
+    }
+  });
+
   it('reference gradient matches central differences', () => {
     const x = randomArr([3, 4], -2, 2);
     const labels = randomLabels(3, 4);
