@@ -8,7 +8,9 @@ the summary.json of one reference run. The reference draws the same splits as th
 number (byol_reference.py ports the engine's split code bit for bit; test/byol/reference-splits.test.ts checks
 it), so each arm is compared two ways:
   - the means over seeds, the reference's against the engine's, with the difference measured in the engine's
-    seed-to-seed sd (the issue's test: within that noise);
+    seed-to-seed sd (the issue's test: within that noise) and against its own standard error,
+    √(sd_engine²/n_engine + sd_reference²/n_reference) (an arm whose engine sd happens to be small is not
+    called different for that alone);
   - paired by seed (reference − engine on the same images), mean ± SE over the seeds both have.
 and each gain (fine-tuned − supervised, probe and kNN pretrained − random) is given for both, mean ± SE.
 Prints Markdown tables; reads nothing but the files named. Standard library only.
@@ -80,15 +82,17 @@ def main(argv):
     n_e, n_r = len(engine), len(ref)
     print(f'Engine: seeds {sorted(engine)}; PyTorch reference: seeds {sorted(ref)}. Accuracies in %, points for differences.')
     print()
-    print(f'| arm | engine, mean ± sd ({n_e}) | PyTorch, mean ± sd ({n_r}) | PyTorch − engine | in the engine\'s sd | paired by seed, mean ± SE ({len(both)}) |')
-    print('| --- | ---: | ---: | ---: | ---: | ---: |')
+    print(f'| arm | engine, mean ± sd ({n_e}) | PyTorch, mean ± sd ({n_r}) | PyTorch − engine | in the engine\'s sd | in its SE | paired by seed, mean ± SE ({len(both)}) |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
     for key, name in ARMS:
         em, esd = mean_sd([engine[s][key] for s in engine])
         rm, rsd = mean_sd([ref[s][key] for s in ref])
         pm, psd = mean_sd([ref[s][key] - engine[s][key] for s in both])
         pse = psd / math.sqrt(len(both)) if len(both) > 1 else float('nan')
         in_sd = (rm - em) / esd if esd > 0 else float('nan')
-        print(f'| {name} | {fmt(em, esd)} | {fmt(rm, rsd)} | {(rm - em) * 100:+.2f} | {in_sd:+.2f} | {fmt(pm, pse, sign=True)} |')
+        se = math.sqrt(esd ** 2 / n_e + rsd ** 2 / n_r) if n_e > 1 and n_r > 1 else float('nan')
+        in_se = (rm - em) / se if se > 0 else float('nan')
+        print(f'| {name} | {fmt(em, esd)} | {fmt(rm, rsd)} | {(rm - em) * 100:+.2f} | {in_sd:+.2f} | {in_se:+.2f} | {fmt(pm, pse, sign=True)} |')
     print()
     print('| gain (points) | engine, mean ± SE | PyTorch, mean ± SE |')
     print('| --- | ---: | ---: |')
