@@ -2,7 +2,8 @@
 //   lse[i] = m + log Σ_k exp(x[i, k] − m) with m = max_k x[i, k];  loss[i] = (m − x[i, label[i]]) + log Σ.
 // A small loss (the label's logit the largest by a margin) must keep its relative accuracy: so the loss is not
 // lse − x[label], which cancels m and keeps its rounding, and log Σ = log(1 + t) is taken by log1p_f32, not by
-// log of a sum near 1 (relative errors of 1e-5 and more, seen on lavapipe).
+// log of a sum near 1 (relative errors of 1e-5 and more, seen on lavapipe). The reported loss only: lse, which
+// the gradient uses, is computed as before, so training runs are unchanged by this.
 // One invocation per row. A label outside [0, K) gives a NaN loss (the trainer's NaN guard stops on it).
 
 // log(1 + t) for t ≥ 0, accurate relative to its (possibly small) value: log(1 + t) = 2·atanh(z) with
@@ -31,13 +32,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let v = logits[base + k];
     if (v > m) { m = v; top = k; }
   }
-  // Σ_k exp(x[k] − m) = 1 + t: the largest logit's term is exactly 1, the others make t.
+  // lse for the backward pass, summed as it always was (training's arithmetic stays bit for bit the same);
+  // for the loss, the same sum without the largest logit's term (exactly 1): Σ = 1 + t.
+  var s = 0.0;
   var t = 0.0;
   for (var k = 0u; k < p.K; k++) {
-    if (k != top) { t += exp(logits[base + k] - m); }
+    let e = exp(logits[base + k] - m);
+    s += e;
+    if (k != top) { t += e; }
   }
+  lse[i] = m + log(s);
   let ls = log1p_f32(t);
-  lse[i] = m + ls;
   let label = labels[i];
   if (label < 0 || u32(label) >= p.K) {
     loss[i] = nan();
