@@ -57,7 +57,7 @@ describe('crossEntropy', () => {
   });
 
   it('keeps a small loss accurate relative to its value (a confident, correct row)', async () => {
-    // Losses from 1e-5 to 0.3: lse − x[label] would cancel the largest logit, and log of a sum near 1 would
+    // Losses from 1e-5 to 0.23: lse − x[label] would cancel the largest logit, and log of a sum near 1 would
     // keep only log's absolute error; both show as relative errors above 1e-5 here.
     const rows: [number[], number][] = [
       [[0, 12, 0], 1], // loss 1.2e-5
