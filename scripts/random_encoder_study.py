@@ -23,7 +23,6 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
@@ -33,6 +32,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import byol_reference as R  # noqa: E402
+from make_nn_fixtures import st_decode  # noqa: E402
 
 
 def int_list(text):
@@ -40,24 +40,6 @@ def int_list(text):
     if not values or len(set(values)) != len(values):
         raise argparse.ArgumentTypeError(f'a comma-separated list of distinct integers, got "{text}"')
     return values
-
-
-def load_safetensors(path):
-    """The tensors of a safetensors file (F32 and I64), as torch tensors."""
-    with open(path, 'rb') as f:
-        b = f.read()
-    n = struct.unpack('<Q', b[:8])[0]
-    header = json.loads(b[8:8 + n])
-    out = {}
-    for k, v in header.items():
-        if k == '__metadata__':
-            continue
-        dtype = {'F32': np.float32, 'I64': np.int64}.get(v['dtype'])
-        if dtype is None:
-            raise SystemExit(f'{path}: tensor {k} has dtype {v["dtype"]}; only F32 and I64 are expected')
-        s, e = v['data_offsets']
-        out[k] = torch.from_numpy(np.frombuffer(b[8 + n + s:8 + n + e], dtype=dtype).reshape(v['shape']).copy())
-    return out
 
 
 def mean_sd_se(values):
@@ -125,7 +107,8 @@ def main(argv):
                     torch.manual_seed(R.phase_seed(init, 'byol'))
                     encoder = R.Byol(c).online.encoder
                     if kind == 'engine':
-                        state = load_safetensors(os.path.join(args.engine, f'engine-random-{init}.safetensors'))
+                        with open(os.path.join(args.engine, f'engine-random-{init}.safetensors'), 'rb') as f:
+                            state, _ = st_decode(f.read())
                         mine = set(encoder.state_dict())
                         if set(state) != mine:
                             raise SystemExit(f'engine-random-{init}.safetensors does not hold the settings\' encoder '
