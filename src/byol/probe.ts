@@ -82,35 +82,94 @@ function rows(x: Float64Array, d: number, idx: readonly number[]): Float64Array 
 /**
  * The objective mean CE + λ/2·‖W‖² of softmax regression and its gradient, parameters packed as
  * [W (C×D row-major), b (C)]. Writes the gradient into `grad`; returns the objective.
+ *
+ * Rows go in blocks of four, so each weight is loaded once per block instead of once per row (about twice
+ * as fast in V8). The arithmetic is that of the plain row-by-row loop, operation for operation: each logit
+ * sums its bias and then w·x in feature order, and each gradient element adds its rows' terms in row order,
+ * so the probe's numbers do not depend on the blocking.
  */
 export function logisticObjective(params: Float64Array, grad: Float64Array, x: Float64Array, y: ArrayLike<number>, n: number, d: number, c: number, lambda: number): number {
   grad.fill(0);
-  const logits = new Float64Array(c);
-  let loss = 0;
-  const wOff = 0;
   const bOff = c * d;
-  for (let i = 0; i < n; i++) {
-    const row = i * d;
-    let max = -Infinity;
+  // Per block: the logits, then exp(logit − max), then the gradient coefficients of its rows ([4, c] each).
+  const e = new Float64Array(4 * c);
+  const coef = new Float64Array(4 * c);
+  let loss = 0;
+  for (let i0 = 0; i0 < n; i0 += 4) {
+    const m = Math.min(4, n - i0);
+    const r0 = i0 * d;
+    const r1 = r0 + d;
+    const r2 = r1 + d;
+    const r3 = r2 + d;
     for (let k = 0; k < c; k++) {
-      let s = params[bOff + k];
-      const w = wOff + k * d;
-      for (let j = 0; j < d; j++) s += params[w + j] * x[row + j];
-      logits[k] = s;
-      if (s > max) max = s;
+      const w = k * d;
+      const b = params[bOff + k];
+      let s0 = b;
+      let s1 = b;
+      let s2 = b;
+      let s3 = b;
+      if (m === 4) {
+        for (let j = 0; j < d; j++) {
+          const wj = params[w + j];
+          s0 += wj * x[r0 + j];
+          s1 += wj * x[r1 + j];
+          s2 += wj * x[r2 + j];
+          s3 += wj * x[r3 + j];
+        }
+      } else {
+        for (let j = 0; j < d; j++) {
+          const wj = params[w + j];
+          s0 += wj * x[r0 + j];
+          if (m > 1) s1 += wj * x[r1 + j];
+          if (m > 2) s2 += wj * x[r2 + j];
+        }
+      }
+      e[k] = s0;
+      e[c + k] = s1;
+      e[2 * c + k] = s2;
+      e[3 * c + k] = s3;
     }
-    let sum = 0;
-    for (let k = 0; k < c; k++) {
-      logits[k] = Math.exp(logits[k] - max);
-      sum += logits[k];
+    for (let t = 0; t < m; t++) {
+      const o = t * c;
+      let max = -Infinity;
+      for (let k = 0; k < c; k++) if (e[o + k] > max) max = e[o + k];
+      let sum = 0;
+      for (let k = 0; k < c; k++) {
+        e[o + k] = Math.exp(e[o + k] - max);
+        sum += e[o + k];
+      }
+      const label = y[i0 + t];
+      loss += Math.log(sum) + max - (Math.log(e[o + label]) + max);
+      for (let k = 0; k < c; k++) {
+        const g = (e[o + k] / sum - (k === label ? 1 : 0)) / n;
+        coef[o + k] = g;
+        grad[bOff + k] += g;
+      }
     }
-    const label = y[i];
-    loss += Math.log(sum) + max - (Math.log(logits[label]) + max);
     for (let k = 0; k < c; k++) {
-      const g = (logits[k] / sum - (k === label ? 1 : 0)) / n;
-      grad[bOff + k] += g;
-      const w = wOff + k * d;
-      for (let j = 0; j < d; j++) grad[w + j] += g * x[row + j];
+      const w = k * d;
+      const g0 = coef[k];
+      const g1 = coef[c + k];
+      const g2 = coef[2 * c + k];
+      const g3 = coef[3 * c + k];
+      if (m === 4) {
+        for (let j = 0; j < d; j++) {
+          let a = grad[w + j];
+          a += g0 * x[r0 + j];
+          a += g1 * x[r1 + j];
+          a += g2 * x[r2 + j];
+          a += g3 * x[r3 + j];
+          grad[w + j] = a;
+        }
+      } else {
+        for (let j = 0; j < d; j++) {
+          let a = grad[w + j];
+          a += g0 * x[r0 + j];
+          if (m > 1) a += g1 * x[r1 + j];
+          if (m > 2) a += g2 * x[r2 + j];
+          grad[w + j] = a;
+        }
+      }
     }
   }
   let reg = 0;
