@@ -92,6 +92,7 @@ export async function byolSpec(ctx: PhaseContext, restore: Uint8Array | null): P
       const valLoss = await byolEvalLoss(byol, testImages, augments.byol, c.batch, keys.evalViews);
       await e.check({ 'the BYOL loss on the held-out images': heldOutLoss, 'the BYOL loss on the test images': valLoss });
       const ev = await monitor();
+      ctx.encoderProbe = { epoch: e.epoch + 1, probe: ev.probe };
       ctx.io.log(
         `${e.label}: loss ${e.trainLoss.toFixed(4)} (held out ${heldOutLoss.toFixed(4)}, test ${valLoss.toFixed(4)}), ` +
           `linear probe ${pct(ev.probe.accuracy)}%, kNN ${pct(ev.knn)}%, ${e.imagesPerSecond.toFixed(1)} images/s`,

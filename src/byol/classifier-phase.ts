@@ -74,7 +74,7 @@ async function classifierSpec(
     if (!restore) {
       if (!source) throw new Error('fine-tuning needs the BYOL checkpoint');
       loadOnlineEncoder(model, source, curve ? '' : 'online.encoder.');
-      if (f.headInit === 'probe') await probeHead(ctx, model);
+      if (f.headInit === 'probe') await probeHead(ctx, model, curve ? curve.from : c.byol.epochs);
     }
     if (frozen) {
       model.requiresGrad(false);
@@ -177,16 +177,20 @@ function loadOnlineEncoder(model: ResNet, bytes: Uint8Array, prefix: string): vo
 }
 
 /**
- * Sets fc of a network holding the pretrained encoder to the linear probe of its frozen features (fitted on
- * the labeled images), so fine-tuning starts from a head that already reads the features instead of a random
- * one whose first gradients would scramble them. The features are taken with batch-norm statistics
- * re-estimated on the labeled images, as the fine-tuning's training steps will see them (BYOL's running
- * statistics describe its heavily augmented views).
+ * Sets fc of a network holding the pretrained encoder (that of BYOL epoch `from`) to the linear probe of its
+ * frozen features (fitted on the labeled images), so fine-tuning starts from a head that already reads the
+ * features instead of a random one whose first gradients would scramble them. The features are taken with
+ * batch-norm statistics re-estimated on the labeled images, as the fine-tuning's training steps will see them
+ * (BYOL's running statistics describe its heavily augmented views). The BYOL phase's evaluation of epoch
+ * `from` fitted this very probe (the same weights, statistics re-estimated the same way, the same features:
+ * test/byol-train/probe-reuse.test.ts checks that the two agree bit for bit), so when the run still holds it,
+ * it is taken instead of fitted again.
  */
-async function probeHead(ctx: PhaseContext, model: ResNet): Promise<void> {
+async function probeHead(ctx: PhaseContext, model: ResNet, from: number): Promise<void> {
   const { config, data, augments } = ctx;
   await recomputeBatchNorm(model, data.labeled, augments.eval, config.batch);
-  const { probe } = await evaluateEncoder(model, data, augments.eval, config, { knn: false, batchNorm: 'as-is' });
+  const held = ctx.encoderProbe?.epoch === from ? ctx.encoderProbe.probe : null;
+  const probe = held ?? (await evaluateEncoder(model, data, augments.eval, config, { knn: false, batchNorm: 'as-is' })).probe;
   const fc = model.fc as Linear;
   const w = Float32Array.from(probe.weight);
   const b = Float32Array.from(probe.bias);

@@ -67,6 +67,7 @@ export class Experiment {
       recorded: (phase, epoch) => this.state.metrics.some((m) => m.phase === phase && m.epoch === epoch),
       record: (r) => void this.state.metrics.push(r),
       checkpoint: (model, optimizer, phase, epochsDone) => this.checkpoint(model, optimizer, phase, epochsDone),
+      encoderProbe: null,
     };
   }
 

@@ -15,6 +15,7 @@ import type { ExperimentConfig } from './config.js';
 import { findDivergence } from './divergence.js';
 import type { ExperimentData } from './experiment-data.js';
 import { NonFiniteLossError, type MetricRecord, type Phase } from './experiment-state.js';
+import type { ProbeResult } from './probe.js';
 
 /** Where a phase is: after step `step` of `steps` of epoch `epoch` of `epochs` (1-based). */
 export interface ProgressEvent {
@@ -62,6 +63,12 @@ export interface PhaseContext {
   record(r: MetricRecord): void;
   /** Writes the resume checkpoint: `model` and `optimizer` after `epochsDone` epochs of `phase`, and the metrics. */
   checkpoint(model: Module, optimizer: Optimizer, phase: Phase, epochsDone: number): Promise<void>;
+  /**
+   * The linear probe of the BYOL encoder as the BYOL phase's last evaluation fitted it, with the BYOL epoch
+   * (1-based) after which it did; null before the first (and in a process that resumed after BYOL). A
+   * fine-tuning of that epoch's encoder starts its head from it instead of fitting the same probe again.
+   */
+  encoderProbe: { epoch: number; probe: ProbeResult } | null;
 }
 
 /** An epoch after its last step, its weights and optimizer state checked finite: what its evaluation gets. */

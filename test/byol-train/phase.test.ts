@@ -46,6 +46,7 @@ function context(log: Log, stopAt: (e: ProgressEvent) => boolean = () => false):
     recorded: (phase, epoch) => log.records.some((r) => r.phase === phase && r.epoch === epoch),
     record: (r) => void log.records.push(r),
     checkpoint: async (_model, _optimizer, phase, epochsDone) => void log.checkpoints.push(`${phase}:${epochsDone}`),
+    encoderProbe: null,
   };
 }
 
