@@ -1,0 +1,13 @@
+# Which recorded numbers a timing seed reproduces: python3 compare.py seed-N (against adamw-5seeds-2026-12-06).
+import json, os, sys
+seed = sys.argv[1].rstrip('/').split('/')[-1]
+here = [json.loads(l) for l in open(f'{sys.argv[1]}/metrics.jsonl')]
+study = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'adamw-5seeds-2026-12-06')
+there = [json.loads(l) for l in open(os.path.join(study, seed, 'metrics.jsonl'))]
+assert [(r['phase'], r['epoch']) for r in here] == [(r['phase'], r['epoch']) for r in there], 'different records'
+fields = sorted({k for r in here + there for k in r} - {'seconds', 'imagesPerSecond', 'phase', 'epoch'})
+for f in fields:
+    pairs = [(r.get(f), s.get(f)) for r, s in zip(here, there) if f in r or f in s]
+    same = sum(a == b for a, b in pairs)
+    worst = max((abs(a - b) / max(abs(b), 1e-30) for a, b in pairs if a != b and a is not None and b is not None), default=0)
+    print(f'{seed} {f}: {same}/{len(pairs)} equal' + (f', largest relative difference {worst:.1e}' if same < len(pairs) else ''))
