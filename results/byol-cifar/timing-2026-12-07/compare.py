@@ -5,9 +5,10 @@ here = [json.loads(l) for l in open(f'{sys.argv[1]}/metrics.jsonl')]
 study = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'adamw-5seeds-2026-12-06')
 there = [json.loads(l) for l in open(os.path.join(study, seed, 'metrics.jsonl'))]
 assert [(r['phase'], r['epoch']) for r in here] == [(r['phase'], r['epoch']) for r in there], 'different records'
-fields = sorted({k for r in here + there for k in r} - {'seconds', 'imagesPerSecond', 'phase', 'epoch'})
-for f in fields:
-    pairs = [(r.get(f), s.get(f)) for r, s in zip(here, there) if f in r or f in s]
+# Each field per phase: supervised, byol (its curve points included), finetune.
+fields = sorted({(r['phase'], k) for r in here + there for k in r} - {(r['phase'], k) for r in here + there for k in ('seconds', 'imagesPerSecond', 'phase', 'epoch')})
+for phase, f in fields:
+    pairs = [(r.get(f), s.get(f)) for r, s in zip(here, there) if r['phase'] == phase and (f in r or f in s)]
     same = sum(a == b for a, b in pairs)
     worst = max((abs(a - b) / max(abs(b), 1e-30) for a, b in pairs if a != b and a is not None and b is not None), default=0)
-    print(f'{seed} {f}: {same}/{len(pairs)} equal' + (f', largest relative difference {worst:.1e}' if same < len(pairs) else ''))
+    print(f'{seed} {phase} {f}: {same}/{len(pairs)} equal' + (f', largest relative difference {worst:.1e}' if same < len(pairs) else ''))
