@@ -23,8 +23,9 @@ It runs the same protocol as `npm run train:byol`:
     (2) BYOL on the pool, with the BYOL loss on the held-out images and the test images (eval mode), and the
     kNN monitor (k = 20, cosine, majority vote, ties by summed similarity then the smaller class) and the
     linear probe (src/byol/probe.ts: standardized frozen features, L2 logistic regression by L-BFGS in
-    float64, λ by stratified cross-validation on the labeled images) before the first epoch and after every
-    epoch; (3) fine-tuning of a copy of the online encoder, its fc started as that linear probe
+    float64, λ by stratified cross-validation on the labeled images) after every epoch, and before the first
+    as the random arm: the mean over randomDraws random encoders, the first of them BYOL's starting point
+    (--reevaluate-random-arm brings a finished run's random arm to these settings' draws); (3) fine-tuning of a copy of the online encoder, its fc started as that linear probe
     (finetune.headInit), at finetune.lr × finetune.pretrainedLrScale, otherwise the recipe of (1);
     classifiers are evaluated finetune.evaluations times, each after a precise batch-norm re-estimate;
   * the same augmentations, as torchvision transforms with the same parameters (BYOL_VIEW_1/2 with
@@ -35,7 +36,8 @@ It runs the same protocol as `npm run train:byol`:
     adaptation; SGD with Nesterov momentum; AdamW), schedules (warmupCosine and byolTau per step), target
     update (EMA of the parameters; the target's batch-norm statistics are its own), loss, batch-norm
     semantics, batch dropping (BYOL drop_last; classifier batches of fewer than 2 images skipped);
-  * initializations as torchvision (random, keyed by the seed, but not the TypeScript engine's draws).
+  * initializations as torchvision (random, keyed by the seed, but not the TypeScript engine's draws; the random
+    arm's draw k ≥ 1 is keyed by phase_seed(seed, 'byol', 17, k)).
 
 So a run is the same experiment, not the same trajectory: compare the TypeScript run's numbers with the
 spread of this reference over a few seeds (--seeds).
@@ -1262,6 +1264,39 @@ class Experiment:
                              self.num_classes, self.c['probe'])
         return knn, probe
 
+    def random_arm(self, first=None):
+        """inspect.ts's evaluateRandomArm: kNN and linear probe of config.randomDraws random encoders, and their
+        means. Draw 0 is `first` (BYOL's online encoder before training) when given, else rebuilt as Byol draws it
+        (torch seeded with phase_seed(seed, 'byol')); draw k ≥ 1 is torchvision's initialization with torch seeded
+        with phase_seed(seed, 'byol', 17, k), drawn without touching the generator the run goes on with."""
+        c = self.c
+        n = c['randomDraws']
+        if not isinstance(n, int) or n < 1:
+            raise SystemExit(f'randomDraws must be a whole number ≥ 1, not {n!r}')
+        per = {'knnAccuracy': [], 'probeAccuracy': [], 'probeLoss': []}
+        for k in range(n):
+            with torch.random.fork_rng():
+                if k == 0 and first is not None:
+                    encoder = first
+                elif k == 0:
+                    torch.manual_seed(phase_seed(c['seed'], 'byol'))
+                    encoder = Byol(c).online.encoder
+                else:
+                    torch.manual_seed(phase_seed(c['seed'], 'byol', 17, k))
+                    encoder = NarrowResNet(c['width'], None, c['stem'] == 'small')
+            acc, probe = self.evaluate_encoder(encoder)
+            per['knnAccuracy'].append(acc)
+            per['probeAccuracy'].append(probe['accuracy'])
+            per['probeLoss'].append(probe['loss'])
+
+        def mean(v):
+            t = 0.0
+            for x in v:
+                t += x
+            return t / len(v)
+        return {'knnAccuracy': mean(per['knnAccuracy']), 'probeAccuracy': mean(per['probeAccuracy']),
+                'probeLoss': mean(per['probeLoss']), 'randomDraws': per}
+
     def classifier_phase(self, phase, encoder, label=None, probe=None, curve=False):
         """Trains a classifier from scratch (encoder None) or from a copy of the encoder. `label` names the
         records and log lines (default: the phase); the seeds always come from `phase`, so a fine-tune of the gain
@@ -1389,11 +1424,9 @@ class Experiment:
         eval_seed = phase_seed(c['seed'], 'byol', 13)
         held_views = self.eval_views(self.held_x, eval_seed)
         test_views = self.eval_views(self.test_x, eval_seed)
-        acc, probe = self.evaluate_encoder(byol.online.encoder)
-        self.record({'phase': 'byol', 'epoch': 0, 'knnAccuracy': acc, 'probeAccuracy': probe['accuracy'],
-                     'probeLoss': probe['loss']})
-        self.log(f'byol: the random encoder: linear probe {100 * probe["accuracy"]:.2f}% (λ {probe["lambda"]:g}), '
-                 f'kNN {100 * acc:.2f}%')
+        arm = self.random_arm(byol.online.encoder)
+        self.record(dict({'phase': 'byol', 'epoch': 0}, **arm))
+        self.log(f'byol: {random_arm_line(arm)}')
         torch.manual_seed(phase_seed(c['seed'], 'byol', 11))
         for epoch in range(b['epochs']):
             byol.train(True)
@@ -1448,6 +1481,18 @@ class Experiment:
         return byol.online.encoder, probe
 
 
+def random_arm_line(arm):
+    """byol-phase.ts's log line of the random arm."""
+    per = arm['randomDraws']
+    n = len(per['probeAccuracy'])
+
+    def rng(v):
+        return f' ({100 * min(v):.2f}–{100 * max(v):.2f})' if len(v) > 1 else ''
+    of = f'the random encoders (the mean of {n} draws)' if n > 1 else 'the random encoder'
+    return (f'{of}: linear probe {100 * arm["probeAccuracy"]:.2f}%{rng(per["probeAccuracy"])}, '
+            f'kNN {100 * arm["knnAccuracy"]:.2f}%{rng(per["knnAccuracy"])}')
+
+
 def check_finite(losses, what):
     if not losses:
         return float('nan')
@@ -1460,9 +1505,9 @@ def check_finite(losses, what):
 RESULT_NAMES = {
     'supervised': 'supervised only',
     'finetuned': 'BYOL + fine-tune',
-    'probeRandom': 'linear probe, random encoder',
+    'probeRandom': 'linear probe, random encoders',
     'probePretrained': 'linear probe, pretrained encoder',
-    'knnRandom': 'kNN, random encoder',
+    'knnRandom': 'kNN, random encoders',
     'knnPretrained': 'kNN, pretrained encoder',
 }
 DIFFERENCES = [
@@ -1629,6 +1674,11 @@ def parse_args(argv):
     a.add_argument('--finetune-lr-scale', type=float)
     a.add_argument('--curve-every', type=int)
     a.add_argument('--linear-probe', action='store_true')
+    a.add_argument('--random-draws', type=int, help='random encoders the random arm is the mean of (presets: 8; '
+                                                    'a settings file that lacks it: 1, as it was written)')
+    a.add_argument('--reevaluate-random-arm', metavar='RUN',
+                   help='a finished reference run (RUN/summary.json, RUN/metrics.jsonl): evaluate its random arm '
+                        'again with these settings\' randomDraws and write the run, that record replaced, to --out')
     a.add_argument('--stem', choices=['imagenet', 'small'])
     a.add_argument('--width', type=int)
     a.add_argument('--seed', type=int)
@@ -1650,7 +1700,11 @@ def config_from_args(args):
     if args.settings:
         with open(args.settings) as f:
             raw = json.load(f)
-        c = with_defaults(raw.get('settings', raw))
+        given = raw.get('settings', raw)
+        c = with_defaults(given)
+        if 'randomDraws' not in given:
+            # Written before the random arm was a mean over draws (EVALUATION_VERSION 3): it was one draw.
+            c['randomDraws'] = 1
         if args.preset:
             c['preset'] = args.preset
     else:
@@ -1683,6 +1737,8 @@ def config_from_args(args):
         c['finetune']['curveEvery'] = args.curve_every
     if args.linear_probe:
         c['finetune']['mode'] = 'linear'
+    if args.random_draws is not None:
+        c['randomDraws'] = args.random_draws
     return c
 
 
@@ -1723,6 +1779,49 @@ def run_one(config, ds, args, out, log):
     return {'seed': config['seed'], 'dir': out, 'results': results, 'summary': summary}
 
 
+def reevaluate_random_arm(config, ds, run, out, log):
+    """The finished run in `run` with its random arm evaluated again (config['randomDraws'] draws), written to
+    `out`: metrics.jsonl with BYOL's epoch 0 replaced and every other record as recorded, and summary.json
+    recomputed from them (`reevaluated` names the source). Draw 0 must score as the run recorded, or the data,
+    splits or evaluation are not the run's."""
+    t0 = time.time()
+    with open(os.path.join(run, 'summary.json')) as f:
+        before = json.load(f)
+    with open(os.path.join(run, 'metrics.jsonl')) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    if before.get('finished') is not True:
+        raise SystemExit(f'{run} holds an unfinished run; finish it first')
+    splits = prepare_data(ds, config)
+    if split_fingerprint(splits, ds) != before.get('splitsFingerprint'):
+        raise SystemExit(f'{run}: its splits are not the ones seed {config["seed"]} draws from {config["dataset"]}; '
+                         'give the settings and --dataset the run used')
+    exp = Experiment(config, ds, splits, log)
+    arm = exp.random_arm()
+    was = next(r for r in records if r['phase'] == 'byol' and r['epoch'] == 0)
+    again = (arm['randomDraws']['knnAccuracy'][0], arm['randomDraws']['probeAccuracy'][0])
+    if again != (was['knnAccuracy'], was['probeAccuracy']):
+        raise SystemExit(f'{run}: the random encoder of seed {config["seed"]} scores kNN {again[0]}, probe {again[1]} '
+                         f'here, against the recorded {was["knnAccuracy"]}, {was["probeAccuracy"]}; the data or the '
+                         'evaluation is not the one the run used')
+    records = [dict({'phase': 'byol', 'epoch': 0}, **arm) if r is was else r for r in records]
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, 'metrics.jsonl'), 'w') as f:
+        for r in records:
+            f.write(json.dumps(r) + '\n')
+    results = run_results(records)
+    agg = aggregate([config['seed']], [results])
+    summary = summarize(records, splits, config, ds['name'], len(ds['classes']), {
+        'adapter': before.get('adapter'), 'durationSeconds': before.get('durationSeconds'), 'finished': True,
+        'differences': agg['differences'], 'noise': None, 'splitsFingerprint': before.get('splitsFingerprint'),
+        'reevaluated': {'from': run, 'what': f'the random arm, as the mean of {config["randomDraws"]} draws '
+                                             f'(EVALUATION_VERSION 3), on {adapter_name()}',
+                        'seconds': time.time() - t0},
+    })
+    write_json(os.path.join(out, 'summary.json'), summary)
+    log(f'seed {config["seed"]}: {random_arm_line(arm)} (draw 0 as recorded); {time.time() - t0:.1f} s; wrote {out}')
+    return {'seed': config['seed'], 'dir': out, 'results': results, 'summary': summary}
+
+
 def write_json(path, value):
     tmp = path + '.tmp'
     with open(tmp, 'w') as f:
@@ -1755,6 +1854,11 @@ def main(argv):
     slug = re.sub(r'[^A-Za-z0-9._-]+', '_', re.sub(r'^folder:', 'folder-', config['dataset']))[:60]
     out = args.out or os.path.join('runs', f'reference-{config["preset"]}-{slug}' +
                                    ('-seeds' if seeds is not None else f'-seed{config["seed"]}'))
+    if args.reevaluate_random_arm:
+        if seeds is not None or not args.out:
+            raise SystemExit('--reevaluate-random-arm takes one run and --out (not --seeds)')
+        reevaluate_random_arm(config, ds, args.reevaluate_random_arm, args.out, log)
+        return 0
     if seeds is None:
         run_one(config, ds, args, out, log)
         log(f'done in {(time.time() - t_start) / 60:.1f} min')

@@ -16,6 +16,7 @@ import { finetuneSpec } from './classifier-phase.js';
 import { byolEvalLoss, evaluateEncoder, type ClassifierEvaluation } from './evaluation.js';
 import { byolLossImages } from './experiment-data.js';
 import { phaseKeys } from './experiment-state.js';
+import { evaluateRandomArm } from './inspect.js';
 import { ByolState } from './model.js';
 import { runPhase, type PhaseContext, type PhaseSpec } from './phase.js';
 import { byolTraining } from './step.js';
@@ -47,7 +48,8 @@ export function curvePointAfter(epoch: number, epochs: number, imagesPerEpoch: n
 
 /**
  * BYOL pretraining: `restore` is the phase's own checkpoint when it resumes. Epoch 0's record is the random
- * encoder's linear probe and kNN accuracy. At the end it writes the online encoder alone.
+ * arm's linear probe and kNN accuracy: the mean over config.randomDraws random encoders, the first of them the
+ * one BYOL starts from. At the end it writes the online encoder alone.
  */
 export async function byolSpec(ctx: PhaseContext, restore: Uint8Array | null): Promise<PhaseSpec<void>> {
   const { config: c, data, augments } = ctx;
@@ -75,9 +77,11 @@ export async function byolSpec(ctx: PhaseContext, restore: Uint8Array | null): P
     saves: true,
     async begin(startEpoch) {
       if (startEpoch !== 0 || ctx.recorded('byol', 0)) return;
-      const ev = await monitor();
-      ctx.record({ phase: 'byol', epoch: 0, knnAccuracy: ev.knn, probeAccuracy: ev.probe.accuracy, probeLoss: ev.probe.loss });
-      ctx.io.log(`byol: the random encoder: linear probe ${pct(ev.probe.accuracy)}%, kNN ${pct(ev.knn)}%`);
+      const arm = await evaluateRandomArm(c, data, augments.eval, byol.online.encoder);
+      ctx.record({ phase: 'byol', epoch: 0, knnAccuracy: arm.knn, probeAccuracy: arm.probeAccuracy, probeLoss: arm.probeLoss, randomDraws: arm.perDraw });
+      const of = c.randomDraws > 1 ? `the random encoders (the mean of ${c.randomDraws} draws)` : 'the random encoder';
+      const range = (v: number[]) => (v.length > 1 ? ` (${pct(Math.min(...v))}–${pct(Math.max(...v))})` : '');
+      ctx.io.log(`byol: ${of}: linear probe ${pct(arm.probeAccuracy)}%${range(arm.perDraw.probeAccuracy)}, kNN ${pct(arm.knn)}%${range(arm.perDraw.knnAccuracy)}`);
     },
     train: () => byol.train(true),
     batches: (epoch) => byolLoader(pool, c).epoch(epoch),

@@ -90,6 +90,13 @@ export interface ExperimentConfig {
   probe: { lambdas: number[]; folds: number; maxIterations: number };
   /** k of the kNN monitor. */
   knnK: number;
+  /**
+   * Random encoders the random arm (linear probe and kNN before pretraining) is the mean of: the one BYOL starts
+   * from, then further draws keyed by the seed (src/byol/inspect.ts's randomEncoder). One draw's probe varies
+   * by about 1.2 points sd on the cifar preset (results/byol-cifar/random-encoders-2026-12-06), as much as the
+   * seed-to-seed spread of the gains it is subtracted from; the mean of n draws varies √n times less.
+   */
+  randomDraws: number;
   /** Width of ResNet-18's first stage (64 is torchvision's; tests use less). */
   width: number;
 }
@@ -122,6 +129,7 @@ const base: ExperimentConfig = {
   finetune: { epochs: 12, mode: 'full', optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, warmupEpochs: 1, evaluations: 4, pretrainedLrScale: 0.1, headInit: 'probe', curveEvery: 0 },
   probe: { lambdas: [1, 1e-1, 1e-2, 1e-3, 1e-4], folds: 3, maxIterations: 300 },
   knnK: 20,
+  randomDraws: 8,
   width: 64,
 };
 
@@ -138,6 +146,7 @@ export const PRESETS: Record<PresetName, ExperimentConfig> = {
     batch: 16,
     byol: { ...base.byol, epochs: 1, projectorHidden: 256, predictorHidden: 256, projectionDim: 64 },
     finetune: { ...base.finetune, epochs: 1 },
+    randomDraws: 2,
   },
   /**
    * The default: the whole protocol within 15 minutes on a 2-core machine without a GPU. The gain curve has a

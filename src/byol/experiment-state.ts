@@ -33,7 +33,7 @@ export function phaseKeys(seed: number, phase: Phase): PhaseKeys {
   return { init: deriveSeed(seed, p), order: deriveSeed(seed, p, 7), views: deriveSeed(seed, p, 11), evalViews: deriveSeed(seed, p, 13) };
 }
 
-/** One line of metrics.jsonl: one epoch of one phase (epoch 0 of 'byol' is the random encoder's kNN). */
+/** One line of metrics.jsonl: one epoch of one phase (epoch 0 of 'byol' is the random arm: see randomDraws). */
 export interface MetricRecord {
   phase: Phase;
   epoch: number;
@@ -54,6 +54,11 @@ export interface MetricRecord {
    */
   finetuneAccuracy?: number;
   finetuneLoss?: number;
+  /**
+   * BYOL's epoch 0 (the random arm): each random encoder's own kNN accuracy, probe accuracy and probe loss;
+   * knnAccuracy, probeAccuracy and probeLoss are their means (config.randomDraws).
+   */
+  randomDraws?: { knnAccuracy: number[]; probeAccuracy: number[]; probeLoss: number[] };
   lr?: number;
   tau?: number;
   imagesPerSecond?: number;

@@ -15,19 +15,59 @@ import type { ImageDataset } from '../data/dataset.js';
 import { deriveSeed } from '../data/prng.js';
 import { ByolAugment, IDENTITY_VIEW, type NormalizeStats } from './augment.js';
 import { WIDTH_LIMITS, type ExperimentConfig } from './config.js';
-import { features, withLabeledBatchNorm } from './evaluation.js';
+import { evaluateEncoder, features, withLabeledBatchNorm } from './evaluation.js';
 import { phaseKeys } from './experiment-state.js';
 import { knnAccuracy } from './knn.js';
 import { cosineNeighbours, neighbourMatchRate, neighboursSvg, pickQueries, type NeighbourGrid } from './neighbours.js';
 import { embed2d, embeddingSpec } from './embedding.js';
 
 /**
- * The encoder the experiment's BYOL phase starts from: `Byol.create` draws the online encoder first from the
- * phase's generator (seeded with phaseKeys(seed, 'byol').init), so the same draws rebuild it.
+ * Draw `draw` of the random arm's encoders under the config's seed. Draw 0 is the encoder the experiment's BYOL
+ * phase starts from: `Byol.create` draws the online encoder first from the phase's generator (seeded with
+ * phaseKeys(seed, 'byol').init), so the same draws rebuild it. Draw k ≥ 1 is seeded with
+ * deriveSeed(seed, 2, 17, k) (2: the BYOL phase's place, as in phaseKeys; 17: the random arm's further draws).
  */
-export function randomEncoder(config: Pick<ExperimentConfig, 'seed' | 'stem' | 'width'>): ResNet {
-  const gen = new Generator(phaseKeys(config.seed, 'byol').init);
+export function randomEncoder(config: Pick<ExperimentConfig, 'seed' | 'stem' | 'width'>, draw = 0): ResNet {
+  if (!Number.isInteger(draw) || draw < 0) throw new Error(`randomEncoder: draw must be a whole number ≥ 0, not ${draw}`);
+  const gen = new Generator(draw === 0 ? phaseKeys(config.seed, 'byol').init : deriveSeed(config.seed, 2, 17, draw));
   return resnet18({ numClasses: null, smallStem: config.stem === 'small', width: config.width, generator: gen });
+}
+
+/** The random arm's figures: each the mean over the draws, with every draw's own value in `perDraw`. */
+export interface RandomArm {
+  knn: number;
+  probeAccuracy: number;
+  probeLoss: number;
+  perDraw: { knnAccuracy: number[]; probeAccuracy: number[]; probeLoss: number[] };
+}
+
+/**
+ * The random arm of the experiment: kNN and linear probe ({@link evaluateEncoder}) of config.randomDraws random
+ * encoders, averaged. Draw 0 is `first` when given (the BYOL phase's own online encoder, not yet trained), else
+ * rebuilt; every other draw is built, evaluated and released in turn.
+ */
+export async function evaluateRandomArm(
+  config: Pick<ExperimentConfig, 'seed' | 'stem' | 'width' | 'batch' | 'knnK' | 'probe' | 'randomDraws'>,
+  data: { labeled: ImageDataset; test: ImageDataset; numClasses: number },
+  prep: ByolAugment,
+  first?: ResNet,
+): Promise<RandomArm> {
+  const n = config.randomDraws;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`randomDraws must be a whole number ≥ 1, not ${n}`);
+  const perDraw: RandomArm['perDraw'] = { knnAccuracy: [], probeAccuracy: [], probeLoss: [] };
+  for (let k = 0; k < n; k++) {
+    const encoder = k === 0 && first ? first : randomEncoder(config, k);
+    try {
+      const ev = await evaluateEncoder(encoder, data, prep, config);
+      perDraw.knnAccuracy.push(ev.knn);
+      perDraw.probeAccuracy.push(ev.probe.accuracy);
+      perDraw.probeLoss.push(ev.probe.loss);
+    } finally {
+      if (encoder !== first) encoder.dispose();
+    }
+  }
+  const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
+  return { knn: mean(perDraw.knnAccuracy), probeAccuracy: mean(perDraw.probeAccuracy), probeLoss: mean(perDraw.probeLoss), perDraw };
 }
 
 /** A file that does not hold a ResNet-18 encoder; the message names the file and what is wrong. */

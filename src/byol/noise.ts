@@ -16,9 +16,12 @@ import type { DifferenceName } from './report.js';
 /**
  * The version of how encoders and classifiers are evaluated. 2 (2026-12-05): every encoder evaluation (kNN,
  * linear probe, pictures) takes its features with batch-norm statistics re-estimated on the labeled images;
- * before, the random encoder kept its initial statistics and the pretrained one its BYOL views'.
+ * before, the random encoder kept its initial statistics and the pretrained one its BYOL views'. 3
+ * (2026-12-07): the random arm is the mean over config.randomDraws random encoders, not the one BYOL starts
+ * from alone (a setting of its own, so the fingerprint changes with it too; the version says the arm's meaning
+ * changed).
  */
-export const EVALUATION_VERSION = 2;
+export const EVALUATION_VERSION = 3;
 
 /** Seeds a record needs before a single-seed run is judged by it. */
 export const MIN_SEEDS = 5;
@@ -29,6 +32,12 @@ export interface RecordedNoise {
   seeds: number;
   /** Sample standard deviation over seeds of each paired difference, as a fraction (0.01 = 1 point). */
   sd: Partial<Record<DifferenceName, number>>;
+  /** The study's result: each paired difference's mean over its seeds and that mean's standard error (fractions, as its summary.json). */
+  result: Partial<Record<DifferenceName, { mean: number; se: number }>>;
+  /** The command that ran the study. */
+  command: string;
+  /** The settings' images of BYOL pretraining per seed. */
+  images: number;
 }
 
 interface Recorded extends RecordedNoise {
@@ -44,23 +53,39 @@ const isCifar10 = (spec: string) => spec === 'cifar10' || (spec.startsWith('fold
 
 const RECORDED: Recorded[] = [
   {
-    // `npm run train:byol -- --seeds 0,1,2,3,4` (2026-12-06, lavapipe): sd of the paired differences over 5 seeds.
+    // Seeds 0–4 of 2026-12-06 (results/byol-quick/eval2-5seeds-2026-12-06, lavapipe), their random arm
+    // evaluated again as the mean of 8 draws (scripts/reevaluate-random-arm.ts, 2026-12-07).
     preset: 'quick',
     datasets: (spec) => spec === 'fashion-mnist',
-    protocol: 'bb9e65146f4bdb2e',
-    source: 'results/byol-quick/eval2-5seeds-2026-12-06',
+    protocol: '17abc875ada8d793',
+    source: 'results/byol-quick/eval3-5seeds-2026-12-07',
+    command: 'npm run train:byol -- --seeds 0,1,2,3,4',
+    images: 3072,
     seeds: 5,
-    sd: { 'fine-tuned − supervised': 0.0076, 'linear probe: pretrained − random': 0.0154, 'kNN: pretrained − random': 0.0126 },
+    sd: { 'fine-tuned − supervised': 0.0076, 'linear probe: pretrained − random': 0.0134, 'kNN: pretrained − random': 0.0083 },
+    result: {
+      'fine-tuned − supervised': { mean: 0.015200000381469713, se: 0.003382308407902952 },
+      'linear probe: pretrained − random': { mean: -0.022350000000000002, se: 0.006003436515863229 },
+      'kNN: pretrained − random': { mean: -0.008399999999999986, se: 0.003717021657187381 },
+    },
   },
   {
-    // `npm run train:byol -- --preset cifar --dataset folder:../shared/data/cifar10-jpg --seeds 0,1,2,3,4`
-    // (2026-12-06, lavapipe; the JPEG folder holds 20,000 of CIFAR-10's training images and its test split).
+    // Seeds 0–4 of 2026-12-06 on the JPEG folder of 20,000 of CIFAR-10's training images and its test split
+    // (results/byol-cifar/adamw-5seeds-2026-12-06, lavapipe), their random arm evaluated again as the mean of 8
+    // draws (scripts/reevaluate-random-arm.ts, 2026-12-07).
     preset: 'cifar',
     datasets: isCifar10,
-    protocol: 'f239869089a40586',
-    source: 'results/byol-cifar/adamw-5seeds-2026-12-06',
+    protocol: '82bc7179c3fe048b',
+    source: 'results/byol-cifar/eval3-5seeds-2026-12-07',
+    command: 'npm run data -- cifar10 && npm run train:byol -- --preset cifar --seeds 0,1,2,3,4',
+    images: 49920,
     seeds: 5,
-    sd: { 'fine-tuned − supervised': 0.0072, 'linear probe: pretrained − random': 0.0134, 'kNN: pretrained − random': 0.0066 },
+    sd: { 'fine-tuned − supervised': 0.0072, 'linear probe: pretrained − random': 0.0121, 'kNN: pretrained − random': 0.0109 },
+    result: {
+      'fine-tuned − supervised': { mean: 0.016700000000000003, se: 0.0032000000000000036 },
+      'linear probe: pretrained − random': { mean: 0.06844999999999998, se: 0.0053905443834551614 },
+      'kNN: pretrained − random': { mean: 0.05850000000000002, se: 0.004886644746142283 },
+    },
   },
 ];
 
@@ -80,5 +105,11 @@ export function protocolFingerprint(c: ExperimentConfig): string {
 export function recordedNoise(config: ExperimentConfig, recorded: readonly Recorded[] = RECORDED): RecordedNoise | undefined {
   const key = protocolFingerprint(config);
   const r = recorded.find((n) => n.preset === config.preset && n.datasets(config.dataset) && n.protocol === key && n.seeds >= MIN_SEEDS);
-  return r ? { source: r.source, seeds: r.seeds, sd: r.sd } : undefined;
+  return r ? { source: r.source, seeds: r.seeds, sd: r.sd, result: r.result, command: r.command, images: r.images } : undefined;
+}
+
+/** The recorded study of a preset that shows every difference as a gain beyond 2 SE, if one does. */
+export function recordedGains(recorded: readonly Recorded[] = RECORDED): (RecordedNoise & { preset: PresetName }) | undefined {
+  const r = recorded.find((n) => n.seeds >= MIN_SEEDS && Object.keys(n.result).length > 0 && Object.values(n.result).every((d) => d.mean > 2 * d.se));
+  return r ? { preset: r.preset, source: r.source, seeds: r.seeds, sd: r.sd, result: r.result, command: r.command, images: r.images } : undefined;
 }

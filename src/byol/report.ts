@@ -3,7 +3,7 @@ import type { CurvePoint, GainPoint } from './curves.js';
 import type { ExperimentConfig } from './config.js';
 import type { ExperimentData, MetricRecord, Phase } from './experiment.js';
 import { formatDifference, formatSpread, pairedDifference, spread, type PairedDifference, type Spread } from './stats.js';
-import { recordedNoise, type RecordedNoise } from './noise.js';
+import { recordedGains, recordedNoise, type RecordedNoise } from './noise.js';
 
 /** The figures one run is judged by: each arm's final test accuracy, and the encoder before and after BYOL. */
 export interface RunResults {
@@ -18,9 +18,9 @@ export interface RunResults {
 export const RESULT_NAMES: Record<keyof RunResults, string> = {
   supervised: 'supervised only',
   finetuned: 'BYOL + fine-tune',
-  probeRandom: 'linear probe, random encoder',
+  probeRandom: 'linear probe, random encoders',
   probePretrained: 'linear probe, pretrained encoder',
-  knnRandom: 'kNN, random encoder',
+  knnRandom: 'kNN, random encoders',
   knnPretrained: 'kNN, pretrained encoder',
 };
 
@@ -72,12 +72,42 @@ export function aggregate(seeds: readonly number[], results: readonly RunResults
 }
 
 /**
- * The lines a run ends with: each arm, then each difference with its noise. Over several seeds the noise is
+ * What a user of these settings must read first, when the study recorded for them (src/byol/noise.ts) found a
+ * difference to be a loss beyond twice its standard error: that finding, the study it comes from, and the
+ * recorded study where pretraining gains on every difference, with the command that reproduces it. Empty
+ * when no loss is recorded for the settings. The run prints it before it starts and at the head of its
+ * report, and summary.json holds it first.
+ */
+export function studyNotice(config: ExperimentConfig, noise: RecordedNoise | undefined = recordedNoise(config), gains: ReturnType<typeof recordedGains> | null = recordedGains()): string[] {
+  if (!noise) return [];
+  const pts = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(100 * v).toFixed(2)}`;
+  const named = (r: RecordedNoise, names: readonly DifferenceName[]) => names.map((n) => `${n.replace(': ', ' ')} ${pts(r.result[n]!.mean)} ± ${(100 * r.result[n]!.se).toFixed(2)}`).join(', ');
+  const all = DIFFERENCES.map(([n]) => n).filter((n) => noise.result[n]);
+  const losses = all.filter((n) => noise.result[n]!.mean < -2 * noise.result[n]!.se);
+  if (losses.length === 0) return [];
+  const others = all.filter((n) => !losses.includes(n));
+  const lines = [
+    `Read this first: over ${noise.seeds} seeds of these settings (${noise.source}; ${noise.command}), BYOL's ${noise.images.toLocaleString('en-US')} images of pretraining ` +
+      `leave a loss beyond twice its standard error: ${named(noise, losses)} points (mean ± SE)` +
+      (others.length ? `; ${named(noise, others)}.` : '.') +
+      (losses.every((n) => n !== 'fine-tuned − supervised') ? ' So few images of pretraining leave the frozen encoder worse than random ones.' : ' So few images of pretraining do not pay here.'),
+  ];
+  if (gains && gains.preset !== config.preset) {
+    lines.push(
+      `Pretraining on more images pays: --preset ${gains.preset} (${gains.images.toLocaleString('en-US')} images of BYOL a seed) gains on every difference over ${gains.seeds} seeds ` +
+        `(${gains.source}): ${named(gains, all)} points (mean ± SE). Reproduce it: ${gains.command}`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * The lines a run ends with: the study's notice ({@link studyNotice}), each arm, then each difference with its noise. Over several seeds the noise is
  * the standard error of the paired difference; a single seed's difference is set against the seed-to-seed
  * spread recorded for its preset (src/byol/noise.ts), or said to be of unknown noise where none is recorded.
  */
 export function reportLines(agg: Aggregate, config: ExperimentConfig, noise: RecordedNoise | undefined = recordedNoise(config)): string[] {
-  const lines: string[] = [];
+  const lines: string[] = [...studyNotice(config, noise)];
   const n = agg.seeds.length;
   lines.push(n > 1 ? `over ${n} seeds (${agg.seeds.join(', ')}), mean ± sd:` : `seed ${agg.seeds[0]}:`);
   for (const [k, name] of Object.entries(RESULT_NAMES) as [keyof RunResults, string][]) {
@@ -115,7 +145,9 @@ export function summarize(records: readonly MetricRecord[], data: ExperimentData
     const v = a.filter((x): x is number => typeof x === 'number');
     return v.length ? v.reduce((s, x) => s + x, 0) / v.length : null;
   };
+  const notice = studyNotice(config);
   return {
+    ...(notice.length ? { notice } : {}),
     dataset: data.name,
     preset: config.preset,
     settings: config,

@@ -21,7 +21,7 @@ import { CheckpointError } from '../nn/checkpoint.js';
 import { WIDTH_LIMITS, presetConfig, settingDifferences, type ExperimentConfig, type PresetName } from '../byol/config.js';
 import { Experiment, ExperimentError, prepareData, type MetricRecord, type Phase } from '../byol/experiment.js';
 import { curvesSpec, gainsSpec } from '../byol/curves.js';
-import { ARM_ORDER, aggregate, curvePoints, gainLines, gainPoints, gainTable, reportLines, runResults, summarize, type RunResults } from '../byol/report.js';
+import { ARM_ORDER, aggregate, curvePoints, gainLines, gainPoints, gainTable, reportLines, runResults, studyNotice, summarize, type RunResults } from '../byol/report.js';
 import { recordedNoise } from '../byol/noise.js';
 import { renderPng } from './render-png.js';
 import { drawEncoderPictures, loadEncoderFile } from './encoder-pictures.js';
@@ -56,6 +56,8 @@ the unlabeled pool, then fine-tuning of the pretrained encoder on the same label
   --crop-min-scale X       smallest area fraction of BYOL's random resized crop (the paper's 0.08)
   --blur on|off            Gaussian blur in BYOL's views (off suits 32×32 images)
   --linear-probe           freeze the pretrained encoder (and the baseline's) and train only fc
+  --random-draws N         random encoders the random arm's probe and kNN are the mean of (default 8; one
+                           draw's probe varies by about 1.2 points)
   --stem NAME              imagenet (7×7/2 + max pool, torchvision's) | small (3×3/1, no max pool)
   --width N                width of ResNet-18's first stage, 2..256 (64 is ResNet-18; less only for tests)
   --seed N                 seed of every random choice (default 0)
@@ -90,6 +92,7 @@ const FLAGS: Record<string, FlagSpec> = {
   'crop-min-scale': { kind: 'number', min: 0.01, max: 1 },
   blur: { kind: ['on', 'off'] },
   'linear-probe': { kind: 'boolean' },
+  'random-draws': { kind: 'int', min: 1, max: 1000 },
   stem: { kind: ['imagenet', 'small'] },
   width: { kind: 'int', min: WIDTH_LIMITS.min, max: WIDTH_LIMITS.max },
   seed: { kind: 'int', min: 0 },
@@ -126,6 +129,7 @@ export function configFromFlags(flags: Record<string, string | number | boolean 
   if (num('crop-min-scale') !== undefined) c.byol.cropMinScale = num('crop-min-scale')!;
   if (flags.blur !== undefined) c.byol.blur = flags.blur === 'on';
   if (flags['linear-probe']) c.finetune.mode = 'linear';
+  if (num('random-draws') !== undefined) c.randomDraws = num('random-draws')!;
   if (flags.stem !== undefined) c.stem = flags.stem as ExperimentConfig['stem'];
   if (num('width') !== undefined) c.width = num('width')!;
   if (num('seed') !== undefined) c.seed = num('seed')!;
@@ -308,6 +312,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     adapter = (await init()).report.name;
     console.log(`adapter: ${adapter}`);
+    for (const line of studyNotice(config)) console.log(line);
     mkdirSync(out, { recursive: true });
     for (const seed of seeds) {
       const done = finished.get(dirOf(seed));
@@ -329,7 +334,9 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const agg = aggregate(seeds, runs.map((r) => r.results));
   const first = runs[0].summary as { dataset: string; splits: unknown };
+  const notice = studyNotice(config);
   const summary = {
+    ...(notice.length ? { notice } : {}),
     dataset: first.dataset,
     preset: config.preset,
     settings: { ...config, seed: undefined },

@@ -13,7 +13,8 @@ import { Byol } from '../../src/byol/model.js';
 import { ByolAugment, IDENTITY_VIEW } from '../../src/byol/augment.js';
 import { evaluateEncoder, features, withLabeledBatchNorm } from '../../src/byol/evaluation.js';
 import { PHASES } from '../../src/byol/experiment-state.js';
-import { EncoderFileError, encoderFromCheckpoint, encoderPictures, randomEncoder } from '../../src/byol/inspect.js';
+import { EncoderFileError, encoderFromCheckpoint, encoderPictures, evaluateRandomArm, randomEncoder } from '../../src/byol/inspect.js';
+import type { ResNet } from '../../src/nn/resnet.js';
 import { encodeCheckpoint, modelStateDict } from '../../src/nn/checkpoint.js';
 import { encodeSafetensors, decodeSafetensors, type SafeTensor } from '../../src/nn/safetensors.js';
 import { deriveSeed } from '../../src/data/prng.js';
@@ -195,4 +196,47 @@ it('is drawn from the same file the same way twice (seeded queries and map)', as
   const [p1, p2] = [await draw(), await draw()];
   expect(p2.neighboursSvg).toBe(p1.neighboursSvg);
   expect(JSON.stringify(p2.embeddingSpec)).toBe(JSON.stringify(p1.embeddingSpec));
+});
+
+it('takes the random arm as the mean over its draws: draw 0 the encoder BYOL starts from, the others new encoders of the seed', async () => {
+  const c = { ...smallConfig(), imageSize: 16, knnK: 3, batch: 16, randomDraws: 3 };
+  const info = (name: string) => ({ name, height: 12, width: 12, channels: 3, classNames: ['a', 'b', 'c'] });
+  const make = (n: number, name: string) => {
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
+    const pixels = Uint8Array.from({ length: n * 3 * 144 }, (_, i) => {
+      const img = Math.floor(i / 432);
+      return (Math.floor((i % 432) / 144) === labels[img] ? 120 : 60) + Math.floor(rand() * 90);
+    });
+    return new InMemoryImageDataset(info(name), pixels, labels);
+  };
+  const stats = { mean: [0.4, 0.4, 0.4], std: [0.25, 0.25, 0.25] };
+  const data = { labeled: make(24, 'labeled'), test: make(21, 'test'), numClasses: 3 };
+  const prep = new ByolAugment({ size: c.imageSize, views: [IDENTITY_VIEW] }, stats);
+  const first = randomEncoder(c);
+  const arm = await evaluateRandomArm(c, data, prep, first);
+  const rebuilt = await evaluateRandomArm(c, data, prep);
+  expect(rebuilt).toEqual(arm);
+  // Each draw is evaluateEncoder of randomEncoder(c, k), and the arm's figures are their plain means.
+  for (let k = 0; k < 3; k++) {
+    const enc = randomEncoder(c, k);
+    const ev = await evaluateEncoder(enc, data, prep, c);
+    enc.dispose();
+    expect([arm.perDraw.knnAccuracy[k], arm.perDraw.probeAccuracy[k], arm.perDraw.probeLoss[k]], `draw ${k}; ${seedNote}`).toEqual([ev.knn, ev.probe.accuracy, ev.probe.loss]);
+  }
+  const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
+  expect([arm.knn, arm.probeAccuracy, arm.probeLoss]).toEqual([mean(arm.perDraw.knnAccuracy), mean(arm.perDraw.probeAccuracy), mean(arm.perDraw.probeLoss)]);
+  // The given first encoder is evaluated, not released; the draws' weights differ from one another.
+  const w = async (e: ResNet) => [...(await modelStateDict(e))[0]![1].data].slice(0, 32);
+  const [d1, d2] = [randomEncoder(c, 1), randomEncoder(c, 2)];
+  const [w0, w1, w2] = [await w(first), await w(d1), await w(d2)];
+  expect(w1).not.toEqual(w0);
+  expect(w2).not.toEqual(w1);
+  const otherSeed = randomEncoder({ ...c, seed: c.seed + 1 }, 1);
+  expect(await w(otherSeed)).not.toEqual(w1);
+  for (const e of [first, d1, d2, otherSeed]) e.dispose();
+  // One draw is the encoder BYOL starts from alone.
+  const one = await evaluateRandomArm({ ...c, randomDraws: 1 }, data, prep);
+  expect([one.knn, one.probeAccuracy, one.perDraw.probeAccuracy]).toEqual([arm.perDraw.knnAccuracy[0], arm.perDraw.probeAccuracy[0], [arm.perDraw.probeAccuracy[0]]]);
+  await expect(evaluateRandomArm({ ...c, randomDraws: 0 }, data, prep)).rejects.toThrow(/randomDraws must be a whole number ≥ 1, not 0/);
+  expect(() => randomEncoder(c, -1)).toThrow(/draw must be a whole number ≥ 0/);
 });

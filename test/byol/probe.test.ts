@@ -6,10 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { featureScaling, lbfgs, linearProbe, logisticObjective } from '../../src/byol/probe.js';
 import { formatDifference, pairedDifference, spread } from '../../src/byol/stats.js';
-import { aggregate, reportLines, runResults } from '../../src/byol/report.js';
+import { aggregate, reportLines, runResults, studyNotice } from '../../src/byol/report.js';
 import { rand, seedNote } from '../helpers.js';
 import { presetConfig } from '../../src/byol/config.js';
-import { MIN_SEEDS, protocolFingerprint, recordedNoise } from '../../src/byol/noise.js';
+import { MIN_SEEDS, protocolFingerprint, recordedGains, recordedNoise } from '../../src/byol/noise.js';
 import { gainLines } from '../../src/byol/report.js';
 import type { GainPoint } from '../../src/byol/curves.js';
 
@@ -234,7 +234,7 @@ describe('repeated runs', () => {
   it("sets a single seed's differences against the noise recorded for its protocol, and says when none is", () => {
     const r = { supervised: 0.6, finetuned: 0.62, probeRandom: 0.5, probePretrained: 0.4, knnRandom: 0.5, knnPretrained: 0.5 };
     const c = { ...presetConfig('quick'), seed: 5 };
-    const record = { preset: 'quick' as const, datasets: (d: string) => d === 'fashion-mnist', source: 'results/byol-quick', seeds: 5, sd: { 'linear probe: pretrained − random': 0.02 }, protocol: protocolFingerprint(c) };
+    const record = { preset: 'quick' as const, datasets: (d: string) => d === 'fashion-mnist', source: 'results/byol-quick', seeds: 5, sd: { 'linear probe: pretrained − random': 0.02 }, result: {}, command: 'x', images: 1, protocol: protocolFingerprint(c) };
     const noise = recordedNoise(c, [record])!;
     expect(noise.seeds).toBeGreaterThanOrEqual(MIN_SEEDS);
     const judged = reportLines(aggregate([5], [r]), c, noise).join('\n');
@@ -260,9 +260,49 @@ describe('repeated runs', () => {
     expect(recordedNoise(presetConfig('smoke'))).toBeUndefined();
   });
 
+  it("puts first, when the study recorded for a run's settings found a loss, that loss and the study where pretraining gains", () => {
+    const c = { ...presetConfig('quick'), seed: 3 };
+    const base = { preset: 'quick' as const, datasets: () => true, seeds: 5, sd: {}, protocol: protocolFingerprint(c) };
+    const lossy = {
+      ...base,
+      source: 'results/lossy',
+      command: 'npm run train:byol -- --seeds 0,1,2,3,4',
+      images: 3072,
+      result: { 'fine-tuned − supervised': { mean: 0.015, se: 0.003 }, 'linear probe: pretrained − random': { mean: -0.0224, se: 0.006 }, 'kNN: pretrained − random': { mean: -0.007, se: 0.004 } },
+    };
+    const gaining = {
+      ...base,
+      preset: 'cifar' as const,
+      source: 'results/gaining',
+      command: 'npm run train:byol -- --preset cifar --seeds 0,1,2,3,4',
+      images: 49920,
+      result: { 'fine-tuned − supervised': { mean: 0.0167, se: 0.0032 }, 'linear probe: pretrained − random': { mean: 0.0684, se: 0.0054 }, 'kNN: pretrained − random': { mean: 0.0585, se: 0.0049 } },
+    };
+    const gains = recordedGains([lossy, gaining]);
+    expect(gains?.source).toBe('results/gaining');
+    const notice = studyNotice(c, recordedNoise(c, [lossy]), gains);
+    expect(notice).toHaveLength(2);
+    // The loss beyond 2 SE (the probe's) is named as one; kNN's −0.70 ± 0.40 is within noise and named beside.
+    expect(notice[0]).toContain("over 5 seeds of these settings (results/lossy; npm run train:byol -- --seeds 0,1,2,3,4), BYOL's 3,072 images");
+    expect(notice[0]).toContain('a loss beyond twice its standard error: linear probe pretrained − random −2.24 ± 0.60 points (mean ± SE); fine-tuned − supervised +1.50 ± 0.30, kNN pretrained − random −0.70 ± 0.40.');
+    expect(notice[0]).toContain('leave the frozen encoder worse than random ones');
+    expect(notice[1]).toContain('--preset cifar (49,920 images of BYOL a seed) gains on every difference over 5 seeds (results/gaining)');
+    expect(notice[1]).toMatch(/Reproduce it: npm run train:byol -- --preset cifar --seeds 0,1,2,3,4$/);
+    // It heads the run's report; settings whose study found no loss, or have none, get no notice.
+    expect(reportLines(aggregate([3], [{ supervised: 0.6, finetuned: 0.62, probeRandom: 0.5, probePretrained: 0.5, knnRandom: 0.5, knnPretrained: 0.5 }]), c, recordedNoise(c, [lossy])).slice(0, 2)).toEqual(
+      studyNotice(c, recordedNoise(c, [lossy])),
+    );
+    const cifar = { ...presetConfig('cifar'), seed: 3 };
+    expect(studyNotice(cifar, recordedNoise(cifar, [{ ...gaining, protocol: protocolFingerprint(cifar) }]), gains)).toEqual([]);
+    expect(studyNotice(presetConfig('smoke'))).toEqual([]);
+    // With no gaining study recorded, the loss is still said, alone.
+    expect(recordedGains([lossy])).toBeUndefined();
+    expect(studyNotice(c, recordedNoise(c, [lossy]), null)).toHaveLength(1);
+  });
+
   it('judges by a recorded noise only on the protocol it was measured on, over at least five seeds', () => {
     const c = presetConfig('quick');
-    const record = { preset: 'quick' as const, datasets: (d: string) => d === 'fashion-mnist', source: 'results/x', seeds: 5, sd: { 'kNN: pretrained − random': 0.01 }, protocol: protocolFingerprint(c) };
+    const record = { preset: 'quick' as const, datasets: (d: string) => d === 'fashion-mnist', source: 'results/x', seeds: 5, sd: { 'kNN: pretrained − random': 0.01 }, result: {}, command: 'x', images: 1, protocol: protocolFingerprint(c) };
     expect(recordedNoise(c, [record])?.sd).toEqual({ 'kNN: pretrained − random': 0.01 });
     // Any setting changed (here one the fingerprint must see deep inside the config) leaves it unmeasured.
     expect(recordedNoise({ ...c, finetune: { ...c.finetune, curveEvery: 1 } }, [record])).toBeUndefined();
