@@ -34,8 +34,9 @@ export interface RecordedNoise {
   sd: Partial<Record<DifferenceName, number>>;
   /** The study's result: each paired difference's mean over its seeds and that mean's standard error (fractions, as its summary.json). */
   result: Partial<Record<DifferenceName, { mean: number; se: number }>>;
-  /** The command that ran the study. */
+  /** The command that runs the study on data a user can get (`npm run data`), and the data the study ran on. */
   command: string;
+  ranOn: string;
   /** The settings' images of BYOL pretraining per seed. */
   images: number;
 }
@@ -60,6 +61,7 @@ const RECORDED: Recorded[] = [
     protocol: '17abc875ada8d793',
     source: 'results/byol-quick/eval3-5seeds-2026-12-07',
     command: 'npm run train:byol -- --seeds 0,1,2,3,4',
+    ranOn: 'Fashion-MNIST',
     images: 3072,
     seeds: 5,
     sd: { 'fine-tuned − supervised': 0.0076, 'linear probe: pretrained − random': 0.0134, 'kNN: pretrained − random': 0.0083 },
@@ -78,6 +80,7 @@ const RECORDED: Recorded[] = [
     protocol: '82bc7179c3fe048b',
     source: 'results/byol-cifar/eval3-5seeds-2026-12-07',
     command: 'npm run data -- cifar10 && npm run train:byol -- --preset cifar --seeds 0,1,2,3,4',
+    ranOn: "a folder of 20,000 of CIFAR-10's training images and its test split",
     images: 49920,
     seeds: 5,
     sd: { 'fine-tuned − supervised': 0.0072, 'linear probe: pretrained − random': 0.0121, 'kNN: pretrained − random': 0.0109 },
@@ -105,11 +108,11 @@ export function protocolFingerprint(c: ExperimentConfig): string {
 export function recordedNoise(config: ExperimentConfig, recorded: readonly Recorded[] = RECORDED): RecordedNoise | undefined {
   const key = protocolFingerprint(config);
   const r = recorded.find((n) => n.preset === config.preset && n.datasets(config.dataset) && n.protocol === key && n.seeds >= MIN_SEEDS);
-  return r ? { source: r.source, seeds: r.seeds, sd: r.sd, result: r.result, command: r.command, images: r.images } : undefined;
+  return r ? { source: r.source, seeds: r.seeds, sd: r.sd, result: r.result, command: r.command, ranOn: r.ranOn, images: r.images } : undefined;
 }
 
 /** The recorded study of a preset that shows every difference as a gain beyond 2 SE, if one does. */
 export function recordedGains(recorded: readonly Recorded[] = RECORDED): (RecordedNoise & { preset: PresetName }) | undefined {
   const r = recorded.find((n) => n.seeds >= MIN_SEEDS && Object.keys(n.result).length > 0 && Object.values(n.result).every((d) => d.mean > 2 * d.se));
-  return r ? { preset: r.preset, source: r.source, seeds: r.seeds, sd: r.sd, result: r.result, command: r.command, images: r.images } : undefined;
+  return r ? { preset: r.preset, source: r.source, seeds: r.seeds, sd: r.sd, result: r.result, command: r.command, ranOn: r.ranOn, images: r.images } : undefined;
 }

@@ -95,7 +95,7 @@ export function studyNotice(config: ExperimentConfig, noise: RecordedNoise | und
   if (gains && gains.preset !== config.preset) {
     lines.push(
       `Pretraining on more images pays: --preset ${gains.preset} (${gains.images.toLocaleString('en-US')} images of BYOL a seed) gains on every difference over ${gains.seeds} seeds ` +
-        `(${gains.source}): ${named(gains, all)} points (mean ± SE). Reproduce it: ${gains.command}`,
+        `on ${gains.ranOn} (${gains.source}): ${named(gains, all)} points (mean ± SE). Run it: ${gains.command}`,
     );
   }
   return lines;

@@ -234,7 +234,7 @@ describe('repeated runs', () => {
   it("sets a single seed's differences against the noise recorded for its protocol, and says when none is", () => {
     const r = { supervised: 0.6, finetuned: 0.62, probeRandom: 0.5, probePretrained: 0.4, knnRandom: 0.5, knnPretrained: 0.5 };
     const c = { ...presetConfig('quick'), seed: 5 };
-    const record = { preset: 'quick' as const, datasets: (d: string) => d === 'fashion-mnist', source: 'results/byol-quick', seeds: 5, sd: { 'linear probe: pretrained − random': 0.02 }, result: {}, command: 'x', images: 1, protocol: protocolFingerprint(c) };
+    const record = { preset: 'quick' as const, datasets: (d: string) => d === 'fashion-mnist', source: 'results/byol-quick', seeds: 5, sd: { 'linear probe: pretrained − random': 0.02 }, result: {}, command: 'x', ranOn: 'x', images: 1, protocol: protocolFingerprint(c) };
     const noise = recordedNoise(c, [record])!;
     expect(noise.seeds).toBeGreaterThanOrEqual(MIN_SEEDS);
     const judged = reportLines(aggregate([5], [r]), c, noise).join('\n');
@@ -267,6 +267,7 @@ describe('repeated runs', () => {
       ...base,
       source: 'results/lossy',
       command: 'npm run train:byol -- --seeds 0,1,2,3,4',
+      ranOn: 'Fashion-MNIST',
       images: 3072,
       result: { 'fine-tuned − supervised': { mean: 0.015, se: 0.003 }, 'linear probe: pretrained − random': { mean: -0.0224, se: 0.006 }, 'kNN: pretrained − random': { mean: -0.007, se: 0.004 } },
     };
@@ -275,6 +276,7 @@ describe('repeated runs', () => {
       preset: 'cifar' as const,
       source: 'results/gaining',
       command: 'npm run train:byol -- --preset cifar --seeds 0,1,2,3,4',
+      ranOn: 'CIFAR-10',
       images: 49920,
       result: { 'fine-tuned − supervised': { mean: 0.0167, se: 0.0032 }, 'linear probe: pretrained − random': { mean: 0.0684, se: 0.0054 }, 'kNN: pretrained − random': { mean: 0.0585, se: 0.0049 } },
     };
@@ -286,8 +288,8 @@ describe('repeated runs', () => {
     expect(notice[0]).toContain("over 5 seeds of these settings (results/lossy; npm run train:byol -- --seeds 0,1,2,3,4), BYOL's 3,072 images");
     expect(notice[0]).toContain('a loss beyond twice its standard error: linear probe pretrained − random −2.24 ± 0.60 points (mean ± SE); fine-tuned − supervised +1.50 ± 0.30, kNN pretrained − random −0.70 ± 0.40.');
     expect(notice[0]).toContain('leave the frozen encoder worse than random ones');
-    expect(notice[1]).toContain('--preset cifar (49,920 images of BYOL a seed) gains on every difference over 5 seeds (results/gaining)');
-    expect(notice[1]).toMatch(/Reproduce it: npm run train:byol -- --preset cifar --seeds 0,1,2,3,4$/);
+    expect(notice[1]).toContain('--preset cifar (49,920 images of BYOL a seed) gains on every difference over 5 seeds on CIFAR-10 (results/gaining)');
+    expect(notice[1]).toMatch(/Run it: npm run train:byol -- --preset cifar --seeds 0,1,2,3,4$/);
     // It heads the run's report; settings whose study found no loss, or have none, get no notice.
     expect(reportLines(aggregate([3], [{ supervised: 0.6, finetuned: 0.62, probeRandom: 0.5, probePretrained: 0.5, knnRandom: 0.5, knnPretrained: 0.5 }]), c, recordedNoise(c, [lossy])).slice(0, 2)).toEqual(
       studyNotice(c, recordedNoise(c, [lossy])),
@@ -302,7 +304,7 @@ describe('repeated runs', () => {
 
   it('judges by a recorded noise only on the protocol it was measured on, over at least five seeds', () => {
     const c = presetConfig('quick');
-    const record = { preset: 'quick' as const, datasets: (d: string) => d === 'fashion-mnist', source: 'results/x', seeds: 5, sd: { 'kNN: pretrained − random': 0.01 }, result: {}, command: 'x', images: 1, protocol: protocolFingerprint(c) };
+    const record = { preset: 'quick' as const, datasets: (d: string) => d === 'fashion-mnist', source: 'results/x', seeds: 5, sd: { 'kNN: pretrained − random': 0.01 }, result: {}, command: 'x', ranOn: 'x', images: 1, protocol: protocolFingerprint(c) };
     expect(recordedNoise(c, [record])?.sd).toEqual({ 'kNN: pretrained − random': 0.01 });
     // Any setting changed (here one the fingerprint must see deep inside the config) leaves it unmeasured.
     expect(recordedNoise({ ...c, finetune: { ...c.finetune, curveEvery: 1 } }, [record])).toBeUndefined();
