@@ -54,8 +54,27 @@ const isCifar10 = (spec: string) => spec === 'cifar10' || (spec.startsWith('fold
 
 const RECORDED: Recorded[] = [
   {
-    // Seeds 0–4 of 2026-12-06 (results/byol-quick/eval2-5seeds-2026-12-06, lavapipe), their random arm
-    // evaluated again as the mean of 8 draws (scripts/reevaluate-random-arm.ts, 2026-12-07).
+    // `npm run train:byol -- --seeds 0,1,2,3,4` (2026-12-07, lavapipe): the quick preset since 2026-12-07.
+    preset: 'quick',
+    datasets: (spec) => spec === 'fashion-mnist',
+    protocol: 'b1c2c9d9220b446b',
+    source: 'results/byol-quick/adamw-5seeds-2026-12-07',
+    command: 'npm run train:byol -- --seeds 0,1,2,3,4',
+    ranOn: 'Fashion-MNIST',
+    images: 15360,
+    seeds: 5,
+    sd: { 'fine-tuned − supervised': 0.0390, 'linear probe: pretrained − random': 0.0112, 'kNN: pretrained − random': 0.0164 },
+    result: {
+      'fine-tuned − supervised': { mean: 0.04120000133514403, se: 0.01743100622259025 },
+      'linear probe: pretrained − random': { mean: 0.07989999999999997, se: 0.004994747240852152 },
+      'kNN: pretrained − random': { mean: -0.008549999999999992, se: 0.0073209459771261835 },
+    },
+  },
+  {
+    // The quick preset until 2026-12-07 (LARS, 3,072 images; reached with --optimizer lars --lr 0.2 --tau 0.996
+    // --crop-min-scale 0.08 --blur on --unlabeled 1536 --epochs 2 --warmup-epochs 0 --curve-every 1536): seeds 0–4
+    // of 2026-12-06 (results/byol-quick/eval2-5seeds-2026-12-06, lavapipe), their random arm evaluated again as
+    // the mean of 8 draws (scripts/reevaluate-random-arm.ts, 2026-12-07). A loss: runs of them say so first.
     preset: 'quick',
     datasets: (spec) => spec === 'fashion-mnist',
     protocol: '17abc875ada8d793',

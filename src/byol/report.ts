@@ -74,7 +74,7 @@ export function aggregate(seeds: readonly number[], results: readonly RunResults
 /**
  * What a user of these settings must read first, when the study recorded for them (src/byol/noise.ts) found a
  * difference to be a loss beyond twice its standard error: that finding, the study it comes from, and the
- * recorded study where pretraining gains on every difference, with the command that reproduces it. Empty
+ * recorded study where pretraining gains on every difference, with the command that runs it. Empty
  * when no loss is recorded for the settings. The run prints it before it starts and at the head of its
  * report, and summary.json holds it first.
  */
@@ -102,9 +102,10 @@ export function studyNotice(config: ExperimentConfig, noise: RecordedNoise | und
 }
 
 /**
- * The lines a run ends with: the study's notice ({@link studyNotice}), each arm, then each difference with its noise. Over several seeds the noise is
- * the standard error of the paired difference; a single seed's difference is set against the seed-to-seed
- * spread recorded for its preset (src/byol/noise.ts), or said to be of unknown noise where none is recorded.
+ * The lines a run ends with: the study's notice ({@link studyNotice}), each arm, then each difference with its
+ * noise. Over several seeds the noise is the standard error of the paired difference; a single seed's
+ * difference is set against the seed-to-seed spread recorded for its preset (src/byol/noise.ts), or said to be
+ * of unknown noise where none is recorded.
  */
 export function reportLines(agg: Aggregate, config: ExperimentConfig, noise: RecordedNoise | undefined = recordedNoise(config)): string[] {
   const lines: string[] = [...studyNotice(config, noise)];

@@ -42,7 +42,7 @@ the unlabeled pool, then fine-tuning of the pretrained encoder on the same label
   --labels-per-class N     labeled images per class
   --unlabeled N            unlabeled images for pretraining (0: the whole pool)
   --test-images N          test images for every evaluation (0: the whole test split)
-  --optimizer NAME         lars (default) | adamw | sgd, for BYOL pretraining
+  --optimizer NAME         adamw (quick, cifar) | lars (full) | sgd, for BYOL pretraining
   --lr X                   BYOL base learning rate per 256 images
   --curve-every N          BYOL images between fine-tunings of the encoder for the gain curve (gains.png);
                            0: only the fine-tuned arm after the last epoch
@@ -51,10 +51,10 @@ the unlabeled pool, then fine-tuning of the pretrained encoder on the same label
                            of it)
   --finetune-lr-scale X    the fine-tuning's learning rate as a fraction of --finetune-lr (quick: 0.1; cifar: 1)
   --warmup-epochs N        BYOL epochs of linear learning-rate warm-up before the cosine decay
-  --tau X                  BYOL's base EMA rate τ (default 0.996)
+  --tau X                  BYOL's base EMA rate τ (quick, cifar: 0.99; full: 0.996)
   --tau-constant           keep τ constant instead of the cosine schedule
-  --crop-min-scale X       smallest area fraction of BYOL's random resized crop (the paper's 0.08)
-  --blur on|off            Gaussian blur in BYOL's views (off suits 32×32 images)
+  --crop-min-scale X       smallest area fraction of BYOL's random resized crop (quick, cifar: 0.25; the paper's 0.08)
+  --blur on|off            Gaussian blur in BYOL's views (quick, cifar: off, which suits 32×32 images)
   --linear-probe           freeze the pretrained encoder (and the baseline's) and train only fc
   --random-draws N         random encoders the random arm's probe and kNN are the mean of (default 8; one
                            draw's probe varies by about 1.2 points)

@@ -12,8 +12,8 @@ it('evaluates the classifier arms at evenly spread epochs and always at the last
   expect(at(4, 8)).toEqual([1, 2, 3, 4]);
 });
 
-it("builds BYOL's two views with the config's crop scale and blur, the paper's views by default", () => {
-  const c = presetConfig('quick');
+it("builds BYOL's two views with the config's crop scale and blur, the paper's views with the paper's settings (the full preset)", () => {
+  const c = presetConfig('full');
   expect(byolViews(c)).toEqual([BYOL_VIEW_1, BYOL_VIEW_2].map((v) => ({ ...v, crop: { ratio: v.crop!.ratio, scale: [0.08, 1] } })));
   const [a, b] = byolViews({ byol: { ...c.byol, cropMinScale: 0.3, blur: false } });
   for (const v of [a, b]) {

@@ -297,6 +297,15 @@ describe('repeated runs', () => {
     const cifar = { ...presetConfig('cifar'), seed: 3 };
     expect(studyNotice(cifar, recordedNoise(cifar, [{ ...gaining, protocol: protocolFingerprint(cifar) }]), gains)).toEqual([]);
     expect(studyNotice(presetConfig('smoke'))).toEqual([]);
+    // The recorded studies themselves: the quick preset before 2026-12-07 (LARS on 3,072 images) lost on the frozen
+    // features, and its runs say so beside the cifar preset's gains; the quick preset now has no loss recorded.
+    const q = presetConfig('quick');
+    const before = { ...q, unlabeledImages: 1536, byol: { ...q.byol, epochs: 2, optimizer: 'lars' as const, lrPer256: 0.2, warmupEpochs: 0, tauBase: 0.996, cropMinScale: 0.08, blur: true }, finetune: { ...q.finetune, curveEvery: 1536 } };
+    const told = studyNotice(before);
+    expect(told).toHaveLength(2);
+    expect(told[0]).toContain('(results/byol-quick/eval3-5seeds-2026-12-07; npm run train:byol -- --seeds 0,1,2,3,4), BYOL\'s 3,072 images');
+    expect(told[1]).toContain('--preset cifar (49,920 images of BYOL a seed)');
+    expect(studyNotice(q)).toEqual([]);
     // With no gaining study recorded, the loss is still said, alone.
     expect(recordedGains([lossy])).toBeUndefined();
     expect(studyNotice(c, recordedNoise(c, [lossy]), null)).toHaveLength(1);
