@@ -8,7 +8,7 @@
  *  - resnet18 train: torchvision's ResNet-18, 10 classes, batch 64 at 32×32, SGD momentum 0.9
  *    (classifierStep, as the experiment's classifier arms run it, without augmentation).
  *  - resnet18 infer: the same network in eval mode, batch 64, no gradients.
- *  - byol train: the quick preset's BYOL step at batch 32, 32×32 (byolStep, as the experiment runs it:
+ *  - byol train: the byol-step row's BYOL step (BYOL_BENCH_CONFIG) at batch 32, 32×32 (byolStep, as the experiment runs it:
  *    augmentation of both views, online ×2, target ×2, loss, backward, LARS, EMA).
  *
  * Each step is timed three ways: eager; replayed with its commands encoded on the step's path; replayed
@@ -20,7 +20,7 @@
 import { captureStep, Generator, getRuntime, noGrad, resnet18, SGD, flattenParameters, type CapturedStep, type Tensor } from '../../src/index.js';
 import { classifierStep } from '../../src/nn/train-step.js';
 import { ByolAugment } from '../../src/byol/augment.js';
-import { presetConfig } from '../../src/byol/config.js';
+import { BYOL_BENCH_CONFIG } from './byol.js';
 import { byolTraining } from '../../src/byol/step.js';
 import { registerRows, type BenchRow, type Prepared } from '../registry.js';
 import { packedBatch } from './augment.js';
@@ -110,7 +110,7 @@ function resnetInfer(mode: Mode): Workload {
 }
 
 function byolTrain(mode: Mode): Workload {
-  const config = { ...presetConfig('quick'), batch: BYOL_BATCH, imageSize: BYOL_SIZE };
+  const config = { ...BYOL_BENCH_CONFIG, batch: BYOL_BATCH, imageSize: BYOL_SIZE };
   const aug = new ByolAugment({ size: BYOL_SIZE }, { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
   const { step: captured, lr, dispose } = byolTraining(config, { init: 1, seed: 11, augment: aug, image: { c: 3, h: BYOL_SIZE, w: BYOL_SIZE }, ...captureMode(mode) });
   const words = packedBatch(BYOL_BATCH, 3, BYOL_SIZE, BYOL_SIZE, 99);

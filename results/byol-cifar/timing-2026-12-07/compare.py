@@ -1,8 +1,9 @@
-# Which recorded numbers a timing seed reproduces: python3 compare.py seed-N (against adamw-5seeds-2026-12-06).
-import json, os, sys
-seed = sys.argv[1].rstrip('/').split('/')[-1]
+# Which recorded numbers a timing seed reproduces: python3 compare.py seed-N [STUDY] (STUDY: a folder beside this one;
+# default adamw-5seeds-2026-12-06).
+import json, os, re, sys
+seed = re.match(r'seed-\d+', sys.argv[1].rstrip('/').split('/')[-1]).group(0)
 here = [json.loads(l) for l in open(f'{sys.argv[1]}/metrics.jsonl')]
-study = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'adamw-5seeds-2026-12-06')
+study = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', sys.argv[2] if len(sys.argv) > 2 else 'adamw-5seeds-2026-12-06')
 there = [json.loads(l) for l in open(os.path.join(study, seed, 'metrics.jsonl'))]
 assert [(r['phase'], r['epoch']) for r in here] == [(r['phase'], r['epoch']) for r in there], 'different records'
 # Each field per phase: supervised, byol (its curve points included), finetune.
