@@ -16,7 +16,7 @@ import { deriveSeed } from '../data/prng.js';
 import { ByolAugment, IDENTITY_VIEW, type NormalizeStats } from './augment.js';
 import { WIDTH_LIMITS, type ExperimentConfig } from './config.js';
 import { evaluateEncoder, features, withLabeledBatchNorm } from './evaluation.js';
-import { phaseKeys } from './experiment-state.js';
+import { PHASES, phaseKeys } from './experiment-state.js';
 import { knnAccuracy } from './knn.js';
 import { cosineNeighbours, neighbourMatchRate, neighboursSvg, pickQueries, type NeighbourGrid } from './neighbours.js';
 import { embed2d, embeddingSpec } from './embedding.js';
@@ -25,11 +25,12 @@ import { embed2d, embeddingSpec } from './embedding.js';
  * Draw `draw` of the random arm's encoders under the config's seed. Draw 0 is the encoder the experiment's BYOL
  * phase starts from: `Byol.create` draws the online encoder first from the phase's generator (seeded with
  * phaseKeys(seed, 'byol').init), so the same draws rebuild it. Draw k ≥ 1 is seeded with
- * deriveSeed(seed, 2, 17, k) (2: the BYOL phase's place, as in phaseKeys; 17: the random arm's further draws).
+ * deriveSeed(seed, 2, 17, k) (2: the BYOL phase's place in PHASES + 1, as in phaseKeys; 17: the random arm's
+ * further draws).
  */
 export function randomEncoder(config: Pick<ExperimentConfig, 'seed' | 'stem' | 'width'>, draw = 0): ResNet {
   if (!Number.isInteger(draw) || draw < 0) throw new Error(`randomEncoder: draw must be a whole number ≥ 0, not ${draw}`);
-  const gen = new Generator(draw === 0 ? phaseKeys(config.seed, 'byol').init : deriveSeed(config.seed, 2, 17, draw));
+  const gen = new Generator(draw === 0 ? phaseKeys(config.seed, 'byol').init : deriveSeed(config.seed, PHASES.indexOf('byol') + 1, 17, draw));
   return resnet18({ numClasses: null, smallStem: config.stem === 'small', width: config.width, generator: gen });
 }
 
