@@ -1,7 +1,9 @@
 // conv2d filter gradient as an implicit GEMM with subgroup broadcasts (see conv2d_forward_sg.wgsl):
 //   dw[co, ci, kh, kw] = Σ_{n, oh, ow} dy[n, co, oh, ow] · x[n, ci, oh·sh − ph + kh, ow·sw − pw + kw]
 // GEMM view: rows = j = (ci, kh, kw) flattened (the weight's own order), columns = output channels,
-// K = (n, oh, ow). A workgroup owns 32 rows; every invocation owns 8 output channels (two vec4 columns of
+// K = (n, oh, ow). The rows cover the window of taps that meet the input (rows tap_h0 … of the kernel,
+// taps_w wide, `taps` in all: every tap unless the map is tiny); the launcher clears the gradient of the
+// taps outside it, which see padding alone. A workgroup owns 32 rows; every invocation owns 8 output channels (two vec4 columns of
 // `dyt`, dy laid out [N, H_out·W_out, C_out₄] by conv2d_layout.wgsl) for all 32 rows. Each lane gathers
 // x for 4 of the rows and subgroupBroadcast shares them.
 // YDIRECT: dy is read in place from `dy` [N, C_out, H_out·W_out], 8 scalar gathers per step instead of two
@@ -28,10 +30,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var rkw: array<i32, 4>;
   for (var r = 0u; r < 4u; r++) {
     let j = min(m0 + l + 8u * r, p.rows - 1u);
-    let k = j % KK;
-    xo[r] = (j / KK) * HW;
-    rkh[r] = i32(k / p.KW) - i32(p.pad_h);
-    rkw[r] = i32(k % p.KW) - i32(p.pad_w);
+    let t = j % p.taps;
+    xo[r] = (j / p.taps) * HW;
+    rkh[r] = i32(p.tap_h0 + t / p.taps_w) - i32(p.pad_h);
+    rkw[r] = i32(p.tap_w0 + t % p.taps_w) - i32(p.pad_w);
   }
 
   for (var i = 0u; i < 64u; i++) { acc[i] = vec4<f32>(0.0); }
@@ -110,16 +112,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
 
-  let plane = split * p.C_out * p.rows;
+  // Row j of the window is element (ci, kh, kw) of the gradient's row of C_in·KH·KW.
+  let CKK = p.C_in * KK;
+  let plane = split * p.C_out * CKK;
   for (var r = 0u; r < 4u; r++) {
     for (var j = 0u; j < 8u; j++) {
       let row = m0 + 8u * r + j;
       if (row >= p.rows) { continue; }
+      let t = row % p.taps;
+      let at = (row / p.taps) * KK + (p.tap_h0 + t / p.taps_w) * p.KW + p.tap_w0 + t % p.taps_w;
       for (var h = 0u; h < 2u; h++) {
         let v = acc[16u * r + 2u * j + h];
         for (var e = 0u; e < 4u; e++) {
           let co = (c4 + h) * 4u + e;
-          if (co < p.C_out) { out[plane + co * p.rows + row] = v[e]; }
+          if (co < p.C_out) { out[plane + co * CKK + at] = v[e]; }
         }
       }
     }

@@ -20,7 +20,9 @@
  *   per lane would be mostly padding, goes the GEMM route instead: cols = Wᵀ · dy by the matmul kernel,
  *   then a gather of the taps into dx (conv2d_col2im.wgsl).
  * - conv2dBackwardFilter: rows = (C_in, KH, KW), columns = C_out, K = (N, H_out, W_out), split over the batch
- *   when there are few tiles (conv2d_backward_filter_sg.wgsl).
+ *   when there are few tiles (conv2d_backward_filter_sg.wgsl). The rows cover only the kernel taps that meet
+ *   the input (usedTaps): at ResNet-18's 1 × 1 maps (layer4 at 32 × 32) the centre of a 3 × 3 kernel alone,
+ *   the other taps' gradient cleared.
  *
  * Register-tiled kernels (every other device, hardware GPUs included, and where overrides ask for them):
  * - conv2dForward: M = C_out, N = output pixels, K = C_in·KH·KW; tiles of 4 output channels × 4 output
@@ -117,7 +119,7 @@ const BACKWARD_INPUT_SG = defineKernel({
 const BACKWARD_FILTER_SG = defineKernel({
   name: 'conv2d_backward_filter_sg',
   directives: SUBGROUP_DIRECTIVES,
-  params: { ...GEOMETRY, rows: 'u32', co4: 'u32', col_groups: 'u32', n_per_split: 'u32' },
+  params: { ...GEOMETRY, rows: 'u32', co4: 'u32', col_groups: 'u32', n_per_split: 'u32', tap_h0: 'u32', tap_w0: 'u32', taps_w: 'u32', taps: 'u32' },
   storage: { x: F32, dyt: VEC4, out: OUT, dy: F32 },
   constants: { WG: 8, YDIRECT: false, UNROLL4: true },
   code: [sgCommonWgsl, backwardFilterSgWgsl],
@@ -206,6 +208,12 @@ export interface Conv2dOverrides {
    * "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
    */
   dxZeroFill?: boolean;
+  /**
+   * The subgroup filter gradient's rows: only the kernel taps that meet the input somewhere, the gradient of
+   * the others cleared (true, the default), or every tap (false). At a 1 × 1 map a 3 × 3 kernel with padding 1
+   * meets the input with its centre alone, so 8 rows of 9 would sum products with padding (see usedTaps).
+   */
+  dwUsedTaps?: boolean;
   /** Invocations per workgroup of the register-tiled kernels (one 4 × 4 tile each; default 64). */
   tileWG?: number;
   /** Splits of the tiled forward's and input gradient's channel reduction (see tileSplits). */
@@ -218,7 +226,7 @@ declare module '../gpu/overrides.js' {
     conv2d?: Conv2dOverrides;
   }
 }
-declareOverrides('conv2d', { forward: true, dx: true, dw: true, WG: true, direct: true, imageFastest: true, unroll4: true, dwTargetWorkgroups: true, dxZeroFill: true, tileWG: true, tileSplits: true });
+declareOverrides('conv2d', { forward: true, dx: true, dw: true, WG: true, direct: true, imageFastest: true, unroll4: true, dwTargetWorkgroups: true, dxZeroFill: true, dwUsedTaps: true, tileWG: true, tileSplits: true });
 
 /** Invocations per workgroup of the subgroup kernels and of the register-tiled kernels, unless overridden. */
 const SG_WG = 8;
@@ -299,6 +307,34 @@ export function onlyPhaseZeroHasTaps(g: Conv2dGeometry): boolean {
     }
   }
   return g.padH % g.strideH < g.KH && g.padW % g.strideW < g.KW;
+}
+
+/**
+ * The window of kernel taps that meet the input at some output position: rows h0 … h0 + h − 1 and columns
+ * w0 … w0 + w − 1 of the kernel (h or w 0 when no tap does). Tap row kh meets input row oh·stride − pad + kh
+ * for some oh < H_out; the taps outside the window see padding alone, so their filter gradient is zero.
+ * The window is the bounding box of the taps that meet the input (with stride > H a tap inside it may still
+ * meet none; the kernel's bounds checks give that one its zeros).
+ */
+export function usedTaps(g: Conv2dGeometry): { h0: number; h: number; w0: number; w: number } {
+  const span = (K: number, size: number, out: number, stride: number, pad: number): [number, number] => {
+    let lo = -1;
+    let hi = -1;
+    for (let k = 0; k < K; k++) {
+      for (let o = 0; o < out; o++) {
+        const i = o * stride - pad + k;
+        if (i >= 0 && i < size) {
+          if (lo < 0) lo = k;
+          hi = k;
+          break;
+        }
+      }
+    }
+    return lo < 0 ? [0, 0] : [lo, hi - lo + 1];
+  };
+  const [h0, h] = span(g.KH, g.H, g.H_out, g.strideH, g.padH);
+  const [w0, w] = span(g.KW, g.W, g.W_out, g.strideW, g.padW);
+  return h === 0 || w === 0 ? { h0: 0, h: 0, w0: 0, w: 0 } : { h0, h, w0, w };
 }
 
 /**
@@ -495,6 +531,12 @@ export type Conv2dBackwardFilterPlan =
       colGroups: number;
       splits: number;
       nPerSplit: number;
+      /**
+       * The kernel taps the rows cover (`rows` = C_in × taps.h × taps.w); when that is not every tap, the
+       * gradient is cleared first and the other taps keep its zeros (`clear`).
+       */
+      taps: { h0: number; h: number; w0: number; w: number };
+      clear: boolean;
     })
   | (Conv2dTileLaunch & {
       ciTiles: number;
@@ -508,8 +550,9 @@ export function conv2dBackwardFilterPlan(g: Conv2dGeometry, caps: AdapterCaps, o
     const co4 = Math.ceil(g.C_out / 4);
     const HWo = g.H_out * g.W_out;
     const wg = o.WG ?? SG_WG;
-    const rows = g.C_in * g.KH * g.KW;
-    const rowBlocks = Math.ceil(rows / 32);
+    const taps = (o.dwUsedTaps ?? true) ? usedTaps(g) : { h0: 0, h: g.KH, w0: 0, w: g.KW };
+    const rows = g.C_in * taps.h * taps.w;
+    const rowBlocks = Math.max(1, Math.ceil(rows / 32));
     // dy [N, C_out, 1] already is the [N, 1, C_out₄] layout when C_out % 4 == 0.
     const inPlace = HWo === 1 && g.C_out % 4 === 0;
     const direct = !inPlace && (o.direct ?? rowBlocks <= DIRECT_MAX_ROW_BLOCKS);
@@ -532,6 +575,8 @@ export function conv2dBackwardFilterPlan(g: Conv2dGeometry, caps: AdapterCaps, o
       colGroups,
       splits,
       nPerSplit,
+      taps,
+      clear: taps.h * taps.w < g.KH * g.KW,
       workgroups: [gx, gy, splits * colGroups],
     };
   }
@@ -673,15 +718,22 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
   const result = () => (plan.splits > 1 ? empty([plan.splits, ...wShape], 'float32', op) : (into ?? empty(wShape, 'float32', op)));
   let partial: Tensor;
   if (plan.kernel === 'sg') {
-    const dyt = plan.operand === 'layout' ? relayout(dy, g.N, g.C_out, g.H_out * g.W_out, op) : dy;
+    const dyt = plan.rows > 0 && plan.operand === 'layout' ? relayout(dy, g.N, g.C_out, g.H_out * g.W_out, op) : dy;
     partial = result();
-    BACKWARD_FILTER_SG.dispatch({
-      op,
-      constants: { WG: plan.wg, YDIRECT: plan.operand === 'direct', UNROLL4: plan.unroll4 },
-      params: convParams(BACKWARD_FILTER_SG, g, { rows: plan.rows, co4: plan.co4, col_groups: plan.colGroups, n_per_split: plan.nPerSplit }),
-      storage: { x: x.binding(op), dyt: dyt.binding(op), out: partial.binding(op), dy: dy.binding(op) },
-      workgroups: plan.workgroups,
-    });
+    if (plan.clear) clearTensor(partial, op);
+    const { taps } = plan;
+    if (plan.rows > 0) {
+      BACKWARD_FILTER_SG.dispatch({
+        op,
+        constants: { WG: plan.wg, YDIRECT: plan.operand === 'direct', UNROLL4: plan.unroll4 },
+        params: convParams(BACKWARD_FILTER_SG, g, {
+          rows: plan.rows, co4: plan.co4, col_groups: plan.colGroups, n_per_split: plan.nPerSplit,
+          tap_h0: taps.h0, tap_w0: taps.w0, taps_w: taps.w, taps: taps.h * taps.w,
+        }),
+        storage: { x: x.binding(op), dyt: dyt.binding(op), out: partial.binding(op), dy: dy.binding(op) },
+        workgroups: plan.workgroups,
+      });
+    }
     if (dyt !== dy) dyt.dispose();
   } else {
     partial = result();

@@ -31,8 +31,21 @@ describe('conv2d plans', () => {
     });
     expect(conv2dBackwardInputPlan(stem, false, LAVAPIPE)).toEqual({ kernel: 'gemm', total: 98304, workgroups: [1536, 1, 1] });
     expect(conv2dBackwardFilterPlan(stem, LAVAPIPE)).toEqual({
-      kernel: 'sg', wg: 8, operand: 'direct', unroll4: true, rows: 147, co4: 16, colGroups: 1, splits: 2, nPerSplit: 16, workgroups: [5, 1, 2],
+      kernel: 'sg', wg: 8, operand: 'direct', unroll4: true, rows: 147, co4: 16, colGroups: 1, splits: 2, nPerSplit: 16,
+      taps: { h0: 0, h: 7, w0: 0, w: 7 }, clear: false, workgroups: [5, 1, 2],
     });
+  });
+
+  it("lavapipe: layer4's filter gradients at a 1×1 map sum the taps that meet the input alone, after a clear", () => {
+    const layer4 = conv2dGeometry([32, 512, 1, 1], [512, 512, 3, 3], { stride: 1, padding: 1 });
+    expect(conv2dBackwardFilterPlan(layer4, LAVAPIPE)).toEqual({
+      kernel: 'sg', wg: 8, operand: 'vec4', unroll4: false, rows: 512, co4: 128, colGroups: 8, splits: 1, nPerSplit: 32,
+      taps: { h0: 1, h: 1, w0: 1, w: 1 }, clear: true, workgroups: [16, 1, 8],
+    });
+    const down = conv2dGeometry([32, 256, 2, 2], [512, 256, 3, 3], { stride: 2, padding: 1 });
+    expect(conv2dBackwardFilterPlan(down, LAVAPIPE)).toMatchObject({ rows: 1024, taps: { h0: 1, h: 2, w0: 1, w: 2 }, clear: true });
+    // Every tap, as before: nothing to clear.
+    expect(conv2dBackwardFilterPlan(layer4, LAVAPIPE, { dwUsedTaps: false })).toMatchObject({ rows: 4608, taps: { h0: 0, h: 3, w0: 0, w: 3 }, clear: false });
   });
 
   it('lavapipe: a 1×1/2 input gradient reads its weights in place and runs stride phase (0, 0) alone after a clear, or adds into a gradient without one', () => {

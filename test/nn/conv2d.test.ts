@@ -6,6 +6,7 @@ import {
   conv2dForward,
   conv2dGeometry,
   onlyPhaseZeroHasTaps,
+  usedTaps,
   type Conv2dOverrides,
 } from '../../src/kernels/conv2d.js';
 import { withKernelOverrides } from '../../src/gpu/overrides.js';
@@ -46,6 +47,7 @@ const cases: Case[] = [
   { N: 2, C: 9, H: 6, W: 5, CO: 70, K: 3, stride: 2, padding: 1, bias: true },
   { N: 5, C: 16, H: 1, W: 1, CO: 36, K: 3, stride: 1, padding: 1, bias: false }, // 1×1 map: dy used in place
   { N: 2, C: 8, H: 2, W: 2, CO: 12, K: 3, stride: 2, padding: 1, bias: false }, // layer4-like 2×2 → 1×1
+  { N: 3, C: 6, H: 1, W: 5, CO: 10, K: 3, stride: 1, padding: 1, bias: false }, // one row: the middle kernel row alone meets it
   // More than 8 blocks of 32 rows: the layout pass and vec4 loads in every subgroup kernel.
   { N: 4, C: 8, H: 13, W: 11, CO: 10, K: 3, stride: 1, padding: 1, bias: true },
 ];
@@ -165,6 +167,63 @@ describe('conv2d kernels against the float64 reference', () => {
       });
     });
   }
+
+  it('knows which kernel taps meet the input', () => {
+    const taps = (x: number[], k: number, stride: number, padding: number) =>
+      usedTaps(conv2dGeometry(x, [1, x[1], k, k], { stride, padding }));
+    expect(taps([1, 1, 8, 8], 3, 1, 1)).toEqual({ h0: 0, h: 3, w0: 0, w: 3 });
+    expect(taps([1, 1, 1, 1], 3, 1, 1)).toEqual({ h0: 1, h: 1, w0: 1, w: 1 }); // layer4 at 32×32: the centre alone
+    expect(taps([1, 1, 2, 2], 3, 2, 1)).toEqual({ h0: 1, h: 2, w0: 1, w: 2 }); // layer4.0.conv1: 2×2 → 1×1
+    expect(taps([1, 1, 1, 5], 3, 1, 1)).toEqual({ h0: 1, h: 1, w0: 0, w: 3 });
+    expect(taps([1, 1, 1, 1], 1, 3, 2)).toEqual({ h0: 0, h: 0, w0: 0, w: 0 }); // every output on padding
+  });
+
+  // The taps outside the window get their zeros from a clear; with every tap summed the kernel writes them.
+  for (const dwUsedTaps of [true, false]) {
+    for (const dwTargetWorkgroups of [8, 64]) {
+      it(`writes dw's zeros for taps on padding alone, into a recycled buffer (${dwUsedTaps ? 'used taps' : 'every tap'}, ${dwTargetWorkgroups === 64 ? 'split over the batch' : 'one pass'})`, async (ctx) => {
+        if (!getRuntime().device.features.has('subgroups')) ctx.skip();
+        await withKernelOverrides({ conv2d: { dw: 'sg', dwUsedTaps, dwTargetWorkgroups } }, async () => {
+          const opts = { stride: 1, padding: 1 };
+          const wShape = [12, 10, 3, 3];
+          for (const into of [false, true]) {
+            // Dirty the pool with non-zero buffers of dw's size (and of the splits' slices) first.
+            const junk = [wShape, [4, ...wShape], [6, ...wShape]].map((sh) => toTensor(randomArr(sh)));
+            for (const j of junk) await j.data();
+            for (const j of junk) j.dispose();
+            const x = f32(randomArr([6, 10, 1, 1]));
+            const g = f32(randomArr([6, 12, 1, 1]));
+            const [, dw] = nnRef.conv2dGrad(x, f32(randomArr(wShape)), g, opts);
+            const [xt, gt] = [toTensor(x), toTensor(g)];
+            const target = into ? toTensor(randomArr(wShape)) : null;
+            const dwt = conv2dBackwardFilter(gt, xt, wShape, opts, target);
+            if (target) expect(dwt).toBe(target);
+            const got = await dwt.data();
+            expect(relativeError(got, dw.data), seedNote).toBeLessThan(1e-4);
+            for (let i = 0; i < got.length; i++) if (i % 9 !== 4) expect(got[i], `dw[${i}]`).toBe(0);
+            for (const t of [xt, gt, dwt]) t.dispose();
+          }
+        });
+      });
+    }
+  }
+
+  it('gives a zero filter gradient where every tap sees padding', async () => {
+    const opts = { stride: 3, padding: 2 };
+    const x = f32(randomArr([2, 3, 1, 1]));
+    const w = f32(randomArr([4, 3, 1, 1]));
+    const y = nnRef.conv2d(x, w, null, opts);
+    const g = f32(randomArr(y.shape));
+    const [, dw] = nnRef.conv2dGrad(x, w, g, opts);
+    expect(Array.from(dw.data).every((v) => v === 0)).toBe(true);
+    const [xt, gt] = [toTensor(x), toTensor(g)];
+    // One pass, written straight into a tensor of non-zero values.
+    const target = toTensor(randomArr(w.shape));
+    const dwt = withKernelOverrides({ conv2d: { dwTargetWorkgroups: 1 } }, () => conv2dBackwardFilter(gt, xt, w.shape, opts, target));
+    expect(dwt).toBe(target);
+    expect(Array.from(await dwt.data())).toEqual(Array.from(dw.data));
+    for (const t of [xt, gt, dwt]) t.dispose();
+  });
 
   it('names both shapes when channels disagree', () => {
     const xt = toTensor(randomArr([1, 3, 5, 5]));
