@@ -11,6 +11,14 @@
 // Split-K: workgroup z / col_groups takes a slice of the batch and writes its partial sums to its own plane
 // of `out` ([splits, C_out, C_in·KH·KW]); the launcher sums the planes when there is more than one.
 
+// Row j → (input channel, tap of the window): channel-major (the weight's own order) or, with TAP_MAJOR,
+// tap-major, so that a block of 32 rows shares its tap when C_in is a multiple of 32 and with it the
+// output positions where that tap meets padding, which the block then skips together.
+fn channel_tap(j: u32) -> vec2<u32> {
+  if (TAP_MAJOR) { return vec2<u32>(j % p.C_in, j / p.C_in); }
+  return vec2<u32>(j / p.taps, j % p.taps);
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
@@ -29,11 +37,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var rkh: array<i32, 4>;
   var rkw: array<i32, 4>;
   for (var r = 0u; r < 4u; r++) {
-    let j = min(m0 + l + 8u * r, p.rows - 1u);
-    let t = j % p.taps;
-    xo[r] = (j / p.taps) * HW;
-    rkh[r] = i32(p.tap_h0 + t / p.taps_w) - i32(p.pad_h);
-    rkw[r] = i32(p.tap_w0 + t % p.taps_w) - i32(p.pad_w);
+    let ct = channel_tap(min(m0 + l + 8u * r, p.rows - 1u));
+    xo[r] = ct.x * HW;
+    rkh[r] = i32(p.tap_h0 + ct.y / p.taps_w) - i32(p.pad_h);
+    rkw[r] = i32(p.tap_w0 + ct.y % p.taps_w) - i32(p.pad_w);
   }
 
   for (var i = 0u; i < 64u; i++) { acc[i] = vec4<f32>(0.0); }
@@ -72,6 +79,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         }
         kq += 4u * p.co4;
         yq += 4u;
+        if (TAP_MAJOR) {
+          var any_ok = false;
+          for (var r = 0u; r < 4u; r++) {
+            for (var t = 0u; t < 4u; t++) {
+              let ih = ihb[t] + rkh[r];
+              let iw = iwb[t] + rkw[r];
+              any_ok = any_ok || (ih >= 0 && ih < i32(p.H) && iw >= 0 && iw < i32(p.W));
+            }
+          }
+          if (!subgroupAny(any_ok)) { continue; }
+        }
         for (var r = 0u; r < 4u; r++) {
           var v: vec4<f32>;
           for (var t = 0u; t < 4u; t++) {
@@ -89,19 +107,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let iwb = i32(ow * p.stride_w);
       ow += 1u;
       if (ow == p.W_out) { ow = 0u; oh += 1u; }
+      let kq0 = kq;
+      let yq0 = yq;
+      kq += p.co4;
+      yq += 1u;
+      if (TAP_MAJOR) {
+        var any_ok = false;
+        for (var r = 0u; r < 4u; r++) {
+          let ih = ihb + rkh[r];
+          let iw = iwb + rkw[r];
+          any_ok = any_ok || (ih >= 0 && ih < i32(p.H) && iw >= 0 && iw < i32(p.W));
+        }
+        if (!subgroupAny(any_ok)) { continue; }
+      }
       var b0: vec4<f32>;
       var b1: vec4<f32>;
       if (YDIRECT) {
         for (var e = 0u; e < 4u; e++) {
-          b0[e] = dy[yq + min(ca * 4u + e, p.C_out - 1u) * HWo];
-          b1[e] = dy[yq + min(cb * 4u + e, p.C_out - 1u) * HWo];
+          b0[e] = dy[yq0 + min(ca * 4u + e, p.C_out - 1u) * HWo];
+          b1[e] = dy[yq0 + min(cb * 4u + e, p.C_out - 1u) * HWo];
         }
       } else {
-        b0 = dyt[kq + ca];
-        b1 = dyt[kq + cb];
+        b0 = dyt[kq0 + ca];
+        b1 = dyt[kq0 + cb];
       }
-      kq += p.co4;
-      yq += 1u;
       for (var r = 0u; r < 4u; r++) {
         let ih = ihb + rkh[r];
         let iw = iwb + rkw[r];
@@ -119,8 +148,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var j = 0u; j < 8u; j++) {
       let row = m0 + 8u * r + j;
       if (row >= p.rows) { continue; }
-      let t = row % p.taps;
-      let at = (row / p.taps) * KK + (p.tap_h0 + t / p.taps_w) * p.KW + p.tap_w0 + t % p.taps_w;
+      let ct = channel_tap(row);
+      let at = ct.x * KK + (p.tap_h0 + ct.y / p.taps_w) * p.KW + p.tap_w0 + ct.y % p.taps_w;
       for (var h = 0u; h < 2u; h++) {
         let v = acc[16u * r + 2u * j + h];
         for (var e = 0u; e < 4u; e++) {

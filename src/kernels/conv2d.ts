@@ -121,7 +121,7 @@ const BACKWARD_FILTER_SG = defineKernel({
   directives: SUBGROUP_DIRECTIVES,
   params: { ...GEOMETRY, rows: 'u32', co4: 'u32', col_groups: 'u32', n_per_split: 'u32', tap_h0: 'u32', tap_w0: 'u32', taps_w: 'u32', taps: 'u32' },
   storage: { x: F32, dyt: VEC4, out: OUT, dy: F32 },
-  constants: { WG: 8, YDIRECT: false, UNROLL4: true },
+  constants: { WG: 8, YDIRECT: false, UNROLL4: true, TAP_MAJOR: false },
   code: [sgCommonWgsl, backwardFilterSgWgsl],
 });
 const COL2IM = defineKernel({
@@ -214,6 +214,12 @@ export interface Conv2dOverrides {
    * meets the input with its centre alone, so 8 rows of 9 would sum products with padding (see usedTaps).
    */
   dwUsedTaps?: boolean;
+  /**
+   * The subgroup filter gradient's row order: tap-major, so that a block of 32 rows shares its tap and skips
+   * the output positions where that tap meets padding (true), or the weight's own order (false). By default
+   * tap-major on padded maps of fewer than 32 positions (one position per step), the weight's order elsewhere.
+   */
+  dwTapMajor?: boolean;
   /** Invocations per workgroup of the register-tiled kernels (one 4 × 4 tile each; default 64). */
   tileWG?: number;
   /** Splits of the tiled forward's and input gradient's channel reduction (see tileSplits). */
@@ -226,7 +232,7 @@ declare module '../gpu/overrides.js' {
     conv2d?: Conv2dOverrides;
   }
 }
-declareOverrides('conv2d', { forward: true, dx: true, dw: true, WG: true, direct: true, imageFastest: true, unroll4: true, dwTargetWorkgroups: true, dxZeroFill: true, dwUsedTaps: true, tileWG: true, tileSplits: true });
+declareOverrides('conv2d', { forward: true, dx: true, dw: true, WG: true, direct: true, imageFastest: true, unroll4: true, dwTargetWorkgroups: true, dxZeroFill: true, dwUsedTaps: true, dwTapMajor: true, tileWG: true, tileSplits: true });
 
 /** Invocations per workgroup of the subgroup kernels and of the register-tiled kernels, unless overridden. */
 const SG_WG = 8;
@@ -537,6 +543,8 @@ export type Conv2dBackwardFilterPlan =
        */
       taps: { h0: number; h: number; w0: number; w: number };
       clear: boolean;
+      /** Rows ordered (tap, C_in) instead of (C_in, tap), and positions where a block's taps see padding skipped. */
+      tapMajor: boolean;
     })
   | (Conv2dTileLaunch & {
       ciTiles: number;
@@ -562,6 +570,11 @@ export function conv2dBackwardFilterPlan(g: Conv2dGeometry, caps: AdapterCaps, o
     const nPerSplit = Math.max(1, Math.ceil(g.N / splits));
     splits = Math.max(1, Math.ceil(g.N / nPerSplit));
     const [gx, gy] = grid(rowBlocks);
+    const unroll4 = (o.unroll4 ?? true) && HWo >= 32;
+    // Tap-major rows pay off on lavapipe on the small padded maps, where a tap meets padding at many positions
+    // and the kernel takes one position per step; with four positions per step they measured about 3× slower
+    // (figures: bench/RESULTS.md, "Filter gradients at small maps: used taps and tap-major rows (2026-12-07)").
+    const tapMajor = o.dwTapMajor ?? (!unroll4 && (g.padH > 0 || g.padW > 0) && taps.h * taps.w > 1);
     return {
       kernel: 'sg',
       wg,
@@ -569,12 +582,13 @@ export function conv2dBackwardFilterPlan(g: Conv2dGeometry, caps: AdapterCaps, o
       // Four positions per accumulator update pay off on lavapipe on maps of 32 positions and more; on smaller
       // maps the unrolled kernel measured slower even where its loop never runs (figures: bench/RESULTS.md,
       // "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
-      unroll4: (o.unroll4 ?? true) && HWo >= 32,
+      unroll4,
       rows,
       co4,
       colGroups,
       splits,
       nPerSplit,
+      tapMajor,
       taps,
       clear: taps.h * taps.w < g.KH * g.KW,
       workgroups: [gx, gy, splits * colGroups],
@@ -725,7 +739,7 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
     if (plan.rows > 0) {
       BACKWARD_FILTER_SG.dispatch({
         op,
-        constants: { WG: plan.wg, YDIRECT: plan.operand === 'direct', UNROLL4: plan.unroll4 },
+        constants: { WG: plan.wg, YDIRECT: plan.operand === 'direct', UNROLL4: plan.unroll4, TAP_MAJOR: plan.tapMajor },
         params: convParams(BACKWARD_FILTER_SG, g, {
           rows: plan.rows, co4: plan.co4, col_groups: plan.colGroups, n_per_split: plan.nPerSplit,
           tap_h0: taps.h0, tap_w0: taps.w0, taps_w: taps.w, taps: taps.h * taps.w,

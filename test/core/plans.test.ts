@@ -32,7 +32,7 @@ describe('conv2d plans', () => {
     expect(conv2dBackwardInputPlan(stem, false, LAVAPIPE)).toEqual({ kernel: 'gemm', total: 98304, workgroups: [1536, 1, 1] });
     expect(conv2dBackwardFilterPlan(stem, LAVAPIPE)).toEqual({
       kernel: 'sg', wg: 8, operand: 'direct', unroll4: true, rows: 147, co4: 16, colGroups: 1, splits: 2, nPerSplit: 16,
-      taps: { h0: 0, h: 7, w0: 0, w: 7 }, clear: false, workgroups: [5, 1, 2],
+      taps: { h0: 0, h: 7, w0: 0, w: 7 }, clear: false, tapMajor: false, workgroups: [5, 1, 2],
     });
   });
 
@@ -40,12 +40,22 @@ describe('conv2d plans', () => {
     const layer4 = conv2dGeometry([32, 512, 1, 1], [512, 512, 3, 3], { stride: 1, padding: 1 });
     expect(conv2dBackwardFilterPlan(layer4, LAVAPIPE)).toEqual({
       kernel: 'sg', wg: 8, operand: 'vec4', unroll4: false, rows: 512, co4: 128, colGroups: 8, splits: 1, nPerSplit: 32,
-      taps: { h0: 1, h: 1, w0: 1, w: 1 }, clear: true, workgroups: [16, 1, 8],
+      taps: { h0: 1, h: 1, w0: 1, w: 1 }, clear: true, tapMajor: false, workgroups: [16, 1, 8],
     });
     const down = conv2dGeometry([32, 256, 2, 2], [512, 256, 3, 3], { stride: 2, padding: 1 });
-    expect(conv2dBackwardFilterPlan(down, LAVAPIPE)).toMatchObject({ rows: 1024, taps: { h0: 1, h: 2, w0: 1, w: 2 }, clear: true });
+    // Four taps of the window, on a map of one position: tap-major rows.
+    expect(conv2dBackwardFilterPlan(down, LAVAPIPE)).toMatchObject({ rows: 1024, taps: { h0: 1, h: 2, w0: 1, w: 2 }, clear: true, tapMajor: true });
     // Every tap, as before: nothing to clear.
     expect(conv2dBackwardFilterPlan(layer4, LAVAPIPE, { dwUsedTaps: false })).toMatchObject({ rows: 4608, taps: { h0: 0, h: 3, w0: 0, w: 3 }, clear: false });
+  });
+
+  it('lavapipe: filter gradients take tap-major rows on small padded maps (one position per step), the weight\'s order elsewhere', () => {
+    const at = (H: number, k: number, padding: number) => conv2dGeometry([32, 64, H, H], [64, 64, k, k], { stride: 1, padding });
+    expect(conv2dBackwardFilterPlan(at(4, 3, 1), LAVAPIPE)).toMatchObject({ unroll4: false, tapMajor: true });
+    expect(conv2dBackwardFilterPlan(at(8, 3, 1), LAVAPIPE)).toMatchObject({ unroll4: true, tapMajor: false });
+    expect(conv2dBackwardFilterPlan(at(4, 3, 0), LAVAPIPE)).toMatchObject({ unroll4: false, tapMajor: false }); // no padding to skip
+    expect(conv2dBackwardFilterPlan(at(4, 1, 0), LAVAPIPE)).toMatchObject({ tapMajor: false });
+    expect(conv2dBackwardFilterPlan(at(8, 3, 1), LAVAPIPE, { dwTapMajor: true })).toMatchObject({ unroll4: true, tapMajor: true });
   });
 
   it('lavapipe: a 1×1/2 input gradient reads its weights in place and runs stride phase (0, 0) alone after a clear, or adds into a gradient without one', () => {

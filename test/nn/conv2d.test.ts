@@ -69,6 +69,9 @@ const variants: { name: string; set: Conv2dOverrides; subgroups: boolean }[] = [
   { name: 'subgroup, layout pass', set: { forward: 'sg', dx: 'sg', dw: 'sg', direct: false, dwTargetWorkgroups: 64 }, subgroups: true },
   // One step of K per accumulator update (the four-step loop off: only the single-step loop runs).
   { name: 'subgroup, single steps', set: { forward: 'sg', dx: 'sg', dw: 'sg', unroll4: false }, subgroups: true },
+  // The filter gradient's rows tap-major, skipping positions where a block's taps meet padding.
+  { name: 'subgroup, filter gradient tap-major', set: { dw: 'sg', dwTapMajor: true }, subgroups: true },
+  { name: 'subgroup, filter gradient tap-major, single steps', set: { dw: 'sg', dwTapMajor: true, unroll4: false }, subgroups: true },
 ];
 const name = (c: Case) => `N${c.N} C${c.C} ${c.H}×${c.W} → ${c.CO}, ${c.K}×${c.K}/${c.stride} pad ${c.padding}${c.bias ? ' +bias' : ''}`;
 
