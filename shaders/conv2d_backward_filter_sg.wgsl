@@ -1,11 +1,11 @@
 // conv2d filter gradient as an implicit GEMM with subgroup broadcasts (see conv2d_forward_sg.wgsl):
 //   dw[co, ci, kh, kw] = Σ_{n, oh, ow} dy[n, co, oh, ow] · x[n, ci, oh·sh − ph + kh, ow·sw − pw + kw]
-// GEMM view: rows = j = (ci, kh, kw) flattened (the weight's own order), columns = output channels,
-// K = (n, oh, ow). The rows cover the window of taps that meet the input (rows tap_h0 … of the kernel,
-// taps_w wide, `taps` in all: every tap unless the map is tiny); the launcher clears the gradient of the
-// taps outside it, which see padding alone. A workgroup owns 32 rows; every invocation owns 8 output channels (two vec4 columns of
-// `dyt`, dy laid out [N, H_out·W_out, C_out₄] by conv2d_layout.wgsl) for all 32 rows. Each lane gathers
-// x for 4 of the rows and subgroupBroadcast shares them.
+// GEMM view: rows = (ci, tap) over the window of kernel taps that meet the input (from row tap_h0 and
+// column tap_w0 of the kernel, taps_w wide, `taps` in all: every tap unless the map is tiny; the launcher
+// clears the gradient of the taps outside it, which see padding alone), ordered as channel_tap says;
+// columns = output channels; K = (n, oh, ow). A workgroup owns 32 rows; every invocation owns 8 output
+// channels (two vec4 columns of `dyt`, dy laid out [N, H_out·W_out, C_out₄] by conv2d_layout.wgsl) for
+// all 32 rows. Each lane gathers x for 4 of the rows and subgroupBroadcast shares them.
 // YDIRECT: dy is read in place from `dy` [N, C_out, H_out·W_out], 8 scalar gathers per step instead of two
 // vec4 loads, which saves the layout pass when there are too few rows to repay it.
 // Split-K: workgroup z / col_groups takes a slice of the batch and writes its partial sums to its own plane
