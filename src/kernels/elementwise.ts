@@ -38,17 +38,27 @@ const unary = (op: UnaryOpName, vec4: boolean) =>
 export const UNARY_KERNELS = perOp(UNARY_OPS, (op) => ({ scalar: unary(op, false), vec4: unary(op, true) }));
 /** The output's n elements (vec4s in the vec4 kernels), rank and shape, and each input's strides along it. */
 const BINARY_PARAMS = { n: 'u32', rank: 'u32', shape: DIMS, a_strides: DIMS, b_strides: DIMS } as const;
-/** One binary op's kernel, one float per invocation (any broadcasting) or (vec4) four (same shapes). */
-const binary = (op: BinaryOpName, vec4: boolean) =>
+/** The vec4 kernel's: n vec4s, and each input's length in vec4s where it repeats along leading axes (0: none). */
+const BINARY_VEC4_PARAMS = { n: 'u32', a_period: 'u32', b_period: 'u32' } as const;
+/** One binary op's kernel, one float per invocation, any broadcasting. */
+const binary = (op: BinaryOpName) =>
   defineKernel({
-    name: `${vec4 ? 'binary_vec4' : 'binary'}_${op}`,
+    name: `binary_${op}`,
     params: BINARY_PARAMS,
-    storage: { a: vec4 ? V4 : F32, b: vec4 ? V4 : F32, out: vec4 ? V4_OUT : F32_OUT },
+    storage: { a: F32, b: F32, out: F32_OUT },
     constants: { BROADCAST: true, WG: 256 },
-    code: [opCommonWgsl, binaryApplyWgsl(op), vec4 ? binaryVec4Wgsl : binaryWgsl],
+    code: [opCommonWgsl, binaryApplyWgsl(op), binaryWgsl],
   });
-/** Each binary op's kernels (arithmetic and comparisons), made from its entry in the op tables. */
-export const BINARY_KERNELS = perOp(BINARY_WGSL, (op) => ({ scalar: binary(op, false), vec4: binary(op, true) }));
+/** Four floats per invocation: inputs of the output's shape, or repeating along its leading axes (PERIODIC). */
+const binaryVec4 = (op: BinaryOpName) =>
+  defineKernel({
+    name: `binary_vec4_${op}`,
+    params: BINARY_VEC4_PARAMS,
+    storage: { a: V4, b: V4, out: V4_OUT },
+    constants: { PERIODIC: false, WG: 256 },
+    code: [opCommonWgsl, binaryApplyWgsl(op), binaryVec4Wgsl],
+  });
+export const BINARY_KERNELS = perOp(BINARY_WGSL, (op) => ({ scalar: binary(op), vec4: binaryVec4(op) }));
 
 /** Whole vec4s: the length is a multiple of 4 and every tensor starts on a 16-byte boundary. */
 function vec4able(n: number, ...ts: Tensor[]): boolean {
@@ -80,6 +90,20 @@ export function unaryKernel(op: UnaryOpName, x: Tensor, s0 = 0, s1 = 0): Tensor 
   return out;
 }
 
+/**
+ * How an input of `shape` is read against the broadcast `out` shape: 0 when it has out's own shape; its
+ * length when it repeats along out's leading axes only (its shape, leading 1s aside, is out's trailing axes:
+ * a bias [N] against [M, N]); null otherwise.
+ */
+export function suffixPeriod(shape: readonly number[], out: readonly number[]): number | null {
+  let first = 0;
+  while (first < shape.length && shape[first] === 1) first++;
+  const own = shape.slice(first);
+  if (own.length > out.length || own.some((d, i) => d !== out[out.length - own.length + i])) return null;
+  const size = own.reduce((p, d) => p * d, 1);
+  return size === out.reduce((p, d) => p * d, 1) ? 0 : size;
+}
+
 /** out = a ∘ b for a binary op of src/kernels/op-tables.ts (arithmetic or comparison), broadcasting. */
 export function binaryKernel(op: BinaryOpName, a: Tensor, b: Tensor): Tensor {
   const kernels = ofOp('binary', BINARY_KERNELS, op);
@@ -88,11 +112,14 @@ export function binaryKernel(op: BinaryOpName, a: Tensor, b: Tensor): Tensor {
   const out = empty(shape, 'float32', op);
   if (out.size === 0) return out;
   const plain = sameShape(a.shape, shape) && sameShape(b.shape, shape);
-  if (plain && vec4able(out.size, a, b, out)) {
+  // Each input's length where it repeats along the output's leading axes (a bias against [M, N]), else 0.
+  const aPeriod = plain ? 0 : suffixPeriod(a.shape, shape);
+  const bPeriod = plain ? 0 : suffixPeriod(b.shape, shape);
+  if ((aPeriod ?? 1) % 4 === 0 && (bPeriod ?? 1) % 4 === 0 && vec4able(out.size, a, b, out)) {
     kernels.vec4.dispatch({
       op,
-      constants: { WG },
-      params: { n: out.size / 4, rank: shape.length, shape, a_strides: [], b_strides: [] },
+      constants: { PERIODIC: !plain, WG },
+      params: { n: out.size / 4, a_period: aPeriod! / 4, b_period: bPeriod! / 4 },
       storage: { a: a.binding(op), b: b.binding(op), out: out.binding(op) },
       workgroups: grid(Math.ceil(out.size / 4 / WG)),
     });

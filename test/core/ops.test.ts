@@ -10,7 +10,7 @@ import * as ref from '../../src/autograd/reference.js';
 import { backward, requireGrad } from '../../src/autograd/tape.js';
 import { type Arr } from '../../src/autograd/reference.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
-import { binaryKernel, unaryKernel } from '../../src/kernels/elementwise.js';
+import { binaryKernel, suffixPeriod, unaryKernel } from '../../src/kernels/elementwise.js';
 import {
   ARITHMETIC_OPS,
   COMPARISON_OPS,
@@ -155,6 +155,12 @@ describe('binary ops with broadcasting', () => {
     [[2, 3, 1, 5], [3, 7, 1]],
     [[1, 1], [1, 1]],
     [[4, 6], [4, 6]], // same shapes, length a multiple of 4: the vec4 kernel
+    // One input repeating along the output's leading axes, its length a multiple of 4: the vec4 kernel's
+    // periodic read (a Linear layer's bias).
+    [[3, 8], [8]],
+    [[12], [5, 12]],
+    [[2, 3, 4], [1, 3, 4]],
+    [[1, 8], [3, 2, 8]],
   ];
   const autograd: { [K in DifferentiableBinary]: (a: Tensor, b: Tensor) => Tensor } = {
     add: ops.add,
@@ -181,6 +187,16 @@ describe('binary ops with broadcasting', () => {
       }
     });
   }
+
+  it('knows which inputs repeat along the leading axes of the output', () => {
+    expect(suffixPeriod([4, 8], [4, 8])).toBe(0);
+    expect(suffixPeriod([8], [4, 8])).toBe(8);
+    expect(suffixPeriod([1, 1, 8], [4, 8])).toBe(8);
+    expect(suffixPeriod([3, 4], [2, 3, 4])).toBe(12);
+    expect(suffixPeriod([1], [4, 8])).toBe(1);
+    expect(suffixPeriod([4, 1], [4, 8])).toBeNull(); // repeats along the last axis
+    expect(suffixPeriod([2, 1, 4], [2, 3, 4])).toBeNull();
+  });
 
   it('splits the gradient of maximum and minimum evenly on ties', async () => {
     await engine();
