@@ -186,10 +186,13 @@ export interface Conv2dOverrides {
   imageFastest?: boolean;
   /**
    * Whether the subgroup kernels take four steps of K per accumulator update (accumulate_rows4) where they
-   * can (default true): on lavapipe every write of a loop-carried accumulator is a masked load-blend-store,
-   * so fewer writes per multiply-add pay off (forward and input gradient; the filter gradient on maps of
-   * ≥ 32) (figures: bench/RESULTS.md, "Figures behind the kernel choices (moved from code comments,
-   * 2026-12-05)").
+   * can (the filter gradient: on maps of ≥ 32 positions), instead of one (the default). Every write of a
+   * loop-carried accumulator is a masked load-blend-store on lavapipe, which four steps per write save; but
+   * on this project's 2-core AMD EPYC (Zen 5) with Mesa 25.0.7 the single steps measured 1.04–1.7× faster
+   * on every ResNet-18 convolution at 32×32 and 96×96, in all three kernels (bench/RESULTS.md, "One step
+   * of K per accumulator update (2026-12-07)"). Four steps had measured 1.1–1.6× faster on the machine of
+   * 2026-11-28 ("Kernel changes of 2026-11-28, second session"), so the choice is kept as a knob. The sums
+   * are the same to the bit either way.
    */
   unroll4?: boolean;
   /**
@@ -217,7 +220,8 @@ export interface Conv2dOverrides {
   /**
    * The subgroup filter gradient's row order: tap-major, so that a block of 32 rows shares its tap and skips
    * the output positions where that tap meets padding (true), or the weight's own order (false). By default
-   * tap-major on padded maps of fewer than 32 positions (one position per step), the weight's order elsewhere.
+   * tap-major for padded kernels of more than one tap taken one position per step (unroll4 off), the weight's
+   * order elsewhere.
    */
   dwTapMajor?: boolean;
   /** Invocations per workgroup of the register-tiled kernels (one 4 × 4 tile each; default 64). */
@@ -433,7 +437,7 @@ export function conv2dForwardPlan(g: Conv2dGeometry, caps: AdapterCaps, o: Conv2
       kernel: 'sg',
       wg,
       operand: direct ? 'direct' : 'layout',
-      unroll4: (o.unroll4 ?? true) && g.C_in >= 4,
+      unroll4: (o.unroll4 ?? false) && g.C_in >= 4,
       imageFastest: imageFastest(g, g.H_out * g.W_out, o),
       rows,
       co4,
@@ -509,7 +513,7 @@ export function conv2dBackwardInputPlan(g: Conv2dGeometry, into: boolean, caps: 
       kernel: 'sg',
       wg,
       operand: inPlace ? 'vec4' : direct ? 'direct' : 'layout',
-      unroll4: (o.unroll4 ?? true) && g.C_out >= 4,
+      unroll4: (o.unroll4 ?? false) && g.C_out >= 4,
       imageFastest: imageFastest(g, g.H * g.W, o),
       zeroFill,
       clear: zeroFill && !into,
@@ -570,18 +574,16 @@ export function conv2dBackwardFilterPlan(g: Conv2dGeometry, caps: AdapterCaps, o
     const nPerSplit = Math.max(1, Math.ceil(g.N / splits));
     splits = Math.max(1, Math.ceil(g.N / nPerSplit));
     const [gx, gy] = grid(rowBlocks);
-    const unroll4 = (o.unroll4 ?? true) && HWo >= 32;
-    // Tap-major rows pay off on lavapipe on the small padded maps, where a tap meets padding at many positions
-    // and the kernel takes one position per step; with four positions per step they measured about 3× slower
-    // (figures: bench/RESULTS.md, "Filter gradients at small maps: used taps and tap-major rows (2026-12-07)").
+    // Four positions per step only where asked for, and on maps of 32 positions and more (see unroll4).
+    const unroll4 = (o.unroll4 ?? false) && HWo >= 32;
+    // Tap-major rows pay off on lavapipe on padded maps, where a tap meets padding at some positions, with one
+    // position per step; with four positions per step they measured about 3× slower (figures:
+    // bench/RESULTS.md, "Filter gradients at small maps: used taps and tap-major rows (2026-12-07)").
     const tapMajor = o.dwTapMajor ?? (!unroll4 && (g.padH > 0 || g.padW > 0) && taps.h * taps.w > 1);
     return {
       kernel: 'sg',
       wg,
       operand: inPlace ? 'vec4' : direct ? 'direct' : 'layout',
-      // Four positions per accumulator update pay off on lavapipe on maps of 32 positions and more; on smaller
-      // maps the unrolled kernel measured slower even where its loop never runs (figures: bench/RESULTS.md,
-      // "Figures behind the kernel choices (moved from code comments, 2026-12-05)").
       unroll4,
       rows,
       co4,

@@ -31,8 +31,8 @@ describe('conv2d plans', () => {
     });
     expect(conv2dBackwardInputPlan(stem, false, LAVAPIPE)).toEqual({ kernel: 'gemm', total: 98304, workgroups: [1536, 1, 1] });
     expect(conv2dBackwardFilterPlan(stem, LAVAPIPE)).toEqual({
-      kernel: 'sg', wg: 8, operand: 'direct', unroll4: true, rows: 147, co4: 16, colGroups: 1, splits: 2, nPerSplit: 16,
-      taps: { h0: 0, h: 7, w0: 0, w: 7 }, clear: false, tapMajor: false, workgroups: [5, 1, 2],
+      kernel: 'sg', wg: 8, operand: 'direct', unroll4: false, rows: 147, co4: 16, colGroups: 1, splits: 2, nPerSplit: 16,
+      taps: { h0: 0, h: 7, w0: 0, w: 7 }, clear: false, tapMajor: true, workgroups: [5, 1, 2],
     });
   });
 
@@ -49,19 +49,22 @@ describe('conv2d plans', () => {
     expect(conv2dBackwardFilterPlan(layer4, LAVAPIPE, { dwUsedTaps: false })).toMatchObject({ rows: 4608, taps: { h0: 0, h: 3, w0: 0, w: 3 }, clear: false });
   });
 
-  it('lavapipe: filter gradients take tap-major rows on small padded maps (one position per step), the weight\'s order elsewhere', () => {
+  it('lavapipe: filter gradients take one position per step, and tap-major rows for padded kernels; four steps in the weight\'s order when asked', () => {
     const at = (H: number, k: number, padding: number) => conv2dGeometry([32, 64, H, H], [64, 64, k, k], { stride: 1, padding });
     expect(conv2dBackwardFilterPlan(at(4, 3, 1), LAVAPIPE)).toMatchObject({ unroll4: false, tapMajor: true });
-    expect(conv2dBackwardFilterPlan(at(8, 3, 1), LAVAPIPE)).toMatchObject({ unroll4: true, tapMajor: false });
+    expect(conv2dBackwardFilterPlan(at(8, 3, 1), LAVAPIPE)).toMatchObject({ unroll4: false, tapMajor: true });
     expect(conv2dBackwardFilterPlan(at(4, 3, 0), LAVAPIPE)).toMatchObject({ unroll4: false, tapMajor: false }); // no padding to skip
     expect(conv2dBackwardFilterPlan(at(4, 1, 0), LAVAPIPE)).toMatchObject({ tapMajor: false });
-    expect(conv2dBackwardFilterPlan(at(8, 3, 1), LAVAPIPE, { dwTapMajor: true })).toMatchObject({ unroll4: true, tapMajor: true });
+    // Four positions per step: on maps of 32 positions and more, in the weight's order unless forced.
+    expect(conv2dBackwardFilterPlan(at(8, 3, 1), LAVAPIPE, { unroll4: true })).toMatchObject({ unroll4: true, tapMajor: false });
+    expect(conv2dBackwardFilterPlan(at(4, 3, 1), LAVAPIPE, { unroll4: true })).toMatchObject({ unroll4: false, tapMajor: true });
+    expect(conv2dBackwardFilterPlan(at(8, 3, 1), LAVAPIPE, { unroll4: true, dwTapMajor: true })).toMatchObject({ unroll4: true, tapMajor: true });
   });
 
   it('lavapipe: a 1×1/2 input gradient reads its weights in place and runs stride phase (0, 0) alone after a clear, or adds into a gradient without one', () => {
     const own = conv2dBackwardInputPlan(downsample, false, LAVAPIPE);
     expect(own).toEqual({
-      kernel: 'sg', wg: 8, operand: 'vec4', unroll4: true, imageFastest: false, zeroFill: true, clear: true, accumulate: false,
+      kernel: 'sg', wg: 8, operand: 'vec4', unroll4: false, imageFastest: false, zeroFill: true, clear: true, accumulate: false,
       rows: 512, ci4: 16, colGroups: 1, workgroups: [16, 1, 1],
     });
     expect(conv2dBackwardInputPlan(downsample, true, LAVAPIPE)).toEqual({ ...own, clear: false, accumulate: true });
@@ -94,8 +97,8 @@ describe('conv2d plans', () => {
     });
     expect(conv2dBackwardInputPlan(downsample, false, GPU, { dx: 'gemm' })).toMatchObject({ kernel: 'gemm' });
     expect(conv2dBackwardInputPlan(stem, false, LAVAPIPE, { dx: 'tile' })).toMatchObject({ kernel: 'tile', splits: 1 });
-    expect(conv2dBackwardFilterPlan(stem, LAVAPIPE, { unroll4: false, direct: false, dwTargetWorkgroups: 64 })).toMatchObject({
-      operand: 'layout', unroll4: false, splits: 11,
+    expect(conv2dBackwardFilterPlan(stem, LAVAPIPE, { unroll4: true, direct: false, dwTargetWorkgroups: 64 })).toMatchObject({
+      operand: 'layout', unroll4: true, splits: 11,
     });
   });
 
