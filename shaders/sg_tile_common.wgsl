@@ -38,7 +38,9 @@ fn accumulate_rows(v: f32, b0: vec4<f32>, b1: vec4<f32>, base: u32) {
 // Four steps of K at once: `v` holds this lane's row operand for steps k … k + 3, b0[t] and b1[t] the
 // invocation's 8 columns at step k + t. Each accumulator takes the four products in one chained update: on
 // software adapters every write of a loop-carried accumulator is a masked read-modify-write of memory, so
-// writing it once per four steps instead of once per step saves most of that traffic.
+// writing it once per four steps instead of once per step saves most of that traffic. matmul_sg.wgsl always
+// takes it; the conv kernels only when their plans ask (Conv2dOverrides.unroll4), since on this project's
+// AMD EPYC their single-step loops measured faster. Either way the sums are the same to the bit.
 fn acc_row4(s: vec4<f32>, b0: array<vec4<f32>, 4>, b1: array<vec4<f32>, 4>, i: u32) {
   acc[i] = fma(vec4<f32>(s.w), b0[3], fma(vec4<f32>(s.z), b0[2], fma(vec4<f32>(s.y), b0[1], fma(vec4<f32>(s.x), b0[0], acc[i]))));
   acc[i + 1u] = fma(vec4<f32>(s.w), b1[3], fma(vec4<f32>(s.z), b1[2], fma(vec4<f32>(s.y), b1[1], fma(vec4<f32>(s.x), b1[0], acc[i + 1u]))));
