@@ -190,7 +190,7 @@ export interface Conv2dOverrides {
    * loop-carried accumulator is a masked load-blend-store on lavapipe, which four steps per write save; but
    * on this project's 2-core AMD EPYC (Zen 5) with Mesa 25.0.7 the single steps measured 1.04–1.7× faster
    * on every ResNet-18 convolution at 32×32 and 96×96, in all three kernels (bench/RESULTS.md, "One step
-   * of K per accumulator update (2026-12-07)"). Four steps had measured 1.1–1.6× faster on the machine of
+   * of K per accumulator update, and the bias add in vec4"). Four steps had measured 1.1–1.6× faster on the machine of
    * 2026-11-28 ("Kernel changes of 2026-11-28, second session"), so the choice is kept as a knob. The sums
    * are the same to the bit either way.
    */
@@ -578,7 +578,7 @@ export function conv2dBackwardFilterPlan(g: Conv2dGeometry, caps: AdapterCaps, o
     const unroll4 = (o.unroll4 ?? false) && HWo >= 32;
     // Tap-major rows pay off on lavapipe on padded maps, where a tap meets padding at some positions, with one
     // position per step; with four positions per step they measured about 3× slower (figures:
-    // bench/RESULTS.md, "Filter gradients at small maps: used taps and tap-major rows (2026-12-07)").
+    // bench/RESULTS.md, "Filter gradients at small maps: used taps and tap-major rows").
     const tapMajor = o.dwTapMajor ?? (!unroll4 && (g.padH > 0 || g.padW > 0) && taps.h * taps.w > 1);
     return {
       kernel: 'sg',
