@@ -736,7 +736,8 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
   if (plan.kernel === 'sg') {
     const dyt = plan.rows > 0 && plan.operand === 'layout' ? relayout(dy, g.N, g.C_out, g.H_out * g.W_out, op) : dy;
     partial = result();
-    if (plan.clear) clearTensor(partial, op);
+    // Taps outside the window keep zeros: cleared here unless written straight into a gradient known to hold them.
+    if (plan.clear && !(partial === into && into.zeroed)) clearTensor(partial, op);
     const { taps } = plan;
     if (plan.rows > 0) {
       BACKWARD_FILTER_SG.dispatch({

@@ -10,6 +10,7 @@ import {
   type Conv2dOverrides,
 } from '../../src/kernels/conv2d.js';
 import { withKernelOverrides } from '../../src/gpu/overrides.js';
+import { zeros } from '../../src/kernels/creation.js';
 import { getRuntime } from '../../src/tensor/engine.js';
 import { batchNormAct, conv2d as convOp } from '../../src/autograd/nn.js';
 import { relu } from '../../src/autograd/ops.js';
@@ -191,7 +192,8 @@ describe('conv2d kernels against the float64 reference', () => {
         await withKernelOverrides({ conv2d: { dw: 'sg', dwUsedTaps, dwTargetWorkgroups } }, async () => {
           const opts = { stride: 1, padding: 1 };
           const wShape = [12, 10, 3, 3];
-          for (const into of [false, true]) {
+          // Into nothing, into a tensor of junk, and into a gradient known to hold zeros (`zeroed`, which spares the clear).
+          for (const into of [null, 'junk', 'zeroed'] as const) {
             // Dirty the pool with non-zero buffers of dw's size (and of the splits' slices) first.
             const junk = [wShape, [4, ...wShape], [6, ...wShape]].map((sh) => toTensor(randomArr(sh)));
             for (const j of junk) await j.data();
@@ -200,7 +202,8 @@ describe('conv2d kernels against the float64 reference', () => {
             const g = f32(randomArr([6, 12, 1, 1]));
             const [, dw] = nnRef.conv2dGrad(x, f32(randomArr(wShape)), g, opts);
             const [xt, gt] = [toTensor(x), toTensor(g)];
-            const target = into ? toTensor(randomArr(wShape)) : null;
+            const target = into === 'junk' ? toTensor(randomArr(wShape)) : into === 'zeroed' ? zeros(wShape) : null;
+            if (into === 'zeroed') target!.zeroed = true;
             const dwt = conv2dBackwardFilter(gt, xt, wShape, opts, target);
             if (target) expect(dwt).toBe(target);
             const got = await dwt.data();
