@@ -112,14 +112,15 @@ export function binaryKernel(op: BinaryOpName, a: Tensor, b: Tensor): Tensor {
   const out = empty(shape, 'float32', op);
   if (out.size === 0) return out;
   const plain = sameShape(a.shape, shape) && sameShape(b.shape, shape);
-  // Each input's length where it repeats along the output's leading axes (a bias against [M, N]), else 0.
-  const aPeriod = plain ? 0 : suffixPeriod(a.shape, shape);
-  const bPeriod = plain ? 0 : suffixPeriod(b.shape, shape);
-  if ((aPeriod ?? 1) % 4 === 0 && (bPeriod ?? 1) % 4 === 0 && vec4able(out.size, a, b, out)) {
+  // Each input's length where it repeats along the output's leading axes (a bias against [M, N]), 0 where it is
+  // the output's size, null where it broadcasts otherwise (the scalar kernel's case).
+  const aPeriod = suffixPeriod(a.shape, shape);
+  const bPeriod = suffixPeriod(b.shape, shape);
+  if (aPeriod !== null && bPeriod !== null && aPeriod % 4 === 0 && bPeriod % 4 === 0 && vec4able(out.size, a, b, out)) {
     kernels.vec4.dispatch({
       op,
-      constants: { PERIODIC: !plain, WG },
-      params: { n: out.size / 4, a_period: aPeriod! / 4, b_period: bPeriod! / 4 },
+      constants: { PERIODIC: aPeriod + bPeriod > 0, WG },
+      params: { n: out.size / 4, a_period: aPeriod / 4, b_period: bPeriod / 4 },
       storage: { a: a.binding(op), b: b.binding(op), out: out.binding(op) },
       workgroups: grid(Math.ceil(out.size / 4 / WG)),
     });
