@@ -101,6 +101,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           }
         }
       }
+      if (UNROLL2) {
+        // Two output channels per step (accumulate_rows2); the rest one at a time below.
+        for (; co + 2u <= p.C_out; co += 2u) {
+          var b0: array<vec4<f32>, 2>;
+          var b1: array<vec4<f32>, 2>;
+          for (var t = 0u; t < 2u; t++) {
+            if (WDIRECT) {
+              let wk = (co + t) * p.C_in * KK + kh * p.KW + kw;
+              for (var e = 0u; e < 4u; e++) {
+                b0[t][e] = w[wk + min(ca * 4u + e, p.C_in - 1u) * KK];
+                b1[t][e] = w[wk + min(cb * 4u + e, p.C_in - 1u) * KK];
+              }
+            } else {
+              b0[t] = wt[k * p.ci4 + ca];
+              b1[t] = wt[k * p.ci4 + cb];
+            }
+            k += KK;
+          }
+          let yo = co * HWo;
+          for (var r = 0u; r < 4u; r++) {
+            let o = off[r] + yo;
+            let v = select(vec2<f32>(0.0), vec2<f32>(dy[o], dy[o + HWo]), ok[r]);
+            accumulate_rows2(v, b0, b1, r * 16u);
+          }
+        }
+      }
       for (; co < p.C_out; co++) {
         var b0: vec4<f32>;
         var b1: vec4<f32>;

@@ -91,6 +91,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           }
         }
       }
+      if (UNROLL2) {
+        // Two input channels per step (accumulate_rows2); the rest one at a time below.
+        for (; ci + 2u <= p.C_in; ci += 2u) {
+          var b0: array<vec4<f32>, 2>;
+          var b1: array<vec4<f32>, 2>;
+          for (var t = 0u; t < 2u; t++) {
+            if (WDIRECT) {
+              let CKK = p.C_in * KK;
+              for (var e = 0u; e < 4u; e++) {
+                b0[t][e] = w[min(ca * 4u + e, p.C_out - 1u) * CKK + k];
+                b1[t][e] = w[min(cb * 4u + e, p.C_out - 1u) * CKK + k];
+              }
+            } else {
+              b0[t] = wt[k * p.co4 + ca];
+              b1[t] = wt[k * p.co4 + cb];
+            }
+            k += KK;
+          }
+          let xo = ci * HW;
+          for (var r = 0u; r < 4u; r++) {
+            let o = off[r] + xo;
+            let v = select(vec2<f32>(0.0), vec2<f32>(x[o], x[o + HW]), ok[r]);
+            accumulate_rows2(v, b0, b1, r * 16u);
+          }
+        }
+      }
       for (; ci < p.C_in; ci++) {
         var b0: vec4<f32>;
         var b1: vec4<f32>;

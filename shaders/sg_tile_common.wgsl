@@ -38,9 +38,10 @@ fn accumulate_rows(v: f32, b0: vec4<f32>, b1: vec4<f32>, base: u32) {
 // Four steps of K at once: `v` holds this lane's row operand for steps k … k + 3, b0[t] and b1[t] the
 // invocation's 8 columns at step k + t. Each accumulator takes the four products in one chained update: on
 // software adapters every write of a loop-carried accumulator is a masked read-modify-write of memory, so
-// writing it once per four steps instead of once per step saves most of that traffic. matmul_sg.wgsl always
-// takes it; the conv kernels only when their plans ask (Conv2dOverrides.unroll4), since on this project's
-// AMD EPYC their single-step loops measured faster. Either way the sums are the same to the bit.
+// writing it once per four steps instead of once per step saves most of that traffic, at the cost of a loop
+// body about four times as long. matmul_sg.wgsl's 'main' and the conv kernels take it only when asked
+// (MatmulOverrides.ksteps, Conv2dOverrides.steps): on this project's AMD EPYC two steps (acc_row2 below)
+// measured fastest. However many steps are taken, the sums are the same to the bit.
 fn acc_row4(s: vec4<f32>, b0: array<vec4<f32>, 4>, b1: array<vec4<f32>, 4>, i: u32) {
   acc[i] = fma(vec4<f32>(s.w), b0[3], fma(vec4<f32>(s.z), b0[2], fma(vec4<f32>(s.y), b0[1], fma(vec4<f32>(s.x), b0[0], acc[i]))));
   acc[i + 1u] = fma(vec4<f32>(s.w), b1[3], fma(vec4<f32>(s.z), b1[2], fma(vec4<f32>(s.y), b1[1], fma(vec4<f32>(s.x), b1[0], acc[i + 1u]))));
@@ -55,4 +56,23 @@ fn accumulate_rows4(v: vec4<f32>, b0: array<vec4<f32>, 4>, b1: array<vec4<f32>, 
   acc_row4(subgroupBroadcast(v, 5u), b0, b1, base + 10u);
   acc_row4(subgroupBroadcast(v, 6u), b0, b1, base + 12u);
   acc_row4(subgroupBroadcast(v, 7u), b0, b1, base + 14u);
+}
+
+// Two steps of K at once (acc_row4's chain over two steps): `v` holds this lane's row operand for steps k and
+// k + 1, b0[t] and b1[t] the invocation's 8 columns at step k + t. The default of matmul_sg.wgsl ('main2')
+// and of the conv kernels where their reductions are long enough.
+fn acc_row2(s: vec2<f32>, b0: array<vec4<f32>, 2>, b1: array<vec4<f32>, 2>, i: u32) {
+  acc[i] = fma(vec4<f32>(s.y), b0[1], fma(vec4<f32>(s.x), b0[0], acc[i]));
+  acc[i + 1u] = fma(vec4<f32>(s.y), b1[1], fma(vec4<f32>(s.x), b1[0], acc[i + 1u]));
+}
+
+fn accumulate_rows2(v: vec2<f32>, b0: array<vec4<f32>, 2>, b1: array<vec4<f32>, 2>, base: u32) {
+  acc_row2(subgroupBroadcast(v, 0u), b0, b1, base);
+  acc_row2(subgroupBroadcast(v, 1u), b0, b1, base + 2u);
+  acc_row2(subgroupBroadcast(v, 2u), b0, b1, base + 4u);
+  acc_row2(subgroupBroadcast(v, 3u), b0, b1, base + 6u);
+  acc_row2(subgroupBroadcast(v, 4u), b0, b1, base + 8u);
+  acc_row2(subgroupBroadcast(v, 5u), b0, b1, base + 10u);
+  acc_row2(subgroupBroadcast(v, 6u), b0, b1, base + 12u);
+  acc_row2(subgroupBroadcast(v, 7u), b0, b1, base + 14u);
 }

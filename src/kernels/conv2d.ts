@@ -98,7 +98,7 @@ const FORWARD_SG = defineKernel({
   directives: SUBGROUP_DIRECTIVES,
   params: { ...GEOMETRY, rows: 'u32', co4: 'u32', img_fast: 'u32' },
   storage: { x: F32, wt: VEC4, bias: F32, out: OUT, w: F32 },
-  constants: { WG: 8, HAS_BIAS: false, WDIRECT: false, UNROLL4: true },
+  constants: { WG: 8, HAS_BIAS: false, WDIRECT: false, UNROLL4: false, UNROLL2: false },
   code: [sgCommonWgsl, forwardSgWgsl],
 });
 const LAYOUT = defineKernel({
@@ -113,7 +113,7 @@ const BACKWARD_INPUT_SG = defineKernel({
   directives: SUBGROUP_DIRECTIVES,
   params: { ...GEOMETRY, rows: 'u32', ci4: 'u32', col_groups: 'u32', img_fast: 'u32' },
   storage: { dy: F32, wt: VEC4, dx: OUT, w: F32 },
-  constants: { WG: 8, WDIRECT: false, UNROLL4: true, ACCUMULATE: false },
+  constants: { WG: 8, WDIRECT: false, UNROLL4: false, UNROLL2: false, ACCUMULATE: false },
   code: [sgCommonWgsl, backwardInputSgWgsl],
 });
 const BACKWARD_FILTER_SG = defineKernel({
@@ -121,7 +121,7 @@ const BACKWARD_FILTER_SG = defineKernel({
   directives: SUBGROUP_DIRECTIVES,
   params: { ...GEOMETRY, rows: 'u32', co4: 'u32', col_groups: 'u32', n_per_split: 'u32', tap_h0: 'u32', tap_w0: 'u32', taps_w: 'u32', taps: 'u32' },
   storage: { x: F32, dyt: VEC4, out: OUT, dy: F32 },
-  constants: { WG: 8, YDIRECT: false, UNROLL4: true, TAP_MAJOR: false },
+  constants: { WG: 8, YDIRECT: false, UNROLL4: false, UNROLL2: false, TAP_MAJOR: false },
   code: [sgCommonWgsl, backwardFilterSgWgsl],
 });
 const COL2IM = defineKernel({
@@ -185,16 +185,19 @@ export interface Conv2dOverrides {
   /** Row order of the subgroup forward and input gradient (image fastest or not). */
   imageFastest?: boolean;
   /**
-   * Whether the subgroup kernels take four steps of K per accumulator update (accumulate_rows4) where they
-   * can (the filter gradient: on maps of ≥ 32 positions), instead of one (the default). Every write of a
-   * loop-carried accumulator is a masked load-blend-store on lavapipe, which four steps per write save; but
-   * on this project's 2-core AMD EPYC (Zen 5) with Mesa 25.0.7 the single steps measured 1.04–1.7× faster
-   * on every ResNet-18 convolution at 32×32 and 96×96, in all three kernels (bench/RESULTS.md, "One step
-   * of K per accumulator update, and the bias add in vec4"). Four steps had measured 1.1–1.6× faster on the machine of
-   * 2026-11-28 ("Kernel changes of 2026-11-28, second session"), so the choice is kept as a knob. The sums
-   * are the same to the bit either way.
+   * Steps of K per accumulator update in the subgroup kernels (accumulate_rows, accumulate_rows2,
+   * accumulate_rows4 of sg_tile_common.wgsl). Every write of a loop-carried accumulator is a masked
+   * load-blend-store on lavapipe, which more steps per write save, while a longer loop body costs code size.
+   * By default 2 where the reduction it steps over is long enough (the forward: C_in ≥ 8; the input
+   * gradient: C_out ≥ 8; the filter gradient: maps of ≥ 16 positions), else 1. On this project's 2-core AMD
+   * EPYC (Zen 5) with Mesa 25.0.7, two steps measured 1.1–1.3× faster than one on ResNet-18's convolutions
+   * where the default takes them, and one step 1.04–1.7× faster than four (bench/RESULTS.md, "Two steps of K
+   * per accumulator update" and "One step of K per accumulator update, and the bias add in vec4"); four
+   * had won on the machine of 2026-11-28, so all three stay knobs. A step count longer than the reduction
+   * falls back to 1 (4 in the filter gradient: maps of ≥ 32 positions). The sums are the same to the bit
+   * whichever is taken.
    */
-  unroll4?: boolean;
+  steps?: 1 | 2 | 4;
   /**
    * The subgroup filter gradient splits the batch until about this many workgroups run. By default 8 on
    * software adapters (two CPU cores need little parallelism, and every split adds a reduction pass, so
@@ -220,7 +223,7 @@ export interface Conv2dOverrides {
   /**
    * The subgroup filter gradient's row order: tap-major, so that a block of 32 rows shares its tap and skips
    * the output positions where that tap meets padding (true), or the weight's own order (false). By default
-   * tap-major for padded kernels of more than one tap taken one position per step (unroll4 off), the weight's
+   * tap-major for padded kernels of more than one tap taken one or two positions per step (see steps), the weight's
    * order elsewhere.
    */
   dwTapMajor?: boolean;
@@ -236,7 +239,7 @@ declare module '../gpu/overrides.js' {
     conv2d?: Conv2dOverrides;
   }
 }
-declareOverrides('conv2d', { forward: true, dx: true, dw: true, WG: true, direct: true, imageFastest: true, unroll4: true, dwTargetWorkgroups: true, dxZeroFill: true, dwUsedTaps: true, dwTapMajor: true, tileWG: true, tileSplits: true });
+declareOverrides('conv2d', { forward: true, dx: true, dw: true, WG: true, direct: true, imageFastest: true, steps: true, dwTargetWorkgroups: true, dxZeroFill: true, dwUsedTaps: true, dwTapMajor: true, tileWG: true, tileSplits: true });
 
 /** Invocations per workgroup of the subgroup kernels and of the register-tiled kernels, unless overridden. */
 const SG_WG = 8;
@@ -393,12 +396,21 @@ export interface Conv2dLaunch {
   workgroups: [number, number, number];
 }
 
+/**
+ * The steps of K per accumulator update of a subgroup forward or input gradient whose reduction walks
+ * `length` channels per tap: the override, else 2 from 8 channels up; 1 where the steps exceed the channels.
+ */
+function kSteps(steps: 1 | 2 | 4 | undefined, length: number): 1 | 2 | 4 {
+  const s = steps ?? (length >= 8 ? 2 : 1);
+  return s <= length ? s : 1;
+}
+
 /** A launch of a subgroup-tile kernel: `rows` GEMM rows in blocks of 32, its operand read as `operand` says. */
 export interface Conv2dSubgroupLaunch extends Conv2dLaunch {
   kernel: 'sg';
   operand: OperandRead;
-  /** Four steps of K per accumulator update. */
-  unroll4: boolean;
+  /** Steps of K per accumulator update (see Conv2dOverrides.steps). */
+  steps: 1 | 2 | 4;
   rows: number;
 }
 
@@ -437,7 +449,7 @@ export function conv2dForwardPlan(g: Conv2dGeometry, caps: AdapterCaps, o: Conv2
       kernel: 'sg',
       wg,
       operand: direct ? 'direct' : 'layout',
-      unroll4: (o.unroll4 ?? false) && g.C_in >= 4,
+      steps: kSteps(o.steps, g.C_in),
       imageFastest: imageFastest(g, g.H_out * g.W_out, o),
       rows,
       co4,
@@ -513,7 +525,7 @@ export function conv2dBackwardInputPlan(g: Conv2dGeometry, into: boolean, caps: 
       kernel: 'sg',
       wg,
       operand: inPlace ? 'vec4' : direct ? 'direct' : 'layout',
-      unroll4: (o.unroll4 ?? false) && g.C_out >= 4,
+      steps: kSteps(o.steps, g.C_out),
       imageFastest: imageFastest(g, g.H * g.W, o),
       zeroFill,
       clear: zeroFill && !into,
@@ -574,17 +586,18 @@ export function conv2dBackwardFilterPlan(g: Conv2dGeometry, caps: AdapterCaps, o
     const nPerSplit = Math.max(1, Math.ceil(g.N / splits));
     splits = Math.max(1, Math.ceil(g.N / nPerSplit));
     const [gx, gy] = grid(rowBlocks);
-    // Four positions per step only where asked for, and on maps of 32 positions and more (see unroll4).
-    const unroll4 = (o.unroll4 ?? false) && HWo >= 32;
+    // Two positions per step on maps of 16 positions and more; four only where asked for, on maps of 32 and
+    // more (see Conv2dOverrides.steps).
+    const steps = o.steps === 4 ? (HWo >= 32 ? 4 : 1) : (o.steps ?? 2) === 2 && HWo >= 16 ? 2 : 1;
     // Tap-major rows pay off on lavapipe on padded maps, where a tap meets padding at some positions, with one
-    // position per step; with four positions per step they measured about 3× slower (figures:
+    // or two positions per step; with four positions per step they measured about 3× slower (figures:
     // bench/RESULTS.md, "Filter gradients at small maps: used taps and tap-major rows").
-    const tapMajor = o.dwTapMajor ?? (!unroll4 && (g.padH > 0 || g.padW > 0) && taps.h * taps.w > 1);
+    const tapMajor = o.dwTapMajor ?? (steps !== 4 && (g.padH > 0 || g.padW > 0) && taps.h * taps.w > 1);
     return {
       kernel: 'sg',
       wg,
       operand: inPlace ? 'vec4' : direct ? 'direct' : 'layout',
-      unroll4,
+      steps,
       rows,
       co4,
       colGroups,
@@ -627,7 +640,7 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null = null, 
     const wt = plan.operand === 'layout' ? relayout(w, 1, g.C_out, g.C_in * g.KH * g.KW, op) : w;
     FORWARD_SG.dispatch({
       op,
-      constants: { WG: plan.wg, HAS_BIAS: bias !== null, WDIRECT: plan.operand === 'direct', UNROLL4: plan.unroll4 },
+      constants: { WG: plan.wg, HAS_BIAS: bias !== null, WDIRECT: plan.operand === 'direct', UNROLL4: plan.steps === 4, UNROLL2: plan.steps === 2 },
       params: convParams(FORWARD_SG, g, { rows: plan.rows, co4: plan.co4, img_fast: plan.imageFastest ? 1 : 0 }),
       storage: { x: x.binding(op), wt: wt.binding(op), bias: (bias ?? w).binding(op), out: out.binding(op), w: w.binding(op) },
       workgroups: plan.workgroups,
@@ -673,7 +686,7 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, xShape: readonly numb
     const wt = plan.operand === 'layout' ? relayout(w, g.C_out, g.C_in, g.KH * g.KW, op) : w;
     BACKWARD_INPUT_SG.dispatch({
       op,
-      constants: { WG: plan.wg, WDIRECT: plan.operand === 'direct', UNROLL4: plan.unroll4, ACCUMULATE: plan.accumulate },
+      constants: { WG: plan.wg, WDIRECT: plan.operand === 'direct', UNROLL4: plan.steps === 4, UNROLL2: plan.steps === 2, ACCUMULATE: plan.accumulate },
       params: convParams(BACKWARD_INPUT_SG, g, { rows: plan.rows, ci4: plan.ci4, col_groups: plan.colGroups, img_fast: plan.imageFastest ? 1 : 0 }),
       storage: { dy: dy.binding(op), wt: wt.binding(op), dx: dx.binding(op), w: w.binding(op) },
       workgroups: plan.workgroups,
@@ -742,7 +755,7 @@ export function conv2dBackwardFilter(dy: Tensor, x: Tensor, wShape: readonly num
     if (plan.rows > 0) {
       BACKWARD_FILTER_SG.dispatch({
         op,
-        constants: { WG: plan.wg, YDIRECT: plan.operand === 'direct', UNROLL4: plan.unroll4, TAP_MAJOR: plan.tapMajor },
+        constants: { WG: plan.wg, YDIRECT: plan.operand === 'direct', UNROLL4: plan.steps === 4, UNROLL2: plan.steps === 2, TAP_MAJOR: plan.tapMajor },
         params: convParams(BACKWARD_FILTER_SG, g, {
           rows: plan.rows, co4: plan.co4, col_groups: plan.colGroups, n_per_split: plan.nPerSplit,
           tap_h0: taps.h0, tap_w0: taps.w0, taps_w: taps.w, taps: taps.h * taps.w,

@@ -40,8 +40,8 @@ const MATMUL_SG = defineKernel({
   directives: SUBGROUP_DIRECTIVES,
   params: PARAMS,
   storage: { A: 'read array<f32>', B: 'read array<f32>', C: 'read_write array<f32>' },
-  // Each entry point reads the operands through one of the two views.
-  aliases: { A4: ['A', 'array<vec4<f32>>'], B4: ['B', 'array<vec4<f32>>'] },
+  // Each entry point reads each operand through one of its views.
+  aliases: { A4: ['A', 'array<vec4<f32>>'], B4: ['B', 'array<vec4<f32>>'], A2: ['A', 'array<vec2<f32>>'], B2: ['B', 'array<vec2<f32>>'] },
   constants: { WG: 8, TRANS_A: false, TRANS_B: false },
   code: [sgCommonWgsl, matmulSgWgsl],
 });
@@ -63,6 +63,8 @@ export interface MatmulOverrides {
   kernel?: 'sg' | 'tile';
   /** Invocations per workgroup of the subgroup kernel (a multiple of 8; default 8). */
   WG?: number;
+  /** Steps of k per accumulator update of the subgroup kernel's vec4 entry: 2 ('main2', the default) or 4 ('main'). */
+  ksteps?: 2 | 4;
 }
 
 declare module '../gpu/overrides.js' {
@@ -71,7 +73,7 @@ declare module '../gpu/overrides.js' {
     matmul?: MatmulOverrides;
   }
 }
-declareOverrides('matmul', { kernel: true, WG: true });
+declareOverrides('matmul', { kernel: true, WG: true, ksteps: true });
 
 /** Invocations per workgroup of the subgroup kernel, unless overridden. */
 const SG_WG = 8;
@@ -125,9 +127,9 @@ export interface MatmulShape {
 /** The launch of a product: which kernel and entry point, and its workgroups. */
 export type MatmulPlan =
   | {
-      /** shaders/matmul_sg.wgsl: 'main' with vec4 loads, 'ragged' without. */
+      /** shaders/matmul_sg.wgsl: 'main2' (or 'main', 4 k per update) with vec4 loads, 'ragged' without. */
       kernel: 'sg';
-      entry: 'main' | 'ragged';
+      entry: 'main' | 'main2' | 'ragged';
       wg: number;
       workgroups: [number, number, number];
     }
@@ -152,7 +154,7 @@ export function matmulPlan(d: MatmulShape, caps: AdapterCaps, o: MatmulOverrides
   if (sg && rowBlocks <= 65535 && Math.ceil(N / SG_COLS / wg) <= 65535) {
     // vec4 loads where each operand's contiguous axis (and so its batch stride) is a multiple of 4.
     const vec4 = (transA ? M % 4 === 0 : K % 4 === 0) && (transB ? K % 4 === 0 : N % 4 === 0);
-    return { kernel: 'sg', entry: vec4 ? 'main' : 'ragged', wg, workgroups: [Math.ceil(N / SG_COLS / wg), rowBlocks, batch] };
+    return { kernel: 'sg', entry: vec4 ? (o.ksteps === 4 ? 'main' : 'main2') : 'ragged', wg, workgroups: [Math.ceil(N / SG_COLS / wg), rowBlocks, batch] };
   }
   // Whole vec4 rows (and batch strides) for the operands' layout: one of the vec4 kernels.
   const entry = !transA && !transB && K % 4 === 0 && N % 4 === 0 ? 'main' : !transA && transB && K % 4 === 0 && N % 4 === 0 ? 'nt' : transA && !transB && M % 4 === 0 && N % 4 === 0 ? 'tn' : null;

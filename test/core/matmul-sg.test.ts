@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { engine, rand, seedNote } from '../helpers.js';
 import { overridesOf, withKernelOverrides } from '../../src/gpu/overrides.js';
-import { matmulKernel } from '../../src/kernels/matmul.js';
+import { matmulKernel, type MatmulOverrides } from '../../src/kernels/matmul.js';
 import { subgroupsUsable } from '../../src/kernels/subgroups.js';
 import { fromArray } from '../../src/tensor/tensor.js';
 
@@ -29,7 +29,8 @@ async function check(
 ): Promise<void> {
   const aShape = [...aBatch, ...(transA ? [K, M] : [M, K])];
   const bShape = [...bBatch, ...(transB ? [N, K] : [K, N])];
-  const name = `[${aShape}]${transA ? 'ᵀ' : ''}·[${bShape}]${transB ? 'ᵀ' : ''} (${overridesOf('matmul').kernel ?? 'auto'})`;
+  const o = overridesOf('matmul');
+  const name = `[${aShape}]${transA ? 'ᵀ' : ''}·[${bShape}]${transB ? 'ᵀ' : ''} (${o.kernel ?? 'auto'}${o.ksteps ? `, ${o.ksteps} k` : ''})`;
   const a = random(prod(aShape));
   const b = random(prod(bShape));
   const ta = fromArray(a, aShape);
@@ -133,15 +134,20 @@ const HEADS: [string, number, number, number, boolean, boolean][] = [
   ['head dW [256, 4096]', 256, 4096, 64, true, false],
 ];
 
-const KERNELS = ['sg', 'tile'] as const;
+/** The kernels forced, with the subgroup kernel's vec4 entry at both of its k steps ('main2' by default, 'main'). */
+const KERNELS: [string, MatmulOverrides][] = [
+  ['sg', { kernel: 'sg' }],
+  ['sg, 4 k per update', { kernel: 'sg', ksteps: 4 }],
+  ['tile', { kernel: 'tile' }],
+];
 
-for (const kernel of KERNELS) {
-  describe(`matmul kernel '${kernel}'`, () => {
+for (const [label, overrides] of KERNELS) {
+  describe(`matmul kernel '${label}'`, () => {
     /** Runs `fn` with this kernel forced (skipped where subgroups are missing for 'sg'). */
     const use = async (ctx: { skip: (note?: string) => void }, fn: () => Promise<void>) => {
       await engine();
-      if (kernel === 'sg' && !subgroupsUsable()) ctx.skip('the device has no usable subgroups');
-      await withKernelOverrides({ matmul: { kernel } }, fn);
+      if (overrides.kernel === 'sg' && !subgroupsUsable()) ctx.skip('the device has no usable subgroups');
+      await withKernelOverrides({ matmul: overrides }, fn);
     };
 
     for (const [layout, ta, tb] of LAYOUTS) {
@@ -184,4 +190,37 @@ it("'auto' routes to a kernel that gives the same answer as both forced kernels"
     for (let i = 0; i < r.length; i++) expect(Math.abs(r[i] - results[0][i])).toBeLessThan(1e-4 * Math.sqrt(K));
   }
   expect(Array.from(results[0]).some((v) => Math.abs(v) > 0.5)).toBe(true);
+});
+
+it("the subgroup kernel's two vec4 entries ('main2': 2 k per update, 'main': 4) give the same bits", async (ctx) => {
+  await engine();
+  if (!subgroupsUsable()) ctx.skip('the device has no usable subgroups');
+  // K a multiple of 4, so both walk the same k; batches with a broadcast operand; the head shapes.
+  const cases: [number, number, number, boolean, boolean, number[], number[]][] = [
+    [36, 24, 20, false, false, [3], [3]],
+    [36, 24, 20, false, true, [3], [1]],
+    [36, 24, 20, true, false, [], [2]],
+    [100, 44, 36, true, true, [2], [2]],
+    [64, 4096, 512, false, true, [], []],
+    [4096, 512, 64, true, false, [], []],
+  ];
+  for (const [M, N, K, ta, tb, aBatch, bBatch] of cases) {
+    const aShape = [...aBatch, ...(ta ? [K, M] : [M, K])];
+    const bShape = [...bBatch, ...(tb ? [N, K] : [K, N])];
+    const a = fromArray(random(prod(aShape)), aShape);
+    const b = fromArray(random(prod(bShape)), bShape);
+    const out: Float32Array[] = [];
+    for (const ksteps of [2, 4] as const) {
+      const c = withKernelOverrides({ matmul: { kernel: 'sg', ksteps } }, () => matmulKernel(a, b, ta, tb));
+      out.push(new Float32Array(await c.data()));
+      c.dispose();
+    }
+    a.dispose();
+    b.dispose();
+    const name = `[${aShape}]${ta ? 'ᵀ' : ''}·[${bShape}]${tb ? 'ᵀ' : ''}`;
+    expect(out[0].length, name).toBe(prod(aBatch.length >= bBatch.length ? aBatch : bBatch) * M * N);
+    let differ = 0;
+    for (let i = 0; i < out[0].length; i++) if (!Object.is(out[0][i], out[1][i])) differ++;
+    expect(differ, `${name}: elements whose bits differ between the entries`).toBe(0);
+  }
 });

@@ -27,11 +27,11 @@ const downsample = conv2dGeometry([32, 64, 8, 8], [128, 64, 1, 1], { stride: 2 }
 describe('conv2d plans', () => {
   it('lavapipe: subgroup tiles, the stem through the layout pass, its input gradient as a GEMM, its filter gradient split over the batch', () => {
     expect(conv2dForwardPlan(stem, LAVAPIPE)).toEqual({
-      kernel: 'sg', wg: 8, operand: 'layout', unroll4: false, imageFastest: false, rows: 8192, co4: 16, workgroups: [256, 1, 1],
+      kernel: 'sg', wg: 8, operand: 'layout', steps: 1, imageFastest: false, rows: 8192, co4: 16, workgroups: [256, 1, 1],
     });
     expect(conv2dBackwardInputPlan(stem, false, LAVAPIPE)).toEqual({ kernel: 'gemm', total: 98304, workgroups: [1536, 1, 1] });
     expect(conv2dBackwardFilterPlan(stem, LAVAPIPE)).toEqual({
-      kernel: 'sg', wg: 8, operand: 'direct', unroll4: false, rows: 147, co4: 16, colGroups: 1, splits: 2, nPerSplit: 16,
+      kernel: 'sg', wg: 8, operand: 'direct', steps: 2, rows: 147, co4: 16, colGroups: 1, splits: 2, nPerSplit: 16,
       taps: { h0: 0, h: 7, w0: 0, w: 7 }, clear: false, tapMajor: true, workgroups: [5, 1, 2],
     });
   });
@@ -39,7 +39,7 @@ describe('conv2d plans', () => {
   it("lavapipe: layer4's filter gradients at a 1×1 map sum the taps that meet the input alone, after a clear", () => {
     const layer4 = conv2dGeometry([32, 512, 1, 1], [512, 512, 3, 3], { stride: 1, padding: 1 });
     expect(conv2dBackwardFilterPlan(layer4, LAVAPIPE)).toEqual({
-      kernel: 'sg', wg: 8, operand: 'vec4', unroll4: false, rows: 512, co4: 128, colGroups: 8, splits: 1, nPerSplit: 32,
+      kernel: 'sg', wg: 8, operand: 'vec4', steps: 1, rows: 512, co4: 128, colGroups: 8, splits: 1, nPerSplit: 32,
       taps: { h0: 1, h: 1, w0: 1, w: 1 }, clear: true, tapMajor: false, workgroups: [16, 1, 8],
     });
     const down = conv2dGeometry([32, 256, 2, 2], [512, 256, 3, 3], { stride: 2, padding: 1 });
@@ -49,22 +49,37 @@ describe('conv2d plans', () => {
     expect(conv2dBackwardFilterPlan(layer4, LAVAPIPE, { dwUsedTaps: false })).toMatchObject({ rows: 4608, taps: { h0: 0, h: 3, w0: 0, w: 3 }, clear: false });
   });
 
-  it('lavapipe: filter gradients take one position per step, and tap-major rows for padded kernels; four steps in the weight\'s order when asked', () => {
+  it('lavapipe: filter gradients take two positions per step on maps of 16 and more, one below, and tap-major rows for padded kernels; four steps in the weight\'s order when asked', () => {
     const at = (H: number, k: number, padding: number) => conv2dGeometry([32, 64, H, H], [64, 64, k, k], { stride: 1, padding });
-    expect(conv2dBackwardFilterPlan(at(4, 3, 1), LAVAPIPE)).toMatchObject({ unroll4: false, tapMajor: true });
-    expect(conv2dBackwardFilterPlan(at(8, 3, 1), LAVAPIPE)).toMatchObject({ unroll4: false, tapMajor: true });
-    expect(conv2dBackwardFilterPlan(at(4, 3, 0), LAVAPIPE)).toMatchObject({ unroll4: false, tapMajor: false }); // no padding to skip
-    expect(conv2dBackwardFilterPlan(at(4, 1, 0), LAVAPIPE)).toMatchObject({ tapMajor: false });
+    expect(conv2dBackwardFilterPlan(at(3, 3, 1), LAVAPIPE)).toMatchObject({ steps: 1, tapMajor: true });
+    expect(conv2dBackwardFilterPlan(at(4, 3, 1), LAVAPIPE)).toMatchObject({ steps: 2, tapMajor: true });
+    expect(conv2dBackwardFilterPlan(at(8, 3, 1), LAVAPIPE)).toMatchObject({ steps: 2, tapMajor: true });
+    expect(conv2dBackwardFilterPlan(at(4, 3, 0), LAVAPIPE)).toMatchObject({ steps: 1, tapMajor: false }); // a 2×2 map; no padding to skip
+    expect(conv2dBackwardFilterPlan(at(4, 1, 0), LAVAPIPE)).toMatchObject({ steps: 2, tapMajor: false });
+    expect(conv2dBackwardFilterPlan(at(8, 3, 1), LAVAPIPE, { steps: 1 })).toMatchObject({ steps: 1, tapMajor: true });
+    expect(conv2dBackwardFilterPlan(at(1, 3, 1), LAVAPIPE, { steps: 2 })).toMatchObject({ steps: 1 });
     // Four positions per step: on maps of 32 positions and more, in the weight's order unless forced.
-    expect(conv2dBackwardFilterPlan(at(8, 3, 1), LAVAPIPE, { unroll4: true })).toMatchObject({ unroll4: true, tapMajor: false });
-    expect(conv2dBackwardFilterPlan(at(4, 3, 1), LAVAPIPE, { unroll4: true })).toMatchObject({ unroll4: false, tapMajor: true });
-    expect(conv2dBackwardFilterPlan(at(8, 3, 1), LAVAPIPE, { unroll4: true, dwTapMajor: true })).toMatchObject({ unroll4: true, tapMajor: true });
+    expect(conv2dBackwardFilterPlan(at(8, 3, 1), LAVAPIPE, { steps: 4 })).toMatchObject({ steps: 4, tapMajor: false });
+    expect(conv2dBackwardFilterPlan(at(4, 3, 1), LAVAPIPE, { steps: 4 })).toMatchObject({ steps: 1, tapMajor: true });
+    expect(conv2dBackwardFilterPlan(at(8, 3, 1), LAVAPIPE, { steps: 4, dwTapMajor: true })).toMatchObject({ steps: 4, tapMajor: true });
+  });
+
+  it('lavapipe: the forward and input gradient take two channels per step from 8 channels up, one below', () => {
+    const g = (ci: number, co: number) => conv2dGeometry([32, ci, 8, 8], [co, ci, 3, 3], { stride: 1, padding: 1 });
+    expect(conv2dForwardPlan(g(64, 64), LAVAPIPE)).toMatchObject({ steps: 2 });
+    expect(conv2dForwardPlan(g(3, 64), LAVAPIPE)).toMatchObject({ steps: 1 });
+    expect(conv2dForwardPlan(g(3, 64), LAVAPIPE, { steps: 2 })).toMatchObject({ steps: 2 });
+    expect(conv2dForwardPlan(g(3, 64), LAVAPIPE, { steps: 4 })).toMatchObject({ steps: 1 });
+    expect(conv2dForwardPlan(g(64, 64), LAVAPIPE, { steps: 4 })).toMatchObject({ steps: 4 });
+    expect(conv2dBackwardInputPlan(g(64, 64), false, LAVAPIPE)).toMatchObject({ steps: 2 });
+    expect(conv2dBackwardInputPlan(g(64, 4), false, LAVAPIPE)).toMatchObject({ steps: 1 });
+    expect(conv2dBackwardInputPlan(g(64, 64), false, LAVAPIPE, { steps: 1 })).toMatchObject({ steps: 1 });
   });
 
   it('lavapipe: a 1×1/2 input gradient reads its weights in place and runs stride phase (0, 0) alone after a clear, or adds into a gradient without one', () => {
     const own = conv2dBackwardInputPlan(downsample, false, LAVAPIPE);
     expect(own).toEqual({
-      kernel: 'sg', wg: 8, operand: 'vec4', unroll4: false, imageFastest: false, zeroFill: true, clear: true, accumulate: false,
+      kernel: 'sg', wg: 8, operand: 'vec4', steps: 2, imageFastest: false, zeroFill: true, clear: true, accumulate: false,
       rows: 512, ci4: 16, colGroups: 1, workgroups: [16, 1, 1],
     });
     expect(conv2dBackwardInputPlan(downsample, true, LAVAPIPE)).toEqual({ ...own, clear: false, accumulate: true });
@@ -97,8 +112,8 @@ describe('conv2d plans', () => {
     });
     expect(conv2dBackwardInputPlan(downsample, false, GPU, { dx: 'gemm' })).toMatchObject({ kernel: 'gemm' });
     expect(conv2dBackwardInputPlan(stem, false, LAVAPIPE, { dx: 'tile' })).toMatchObject({ kernel: 'tile', splits: 1 });
-    expect(conv2dBackwardFilterPlan(stem, LAVAPIPE, { unroll4: true, direct: false, dwTargetWorkgroups: 64 })).toMatchObject({
-      operand: 'layout', unroll4: true, splits: 11,
+    expect(conv2dBackwardFilterPlan(stem, LAVAPIPE, { steps: 4, direct: false, dwTargetWorkgroups: 64 })).toMatchObject({
+      operand: 'layout', steps: 4, splits: 11,
     });
   });
 
@@ -111,7 +126,8 @@ describe('conv2d plans', () => {
 describe('matmul plan', () => {
   const head = { M: 64, N: 4096, K: 512, batch: 1, transA: false, transB: true };
   it('lavapipe: the subgroup kernel, with vec4 loads where the layout allows', () => {
-    expect(matmulPlan(head, LAVAPIPE)).toEqual({ kernel: 'sg', entry: 'main', wg: 8, workgroups: [64, 2, 1] });
+    expect(matmulPlan(head, LAVAPIPE)).toEqual({ kernel: 'sg', entry: 'main2', wg: 8, workgroups: [64, 2, 1] });
+    expect(matmulPlan(head, LAVAPIPE, { ksteps: 4 })).toEqual({ kernel: 'sg', entry: 'main', wg: 8, workgroups: [64, 2, 1] });
     expect(matmulPlan({ M: 3, N: 5, K: 7, batch: 4, transA: false, transB: false }, LAVAPIPE)).toEqual({ kernel: 'sg', entry: 'ragged', wg: 8, workgroups: [1, 1, 4] });
   });
   it('a hardware GPU and a software adapter without subgroups: the tiled kernels, vec4 where the layout has whole vec4 rows', () => {
@@ -123,7 +139,7 @@ describe('matmul plan', () => {
   });
   it('follows its overrides, and leaves the subgroup kernel where its grid would not fit', () => {
     expect(matmulPlan(head, LAVAPIPE, { kernel: 'tile' })).toMatchObject({ kernel: 'vec4', entry: 'nt' });
-    expect(matmulPlan(head, GPU, { kernel: 'sg', WG: 16 })).toEqual({ kernel: 'sg', entry: 'main', wg: 16, workgroups: [32, 2, 1] });
+    expect(matmulPlan(head, GPU, { kernel: 'sg', WG: 16 })).toEqual({ kernel: 'sg', entry: 'main2', wg: 16, workgroups: [32, 2, 1] });
     const wide = { M: 4, N: 8 * 8 * 65536, K: 4, batch: 1, transA: false, transB: false };
     expect(matmulPlan(wide, LAVAPIPE)).toMatchObject({ kernel: 'vec4' });
     expect(matmulPlan(wide, LAVAPIPE, { WG: 16 })).toMatchObject({ kernel: 'sg' });

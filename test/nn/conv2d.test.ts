@@ -68,13 +68,16 @@ const variants: { name: string; set: Conv2dOverrides; subgroups: boolean }[] = [
   { name: 'gemm + col2im input gradient', set: { dx: 'gemm' }, subgroups: false },
   { name: 'subgroup, in place', set: { forward: 'sg', dx: 'sg', dw: 'sg', direct: true }, subgroups: true },
   { name: 'subgroup, layout pass', set: { forward: 'sg', dx: 'sg', dw: 'sg', direct: false, dwTargetWorkgroups: 64 }, subgroups: true },
-  // Four steps of K per accumulator update where the kernels can (the four-step loop, then single steps for
-  // the rest); the default takes single steps only.
-  { name: 'subgroup, four steps', set: { forward: 'sg', dx: 'sg', dw: 'sg', unroll4: true }, subgroups: true },
+  // One, two or four steps of K per accumulator update where the kernels can (the two- or four-step loop,
+  // then single steps for the rest); the default takes two where the reduction is long enough, else one.
+  { name: 'subgroup, single steps', set: { forward: 'sg', dx: 'sg', dw: 'sg', steps: 1 }, subgroups: true },
+  { name: 'subgroup, two steps', set: { forward: 'sg', dx: 'sg', dw: 'sg', steps: 2 }, subgroups: true },
+  { name: 'subgroup, four steps', set: { forward: 'sg', dx: 'sg', dw: 'sg', steps: 4 }, subgroups: true },
   // The filter gradient's rows in the weight's order or tap-major (skipping positions where a block's taps
   // meet padding), with either step.
   { name: 'subgroup, filter gradient in the weight\'s order', set: { dw: 'sg', dwTapMajor: false }, subgroups: true },
-  { name: 'subgroup, filter gradient tap-major, four steps', set: { dw: 'sg', dwTapMajor: true, unroll4: true }, subgroups: true },
+  { name: 'subgroup, filter gradient tap-major, two steps', set: { dw: 'sg', dwTapMajor: true, steps: 2 }, subgroups: true },
+  { name: 'subgroup, filter gradient tap-major, four steps', set: { dw: 'sg', dwTapMajor: true, steps: 4 }, subgroups: true },
 ];
 const name = (c: Case) => `N${c.N} C${c.C} ${c.H}×${c.W} → ${c.CO}, ${c.K}×${c.K}/${c.stride} pad ${c.padding}${c.bias ? ' +bias' : ''}`;
 
