@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- --profile`: where a training step's GPU time goes. One eager ResNet-18 training step
- * (the 'resnet18-step' row's: batch 64 at 32×32, SGD momentum) and one eager BYOL step (the 'byol-step' row's:
+ * (the 'resnet18-step' row's: batch 64 at 32×32, SGD momentum), one eager inference (the 'resnet18-infer'
+ * row's: the same batch, eval mode) and one eager BYOL step (the 'byol-step' row's:
  * batch 32, two views, online + EMA target, 4096-wide heads, LARS), each after warm-up steps, timed per
  * dispatch with timestamp queries (GpuRuntime.setProfiling / profile: every dispatch in its own compute pass,
  * so the total is somewhat above an unprofiled step's GPU time). One table per step: op, dispatches, GPU ms,
@@ -15,7 +16,7 @@ import { getRuntime, type OpProfile } from '../src/index.js';
 import { resnet18Convs } from './rows/conv2d.js';
 import { resnet18Specs } from './rows/optim.js';
 import { BYOL_BENCH_BATCH, BYOL_BENCH_CONFIG, ourByolStep } from './rows/byol.js';
-import { ourTrainStep, RESNET_BATCH, RESNET_CLASSES, RESNET_SIZE } from './rows/resnet.js';
+import { ourInferStep, ourTrainStep, RESNET_BATCH, RESNET_CLASSES, RESNET_SIZE } from './rows/resnet.js';
 import { markdownHeader, markdownTable, textTable } from './report.js';
 
 /** An op's work in one step. */
@@ -86,6 +87,18 @@ export function resnetStepWork(): Record<string, OpWork> {
     // fc 512 → classes: forward, input gradient, weight gradient.
     matmul: { flops: 3 * 2 * RESNET_BATCH * 512 * RESNET_CLASSES },
     'sgd.step': { bytes: 5 * F32 * params },
+  };
+}
+
+/** The 'resnet18-infer' row: one eval-mode forward (batch norm on running statistics) and the fc layer. */
+export function resnetInferWork(): Record<string, OpWork> {
+  const enc = encoderWork(RESNET_BATCH, RESNET_SIZE, 1, 0);
+  return {
+    conv2d: enc.conv2d!,
+    // Batch norm on running statistics reads x and writes y, the same traffic as in training.
+    'batchNorm.eval': enc['batchNorm.train']!,
+    maxPool2d: enc.maxPool2d!,
+    matmul: { flops: 2 * RESNET_BATCH * 512 * RESNET_CLASSES },
   };
 }
 
@@ -194,6 +207,13 @@ export async function profileSteps(warmup: number, log: (line: string) => void):
         `resnet18 train step, batch ${RESNET_BATCH}, ${RESNET_SIZE}×${RESNET_SIZE} (SGD momentum)`,
         () => ourTrainStep({ replay: false }),
         resnetStepWork(),
+        warmup,
+        log,
+      ),
+      await profileStep(
+        `resnet18 inference, batch ${RESNET_BATCH}, ${RESNET_SIZE}×${RESNET_SIZE} (eval mode)`,
+        () => ourInferStep({ replay: false }),
+        resnetInferWork(),
         warmup,
         log,
       ),

@@ -151,6 +151,26 @@ export function ourTrainStep(options: { replay?: boolean } = {}) {
   };
 }
 
+/**
+ * Our inference of the 'resnet18-infer' row: eval mode (running statistics), no gradients, recorded on its
+ * second call and replayed after (eager throughout with replay: false).
+ */
+export function ourInferStep(options: { replay?: boolean } = {}) {
+  const model = ourModel();
+  model.eval();
+  const d = resnetInputs();
+  const x = fromArray(d.x, d.shape);
+  const step = captureStep(([xi]) => model.forward(xi!), { name: 'resnet18-infer', replay: options.replay });
+  return {
+    run: () => noGrad(() => step.run([x])),
+    dispose: () => {
+      step.dispose();
+      model.dispose();
+      x.dispose();
+    },
+  };
+}
+
 function stepRow(): BenchRow {
   return {
     family: 'resnet18-step',
@@ -217,19 +237,7 @@ function inferRow(): BenchRow {
     impls: {
       ours: {
         setup() {
-          const model = ourModel();
-          model.eval();
-          const d = resnetInputs();
-          const x = fromArray(d.x, d.shape);
-          const step = captureStep(([xi]) => model.forward(xi!), { name: 'resnet18-infer' });
-          return {
-            run: () => noGrad(() => step.run([x])),
-            dispose: () => {
-              step.dispose();
-              model.dispose();
-              x.dispose();
-            },
-          };
+          return ourInferStep();
         },
       },
       'tfjs-webgpu': tfImpl,

@@ -16,7 +16,7 @@ import { headerLines, markdownSection, notes, tableCells, type RunHeader } from 
 import { runRow, type RowResult } from '../../bench/runner.js';
 import { decodeArray, encodeArray, lineSplitter, torchImpl, TorchWorker, torchMissing, TORCH_PYTHON } from '../../bench/torch.js';
 import { rand } from '../helpers.js';
-import { byolStepWork, encoderWork, profileCells, profileMarkdown, profileRows, resnetStepWork } from '../../bench/profile.js';
+import { byolStepWork, encoderWork, profileCells, profileMarkdown, profileRows, resnetInferWork, resnetStepWork } from '../../bench/profile.js';
 
 describe('torch worker protocol, without Python', () => {
   it('splits a byte stream into lines wherever the chunks break', () => {
@@ -136,6 +136,12 @@ describe('--profile tables, without a GPU', () => {
     expect(w['batchNorm.train']!.bytes).toBe(64 * 50_688 * 2 * 4);
     expect(w['batchNorm.backward']!.bytes).toBe(64 * 50_688 * 3 * 4);
     expect(resnetStepWork()['sgd.step']!.bytes).toBe(5 * 4 * 11_181_642);
+    // Inference: the forward alone, batch norm on running statistics (reads x, writes y), the fc layer.
+    const inf = resnetInferWork();
+    expect(inf.conv2d!.flops).toBe(64 * 2 * 37_011_456);
+    expect(inf['batchNorm.eval']!.bytes).toBe(64 * 50_688 * 2 * 4);
+    expect(inf.matmul!.flops).toBe(2 * 64 * 512 * 10);
+    expect(inf['conv2d.backwardFilter']).toBeUndefined();
     // BYOL: both views (64 images) through the online network and the target network: two forwards, one backward.
     const b = byolStepWork();
     expect(b.conv2d!.flops).toBe(2 * 64 * 2 * 37_011_456);
