@@ -14,6 +14,25 @@
 // Kernel taps that no row of the block can use (padding at tiny feature maps) are skipped as a whole.
 // WDIRECT: the weights are read in place from `w` [C_out, C_in·KH·KW], 8 scalar gathers per step instead of
 // two vec4 loads, which saves the layout pass when there are too few rows to repay it.
+// FLATK: K walked as one range of (kh, kw, ci), ci fastest (the order of the loops over taps and channels),
+// two steps per accumulator update wherever they fall: for inputs of few channels (the stem's 3), whose taps
+// hold too few steps for UNROLL2. Same sums, same order; no tap is skipped as a whole.
+
+/** This invocation's 8 weight columns at step k: channels 4·ca … 4·ca + 3 and 4·cb … 4·cb + 3. */
+fn weight_cols(k: u32, ca: u32, cb: u32) -> array<vec4<f32>, 2> {
+  var b: array<vec4<f32>, 2>;
+  if (WDIRECT) {
+    let CKK = p.C_in * p.KH * p.KW;
+    for (var e = 0u; e < 4u; e++) {
+      b[0][e] = w[min(ca * 4u + e, p.C_out - 1u) * CKK + k];
+      b[1][e] = w[min(cb * 4u + e, p.C_out - 1u) * CKK + k];
+    }
+  } else {
+    b[0] = wt[k * p.co4 + ca];
+    b[1] = wt[k * p.co4 + cb];
+  }
+  return b;
+}
 
 // Row q → (image, place in the output map).
 fn pixel_of(q: u32) -> vec2<u32> {
@@ -50,7 +69,43 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
   for (var i = 0u; i < 64u; i++) { acc[i] = vec4<f32>(0.0); }
 
-  for (var kh = 0u; kh < p.KH; kh++) {
+  if (FLATK) {
+    let K = KK * p.C_in;
+    var kh = 0u;
+    var kw = 0u;
+    var ci = 0u;
+    var j = 0u;
+    for (; j < K; j += 2u) {
+      // Steps j and j + 1 (the second a zero step past the end of K, where K is odd).
+      var v: array<vec2<f32>, 4>;
+      var b0: array<vec4<f32>, 2>;
+      var b1: array<vec4<f32>, 2>;
+      for (var t = 0u; t < 2u; t++) {
+        let live = j + t < K;
+        let b = weight_cols(min(ci * KK + kh * p.KW + kw, K - 1u), ca, cb);
+        b0[t] = select(vec4<f32>(0.0), b[0], live);
+        b1[t] = select(vec4<f32>(0.0), b[1], live);
+        for (var r = 0u; r < 4u; r++) {
+          let ih = ih0[r] + i32(kh);
+          let iw = iw0[r] + i32(kw);
+          let ok = live && ih >= 0 && ih < i32(p.H) && iw >= 0 && iw < i32(p.W);
+          let o = xb[r] + min(ci, p.C_in - 1u) * HW + u32(clamp(ih, 0, i32(p.H) - 1)) * p.W + u32(clamp(iw, 0, i32(p.W) - 1));
+          v[r][t] = select(0.0, x[o], ok);
+        }
+        // Next (kh, kw, ci), ci fastest.
+        ci += 1u;
+        let wrap_c = ci == p.C_in;
+        ci = select(ci, 0u, wrap_c);
+        kw = select(kw, kw + 1u, wrap_c);
+        let wrap_w = kw == p.KW;
+        kw = select(kw, 0u, wrap_w);
+        kh = select(kh, kh + 1u, wrap_w);
+      }
+      for (var r = 0u; r < 4u; r++) { accumulate_rows2(v[r], b0, b1, r * 16u); }
+    }
+  }
+
+  for (var kh = 0u; kh < select(p.KH, 0u, FLATK); kh++) {
     for (var kw = 0u; kw < p.KW; kw++) {
       var off: array<u32, 4>;
       var ok: array<bool, 4>;

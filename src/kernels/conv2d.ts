@@ -98,7 +98,7 @@ const FORWARD_SG = defineKernel({
   directives: SUBGROUP_DIRECTIVES,
   params: { ...GEOMETRY, rows: 'u32', co4: 'u32', img_fast: 'u32' },
   storage: { x: F32, wt: VEC4, bias: F32, out: OUT, w: F32 },
-  constants: { WG: 8, HAS_BIAS: false, WDIRECT: false, UNROLL4: false, UNROLL2: false },
+  constants: { WG: 8, HAS_BIAS: false, WDIRECT: false, UNROLL4: false, UNROLL2: false, FLATK: false },
   code: [sgCommonWgsl, forwardSgWgsl],
 });
 const LAYOUT = defineKernel({
@@ -426,6 +426,11 @@ export type Conv2dForwardPlan =
   | (Conv2dSubgroupLaunch & {
       operand: 'direct' | 'layout';
       imageFastest: boolean;
+      /**
+       * K walked as one range of (tap, channel) steps, `steps` (2) per update wherever they fall, instead of
+       * tap by tap: for inputs of fewer than 8 channels (the stem's 3), whose taps hold too few steps.
+       */
+      flatK: boolean;
       /** C_out in vec4s. */
       co4: number;
     })
@@ -445,11 +450,13 @@ export function conv2dForwardPlan(g: Conv2dGeometry, caps: AdapterCaps, o: Conv2
     const direct = o.direct ?? (rowBlocks <= DIRECT_MAX_ROW_BLOCKS || g.KH * g.KW === 1);
     const wg = o.WG ?? SG_WG;
     const [gx, gy] = grid(rowBlocks);
+    const flatK = (o.steps ?? 2) === 2 && g.C_in < 8 && g.KH * g.KW > 1;
     return {
       kernel: 'sg',
       wg,
       operand: direct ? 'direct' : 'layout',
-      steps: kSteps(o.steps, g.C_in),
+      steps: flatK ? 2 : kSteps(o.steps, g.C_in),
+      flatK,
       imageFastest: imageFastest(g, g.H_out * g.W_out, o),
       rows,
       co4,
@@ -640,7 +647,7 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null = null, 
     const wt = plan.operand === 'layout' ? relayout(w, 1, g.C_out, g.C_in * g.KH * g.KW, op) : w;
     FORWARD_SG.dispatch({
       op,
-      constants: { WG: plan.wg, HAS_BIAS: bias !== null, WDIRECT: plan.operand === 'direct', UNROLL4: plan.steps === 4, UNROLL2: plan.steps === 2 },
+      constants: { WG: plan.wg, HAS_BIAS: bias !== null, WDIRECT: plan.operand === 'direct', UNROLL4: plan.steps === 4, UNROLL2: plan.steps === 2 && !plan.flatK, FLATK: plan.flatK },
       params: convParams(FORWARD_SG, g, { rows: plan.rows, co4: plan.co4, img_fast: plan.imageFastest ? 1 : 0 }),
       storage: { x: x.binding(op), wt: wt.binding(op), bias: (bias ?? w).binding(op), out: out.binding(op), w: w.binding(op) },
       workgroups: plan.workgroups,

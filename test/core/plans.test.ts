@@ -27,7 +27,7 @@ const downsample = conv2dGeometry([32, 64, 8, 8], [128, 64, 1, 1], { stride: 2 }
 describe('conv2d plans', () => {
   it('lavapipe: subgroup tiles, the stem through the layout pass, its input gradient as a GEMM, its filter gradient split over the batch', () => {
     expect(conv2dForwardPlan(stem, LAVAPIPE)).toEqual({
-      kernel: 'sg', wg: 8, operand: 'layout', steps: 1, imageFastest: false, rows: 8192, co4: 16, workgroups: [256, 1, 1],
+      kernel: 'sg', wg: 8, operand: 'layout', steps: 2, flatK: true, imageFastest: false, rows: 8192, co4: 16, workgroups: [256, 1, 1],
     });
     expect(conv2dBackwardInputPlan(stem, false, LAVAPIPE)).toEqual({ kernel: 'gemm', total: 98304, workgroups: [1536, 1, 1] });
     expect(conv2dBackwardFilterPlan(stem, LAVAPIPE)).toEqual({
@@ -64,13 +64,15 @@ describe('conv2d plans', () => {
     expect(conv2dBackwardFilterPlan(at(8, 3, 1), LAVAPIPE, { steps: 4, dwTapMajor: true })).toMatchObject({ steps: 4, tapMajor: true });
   });
 
-  it('lavapipe: the forward and input gradient take two channels per step from 8 channels up, one below', () => {
-    const g = (ci: number, co: number) => conv2dGeometry([32, ci, 8, 8], [co, ci, 3, 3], { stride: 1, padding: 1 });
-    expect(conv2dForwardPlan(g(64, 64), LAVAPIPE)).toMatchObject({ steps: 2 });
-    expect(conv2dForwardPlan(g(3, 64), LAVAPIPE)).toMatchObject({ steps: 1 });
-    expect(conv2dForwardPlan(g(3, 64), LAVAPIPE, { steps: 2 })).toMatchObject({ steps: 2 });
-    expect(conv2dForwardPlan(g(3, 64), LAVAPIPE, { steps: 4 })).toMatchObject({ steps: 1 });
-    expect(conv2dForwardPlan(g(64, 64), LAVAPIPE, { steps: 4 })).toMatchObject({ steps: 4 });
+  it('lavapipe: the forward and input gradient take two channels per step from 8 channels up; below, the forward walks K as one range, two steps at a time', () => {
+    const g = (ci: number, co: number, k = 3) => conv2dGeometry([32, ci, 8, 8], [co, ci, k, k], { stride: 1, padding: k >> 1 });
+    expect(conv2dForwardPlan(g(64, 64), LAVAPIPE)).toMatchObject({ steps: 2, flatK: false });
+    expect(conv2dForwardPlan(g(3, 64), LAVAPIPE)).toMatchObject({ steps: 2, flatK: true });
+    expect(conv2dForwardPlan(g(7, 64), LAVAPIPE, { steps: 2 })).toMatchObject({ steps: 2, flatK: true });
+    expect(conv2dForwardPlan(g(3, 64), LAVAPIPE, { steps: 1 })).toMatchObject({ steps: 1, flatK: false });
+    expect(conv2dForwardPlan(g(3, 64), LAVAPIPE, { steps: 4 })).toMatchObject({ steps: 1, flatK: false });
+    expect(conv2dForwardPlan(g(3, 64, 1), LAVAPIPE)).toMatchObject({ steps: 1, flatK: false }); // 1×1: one tap
+    expect(conv2dForwardPlan(g(64, 64), LAVAPIPE, { steps: 4 })).toMatchObject({ steps: 4, flatK: false });
     expect(conv2dBackwardInputPlan(g(64, 64), false, LAVAPIPE)).toMatchObject({ steps: 2 });
     expect(conv2dBackwardInputPlan(g(64, 4), false, LAVAPIPE)).toMatchObject({ steps: 1 });
     expect(conv2dBackwardInputPlan(g(64, 64), false, LAVAPIPE, { steps: 1 })).toMatchObject({ steps: 1 });

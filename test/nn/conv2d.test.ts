@@ -69,7 +69,8 @@ const variants: { name: string; set: Conv2dOverrides; subgroups: boolean }[] = [
   { name: 'subgroup, in place', set: { forward: 'sg', dx: 'sg', dw: 'sg', direct: true }, subgroups: true },
   { name: 'subgroup, layout pass', set: { forward: 'sg', dx: 'sg', dw: 'sg', direct: false, dwTargetWorkgroups: 64 }, subgroups: true },
   // One, two or four steps of K per accumulator update where the kernels can (the two- or four-step loop,
-  // then single steps for the rest); the default takes two where the reduction is long enough, else one.
+  // then single steps for the rest); the default takes two where the reduction is long enough, else one,
+  // and the forward walks K as one range two steps at a time below 8 input channels (flatK).
   { name: 'subgroup, single steps', set: { forward: 'sg', dx: 'sg', dw: 'sg', steps: 1 }, subgroups: true },
   { name: 'subgroup, two steps', set: { forward: 'sg', dx: 'sg', dw: 'sg', steps: 2 }, subgroups: true },
   { name: 'subgroup, four steps', set: { forward: 'sg', dx: 'sg', dw: 'sg', steps: 4 }, subgroups: true },
@@ -125,6 +126,24 @@ describe('conv2d kernels against the float64 reference', () => {
       });
     }
   }
+
+  it("walks the stem's K as one range two steps at a time (flatK) with the sums of single steps, to the bit", async (ctx) => {
+    if (!getRuntime().device.features.has('subgroups')) ctx.skip();
+    // C_in = 3, 7×7/2 pad 3: K = 147 is odd (the last step pairs with a zero step), and padding meets the
+    // taps of border rows; 9 images of 17×17 give 81 positions, several blocks of 32 rows.
+    const opts = { stride: 2, padding: 3 };
+    const x = toTensor(f32(randomArr([9, 3, 17, 17])));
+    const w = toTensor(f32(randomArr([20, 3, 7, 7])));
+    for (const direct of [true, false]) {
+      const flat = withKernelOverrides({ conv2d: { forward: 'sg', direct } }, () => conv2dForward(x, w, null, opts));
+      const single = withKernelOverrides({ conv2d: { forward: 'sg', direct, steps: 1 } }, () => conv2dForward(x, w, null, opts));
+      expect(await flat.data(), `direct: ${direct} ${seedNote}`).toEqual(await single.data());
+      flat.dispose();
+      single.dispose();
+    }
+    x.dispose();
+    w.dispose();
+  });
 
   it('splits the filter gradient over a larger batch', async () => {
     const opts = { stride: 1, padding: 1 };
