@@ -21,6 +21,26 @@ fn pixel_of(q: u32, per_image: u32) -> vec2<u32> {
   return vec2<u32>(q / per_image, q % per_image);
 }
 
+/**
+ * This invocation's 8 weight columns (input channels 4·ca … 4·ca + 3 and 4·cb … 4·cb + 3) for output
+ * channel co at tap `tap` = kh·KW + kw, which is row k = co·KH·KW + tap of `wt`.
+ */
+fn weight_cols(co: u32, tap: u32, k: u32, ca: u32, cb: u32) -> array<vec4<f32>, 2> {
+  var b: array<vec4<f32>, 2>;
+  if (WDIRECT) {
+    let KK = p.KH * p.KW;
+    let wk = co * p.C_in * KK + tap;
+    for (var e = 0u; e < 4u; e++) {
+      b[0][e] = w[wk + min(ca * 4u + e, p.C_in - 1u) * KK];
+      b[1][e] = w[wk + min(cb * 4u + e, p.C_in - 1u) * KK];
+    }
+  } else {
+    b[0] = wt[k * p.ci4 + ca];
+    b[1] = wt[k * p.ci4 + cb];
+  }
+  return b;
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
@@ -81,16 +101,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           var b0: array<vec4<f32>, 4>;
           var b1: array<vec4<f32>, 4>;
           for (var t = 0u; t < 4u; t++) {
-            if (WDIRECT) {
-              let wk = (co + t) * p.C_in * KK + kh * p.KW + kw;
-              for (var e = 0u; e < 4u; e++) {
-                b0[t][e] = w[wk + min(ca * 4u + e, p.C_in - 1u) * KK];
-                b1[t][e] = w[wk + min(cb * 4u + e, p.C_in - 1u) * KK];
-              }
-            } else {
-              b0[t] = wt[k * p.ci4 + ca];
-              b1[t] = wt[k * p.ci4 + cb];
-            }
+            let b = weight_cols(co + t, kh * p.KW + kw, k, ca, cb);
+            b0[t] = b[0];
+            b1[t] = b[1];
             k += KK;
           }
           let yo = co * HWo;
@@ -107,16 +120,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           var b0: array<vec4<f32>, 2>;
           var b1: array<vec4<f32>, 2>;
           for (var t = 0u; t < 2u; t++) {
-            if (WDIRECT) {
-              let wk = (co + t) * p.C_in * KK + kh * p.KW + kw;
-              for (var e = 0u; e < 4u; e++) {
-                b0[t][e] = w[wk + min(ca * 4u + e, p.C_in - 1u) * KK];
-                b1[t][e] = w[wk + min(cb * 4u + e, p.C_in - 1u) * KK];
-              }
-            } else {
-              b0[t] = wt[k * p.ci4 + ca];
-              b1[t] = wt[k * p.ci4 + cb];
-            }
+            let b = weight_cols(co + t, kh * p.KW + kw, k, ca, cb);
+            b0[t] = b[0];
+            b1[t] = b[1];
             k += KK;
           }
           let yo = co * HWo;
@@ -128,22 +134,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         }
       }
       for (; co < p.C_out; co++) {
-        var b0: vec4<f32>;
-        var b1: vec4<f32>;
-        if (WDIRECT) {
-          let wk = co * p.C_in * KK + kh * p.KW + kw;
-          for (var e = 0u; e < 4u; e++) {
-            b0[e] = w[wk + min(ca * 4u + e, p.C_in - 1u) * KK];
-            b1[e] = w[wk + min(cb * 4u + e, p.C_in - 1u) * KK];
-          }
-        } else {
-          b0 = wt[k * p.ci4 + ca];
-          b1 = wt[k * p.ci4 + cb];
-        }
+        let b = weight_cols(co, kh * p.KW + kw, k, ca, cb);
         let yo = co * HWo;
         for (var r = 0u; r < 4u; r++) {
           let v = select(0.0, dy[off[r] + yo], ok[r]);
-          accumulate_rows(v, b0, b1, r * 16u);
+          accumulate_rows(v, b[0], b[1], r * 16u);
         }
         k += KK;
       }

@@ -126,16 +126,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           var b0: array<vec4<f32>, 4>;
           var b1: array<vec4<f32>, 4>;
           for (var t = 0u; t < 4u; t++) {
-            if (WDIRECT) {
-              let CKK = p.C_in * KK;
-              for (var e = 0u; e < 4u; e++) {
-                b0[t][e] = w[min(ca * 4u + e, p.C_out - 1u) * CKK + k];
-                b1[t][e] = w[min(cb * 4u + e, p.C_out - 1u) * CKK + k];
-              }
-            } else {
-              b0[t] = wt[k * p.co4 + ca];
-              b1[t] = wt[k * p.co4 + cb];
-            }
+            let b = weight_cols(k, ca, cb);
+            b0[t] = b[0];
+            b1[t] = b[1];
             k += KK;
           }
           let xo = ci * HW;
@@ -152,16 +145,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           var b0: array<vec4<f32>, 2>;
           var b1: array<vec4<f32>, 2>;
           for (var t = 0u; t < 2u; t++) {
-            if (WDIRECT) {
-              let CKK = p.C_in * KK;
-              for (var e = 0u; e < 4u; e++) {
-                b0[t][e] = w[min(ca * 4u + e, p.C_out - 1u) * CKK + k];
-                b1[t][e] = w[min(cb * 4u + e, p.C_out - 1u) * CKK + k];
-              }
-            } else {
-              b0[t] = wt[k * p.co4 + ca];
-              b1[t] = wt[k * p.co4 + cb];
-            }
+            let b = weight_cols(k, ca, cb);
+            b0[t] = b[0];
+            b1[t] = b[1];
             k += KK;
           }
           let xo = ci * HW;
@@ -173,22 +159,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         }
       }
       for (; ci < p.C_in; ci++) {
-        var b0: vec4<f32>;
-        var b1: vec4<f32>;
-        if (WDIRECT) {
-          let CKK = p.C_in * KK;
-          for (var e = 0u; e < 4u; e++) {
-            b0[e] = w[min(ca * 4u + e, p.C_out - 1u) * CKK + k];
-            b1[e] = w[min(cb * 4u + e, p.C_out - 1u) * CKK + k];
-          }
-        } else {
-          b0 = wt[k * p.co4 + ca];
-          b1 = wt[k * p.co4 + cb];
-        }
+        let b = weight_cols(k, ca, cb);
         let xo = ci * HW;
         for (var r = 0u; r < 4u; r++) {
           let v = select(0.0, x[off[r] + xo], ok[r]);
-          accumulate_rows(v, b0, b1, r * 16u);
+          accumulate_rows(v, b[0], b[1], r * 16u);
         }
         k += KK;
       }
