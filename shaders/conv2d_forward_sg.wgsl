@@ -170,6 +170,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
 
+  // The epilogue's parameters of this invocation's 8 channels (channel_epilogue and store_out come from
+  // conv2d_store.wgsl or conv2d_store_bn.wgsl).
+  var ep: array<vec3<f32>, 8>;
+  for (var h = 0u; h < 2u; h++) {
+    for (var e = 0u; e < 4u; e++) { ep[4u * h + e] = channel_epilogue(min((c4 + h) * 4u + e, p.C_out - 1u)); }
+  }
   // Row m0 + 8r + j sits in acc[16r + 2j] (channels 4·c4 … 4·c4 + 3) and acc[16r + 2j + 1] (the next 4).
   for (var r = 0u; r < 4u; r++) {
     for (var j = 0u; j < 8u; j++) {
@@ -185,7 +191,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           if (co < p.C_out) {
             var y = v[e];
             if (HAS_BIAS) { y += bias[co]; }
-            out[(n * p.C_out + co) * HWo + sp] = y;
+            store_out((n * p.C_out + co) * HWo + sp, y, ep[4u * h + e]);
           }
         }
       }

@@ -7,8 +7,10 @@ import {
   conv2dBackwardBias,
   conv2dBackwardFilter,
   conv2dBackwardInput,
+  conv2dBatchNormEval as conv2dBatchNormEvalKernel,
   conv2dForward,
   type Conv2dOptions,
+  type ConvBatchNormEval,
 } from '../kernels/conv2d.js';
 import { batchNormBackward, batchNormForward, type BatchNormForwardOptions } from '../kernels/batchnorm.js';
 import {
@@ -29,7 +31,7 @@ import {
   type ByolPairing,
 } from '../kernels/loss.js';
 import { mean, square, sub } from './ops.js';
-import { record, writableInto } from './tape.js';
+import { isGradEnabled, record, writableInto } from './tape.js';
 import { shapeString, type Tensor } from '../tensor/tensor.js';
 
 export type { Conv2dOptions, MaxPool2dOptions };
@@ -98,6 +100,17 @@ function checkBatchNormShapes(op: string, x: Tensor, gamma: Tensor, beta: Tensor
  */
 export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: BatchNormOptions): Tensor {
   return batchNormAct(x, gamma, beta, { ...options, residual: null, relu: false }, 'batchNorm');
+}
+
+/**
+ * act(batchNorm(conv2d(x, w) + bias) + residual) with the batch norm in eval mode (running statistics), as
+ * one kernel: the convolution's epilogue does the batch norm, the add and the ReLU (the bits of conv2d then
+ * batchNormAct). Inference only: null while gradients are recorded, or where the kernel does not run
+ * (kernels/conv2d.ts, conv2dBatchNormEval); the caller then runs conv2d and batchNormAct.
+ */
+export function conv2dBatchNormEval(x: Tensor, w: Tensor, bias: Tensor | null, options: Conv2dOptions, bn: ConvBatchNormEval): Tensor | null {
+  if (isGradEnabled()) return null;
+  return conv2dBatchNormEvalKernel(x, w, bias, options, bn);
 }
 
 /**

@@ -47,6 +47,8 @@ import backwardInputWgsl from '../../shaders/conv2d_backward_input.wgsl';
 import backwardFilterWgsl from '../../shaders/conv2d_backward_filter.wgsl';
 import sgCommonWgsl from '../../shaders/sg_tile_common.wgsl';
 import forwardSgWgsl from '../../shaders/conv2d_forward_sg.wgsl';
+import storeWgsl from '../../shaders/conv2d_store.wgsl';
+import storeBnWgsl from '../../shaders/conv2d_store_bn.wgsl';
 import layoutWgsl from '../../shaders/conv2d_layout.wgsl';
 import backwardInputSgWgsl from '../../shaders/conv2d_backward_input_sg.wgsl';
 import backwardFilterSgWgsl from '../../shaders/conv2d_backward_filter_sg.wgsl';
@@ -93,14 +95,26 @@ const BACKWARD_FILTER = defineKernel({
   constants: { WG: 64 },
   code: backwardFilterWgsl,
 });
+const FORWARD_SG_CONSTANTS = { WG: 8, HAS_BIAS: false, WDIRECT: false, UNROLL4: false, UNROLL2: false, FLATK: false };
 const FORWARD_SG = defineKernel({
   name: 'conv2d_forward_sg',
   directives: SUBGROUP_DIRECTIVES,
   params: { ...GEOMETRY, rows: 'u32', co4: 'u32', img_fast: 'u32' },
   storage: { x: F32, wt: VEC4, bias: F32, out: OUT, w: F32 },
-  constants: { WG: 8, HAS_BIAS: false, WDIRECT: false, UNROLL4: false, UNROLL2: false, FLATK: false },
-  code: [sgCommonWgsl, forwardSgWgsl],
+  constants: FORWARD_SG_CONSTANTS,
+  code: [sgCommonWgsl, forwardSgWgsl, storeWgsl],
 });
+/** The same kernel with eval-mode batch norm, a residual add and ReLU in its epilogue (conv2dBatchNormEval). */
+const FORWARD_SG_BN = defineKernel({
+  name: 'conv2d_forward_sg_bn',
+  directives: SUBGROUP_DIRECTIVES,
+  params: { ...GEOMETRY, rows: 'u32', co4: 'u32', img_fast: 'u32', bn_eps: 'f32' },
+  storage: { x: F32, wt: VEC4, bias: F32, out: OUT, w: F32, bn_mean: F32, bn_var: F32, bn_gamma: F32, bn_beta: F32, residual: F32 },
+  constants: { ...FORWARD_SG_CONSTANTS, RESIDUAL: false, RELU: false },
+  code: [sgCommonWgsl, forwardSgWgsl, storeBnWgsl],
+});
+/** Storage buffers FORWARD_SG_BN binds: it runs only where the device allows that many per stage. */
+const FORWARD_SG_BN_BUFFERS = 10;
 const LAYOUT = defineKernel({
   name: 'conv2d_layout',
   params: { B: 'u32', R: 'u32', S: 'u32', R4: 'u32', S4: 'u32', total: 'u32' },
@@ -199,6 +213,11 @@ export interface Conv2dOverrides {
    */
   steps?: 1 | 2 | 4;
   /**
+   * Eval-mode batch norm (with its residual add and ReLU) in the subgroup forward's epilogue where a network
+   * runs without gradients (conv2dBatchNormEval; default true): one pass instead of two, the same bits.
+   */
+  fuseBatchNorm?: boolean;
+  /**
    * The subgroup filter gradient splits the batch until about this many workgroups run. By default 8 on
    * software adapters (two CPU cores need little parallelism, and every split adds a reduction pass, so
    * fewer splits win on the rows that split, ResNet-18's downsamples and first stages at 32×32), 64
@@ -239,7 +258,7 @@ declare module '../gpu/overrides.js' {
     conv2d?: Conv2dOverrides;
   }
 }
-declareOverrides('conv2d', { forward: true, dx: true, dw: true, WG: true, direct: true, imageFastest: true, steps: true, dwTargetWorkgroups: true, dxZeroFill: true, dwUsedTaps: true, dwTapMajor: true, tileWG: true, tileSplits: true });
+declareOverrides('conv2d', { forward: true, dx: true, dw: true, WG: true, direct: true, imageFastest: true, steps: true, dwTargetWorkgroups: true, dxZeroFill: true, dwUsedTaps: true, dwTapMajor: true, tileWG: true, tileSplits: true, fuseBatchNorm: true });
 
 /** Invocations per workgroup of the subgroup kernels and of the register-tiled kernels, unless overridden. */
 const SG_WG = 8;
@@ -632,6 +651,86 @@ function sumSlices(dst: Tensor, op: string, into: Tensor | null = null): Tensor 
   return sum;
 }
 
+type ForwardSgPlan = Extract<Conv2dForwardPlan, { kernel: 'sg' }>;
+
+function forwardSgConstants(plan: ForwardSgPlan, hasBias: boolean) {
+  return {
+    WG: plan.wg,
+    HAS_BIAS: hasBias,
+    WDIRECT: plan.operand === 'direct',
+    UNROLL4: plan.steps === 4,
+    UNROLL2: plan.steps === 2 && !plan.flatK,
+    FLATK: plan.flatK,
+  };
+}
+
+/** Eval-mode batch norm after a convolution, for conv2dBatchNormEval. */
+export interface ConvBatchNormEval {
+  /** Running mean and running (unbiased) variance, [C_out]. */
+  mean: Tensor;
+  variance: Tensor;
+  /** Scale γ and shift β, [C_out]. */
+  gamma: Tensor;
+  beta: Tensor;
+  eps: number;
+  /** Added after the batch norm (a ResNet block's shortcut), [N, C_out, H_out, W_out], or null. */
+  residual: Tensor | null;
+  /** ReLU last. */
+  relu: boolean;
+}
+
+/**
+ * act(batchNorm_eval(conv2d(x, w) + bias) + residual) in one dispatch: the subgroup forward with the batch
+ * norm, the add and the ReLU in its epilogue (conv2d_store_bn.wgsl), the bits of conv2dForward followed by
+ * batchNormForward in eval mode (batchnorm_channel_forward.wgsl's arithmetic, operation for operation).
+ * Returns null where that kernel does not run (a plan other than the subgroup forward, fewer than 10
+ * storage buffers per stage, or the `fuseBatchNorm: false` override); the caller then runs the two ops. No
+ * gradient: for inference (eval mode, no tape).
+ */
+export function conv2dBatchNormEval(x: Tensor, w: Tensor, bias: Tensor | null, options: Conv2dOptions, bn: ConvBatchNormEval): Tensor | null {
+  const op = 'conv2d';
+  const o = overridesOf('conv2d');
+  const rt = getRuntime();
+  if (o.fuseBatchNorm === false || rt.device.limits.maxStorageBuffersPerShaderStage < FORWARD_SG_BN_BUFFERS) return null;
+  assertFloat(op, x, w, bn.mean, bn.variance, bn.gamma, bn.beta, ...(bias ? [bias] : []), ...(bn.residual ? [bn.residual] : []));
+  const g = conv2dGeometry(x.shape, w.shape, options, op);
+  if (g.N === 0) return null;
+  const plan = conv2dForwardPlan(g, rt.caps, o);
+  if (plan.kernel !== 'sg') return null;
+  const outShape = [g.N, g.C_out, g.H_out, g.W_out];
+  for (const [name, t] of [['mean', bn.mean], ['variance', bn.variance], ['gamma', bn.gamma], ['beta', bn.beta]] as const) {
+    if (t.rank !== 1 || t.shape[0] !== g.C_out) throw new Error(`${op}: batch norm ${name} must be [${g.C_out}], got ${shapeString(t.shape)}`);
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== g.C_out)) {
+    throw new Error(`${op}: bias must be [${g.C_out}] for weight ${shapeString(w.shape)}, got ${shapeString(bias.shape)}`);
+  }
+  if (bn.residual && bn.residual.shape.join() !== outShape.join()) {
+    throw new Error(`${op}: residual must be ${shapeString(outShape)}, got ${shapeString(bn.residual.shape)}`);
+  }
+  const out = empty(outShape, 'float32', op);
+  const wt = plan.operand === 'layout' ? relayout(w, 1, g.C_out, g.C_in * g.KH * g.KW, op) : w;
+  FORWARD_SG_BN.dispatch({
+    op,
+    constants: { ...forwardSgConstants(plan, bias !== null), RESIDUAL: bn.residual !== null, RELU: bn.relu },
+    params: convParams(FORWARD_SG_BN, g, { rows: plan.rows, co4: plan.co4, img_fast: plan.imageFastest ? 1 : 0, bn_eps: bn.eps }),
+    storage: {
+      x: x.binding(op),
+      wt: wt.binding(op),
+      bias: (bias ?? w).binding(op),
+      out: out.binding(op),
+      w: w.binding(op),
+      bn_mean: bn.mean.binding(op),
+      bn_var: bn.variance.binding(op),
+      bn_gamma: bn.gamma.binding(op),
+      bn_beta: bn.beta.binding(op),
+      residual: (bn.residual ?? x).binding(op),
+    },
+    workgroups: plan.workgroups,
+  });
+  if (wt !== w) wt.dispose();
+  return out;
+}
+
 /** out = conv2d(x, w) + bias: x [N, C_in, H, W], w [C_out, C_in, KH, KW], bias [C_out] → [N, C_out, H_out, W_out]. */
 export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}): Tensor {
   const op = 'conv2d';
@@ -647,7 +746,7 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null = null, 
     const wt = plan.operand === 'layout' ? relayout(w, 1, g.C_out, g.C_in * g.KH * g.KW, op) : w;
     FORWARD_SG.dispatch({
       op,
-      constants: { WG: plan.wg, HAS_BIAS: bias !== null, WDIRECT: plan.operand === 'direct', UNROLL4: plan.steps === 4, UNROLL2: plan.steps === 2 && !plan.flatK, FLATK: plan.flatK },
+      constants: forwardSgConstants(plan, bias !== null),
       params: convParams(FORWARD_SG, g, { rows: plan.rows, co4: plan.co4, img_fast: plan.imageFastest ? 1 : 0 }),
       storage: { x: x.binding(op), wt: wt.binding(op), bias: (bias ?? w).binding(op), out: out.binding(op), w: w.binding(op) },
       workgroups: plan.workgroups,

@@ -4,7 +4,7 @@
  * Activations are NCHW, as in PyTorch.
  */
 import { add, flatten, matmul, relu, reshape } from '../autograd/ops.js';
-import { batchNormAct, conv2d, globalAvgPool, maxPool2d } from '../autograd/nn.js';
+import { batchNormAct, conv2d, conv2dBatchNormEval, globalAvgPool, maxPool2d } from '../autograd/nn.js';
 import type { Generator } from '../kernels/creation.js';
 import { shapeString, type Tensor } from '../tensor/tensor.js';
 import { perStep } from '../capture/capture.js';
@@ -171,6 +171,32 @@ export function setBatchNormGroups(module: Module, groups: number): () => void {
  */
 export class BatchNorm2d extends BatchNormBase {
   protected readonly rank = 4;
+
+  /**
+   * act(this(conv(x)) + residual), act = ReLU when `relu`. In eval mode without gradients and without a
+   * residual, one kernel: the convolution's epilogue does the batch norm and the ReLU (conv2dBatchNormEval,
+   * the same bits); otherwise conv.forward, then forwardAct.
+   */
+  afterConv(conv: Conv2d, x: Tensor, options: { residual?: Tensor | null; relu?: boolean } = {}): Tensor {
+    // With a residual the epilogue's per-element gathers of it cost about what the separate pass saves on
+    // lavapipe (bench/RESULTS.md, "Eval batch norm in the convolution's epilogue"), so only without one.
+    if (!this.training && !options.residual) {
+      const fused = conv2dBatchNormEval(x, conv.weight.value, conv.bias?.value ?? null, { stride: conv.stride, padding: conv.padding }, {
+        mean: this.runningMean,
+        variance: this.runningVar,
+        gamma: this.weight.value,
+        beta: this.bias.value,
+        eps: this.eps,
+        residual: options.residual ?? null,
+        relu: options.relu ?? false,
+      });
+      if (fused) return fused;
+    }
+    const c = conv.forward(x);
+    const out = this.forwardAct(c, options);
+    c.dispose();
+    return out;
+  }
 }
 
 /** Batch norm over [N, C], as torch.nn.BatchNorm1d. */

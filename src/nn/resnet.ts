@@ -56,20 +56,25 @@ export class BasicBlock extends Module {
 
   /**
    * relu(bn2(conv2(relu(bn1(conv1(x))))) + identity), with each batch norm, its add and its ReLU fused into
-   * one op (BatchNorm2d.forwardAct); `relu` stays registered (it holds nothing) so the modules line up with
+   * one op (BatchNorm2d.forwardAct), and in eval mode without gradients into the convolution before it
+   * (BatchNorm2d.afterConv); `relu` stays registered (it holds nothing) so the modules line up with
    * torchvision's.
    */
   forward(x: Tensor): Tensor {
-    const c1 = this.conv1.forward(x);
-    const r1 = this.bn1.forwardAct(c1, { relu: true });
-    c1.dispose();
-    const c2 = this.conv2.forward(r1);
+    const r1 = this.bn1.afterConv(this.conv1, x, { relu: true });
+    const identity = this.downsample ? this.shortcut(this.downsample, x) : x;
+    const out = this.bn2.afterConv(this.conv2, r1, { residual: identity, relu: true });
     r1.dispose();
-    const identity = this.downsample ? this.downsample.forward(x) : x;
-    const out = this.bn2.forwardAct(c2, { residual: identity, relu: true });
-    c2.dispose();
     if (identity !== x) identity.dispose();
     return out;
+  }
+
+  /** downsample(x): its convolution and batch norm as one kernel where BatchNorm2d.afterConv can. */
+  private shortcut(downsample: Sequential, x: Tensor): Tensor {
+    const conv = downsample.length === 2 ? downsample.at(0) : null;
+    const bn = downsample.length === 2 ? downsample.at(1) : null;
+    if (conv instanceof Conv2d && bn instanceof BatchNorm2d) return bn.afterConv(conv, x);
+    return downsample.forward(x);
   }
 }
 
@@ -160,11 +165,8 @@ export class ResNet extends Module {
       if (h !== x) h.dispose();
       h = next;
     };
-    step(this.conv1);
-    // bn1 + relu as one op.
-    const stem = this.bn1.forwardAct(h, { relu: true });
-    h.dispose();
-    h = stem;
+    // conv1, then bn1 + relu as one op (all three as one kernel in eval mode without gradients).
+    h = this.bn1.afterConv(this.conv1, x, { relu: true });
     if (!(this.maxpool instanceof Identity)) step(this.maxpool);
     step(this.layer1);
     step(this.layer2);

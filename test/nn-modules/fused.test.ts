@@ -6,7 +6,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { batchNorm } from '../../src/autograd/nn.js';
 import { add, relu } from '../../src/autograd/ops.js';
-import { backward } from '../../src/autograd/tape.js';
+import { backward, noGrad } from '../../src/autograd/tape.js';
+import { getRuntime } from '../../src/tensor/engine.js';
 import { Generator } from '../../src/kernels/creation.js';
 import { withKernelOverrides } from '../../src/gpu/overrides.js';
 import { BatchNorm1d, BatchNorm2d, Identity, Linear, type Sequential } from '../../src/nn/layers.js';
@@ -103,6 +104,40 @@ describe('fused batch norm + residual + ReLU in the modules equals the unfused c
         });
       });
     }
+  }
+
+  for (const smallStem of [false, true]) {
+    it(`ResNet (width 8, ${smallStem ? 'small' : 'ImageNet'} stem), eval mode without gradients: batch norm in the convolutions' epilogue, the same bits`, async (ctx) => {
+      if (!getRuntime().device.features.has('subgroups')) ctx.skip();
+      const m = resnet18({ numClasses: 7, width: 8, smallStem, generator: new Generator(5) });
+      const x = toTensor(randomArr([6, 3, 19, 21]));
+      m.train();
+      m.forward(x).dispose(); // running statistics away from their initial values
+      m.eval();
+      const rt = getRuntime();
+      const run = (fuse: boolean) =>
+        withKernelOverrides({ conv2d: { forward: 'sg', fuseBatchNorm: fuse } }, () => {
+          const before = rt.counters().dispatches;
+          const y = noGrad(() => m.forward(x));
+          return { y, dispatches: rt.counters().dispatches - before };
+        });
+      const fused = run(true);
+      const plain = run(false);
+      expect(await fused.y.data(), seedNote).toEqual(await plain.y.data());
+      // One batch-norm dispatch fewer per convolution without a residual after it: the stem, the first of each
+      // block's two (8) and the 3 shortcuts.
+      expect(plain.dispatches - fused.dispatches).toBe(12);
+      // With gradients recorded, the layers run as in training (conv2d, then batchNormAct).
+      const taped = withKernelOverrides({ conv2d: { forward: 'sg' } }, () => {
+        const before = rt.counters().dispatches;
+        const y = m.forward(x);
+        return { y, dispatches: rt.counters().dispatches - before };
+      });
+      expect(taped.dispatches).toBe(plain.dispatches);
+      expect(await taped.y.data()).toEqual(await plain.y.data());
+      for (const t of [x, fused.y, plain.y, taped.y]) t.dispose();
+      m.dispose();
+    });
   }
 
   it('MLP head, training', async () => {

@@ -3,6 +3,7 @@ import {
   conv2dBackwardBias,
   conv2dBackwardFilter,
   conv2dBackwardInput,
+  conv2dBatchNormEval,
   conv2dForward,
   conv2dGeometry,
   onlyPhaseZeroHasTaps,
@@ -11,6 +12,7 @@ import {
 } from '../../src/kernels/conv2d.js';
 import { withKernelOverrides } from '../../src/gpu/overrides.js';
 import { zeros } from '../../src/kernels/creation.js';
+import { batchNormForward } from '../../src/kernels/batchnorm.js';
 import { getRuntime } from '../../src/tensor/engine.js';
 import { batchNormAct, conv2d as convOp } from '../../src/autograd/nn.js';
 import { relu } from '../../src/autograd/ops.js';
@@ -143,6 +145,45 @@ describe('conv2d kernels against the float64 reference', () => {
     }
     x.dispose();
     w.dispose();
+  });
+
+  it('runs eval-mode batch norm, a residual add and ReLU in the forward\'s epilogue with the bits of the two passes', async (ctx) => {
+    if (!getRuntime().device.features.has('subgroups')) ctx.skip();
+    const shapes = [
+      { N: 9, C: 3, H: 17, W: 17, CO: 20, K: 7, stride: 2, padding: 3, bias: false }, // stem-like: flat K
+      { N: 4, C: 12, H: 9, W: 7, CO: 18, K: 3, stride: 1, padding: 1, bias: true },
+      { N: 3, C: 16, H: 6, W: 6, CO: 10, K: 1, stride: 2, padding: 0, bias: false }, // 1×1/2 shortcut
+      { N: 40, C: 8, H: 5, W: 5, CO: 12, K: 3, stride: 1, padding: 1, bias: false }, // more than 8 row blocks: layout pass
+    ];
+    for (const c of shapes) {
+      const opts = { stride: c.stride, padding: c.padding };
+      const x = toTensor(f32(randomArr([c.N, c.C, c.H, c.W])));
+      const w = toTensor(f32(randomArr([c.CO, c.C, c.K, c.K])));
+      const bias = c.bias ? toTensor(f32(randomArr([c.CO]))) : null;
+      const mean = toTensor(f32(randomArr([c.CO])));
+      const variance = toTensor(f32(randomArr([c.CO], 0.1, 2)));
+      const gamma = toTensor(f32(randomArr([c.CO])));
+      const beta = toTensor(f32(randomArr([c.CO])));
+      const y0 = conv2dForward(x, w, bias, opts);
+      const residual = toTensor(f32(randomArr(y0.shape)));
+      for (const [res, act, steps] of [[residual, true, undefined], [null, true, 1], [residual, false, 1]] as const) {
+        {
+          const note = `${name(c)} residual ${res !== null} relu ${act} steps ${steps ?? 'default'} ${seedNote}`;
+          const fused = withKernelOverrides({ conv2d: { forward: 'sg', steps } }, () =>
+            conv2dBatchNormEval(x, w, bias, opts, { mean, variance, gamma, beta, eps: 1e-5, residual: res, relu: act }),
+          );
+          expect(fused, note).not.toBeNull();
+          const conv = withKernelOverrides({ conv2d: { forward: 'sg', steps } }, () => conv2dForward(x, w, bias, opts));
+          const two = batchNormForward(conv, gamma, beta, { training: false, runningMean: mean, runningVar: variance, eps: 1e-5, residual: res, relu: act });
+          expect(await fused!.data(), note).toEqual(await two.y.data());
+          for (const t of [fused!, conv, two.y, two.stats]) t.dispose();
+        }
+      }
+      // Declined where it does not run: the override, or a plan other than the subgroup forward.
+      expect(withKernelOverrides({ conv2d: { fuseBatchNorm: false } }, () => conv2dBatchNormEval(x, w, bias, opts, { mean, variance, gamma, beta, eps: 1e-5, residual: null, relu: true }))).toBeNull();
+      expect(withKernelOverrides({ conv2d: { forward: 'tile' } }, () => conv2dBatchNormEval(x, w, bias, opts, { mean, variance, gamma, beta, eps: 1e-5, residual: null, relu: true }))).toBeNull();
+      for (const t of [x, w, bias, mean, variance, gamma, beta, y0, residual]) t?.dispose();
+    }
   });
 
   it('splits the filter gradient over a larger batch', async () => {
