@@ -38,7 +38,7 @@ export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autogr
 export { arr, relativeError, type Arr } from './autograd/reference.js';
 export * from './autograd/nn.js';
 export type { BatchNormForwardOptions, BatchNormOverrides } from './kernels/batchnorm.js';
-export type { Conv2dOverrides } from './kernels/conv2d.js';
+export type { Conv2dOverrides, ConvBatchNormEval } from './kernels/conv2d.js';
 export type { MatmulOverrides } from './kernels/matmul.js';
 export * from './nn/index.js';
 export * from './data/index.js';

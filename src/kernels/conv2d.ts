@@ -666,12 +666,15 @@ function forwardSgConstants(plan: ForwardSgPlan, hasBias: boolean) {
 
 /** Eval-mode batch norm after a convolution, for conv2dBatchNormEval. */
 export interface ConvBatchNormEval {
-  /** Running mean and running (unbiased) variance, [C_out]. */
+  /** Running mean, [C_out]. */
   mean: Tensor;
+  /** Running (unbiased) variance, [C_out]. */
   variance: Tensor;
-  /** Scale γ and shift β, [C_out]. */
+  /** Scale γ, [C_out]. */
   gamma: Tensor;
+  /** Shift β, [C_out]. */
   beta: Tensor;
+  /** Added to the variance before its inverse square root. */
   eps: number;
   /** Added after the batch norm (a ResNet block's shortcut), [N, C_out, H_out, W_out], or null. */
   residual: Tensor | null;
