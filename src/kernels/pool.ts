@@ -4,9 +4,11 @@
  */
 import maxWgsl from '../../shaders/pool_max.wgsl';
 import maxBackwardWgsl from '../../shaders/pool_max_backward.wgsl';
+import maxBackwardVec4Wgsl from '../../shaders/pool_max_backward_vec4.wgsl';
 import avgWgsl from '../../shaders/pool_avg.wgsl';
 import { grid } from '../gpu/runtime.js';
 import { empty, shapeString, type Tensor } from '../tensor/tensor.js';
+import { declareOverrides, overridesOf } from '../gpu/overrides.js';
 import { defineKernel } from './define.js';
 import { assertFloat, WG } from './util.js';
 
@@ -32,6 +34,14 @@ const MAX_BACKWARD = defineKernel({
   constants: MAX_CONSTANTS,
   code: maxBackwardWgsl,
 });
+/** The same gather, four elements of a row per invocation (rows of a multiple of 4). */
+const MAX_BACKWARD_VEC4 = defineKernel({
+  name: 'pool_max_backward_vec4',
+  params: { total: 'u32' },
+  storage: { dy: 'read array<f32>', argmax: 'read array<i32>', dx: 'read_write array<vec4<f32>>' },
+  constants: MAX_CONSTANTS,
+  code: maxBackwardVec4Wgsl,
+});
 /** Global average pooling: entry points forward and backward. */
 const AVG = defineKernel({
   name: 'pool_avg',
@@ -40,6 +50,23 @@ const AVG = defineKernel({
   constants: { WG: 256 },
   code: avgWgsl,
 });
+
+/** Overrides of max pooling's backward (for tests and measurements). */
+export interface MaxPool2dOverrides {
+  /**
+   * Four elements of a row per invocation where the rows' length is a multiple of 4 (default true), else
+   * one: the same bits, fewer loads (bench/RESULTS.md, "Max-pool backward four elements at a time").
+   */
+  vec4?: boolean;
+}
+
+declare module '../gpu/overrides.js' {
+  interface KernelOverrides {
+    /** Overrides of max pooling (MaxPool2dOverrides). */
+    maxPool2d?: MaxPool2dOverrides;
+  }
+}
+declareOverrides('maxPool2d', { vec4: true });
 
 /** Window, stride and padding of {@link maxPool2d}. */
 export interface MaxPool2dOptions {
@@ -127,6 +154,16 @@ export function maxPool2dBackward(dy: Tensor, argmax: Tensor, xShape: readonly n
   if (argmax.dtype !== 'int32') throw new TypeError(`${op}: argmax must be int32, got ${argmax.dtype}`);
   const dx = empty(xShape, 'float32', op);
   if (dx.size === 0) return dx;
+  if (g.W % 4 === 0 && overridesOf('maxPool2d').vec4 !== false) {
+    MAX_BACKWARD_VEC4.dispatch({
+      op,
+      constants: poolConstants(g),
+      params: { total: dx.size / 4 },
+      storage: { dy: dy.binding(op), argmax: argmax.binding(op), dx: dx.binding(op) },
+      workgroups: grid(Math.ceil(dx.size / 4 / WG)),
+    });
+    return dx;
+  }
   MAX_BACKWARD.dispatch({
     op,
     constants: poolConstants(g),

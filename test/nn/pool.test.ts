@@ -3,6 +3,8 @@ import { globalAvgPool, maxPool2d } from '../../src/autograd/nn.js';
 import * as nnRef from '../../src/autograd/nn-reference.js';
 import { numericGrad, relativeError, type Arr } from '../../src/autograd/reference.js';
 import { backward, requireGrad } from '../../src/autograd/tape.js';
+import { withKernelOverrides } from '../../src/gpu/overrides.js';
+import { maxPool2dBackward, maxPool2dForward } from '../../src/kernels/pool.js';
 import { engine, f32, randomArr, seedNote, toTensor } from '../helpers.js';
 
 beforeAll(engine);
@@ -12,6 +14,11 @@ const cases = [
   { shape: [1, 5, 7, 8], kernel: 3, stride: 2, padding: 1 },
   { shape: [2, 2, 6, 7], kernel: 2, stride: 2, padding: 0 },
   { shape: [1, 3, 5, 5], kernel: 3, stride: 1, padding: 1 },
+  // Rows of a multiple of 4: the backward takes four elements per invocation.
+  { shape: [2, 3, 16, 16], kernel: 3, stride: 2, padding: 1 },
+  { shape: [1, 2, 5, 12], kernel: 2, stride: 2, padding: 0 },
+  { shape: [1, 2, 6, 8], kernel: 3, stride: 1, padding: 1 },
+  { shape: [2, 1, 7, 12], kernel: 5, stride: 3, padding: 2 },
 ];
 
 describe('maxPool2d against the float64 reference', () => {
@@ -46,6 +53,22 @@ describe('maxPool2d against the float64 reference', () => {
     backward(yt, gt);
     expect(relativeError(await xt.grad!.data(), dx.data), seedNote).toBeLessThan(1e-6);
     for (const t of [xt, gt, yt]) t.dispose();
+  });
+});
+
+describe('maxPool2d backward, four elements per invocation', () => {
+  it("gives the one-element kernel's bits, ties included", async () => {
+    for (const c of cases.filter((c) => c.shape[3]! % 4 === 0)) {
+      const x = f32(randomArr(c.shape));
+      x.data.forEach((v, i) => (x.data[i] = Math.round(v * 2))); // ties are common
+      const xt = toTensor(x);
+      const { y, argmax } = maxPool2dForward(xt, c);
+      const gt = toTensor(f32(randomArr(y.shape)));
+      const four = withKernelOverrides({ maxPool2d: { vec4: true } }, () => maxPool2dBackward(gt, argmax, c.shape, c));
+      const one = withKernelOverrides({ maxPool2d: { vec4: false } }, () => maxPool2dBackward(gt, argmax, c.shape, c));
+      expect(await four.data(), `${c.shape.join('×')} ${c.kernel}/${c.stride} ${seedNote}`).toEqual(await one.data());
+      for (const t of [xt, y, argmax, gt, four, one]) t.dispose();
+    }
   });
 });
 
