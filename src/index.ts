@@ -40,5 +40,6 @@ export * from './autograd/nn.js';
 export type { BatchNormForwardOptions, BatchNormOverrides } from './kernels/batchnorm.js';
 export type { Conv2dOverrides, ConvBatchNormEval } from './kernels/conv2d.js';
 export type { MatmulOverrides } from './kernels/matmul.js';
+export type { MaxPool2dOverrides } from './kernels/pool.js';
 export * from './nn/index.js';
 export * from './data/index.js';
