@@ -103,9 +103,8 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, options: Batch
 }
 
 /**
- * act(batchNorm(conv2d(x, w) + bias) + residual) with the batch norm in eval mode (running statistics), as
- * one kernel: the convolution's epilogue does the batch norm, the add and the ReLU (the bits of conv2d then
- * batchNormAct). Inference only: null while gradients are recorded, or where the kernel does not run
+ * act(batchNorm(conv2d(x, w) + bias)) with the batch norm in eval mode (running statistics), as one kernel:
+ * the convolution's epilogue does the batch norm and the ReLU (the bits of conv2d then batchNormAct). Inference only: null while gradients are recorded, or where the kernel does not run
  * (kernels/conv2d.ts, conv2dBatchNormEval); the caller then runs conv2d and batchNormAct.
  */
 export function conv2dBatchNormEval(x: Tensor, w: Tensor, bias: Tensor | null, options: Conv2dOptions, bn: ConvBatchNormEval): Tensor | null {

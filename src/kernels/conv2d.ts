@@ -104,17 +104,17 @@ const FORWARD_SG = defineKernel({
   constants: FORWARD_SG_CONSTANTS,
   code: [sgCommonWgsl, forwardSgWgsl, storeWgsl],
 });
-/** The same kernel with eval-mode batch norm, a residual add and ReLU in its epilogue (conv2dBatchNormEval). */
+/** The same kernel with eval-mode batch norm and ReLU in its epilogue (conv2dBatchNormEval). */
 const FORWARD_SG_BN = defineKernel({
   name: 'conv2d_forward_sg_bn',
   directives: SUBGROUP_DIRECTIVES,
   params: { ...GEOMETRY, rows: 'u32', co4: 'u32', img_fast: 'u32', bn_eps: 'f32' },
-  storage: { x: F32, wt: VEC4, bias: F32, out: OUT, w: F32, bn_mean: F32, bn_var: F32, bn_gamma: F32, bn_beta: F32, residual: F32 },
-  constants: { ...FORWARD_SG_CONSTANTS, RESIDUAL: false, RELU: false },
+  storage: { x: F32, wt: VEC4, bias: F32, out: OUT, w: F32, bn_mean: F32, bn_var: F32, bn_gamma: F32, bn_beta: F32 },
+  constants: { ...FORWARD_SG_CONSTANTS, RELU: false },
   code: [sgCommonWgsl, forwardSgWgsl, storeBnWgsl],
 });
 /** Storage buffers FORWARD_SG_BN binds: it runs only where the device allows that many per stage. */
-const FORWARD_SG_BN_BUFFERS = 10;
+const FORWARD_SG_BN_BUFFERS = 9;
 const LAYOUT = defineKernel({
   name: 'conv2d_layout',
   params: { B: 'u32', R: 'u32', S: 'u32', R4: 'u32', S4: 'u32', total: 'u32' },
@@ -213,8 +213,8 @@ export interface Conv2dOverrides {
    */
   steps?: 1 | 2 | 4;
   /**
-   * Eval-mode batch norm (with its residual add and ReLU) in the subgroup forward's epilogue where a network
-   * runs without gradients (conv2dBatchNormEval; default true): one pass instead of two, the same bits.
+   * Eval-mode batch norm (and its ReLU) in the subgroup forward's epilogue where a network runs without
+   * gradients (conv2dBatchNormEval; default true): one pass instead of two, the same bits.
    */
   fuseBatchNorm?: boolean;
   /**
@@ -653,6 +653,12 @@ function sumSlices(dst: Tensor, op: string, into: Tensor | null = null): Tensor 
 
 type ForwardSgPlan = Extract<Conv2dForwardPlan, { kernel: 'sg' }>;
 
+function checkBias(op: string, bias: Tensor | null, g: Conv2dGeometry, w: Tensor): void {
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== g.C_out)) {
+    throw new Error(`${op}: bias must be [${g.C_out}] for weight ${shapeString(w.shape)}, got ${shapeString(bias.shape)}`);
+  }
+}
+
 function forwardSgConstants(plan: ForwardSgPlan, hasBias: boolean) {
   return {
     WG: plan.wg,
@@ -676,45 +682,37 @@ export interface ConvBatchNormEval {
   beta: Tensor;
   /** Added to the variance before its inverse square root. */
   eps: number;
-  /** Added after the batch norm (a ResNet block's shortcut), [N, C_out, H_out, W_out], or null. */
-  residual: Tensor | null;
   /** ReLU last. */
   relu: boolean;
 }
 
 /**
- * act(batchNorm_eval(conv2d(x, w) + bias) + residual) in one dispatch: the subgroup forward with the batch
- * norm, the add and the ReLU in its epilogue (conv2d_store_bn.wgsl), the bits of conv2dForward followed by
- * batchNormForward in eval mode (batchnorm_channel_forward.wgsl's arithmetic, operation for operation).
- * Returns null where that kernel does not run (a plan other than the subgroup forward, fewer than 10
- * storage buffers per stage, or the `fuseBatchNorm: false` override); the caller then runs the two ops. No
- * gradient: for inference (eval mode, no tape).
+ * act(batchNorm_eval(conv2d(x, w) + bias)) in one dispatch: the subgroup forward with the batch norm and the
+ * ReLU in its epilogue (conv2d_store_bn.wgsl), the bits of conv2dForward followed by batchNormForward in eval
+ * mode (batchnorm_channel_forward.wgsl's arithmetic, operation for operation). Returns null where that
+ * kernel does not run (a plan other than the subgroup forward, fewer than 9 storage buffers per stage, or
+ * the `fuseBatchNorm: false` override); the caller then runs the two ops. No gradient: for inference (eval
+ * mode, no tape).
  */
 export function conv2dBatchNormEval(x: Tensor, w: Tensor, bias: Tensor | null, options: Conv2dOptions, bn: ConvBatchNormEval): Tensor | null {
   const op = 'conv2d';
   const o = overridesOf('conv2d');
   const rt = getRuntime();
   if (o.fuseBatchNorm === false || rt.device.limits.maxStorageBuffersPerShaderStage < FORWARD_SG_BN_BUFFERS) return null;
-  assertFloat(op, x, w, bn.mean, bn.variance, bn.gamma, bn.beta, ...(bias ? [bias] : []), ...(bn.residual ? [bn.residual] : []));
+  assertFloat(op, x, w, bn.mean, bn.variance, bn.gamma, bn.beta, ...(bias ? [bias] : []));
   const g = conv2dGeometry(x.shape, w.shape, options, op);
   if (g.N === 0) return null;
   const plan = conv2dForwardPlan(g, rt.caps, o);
   if (plan.kernel !== 'sg') return null;
-  const outShape = [g.N, g.C_out, g.H_out, g.W_out];
   for (const [name, t] of [['mean', bn.mean], ['variance', bn.variance], ['gamma', bn.gamma], ['beta', bn.beta]] as const) {
     if (t.rank !== 1 || t.shape[0] !== g.C_out) throw new Error(`${op}: batch norm ${name} must be [${g.C_out}], got ${shapeString(t.shape)}`);
   }
-  if (bias && (bias.rank !== 1 || bias.shape[0] !== g.C_out)) {
-    throw new Error(`${op}: bias must be [${g.C_out}] for weight ${shapeString(w.shape)}, got ${shapeString(bias.shape)}`);
-  }
-  if (bn.residual && bn.residual.shape.join() !== outShape.join()) {
-    throw new Error(`${op}: residual must be ${shapeString(outShape)}, got ${shapeString(bn.residual.shape)}`);
-  }
-  const out = empty(outShape, 'float32', op);
+  checkBias(op, bias, g, w);
+  const out = empty([g.N, g.C_out, g.H_out, g.W_out], 'float32', op);
   const wt = plan.operand === 'layout' ? relayout(w, 1, g.C_out, g.C_in * g.KH * g.KW, op) : w;
   FORWARD_SG_BN.dispatch({
     op,
-    constants: { ...forwardSgConstants(plan, bias !== null), RESIDUAL: bn.residual !== null, RELU: bn.relu },
+    constants: { ...forwardSgConstants(plan, bias !== null), RELU: bn.relu },
     params: convParams(FORWARD_SG_BN, g, { rows: plan.rows, co4: plan.co4, img_fast: plan.imageFastest ? 1 : 0, bn_eps: bn.eps }),
     storage: {
       x: x.binding(op),
@@ -726,7 +724,6 @@ export function conv2dBatchNormEval(x: Tensor, w: Tensor, bias: Tensor | null, o
       bn_var: bn.variance.binding(op),
       bn_gamma: bn.gamma.binding(op),
       bn_beta: bn.beta.binding(op),
-      residual: (bn.residual ?? x).binding(op),
     },
     workgroups: plan.workgroups,
   });
@@ -739,9 +736,7 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null = null, 
   const op = 'conv2d';
   assertFloat(op, x, w, ...(bias ? [bias] : []));
   const g = conv2dGeometry(x.shape, w.shape, options, op);
-  if (bias && (bias.rank !== 1 || bias.shape[0] !== g.C_out)) {
-    throw new Error(`${op}: bias must be [${g.C_out}] for weight ${shapeString(w.shape)}, got ${shapeString(bias.shape)}`);
-  }
+  checkBias(op, bias, g, w);
   const out = empty([g.N, g.C_out, g.H_out, g.W_out], 'float32', op);
   if (g.N === 0) return out;
   const plan = conv2dForwardPlan(g, getRuntime().caps, overridesOf('conv2d'));

@@ -173,21 +173,19 @@ export class BatchNorm2d extends BatchNormBase {
   protected readonly rank = 4;
 
   /**
-   * act(this(conv(x)) + residual), act = ReLU when `relu`. In eval mode without gradients and without a
-   * residual, one kernel: the convolution's epilogue does the batch norm and the ReLU (conv2dBatchNormEval,
-   * the same bits); otherwise conv.forward, then forwardAct.
+   * act(this(conv(x))), act = ReLU when `relu`. In eval mode without gradients, one kernel: the convolution's
+   * epilogue does the batch norm and the ReLU (conv2dBatchNormEval, the same bits); otherwise conv.forward,
+   * then forwardAct. (A residual add stays in forwardAct: in the epilogue it cost about what it saved, see
+   * bench/RESULTS.md, "Eval batch norm in the convolution's epilogue".)
    */
-  afterConv(conv: Conv2d, x: Tensor, options: { residual?: Tensor | null; relu?: boolean } = {}): Tensor {
-    // With a residual the epilogue's per-element gathers of it cost about what the separate pass saves on
-    // lavapipe (bench/RESULTS.md, "Eval batch norm in the convolution's epilogue"), so only without one.
-    if (!this.training && !options.residual) {
+  afterConv(conv: Conv2d, x: Tensor, options: { relu?: boolean } = {}): Tensor {
+    if (!this.training) {
       const fused = conv2dBatchNormEval(x, conv.weight.value, conv.bias?.value ?? null, { stride: conv.stride, padding: conv.padding }, {
         mean: this.runningMean,
         variance: this.runningVar,
         gamma: this.weight.value,
         beta: this.bias.value,
         eps: this.eps,
-        residual: options.residual ?? null,
         relu: options.relu ?? false,
       });
       if (fused) return fused;

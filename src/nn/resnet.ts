@@ -56,15 +56,17 @@ export class BasicBlock extends Module {
 
   /**
    * relu(bn2(conv2(relu(bn1(conv1(x))))) + identity), with each batch norm, its add and its ReLU fused into
-   * one op (BatchNorm2d.forwardAct), and in eval mode without gradients into the convolution before it
-   * (BatchNorm2d.afterConv); `relu` stays registered (it holds nothing) so the modules line up with
+   * one op (BatchNorm2d.forwardAct), and, where no residual follows, in eval mode without gradients into the
+   * convolution before it (BatchNorm2d.afterConv); `relu` stays registered (it holds nothing) so the modules line up with
    * torchvision's.
    */
   forward(x: Tensor): Tensor {
     const r1 = this.bn1.afterConv(this.conv1, x, { relu: true });
-    const identity = this.downsample ? this.shortcut(this.downsample, x) : x;
-    const out = this.bn2.afterConv(this.conv2, r1, { residual: identity, relu: true });
+    const c2 = this.conv2.forward(r1);
     r1.dispose();
+    const identity = this.downsample ? this.shortcut(this.downsample, x) : x;
+    const out = this.bn2.forwardAct(c2, { residual: identity, relu: true });
+    c2.dispose();
     if (identity !== x) identity.dispose();
     return out;
   }
