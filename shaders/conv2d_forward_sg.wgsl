@@ -89,7 +89,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           let ih = ih0[r] + i32(kh);
           let iw = iw0[r] + i32(kw);
           let ok = live && ih >= 0 && ih < i32(p.H) && iw >= 0 && iw < i32(p.W);
-          let o = xb[r] + min(ci, p.C_in - 1u) * HW + u32(clamp(ih, 0, i32(p.H) - 1)) * p.W + u32(clamp(iw, 0, i32(p.W) - 1));
+          let o = xb[r] + ci * HW + u32(clamp(ih, 0, i32(p.H) - 1)) * p.W + u32(clamp(iw, 0, i32(p.W) - 1));
           v[r][t] = select(0.0, x[o], ok);
         }
         // Next (kh, kw, ci), ci fastest.
