@@ -27,21 +27,18 @@ const MAX = defineKernel({
   constants: MAX_CONSTANTS,
   code: maxWgsl,
 });
-const MAX_BACKWARD = defineKernel({
-  name: 'pool_max_backward',
-  params: { total: 'u32' },
-  storage: { dy: 'read array<f32>', argmax: 'read array<i32>', dx: 'read_write array<f32>' },
-  constants: MAX_CONSTANTS,
-  code: maxBackwardWgsl,
-});
-/** The same gather, four elements of a row per invocation (rows of a multiple of 4). */
-const MAX_BACKWARD_VEC4 = defineKernel({
-  name: 'pool_max_backward_vec4',
-  params: { total: 'u32' },
-  storage: { dy: 'read array<f32>', argmax: 'read array<i32>', dx: 'read_write array<vec4<f32>>' },
-  constants: MAX_CONSTANTS,
-  code: maxBackwardVec4Wgsl,
-});
+/** The gather of max pooling's backward: one element per invocation, or four of a row (`vec4`). */
+function maxBackwardKernel(vec4: boolean) {
+  return defineKernel({
+    name: vec4 ? 'pool_max_backward_vec4' : 'pool_max_backward',
+    params: { total: 'u32' },
+    storage: { dy: 'read array<f32>', argmax: 'read array<i32>', dx: vec4 ? 'read_write array<vec4<f32>>' : 'read_write array<f32>' },
+    constants: MAX_CONSTANTS,
+    code: vec4 ? maxBackwardVec4Wgsl : maxBackwardWgsl,
+  });
+}
+const MAX_BACKWARD = maxBackwardKernel(false);
+const MAX_BACKWARD_VEC4 = maxBackwardKernel(true);
 /** Global average pooling: entry points forward and backward. */
 const AVG = defineKernel({
   name: 'pool_avg',
@@ -154,22 +151,14 @@ export function maxPool2dBackward(dy: Tensor, argmax: Tensor, xShape: readonly n
   if (argmax.dtype !== 'int32') throw new TypeError(`${op}: argmax must be int32, got ${argmax.dtype}`);
   const dx = empty(xShape, 'float32', op);
   if (dx.size === 0) return dx;
-  if (g.W % 4 === 0 && overridesOf('maxPool2d').vec4 !== false) {
-    MAX_BACKWARD_VEC4.dispatch({
-      op,
-      constants: poolConstants(g),
-      params: { total: dx.size / 4 },
-      storage: { dy: dy.binding(op), argmax: argmax.binding(op), dx: dx.binding(op) },
-      workgroups: grid(Math.ceil(dx.size / 4 / WG)),
-    });
-    return dx;
-  }
-  MAX_BACKWARD.dispatch({
+  // Four elements of a row per invocation where rows are a multiple of 4 (MaxPool2dOverrides.vec4).
+  const per = g.W % 4 === 0 && overridesOf('maxPool2d').vec4 !== false ? 4 : 1;
+  (per === 4 ? MAX_BACKWARD_VEC4 : MAX_BACKWARD).dispatch({
     op,
     constants: poolConstants(g),
-    params: { total: dx.size },
+    params: { total: dx.size / per },
     storage: { dy: dy.binding(op), argmax: argmax.binding(op), dx: dx.binding(op) },
-    workgroups: grid(Math.ceil(dx.size / WG)),
+    workgroups: grid(Math.ceil(dx.size / per / WG)),
   });
   return dx;
 }
